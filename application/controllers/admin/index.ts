@@ -1,0 +1,140 @@
+import { RpcError } from '../../../system/errors';
+import { s, type Area, type Interface } from '../../area';
+import { CODE_NAME_PATTERN } from '../../services/apps';
+import type { Services } from '../../services';
+
+const codeName = { type: 'string', pattern: CODE_NAME_PATTERN };
+const secondsOrNull = s.nullable({ type: 'integer' });
+
+function interfaces(services: Services): Interface[] {
+  const platforms = services.apps.platforms();
+  const platform = { enum: platforms };
+  const allowed = (apps: string[] | undefined, code: string, appId: string) =>
+    !apps || apps.includes(code) || apps.includes(appId);
+
+  return [
+    {
+      name: 'admin.app.put',
+      access: 'admin',
+      summary: 'Creates or replaces an app config (§6); secrets are sealed at rest.',
+      para: {
+        ...s.obj({ platform, codeName, config: { type: 'object' } }, ['platform', 'codeName', 'config']),
+        allOf: platforms.map((p) => ({
+          if: { properties: { platform: { const: p } }, required: ['platform'] },
+          then: { properties: { config: services.apps.configSchema(p) } },
+        })),
+      },
+      result: s.obj({ platform: { type: 'string' }, codeName: { type: 'string' }, created: { type: 'boolean' } }, ['platform', 'codeName', 'created']),
+      apps: (p: { codeName: string }) => [p.codeName],
+      handler: async (p: { platform: string; codeName: string; config: Record<string, unknown> }, { services: sv }) => {
+        const { created } = await sv.apps.put(p.platform, p.codeName, p.config);
+        return { platform: p.platform, codeName: p.codeName, created };
+      },
+    },
+    {
+      name: 'admin.app.get',
+      access: 'admin',
+      summary: 'One app config, every secret masked as "****" + its last 4 characters.',
+      para: s.obj({ platform, codeName }, ['platform', 'codeName']),
+      result: { type: 'object', properties: { platform: { type: 'string' }, codeName: { type: 'string' }, enabled: { type: 'boolean' } } },
+      apps: (p: { codeName: string }) => [p.codeName],
+      handler: async (p: { platform: string; codeName: string }, { services: sv }) => {
+        const app = await sv.apps.get(p.platform, p.codeName);
+        if (!app) throw new RpcError('NO_APP', '', `${p.platform} ${p.codeName}`);
+        return sv.apps.masked(app);
+      },
+    },
+    {
+      name: 'admin.app.list',
+      access: 'admin',
+      summary: 'The configured apps (no secrets).',
+      para: s.obj({ platform }),
+      result: s.obj(
+        {
+          apps: {
+            type: 'array',
+            items: s.obj(
+              { platform: { type: 'string' }, codeName: { type: 'string' }, appId: { type: 'string' }, enabled: { type: 'boolean' }, updatedAt: { type: 'integer' } },
+              ['platform', 'codeName', 'appId', 'enabled', 'updatedAt'],
+            ),
+          },
+        },
+        ['apps'],
+      ),
+      handler: async (p: { platform?: string }, { services: sv, caller }) => {
+        const rows = await sv.apps.list(p.platform);
+        return {
+          apps: rows
+            .filter((r) => allowed(caller?.apps, r.codeName, r.appId))
+            .map((r) => ({ platform: r.platform, codeName: r.codeName, appId: r.appId, enabled: r.enabled, updatedAt: Math.floor(r.updatedAt / 1000) })),
+        };
+      },
+    },
+    {
+      name: 'admin.app.delete',
+      access: 'admin',
+      summary: 'Removes an app config.',
+      para: s.obj({ platform, codeName }, ['platform', 'codeName']),
+      result: s.obj({ deleted: { type: 'boolean' } }, ['deleted']),
+      apps: (p: { codeName: string }) => [p.codeName],
+      handler: async (p: { platform: string; codeName: string }, { services: sv }) => ({ deleted: await sv.apps.delete(p.platform, p.codeName) }),
+    },
+    {
+      name: 'admin.token.list',
+      access: 'admin',
+      summary: 'Every token and ticket gatehouse keeps: expiry, last refresh, last error. Never a value.',
+      para: s.obj({ platform, codeName }),
+      result: s.obj(
+        {
+          tokens: {
+            type: 'array',
+            items: s.obj(
+              {
+                platform: { type: 'string' }, codeName: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' },
+                expiresAt: secondsOrNull, refreshedAt: secondsOrNull, lastError: s.nullable({ type: 'string' }),
+              },
+              ['platform', 'codeName', 'subject', 'kind', 'expiresAt', 'refreshedAt', 'lastError'],
+            ),
+          },
+        },
+        ['tokens'],
+      ),
+      apps: (p: { codeName?: string }) => [p.codeName],
+      handler: async (p: { platform?: string; codeName?: string }, { services: sv, caller }) => {
+        const secs = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+        const rows = await sv.store.listTokens({ platform: p.platform, codeName: p.codeName });
+        return {
+          tokens: rows
+            .filter((r) => allowed(caller?.apps, r.codeName, r.subject))
+            .map((r) => ({
+              platform: r.platform, codeName: r.codeName, subject: r.subject, kind: r.kind,
+              expiresAt: secs(r.expiresAt), refreshedAt: secs(r.refreshedAt), lastError: r.lastError,
+            })),
+        };
+      },
+    },
+    {
+      name: 'qcloud.work.initagent',
+      access: 'admin',
+      summary: 'Wafer-fork compatible: upserts a wecom_corp app with codeName "corpid:agentid".',
+      para: s.obj(
+        {
+          corpid: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' },
+          agentid: { anyOf: [{ type: 'string', pattern: '^[0-9]{1,20}$' }, { type: 'integer', minimum: 0 }] },
+          agentsecret: s.str(512),
+          remark: s.str(256, 0),
+        },
+        ['corpid', 'agentid', 'agentsecret'],
+      ),
+      result: s.obj({}),
+      apps: (p: { corpid: string; agentid: string | number }) => [p.corpid],
+      handler: async (p: { corpid: string; agentid: string | number; agentsecret: string }, { services: sv }) => {
+        await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, { corpId: p.corpid, agentId: String(p.agentid), secret: p.agentsecret });
+        return {};
+      },
+    },
+  ];
+}
+
+const area: Area = { name: 'admin', interfaces };
+export default area;

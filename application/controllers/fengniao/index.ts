@@ -1,0 +1,15 @@
+import type { Area } from '../../area';
+import { configSchema, field } from '../platform-fields';
+
+const area: Area = {
+  name: 'fengniao',
+  platforms: [
+    {
+      platform: 'fengniao_app',
+      idField: 'appId',
+      secrets: ['secret'],
+      schema: configSchema({ appId: field.id, devId: field.id, secret: field.secret, callbackUrl: field.url }, ['appId', 'devId', 'secret']),
+    },
+  ],
+};
+export default area;

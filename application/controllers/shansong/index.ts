@@ -1,0 +1,18 @@
+import type { Area } from '../../area';
+import { configSchema, field } from '../platform-fields';
+
+const area: Area = {
+  name: 'shansong',
+  platforms: [
+    {
+      platform: 'shansong_app',
+      idField: 'appId',
+      secrets: ['secret'],
+      schema: configSchema(
+        { appId: field.id, secret: field.secret, redirectUrl: field.url, callbackUrl: field.url },
+        ['appId', 'secret'],
+      ),
+    },
+  ],
+};
+export default area;

@@ -1,0 +1,27 @@
+import type { Area } from '../../area';
+import { configSchema, field } from '../platform-fields';
+
+const area: Area = {
+  name: 'wecom',
+  platforms: [
+    {
+      platform: 'wecom_corp',
+      idField: 'corpId',
+      secrets: ['secret'],
+      schema: configSchema({ corpId: field.id, agentId: field.digits, secret: field.secret }, ['corpId', 'agentId', 'secret']),
+      normalize: (c) => {
+        c.agentId = String(c.agentId);
+      },
+    },
+    {
+      platform: 'wecom_tp',
+      idField: 'suiteId',
+      secrets: ['secret', 'token', 'aesKey'],
+      schema: configSchema(
+        { suiteId: field.id, secret: field.secret, token: field.secret, aesKey: field.aesKey, redirectUrl: field.url },
+        ['suiteId', 'secret', 'token', 'aesKey'],
+      ),
+    },
+  ],
+};
+export default area;

@@ -1,0 +1,149 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import Router from '@koa/router';
+import { ConfigError, type Config } from '../system/config';
+import { createLogger, type Logger } from '../system/log';
+import { Registry } from '../system/registry';
+import { SecretBox } from '../system/secretbox';
+import { createServer } from '../system/server';
+import { guardStore } from '../system/store-guard';
+import { openStore } from '../db';
+import type { Store } from '../db/store';
+import type { Area } from './area';
+import { buildServices, type Services } from './services';
+
+import pkg from '../package.json';
+
+export const VERSION: string = pkg.version;
+
+/** Every `application/controllers/<area>/index` module, in name order. */
+export function loadAreas(): Area[] {
+  const dir = path.join(__dirname, 'controllers');
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()
+    .map((name) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require(path.join(dir, name)) as { default: Area };
+      return mod.default;
+    });
+}
+
+/** Opens and migrates the store; an unreachable database is a configuration error. */
+export async function openMigratedStore(config: Config): Promise<Store> {
+  const store = guardStore(openStore(config.databaseUrl));
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close().catch(() => {});
+    const detail = (err as { detail?: string }).detail ?? (err as Error).message;
+    throw new ConfigError(`GATEHOUSE_DATABASE_URL: cannot open or migrate the database (${detail})`);
+  }
+  return store;
+}
+
+/** Checks GATEHOUSE_MASTER_KEY against what sealed the store, and returns the JWT secret. */
+export async function unlock(config: Config, store: Store, log: Logger): Promise<string> {
+  const box = new SecretBox(config.masterKey);
+  const check = await store.getMeta('master_key_check');
+  if (config.masterKey) {
+    const stored = check ?? (await store.initMeta('master_key_check', box.seal('gatehouse')));
+    let ok = false;
+    try {
+      ok = box.open(stored) === 'gatehouse';
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError('GATEHOUSE_MASTER_KEY: does not open the secrets in the store (wrong key)');
+  } else {
+    if (check && SecretBox.isSealed(check)) {
+      throw new ConfigError('GATEHOUSE_MASTER_KEY: the store holds sealed secrets; set the key that sealed them');
+    }
+    log.warn('GATEHOUSE_MASTER_KEY is not set: app secrets and session keys are stored in clear');
+  }
+  if (config.jwtSecret) return config.jwtSecret;
+  const sealed = await store.initMeta('jwt_secret', box.seal(crypto.randomBytes(32).toString('base64url')));
+  return box.open(sealed);
+}
+
+export interface Gatehouse {
+  services: Services;
+  registry: Registry<Services>;
+  server: http.Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Builds services, registry and routes from the areas; the HTTP server is not started. */
+export function assemble(services: Services): { registry: Registry<Services>; app: ReturnType<typeof createServer> } {
+  const areas = loadAreas();
+  for (const a of areas) for (const p of a.platforms ?? []) services.apps.definePlatform(p);
+  const registry = new Registry<Services>();
+  for (const a of areas) {
+    const defs = typeof a.interfaces === 'function' ? a.interfaces(services) : (a.interfaces ?? []);
+    for (const d of defs) registry.add(d);
+  }
+  const app = createServer<Services>({
+    registry,
+    services,
+    callers: () => services.callers,
+    log: services.log,
+    trustProxy: services.config.trustProxy,
+    version: VERSION,
+    ready: () => services.store.ping(),
+    routes: (router: Router) => {
+      for (const a of areas) a.routes?.(router, services);
+    },
+  });
+  return { registry, app };
+}
+
+/** Boots a node: store, migrations, secrets, apps file, HTTP server. */
+export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Gatehouse> {
+  const store = await openMigratedStore(config);
+  let server: http.Server | undefined;
+  try {
+    const jwtSecret = await unlock(config, store, log);
+    const services = buildServices(config, store, log, jwtSecret);
+    const { registry, app } = assemble(services);
+    if (config.appsFile) {
+      const n = await services.apps.loadFile(config.appsFile);
+      log.info({ apps: n }, 'apps file loaded');
+    }
+    server = http.createServer(app.callback());
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+    server.requestTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.port, config.host, () => resolve());
+    });
+    const port = (server.address() as { port: number }).port;
+    log.info({ port, host: config.host, store: store.dialect, interfaces: registry.all().length }, 'gatehouse listening');
+    const srv = server;
+    return {
+      services,
+      registry,
+      server: srv,
+      port,
+      close: async () => {
+        await new Promise<void>((resolve) => {
+          srv.close(() => resolve());
+          srv.closeAllConnections();
+        });
+        await store.close();
+      },
+    };
+  } catch (err) {
+    server?.close();
+    await store.close().catch(() => {});
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);
+    }
+    throw err;
+  }
+}

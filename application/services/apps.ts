@@ -1,0 +1,240 @@
+import fs from 'node:fs';
+import NodeCache from 'node-cache';
+import { ConfigError } from '../../system/config';
+import { RpcError, StoreError } from '../../system/errors';
+import { assertValid, compileSchema, type JsonSchema } from '../../system/registry';
+import type { SecretBox } from '../../system/secretbox';
+import type { AppRow, Store } from '../../db/store';
+import type { ValidateFunction } from 'ajv';
+
+/** One platform's app config: its JSON Schema, which field is its id, which fields are secret. */
+export interface PlatformDef {
+  platform: string;
+  /** the config field that holds the platform-side id (appId, corpId, suiteId …) */
+  idField: string;
+  /** config fields stored sealed and masked when shown */
+  secrets: string[];
+  /** JSON Schema of the platform's config fields (without platform / codeName / enabled) */
+  schema: JsonSchema;
+  /** normalises a validated config in place (e.g. WeCom agentId number → string) */
+  normalize?: (config: Record<string, unknown>) => void;
+}
+
+export interface AppConfig {
+  platform: string;
+  codeName: string;
+  appId: string;
+  enabled: boolean;
+  isDefault: boolean;
+  /** config fields, secrets in clear */
+  config: Record<string, unknown>;
+  updatedAt: number;
+}
+
+export interface AppEntry {
+  platform: string;
+  codeName: string;
+  enabled?: boolean;
+  [field: string]: unknown;
+}
+
+export const CODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$';
+const CACHE_SECONDS = 5;
+
+export function mask(value: unknown): string {
+  const s = String(value ?? '');
+  return '****' + s.slice(-4);
+}
+
+/**
+ * App configs (§6): validated against their platform's schema, secrets sealed at rest, and a
+ * small per-node cache in front of the store (another node's change is seen within seconds).
+ */
+export class AppService {
+  private readonly defs = new Map<string, PlatformDef & { validate: ValidateFunction }>();
+  private readonly cache = new NodeCache({ stdTTL: CACHE_SECONDS, checkperiod: 0, useClones: false });
+
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+  ) {}
+
+  definePlatform(def: PlatformDef): void {
+    const schema = {
+      ...def.schema,
+      properties: { ...(def.schema.properties as object), enabled: { type: 'boolean' } },
+    };
+    this.defs.set(def.platform, { ...def, validate: compileSchema(schema) });
+  }
+
+  platforms(): string[] {
+    return [...this.defs.keys()].sort();
+  }
+
+  platformDef(platform: string): PlatformDef | undefined {
+    return this.defs.get(platform);
+  }
+
+  /** the config schema of a platform (fields + enabled), for para schemas and /openrpc.json */
+  configSchema(platform: string): JsonSchema {
+    const d = this.defs.get(platform);
+    if (!d) throw new Error(`unknown platform ${platform}`);
+    return d.validate.schema as JsonSchema;
+  }
+
+  /** validates and normalises a config; throws a 1003 whose paths start with `pathPrefix` */
+  validate(platform: string, config: Record<string, unknown>, pathPrefix = '/config'): Record<string, unknown> {
+    const def = this.defs.get(platform);
+    if (!def) throw new RpcError('PARA_ERROR', { errors: [{ path: '/platform', message: 'unknown platform' }] });
+    const copy = { ...config };
+    assertValid(def.validate, copy, pathPrefix);
+    def.normalize?.(copy);
+    return copy;
+  }
+
+  async put(platform: string, codeName: string, rawConfig: Record<string, unknown>): Promise<{ created: boolean }> {
+    const def = this.defs.get(platform);
+    const config = this.validate(platform, rawConfig);
+    const { enabled, ...fields } = config as { enabled?: boolean } & Record<string, unknown>;
+    for (const s of def!.secrets) if (typeof fields[s] === 'string') fields[s] = this.box.seal(fields[s] as string);
+    const now = Date.now();
+    const row: AppRow = {
+      platform,
+      codeName,
+      appId: String(fields[def!.idField]),
+      enabled: enabled !== false,
+      isDefault: fields.default === true,
+      config: JSON.stringify(fields),
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      const res = await this.store.putApp(row);
+      return res;
+    } catch (err) {
+      if (err instanceof StoreError) throw new RpcError('APP_WRITE_FAILED', '', err.detail);
+      throw err;
+    } finally {
+      this.cache.flushAll();
+    }
+  }
+
+  async delete(platform: string, codeName: string): Promise<boolean> {
+    try {
+      return await this.store.deleteApp(platform, codeName);
+    } catch (err) {
+      if (err instanceof StoreError) throw new RpcError('APP_WRITE_FAILED', '', err.detail);
+      throw err;
+    } finally {
+      this.cache.flushAll();
+    }
+  }
+
+  private open(row: AppRow): AppConfig {
+    const def = this.defs.get(row.platform);
+    const config = JSON.parse(row.config) as Record<string, unknown>;
+    for (const s of def?.secrets ?? []) if (typeof config[s] === 'string') config[s] = this.box.open(config[s] as string);
+    return {
+      platform: row.platform,
+      codeName: row.codeName,
+      appId: row.appId,
+      enabled: row.enabled,
+      isDefault: row.isDefault,
+      config,
+      updatedAt: row.updatedAt,
+    };
+  }
+
+  private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get<{ v: T }>(key);
+    if (hit) return hit.v;
+    const v = await load();
+    this.cache.set(key, { v });
+    return v;
+  }
+
+  /** the app, enabled or not; null when not configured */
+  async get(platform: string, codeName: string): Promise<AppConfig | null> {
+    return this.cached(`c:${platform}:${codeName}`, async () => {
+      const row = await this.store.getApp(platform, codeName);
+      return row ? this.open(row) : null;
+    });
+  }
+
+  /** the enabled app, or a 1012 */
+  async require(platform: string, codeName: string): Promise<AppConfig> {
+    const app = await this.get(platform, codeName);
+    if (!app || !app.enabled) throw new RpcError('NO_APP', '', `${platform} ${codeName}`);
+    return app;
+  }
+
+  /** the enabled app with this platform-side id (appId / corpId …), or null */
+  async byAppId(platform: string, appId: string): Promise<AppConfig | null> {
+    return this.cached(`a:${platform}:${appId}`, async () => {
+      const rows = await this.store.findApps(platform, appId);
+      const row = rows.find((r) => r.enabled);
+      return row ? this.open(row) : null;
+    });
+  }
+
+  /** the one enabled app of a platform, or the one marked default; null when ambiguous */
+  async defaultApp(platform: string): Promise<AppConfig | null> {
+    return this.cached(`d:${platform}`, async () => {
+      const rows = (await this.store.listApps(platform)).filter((r) => r.enabled);
+      if (rows.length === 1) return this.open(rows[0]);
+      const defaults = rows.filter((r) => r.isDefault);
+      return defaults.length === 1 ? this.open(defaults[0]) : null;
+    });
+  }
+
+  async list(platform?: string): Promise<AppRow[]> {
+    return this.store.listApps(platform);
+  }
+
+  /** the app as an apps-file entry with every secret masked */
+  masked(app: AppConfig): Record<string, unknown> {
+    const def = this.defs.get(app.platform);
+    const out: Record<string, unknown> = { platform: app.platform, codeName: app.codeName, enabled: app.enabled };
+    for (const [k, v] of Object.entries(app.config)) out[k] = def?.secrets.includes(k) ? mask(v) : v;
+    return out;
+  }
+
+  /** validates every entry of an apps file (array of §6 entries) without writing */
+  parseEntries(entries: unknown, source: string): AppEntry[] {
+    if (!Array.isArray(entries)) throw new ConfigError(`${source}: must be a JSON array of app configs`);
+    const re = new RegExp(CODE_NAME_PATTERN);
+    return entries.map((e, i) => {
+      const where = `${source}[${i}]`;
+      if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new ConfigError(`${where}: must be an object`);
+      const { platform, codeName, ...config } = e as Record<string, unknown>;
+      if (typeof platform !== 'string' || !this.defs.has(platform)) {
+        throw new ConfigError(`${where}.platform: unknown platform ${JSON.stringify(platform)} (one of ${this.platforms().join(', ')})`);
+      }
+      if (typeof codeName !== 'string' || !re.test(codeName)) {
+        throw new ConfigError(`${where}.codeName: must match ${CODE_NAME_PATTERN}`);
+      }
+      try {
+        this.validate(platform, config, '');
+      } catch (err) {
+        const first = ((err as RpcError).data as { errors?: { path: string; message: string }[] })?.errors?.[0];
+        const field = first ? first.path.replace(/^\//, '').replace(/\//g, '.') : '';
+        throw new ConfigError(`${where}${field ? '.' + field : ''}: ${first?.message ?? 'invalid'}`);
+      }
+      return { platform, codeName, ...config };
+    });
+  }
+
+  /** reads, validates (all entries first) and upserts an apps file */
+  async loadFile(file: string, source = 'GATEHOUSE_APPS_FILE'): Promise<number> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      // the parser's message may quote the file (and so a secret): name the file only
+      throw new ConfigError(`${source}: ${file} is not readable as JSON`);
+    }
+    const entries = this.parseEntries(parsed, source);
+    for (const { platform, codeName, ...config } of entries) await this.put(platform, codeName, config);
+    return entries.length;
+  }
+}

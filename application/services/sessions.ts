@@ -1,0 +1,149 @@
+import { RpcError, StoreError } from '../../system/errors';
+import type { SecretBox } from '../../system/secretbox';
+import type { SessionRow, Store } from '../../db/store';
+import type { AppConfig, AppService } from './apps';
+import type { WechatClient } from './clients/wechat';
+import { decryptUserData, randomHex128, safeEqual, sha1, sha256 } from './crypto/datacrypt';
+
+export const DEFAULT_LOGIN_DAYS = 30;
+export const DEFAULT_SESSION_SECONDS = 2_592_000;
+/** `auth` writes last_visit at most this often per session */
+export const TOUCH_INTERVAL_MS = 60_000;
+
+export interface LoginPara {
+  code: string;
+  encrypt_data?: string;
+  iv?: string;
+  appid?: string;
+}
+
+export interface Credentials {
+  id: string;
+  skey: string;
+  appid?: string;
+}
+
+interface LiveSession {
+  row: SessionRow;
+  app: AppConfig;
+}
+
+const parseUserInfo = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+
+/** Wafer sessions (§3.1): login through jscode2session, hashed skeys, login and idle expiry. */
+export class SessionService {
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppService,
+    private readonly wechat: WechatClient,
+    private readonly box: SecretBox,
+  ) {}
+
+  private durations(app: AppConfig): { loginMs: number; idleS: number } {
+    const days = (app.config.loginDurationDays as number | undefined) ?? DEFAULT_LOGIN_DAYS;
+    const idleS = (app.config.sessionDurationSeconds as number | undefined) ?? DEFAULT_SESSION_SECONDS;
+    return { loginMs: days * 86_400_000, idleS };
+  }
+
+  /** the mini program named by appid, or the default one; 1012 / 1003 otherwise */
+  async resolveApp(appid: string | undefined): Promise<AppConfig> {
+    if (appid !== undefined) {
+      const app = await this.apps.byAppId('wechat_app', appid);
+      if (!app) throw new RpcError('NO_APP', '', `wechat_app ${appid}`);
+      return app;
+    }
+    const app = await this.apps.defaultApp('wechat_app');
+    if (!app) {
+      throw new RpcError('PARA_ERROR', {
+        errors: [{ path: '/appid', message: 'is required: no single or default mini program is configured' }],
+      });
+    }
+    return app;
+  }
+
+  async login(p: LoginPara) {
+    const app = await this.resolveApp(p.appid);
+    const secret = String(app.config.secret);
+    const s = await this.wechat.jscode2session(app.appId, secret, p.code);
+    let userInfo: Record<string, unknown> | undefined;
+    if (p.encrypt_data !== undefined && p.iv !== undefined) {
+      userInfo = decryptUserData(s.session_key, p.iv, p.encrypt_data, app.appId);
+    }
+    const unionid = s.unionid ?? (typeof userInfo?.unionId === 'string' ? userInfo.unionId : null);
+    const skey = randomHex128();
+    let id: string;
+    try {
+      id = await this.store.saveLogin({
+        newId: randomHex128(),
+        appid: app.appId,
+        openid: s.openid,
+        unionid,
+        skeyHash: sha256(skey),
+        sessionKey: this.box.seal(s.session_key),
+        userInfo: userInfo ? JSON.stringify(userInfo) : null,
+        now: Date.now(),
+      });
+    } catch (err) {
+      if (err instanceof StoreError) throw new RpcError('SESSION_WRITE_FAILED', '', err.detail);
+      throw err;
+    }
+    const out: Record<string, unknown> = { id, skey, duration: this.durations(app).idleS, appid: app.appId, unionid };
+    if (userInfo) out.user_info = userInfo;
+    return out;
+  }
+
+  /** finds the live session for id + skey: 60012 when none, 60011 when expired; moves last_visit */
+  private async live(c: Credentials): Promise<LiveSession> {
+    const row = await this.store.getSession(c.id);
+    if (!row || !row.skeyHash || !safeEqual(row.skeyHash, sha256(c.skey)) || (c.appid !== undefined && c.appid !== row.appid)) {
+      throw new RpcError('AUTH_FAIL');
+    }
+    const app = await this.apps.byAppId('wechat_app', row.appid);
+    if (!app) throw new RpcError('NO_APP', '', `wechat_app ${row.appid}`);
+    const now = Date.now();
+    const { loginMs, idleS } = this.durations(app);
+    if (now - row.createdAt > loginMs || now - row.lastVisit > idleS * 1000) throw new RpcError('SESSION_EXPIRED');
+    if (now - row.lastVisit >= TOUCH_INTERVAL_MS) {
+      await this.store.touchSession(row.id, now, now - TOUCH_INTERVAL_MS + 1);
+    }
+    return { row, app };
+  }
+
+  async auth(c: Credentials) {
+    const { row } = await this.live(c);
+    return { user_info: parseUserInfo(row.userInfo), appid: row.appid, openid: row.openid, unionid: row.unionid };
+  }
+
+  private decrypt(s: LiveSession, encryptData: string, iv: string): Record<string, unknown> {
+    return decryptUserData(this.box.open(s.row.sessionKey), iv, encryptData, s.app.appId);
+  }
+
+  async userinfo(c: Credentials & { encrypt_data: string; iv: string }) {
+    const s = await this.live(c);
+    const info = this.decrypt(s, c.encrypt_data, c.iv);
+    const unionid = typeof info.unionId === 'string' ? info.unionId : null;
+    try {
+      await this.store.setSessionUserInfo(s.row.id, JSON.stringify(info), unionid);
+    } catch (err) {
+      if (err instanceof StoreError) throw new RpcError('SESSION_WRITE_FAILED', '', err.detail);
+      throw err;
+    }
+    return { id: c.id, skey: c.skey, appid: s.row.appid, user_info: info };
+  }
+
+  async decryptData(c: Credentials & { encrypt_data: string; iv: string }) {
+    return this.decrypt(await this.live(c), c.encrypt_data, c.iv);
+  }
+
+  async checkSignature(c: Credentials & { raw_data: string; signature: string }) {
+    const s = await this.live(c);
+    return { valid: safeEqual(sha1(c.raw_data + this.box.open(s.row.sessionKey)), c.signature.toLowerCase()) };
+  }
+
+  async logout(c: Credentials) {
+    const row = await this.store.getSession(c.id);
+    if (!row || !row.skeyHash || !safeEqual(row.skeyHash, sha256(c.skey))) throw new RpcError('AUTH_FAIL');
+    await this.store.logoutSession(row.id, row.skeyHash);
+    return {};
+  }
+}

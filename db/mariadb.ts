@@ -1,0 +1,82 @@
+import * as mariadb from 'mariadb';
+import { SqlStore } from './sql-store';
+
+type Param = string | number | null;
+
+export interface MariaDbOptions {
+  connectionLimit?: number;
+  acquireTimeout?: number;
+}
+
+/** Parses `mariadb://user:pass@host:port/db?connectionLimit=N` into pool options. */
+export function poolConfig(url: string, opts: MariaDbOptions = {}): mariadb.PoolConfig {
+  const u = new URL(url);
+  const limit = Number(u.searchParams.get('connectionLimit') ?? opts.connectionLimit ?? 10);
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+    connectionLimit: limit,
+    acquireTimeout: opts.acquireTimeout ?? 3000,
+    connectTimeout: 2000,
+    bigIntAsNumber: true,
+    insertIdAsNumber: true,
+    decimalAsNumber: true,
+    logParam: false,
+    charset: 'utf8mb4',
+  };
+}
+
+/** The shared store: any number of nodes on one MariaDB / MySQL database. */
+export class MariaDbStore extends SqlStore {
+  readonly dialect = 'mariadb' as const;
+  protected readonly insertIgnore = 'INSERT IGNORE';
+  private readonly pool: mariadb.Pool;
+
+  constructor(url: string, opts: MariaDbOptions = {}) {
+    super();
+    this.pool = mariadb.createPool(poolConfig(url, opts));
+  }
+
+  protected async all(sql: string, params: Param[] = []): Promise<Record<string, unknown>[]> {
+    const rows = (await this.pool.query({ sql, rowsAsArray: false }, params)) as Record<string, unknown>[];
+    return Array.from(rows);
+  }
+
+  protected async run(sql: string, params: Param[] = []): Promise<number> {
+    const res = (await this.pool.query(sql, params)) as { affectedRows?: number };
+    return Number(res.affectedRows ?? 0);
+  }
+
+  protected async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    try {
+      const [r] = (await conn.query("SELECT GET_LOCK('gatehouse_migrate', 60) AS got")) as { got: number }[];
+      if (Number(r.got) !== 1) throw new Error('could not take the migration lock within 60 s');
+      try {
+        return await fn();
+      } finally {
+        await conn.query("SELECT RELEASE_LOCK('gatehouse_migrate')");
+      }
+    } finally {
+      await conn.release();
+    }
+  }
+
+  protected async applyMigration(statements: string[], version: number): Promise<void> {
+    // DDL commits implicitly in MariaDB; statements are written to be applied once, in order.
+    for (const s of statements) await this.pool.query(s);
+    const [sql, params] = this.metaVersionStatement(version);
+    await this.pool.query(sql, params);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

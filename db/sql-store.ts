@@ -1,0 +1,266 @@
+import { loadMigrations } from './migrations';
+import type {
+  AppRow, LoginWrite, SessionRow, Store, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
+} from './store';
+
+type Row = Record<string, unknown>;
+type Param = string | number | null;
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function appRow(r: Row): AppRow {
+  return {
+    platform: String(r.platform),
+    codeName: String(r.code_name),
+    appId: String(r.app_id),
+    enabled: Boolean(num(r.enabled)),
+    isDefault: Boolean(num(r.is_default)),
+    config: String(r.config),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function sessionRow(r: Row): SessionRow {
+  return {
+    id: String(r.id),
+    appid: String(r.appid),
+    openid: String(r.openid),
+    unionid: strOrNull(r.unionid),
+    skeyHash: String(r.skey_hash),
+    sessionKey: String(r.session_key),
+    userInfo: strOrNull(r.user_info),
+    createdAt: num(r.created_at),
+    lastVisit: num(r.last_visit),
+  };
+}
+
+function tokenRow(r: Row): TokenRow {
+  return {
+    key: String(r.token_key),
+    platform: String(r.platform),
+    codeName: String(r.code_name),
+    subject: String(r.subject),
+    kind: String(r.kind),
+    value: strOrNull(r.value),
+    expiresAt: numOrNull(r.expires_at),
+    version: num(r.version),
+    refreshedAt: numOrNull(r.refreshed_at),
+    leaseOwner: strOrNull(r.lease_owner),
+    leaseUntil: numOrNull(r.lease_until),
+    forcedAt: numOrNull(r.forced_at),
+    lastError: strOrNull(r.last_error),
+    lastErrorAt: numOrNull(r.last_error_at),
+    aux: strOrNull(r.aux),
+  };
+}
+
+const SESSION_COLS = 'id, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit';
+const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, created_at, updated_at';
+
+/**
+ * Everything both SQL dialects share. A dialect supplies query execution, `INSERT IGNORE`
+ * spelling and a migration lock; the SQL itself is common.
+ */
+export abstract class SqlStore implements Store {
+  abstract readonly dialect: 'sqlite' | 'mariadb';
+  protected abstract readonly insertIgnore: string;
+
+  protected abstract all(sql: string, params?: Param[]): Promise<Row[]>;
+  /** runs a statement, resolves with the number of affected rows */
+  protected abstract run(sql: string, params?: Param[]): Promise<number>;
+  /** runs fn while holding the cluster-wide migration lock */
+  protected abstract withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  protected abstract applyMigration(statements: string[], version: number): Promise<void>;
+  abstract ping(): Promise<void>;
+  abstract close(): Promise<void>;
+
+  private async one(sql: string, params: Param[]): Promise<Row | null> {
+    const rows = await this.all(sql, params);
+    return rows[0] ?? null;
+  }
+
+  async schemaVersion(): Promise<number> {
+    const v = await this.getMeta('schema_version');
+    return v === null ? 0 : Number(v);
+  }
+
+  async migrate(): Promise<number> {
+    await this.run(
+      this.dialect === 'mariadb'
+        ? 'CREATE TABLE IF NOT EXISTS meta (k VARCHAR(64) NOT NULL PRIMARY KEY, v TEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
+        : 'CREATE TABLE IF NOT EXISTS meta (k TEXT NOT NULL PRIMARY KEY, v TEXT NOT NULL)',
+    );
+    return this.withMigrationLock(async () => {
+      let current = await this.schemaVersion();
+      for (const m of loadMigrations(this.dialect)) {
+        if (m.version <= current) continue;
+        await this.applyMigration(m.statements, m.version);
+        current = m.version;
+      }
+      return current;
+    });
+  }
+
+  protected metaVersionStatement(version: number): [string, Param[]] {
+    return this.dialect === 'mariadb'
+      ? ['INSERT INTO meta (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', ['schema_version', String(version)]]
+      : ['INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', ['schema_version', String(version)]];
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const r = await this.one('SELECT v FROM meta WHERE k = ?', [key]);
+    return r ? String(r.v) : null;
+  }
+
+  async initMeta(key: string, value: string): Promise<string> {
+    await this.run(`${this.insertIgnore} INTO meta (k, v) VALUES (?, ?)`, [key, value]);
+    return (await this.getMeta(key)) ?? value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    if ((await this.run('UPDATE meta SET v = ? WHERE k = ?', [value, key])) === 0) {
+      await this.run(`${this.insertIgnore} INTO meta (k, v) VALUES (?, ?)`, [key, value]);
+    }
+  }
+
+  // ---- apps
+
+  async putApp(a: AppRow): Promise<{ created: boolean }> {
+    const inserted = await this.run(
+      `${this.insertIgnore} INTO apps (${APP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [a.platform, a.codeName, a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.createdAt, a.updatedAt],
+    );
+    if (inserted > 0) return { created: true };
+    await this.run(
+      'UPDATE apps SET app_id = ?, enabled = ?, is_default = ?, config = ?, updated_at = ? WHERE platform = ? AND code_name = ?',
+      [a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.updatedAt, a.platform, a.codeName],
+    );
+    return { created: false };
+  }
+
+  async getApp(platform: string, codeName: string): Promise<AppRow | null> {
+    const r = await this.one(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND code_name = ?`, [platform, codeName]);
+    return r ? appRow(r) : null;
+  }
+
+  async findApps(platform: string, appId: string): Promise<AppRow[]> {
+    const rows = await this.all(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND app_id = ? ORDER BY code_name`, [platform, appId]);
+    return rows.map(appRow);
+  }
+
+  async listApps(platform?: string): Promise<AppRow[]> {
+    const rows = platform
+      ? await this.all(`SELECT ${APP_COLS} FROM apps WHERE platform = ? ORDER BY platform, code_name`, [platform])
+      : await this.all(`SELECT ${APP_COLS} FROM apps ORDER BY platform, code_name`);
+    return rows.map(appRow);
+  }
+
+  async deleteApp(platform: string, codeName: string): Promise<boolean> {
+    return (await this.run('DELETE FROM apps WHERE platform = ? AND code_name = ?', [platform, codeName])) > 0;
+  }
+
+  // ---- sessions
+
+  async saveLogin(w: LoginWrite): Promise<string> {
+    const inserted = await this.run(
+      `${this.insertIgnore} INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [w.newId, w.appid, w.openid, w.unionid, w.skeyHash, w.sessionKey, w.userInfo, w.now, w.now],
+    );
+    if (inserted > 0) return w.newId;
+    await this.run(
+      `UPDATE sessions SET skey_hash = ?, session_key = ?, created_at = ?, last_visit = ?,
+         unionid = COALESCE(?, unionid), user_info = COALESCE(?, user_info)
+       WHERE appid = ? AND openid = ?`,
+      [w.skeyHash, w.sessionKey, w.now, w.now, w.unionid, w.userInfo, w.appid, w.openid],
+    );
+    const r = await this.one('SELECT id FROM sessions WHERE appid = ? AND openid = ?', [w.appid, w.openid]);
+    if (!r) throw new Error('session vanished while being written');
+    return String(r.id);
+  }
+
+  async getSession(id: string): Promise<SessionRow | null> {
+    const r = await this.one(`SELECT ${SESSION_COLS} FROM sessions WHERE id = ?`, [id]);
+    return r ? sessionRow(r) : null;
+  }
+
+  async touchSession(id: string, lastVisit: number, olderThan: number): Promise<void> {
+    await this.run('UPDATE sessions SET last_visit = ? WHERE id = ? AND last_visit < ?', [lastVisit, id, olderThan]);
+  }
+
+  async setSessionUserInfo(id: string, userInfo: string, unionid: string | null): Promise<void> {
+    await this.run('UPDATE sessions SET user_info = ?, unionid = COALESCE(?, unionid) WHERE id = ?', [userInfo, unionid, id]);
+  }
+
+  async logoutSession(id: string, skeyHash: string): Promise<boolean> {
+    return (await this.run("UPDATE sessions SET skey_hash = '' WHERE id = ? AND skey_hash = ?", [id, skeyHash])) > 0;
+  }
+
+  // ---- tokens
+
+  async ensureToken(t: TokenIdentity): Promise<TokenRow> {
+    const existing = await this.getToken(t.key);
+    if (existing) return existing;
+    await this.run(
+      `${this.insertIgnore} INTO tokens (token_key, platform, code_name, subject, kind, version) VALUES (?, ?, ?, ?, ?, 0)`,
+      [t.key, t.platform, t.codeName, t.subject, t.kind],
+    );
+    const row = await this.getToken(t.key);
+    if (!row) throw new Error('token row vanished while being created');
+    return row;
+  }
+
+  async getToken(key: string): Promise<TokenRow | null> {
+    const r = await this.one('SELECT * FROM tokens WHERE token_key = ?', [key]);
+    return r ? tokenRow(r) : null;
+  }
+
+  async tryLease(key: string, owner: string, now: number, until: number): Promise<boolean> {
+    const n = await this.run(
+      `UPDATE tokens SET lease_owner = ?, lease_until = ?
+       WHERE token_key = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
+      [owner, until, key, now, owner],
+    );
+    return n > 0;
+  }
+
+  async saveToken(key: string, owner: string, w: TokenWrite): Promise<boolean> {
+    const n = await this.run(
+      `UPDATE tokens SET value = ?, expires_at = ?, refreshed_at = ?, version = version + 1,
+         forced_at = CASE WHEN ? = 1 THEN ? ELSE forced_at END,
+         aux = CASE WHEN ? = 1 THEN ? ELSE aux END,
+         lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL
+       WHERE token_key = ? AND lease_owner = ?`,
+      [w.value, w.expiresAt, w.refreshedAt, w.forced ? 1 : 0, w.refreshedAt, w.aux !== undefined ? 1 : 0, w.aux ?? null, key, owner],
+    );
+    return n > 0;
+  }
+
+  async releaseLease(key: string, owner: string, error: string | null, now: number): Promise<void> {
+    await this.run(
+      `UPDATE tokens SET lease_owner = NULL, lease_until = NULL,
+         last_error = COALESCE(?, last_error),
+         last_error_at = CASE WHEN ? IS NULL THEN last_error_at ELSE ? END
+       WHERE token_key = ? AND lease_owner = ?`,
+      [error, error, now, key, owner],
+    );
+  }
+
+  async clearToken(key: string): Promise<void> {
+    await this.run('UPDATE tokens SET value = NULL, expires_at = NULL, version = version + 1 WHERE token_key = ?', [key]);
+  }
+
+  async listTokens(filter: TokenFilter = {}): Promise<TokenRow[]> {
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (filter.platform) { where.push('platform = ?'); params.push(filter.platform); }
+    if (filter.codeName) { where.push('code_name = ?'); params.push(filter.codeName); }
+    const rows = await this.all(
+      `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY token_key`,
+      params,
+    );
+    return rows.map(tokenRow);
+  }
+}

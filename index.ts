@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+/**
+ * gatehouse command line: serve (default), migrate, app, caller, token.
+ * A configuration problem prints one line naming the variable or field and exits 1.
+ */
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from './system/config';
+import { createLogger } from './system/log';
+import { parseTtl, signCaller } from './system/callers';
+import { assemble, openMigratedStore, start, unlock, VERSION } from './application';
+import { buildServices, type Services } from './application/services';
+
+function fail(err: unknown): never {
+  const msg = err instanceof ConfigError ? err.message : `gatehouse: ${(err as Error)?.message ?? String(err)}`;
+  process.stderr.write(`${msg.split('\n')[0]}\n`);
+  process.exit(1);
+}
+
+/** runs a one-shot command against the configured store */
+async function withServices<T>(fn: (sv: Services, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr as never);
+  const store = await openMigratedStore(config);
+  try {
+    const jwtSecret = await unlock(config, store, log);
+    const services = buildServices(config, store, log, jwtSecret);
+    assemble(services);
+    return await fn(services, config);
+  } finally {
+    await store.close();
+  }
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+const program = new Command('gatehouse').version(VERSION).description('WeChat-ecosystem session server and token central control');
+
+program
+  .command('serve', { isDefault: true })
+  .description('serve RPC, callbacks and proxies (default)')
+  .action(async () => {
+    const config = loadConfig();
+    const log = createLogger(config.logLevel);
+    const g = await start(config, log);
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      g.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+
+program
+  .command('migrate')
+  .description('apply schema migrations and exit')
+  .action(async () => {
+    const config = loadConfig();
+    const store = await openMigratedStore(config);
+    const v = await store.schemaVersion();
+    await store.close();
+    process.stdout.write(`schema version ${v} (${store.dialect})\n`);
+  });
+
+const app = program.command('app').description('app configs (PROTOCOL.md §6)');
+app
+  .command('put')
+  .description('upsert app configs from a file, or one app from flags')
+  .option('--file <path>', 'JSON array of app configs')
+  .option('--platform <platform>')
+  .option('--code-name <codeName>')
+  .option('--app-id <appId>', 'appId / corpId / suiteId field, per platform')
+  .option('--secret <secret>')
+  .option('--set <key=value>', 'any other config field (repeatable; JSON values allowed)', collect, [])
+  .option('--disabled', 'store the app disabled')
+  .action(async (o: { file?: string; platform?: string; codeName?: string; appId?: string; secret?: string; set: string[]; disabled?: boolean }) => {
+    await withServices(async (sv) => {
+      if (o.file) {
+        const n = await sv.apps.loadFile(o.file, o.file);
+        process.stdout.write(`${n} app(s) upserted\n`);
+        return;
+      }
+      if (!o.platform || !o.codeName) throw new ConfigError('app put: give --file, or --platform and --code-name');
+      const def = sv.apps.platformDef(o.platform);
+      if (!def) throw new ConfigError(`--platform: unknown platform "${o.platform}" (one of ${sv.apps.platforms().join(', ')})`);
+      const entry: Record<string, unknown> = { platform: o.platform, codeName: o.codeName };
+      if (o.appId) entry[def.idField] = o.appId;
+      if (o.secret) entry.secret = o.secret;
+      if (o.disabled) entry.enabled = false;
+      for (const kv of o.set) {
+        const i = kv.indexOf('=');
+        if (i < 1) throw new ConfigError(`--set: expected key=value, got "${kv}"`);
+        const raw = kv.slice(i + 1);
+        let v: unknown = raw;
+        try {
+          v = JSON.parse(raw);
+        } catch {
+          v = raw;
+        }
+        entry[kv.slice(0, i)] = v;
+      }
+      const [{ platform, codeName, ...config }] = sv.apps.parseEntries([entry], 'app');
+      const { created } = await sv.apps.put(platform, codeName, config);
+      process.stdout.write(`${created ? 'created' : 'updated'} ${platform} ${codeName}\n`);
+    });
+  });
+app
+  .command('list')
+  .option('--platform <platform>')
+  .action(async (o: { platform?: string }) => {
+    await withServices(async (sv) => {
+      for (const r of await sv.apps.list(o.platform)) {
+        process.stdout.write(`${r.platform}\t${r.codeName}\t${r.appId}\t${r.enabled ? 'enabled' : 'disabled'}${r.isDefault ? '\tdefault' : ''}\n`);
+      }
+    });
+  });
+app
+  .command('rm')
+  .requiredOption('--platform <platform>')
+  .requiredOption('--code-name <codeName>')
+  .action(async (o: { platform: string; codeName: string }) => {
+    await withServices(async (sv) => {
+      const deleted = await sv.apps.delete(o.platform, o.codeName);
+      process.stdout.write(deleted ? `removed ${o.platform} ${o.codeName}\n` : `no ${o.platform} ${o.codeName}\n`);
+    });
+  });
+
+program
+  .command('caller')
+  .description('caller tokens (PROTOCOL.md §4)')
+  .command('token')
+  .description('print a caller JWT')
+  .requiredOption('--sub <name>', 'caller name')
+  .requiredOption('--scope <scopes>', 'space-separated interfaceName patterns, e.g. "wechat.* admin.*"')
+  .option('--ttl <ttl>', 'lifetime: 30d, 12h, 15m or seconds', '30d')
+  .option('--apps <ids>', 'comma-separated codeNames / appids / corpids this caller may touch')
+  .action(async (o: { sub: string; scope: string; ttl: string; apps?: string }) => {
+    let ttlSeconds: number;
+    try {
+      ttlSeconds = parseTtl(o.ttl);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    const apps = o.apps ? o.apps.split(',').map((a) => a.trim()).filter(Boolean) : undefined;
+    const config = loadConfig();
+    const secret = config.jwtSecret
+      ? config.jwtSecret
+      : await (async () => {
+          const store = await openMigratedStore(config);
+          try {
+            return await unlock(config, store, createLogger('silent'));
+          } finally {
+            await store.close();
+          }
+        })();
+    process.stdout.write(`${signCaller(secret, { sub: o.sub, scope: o.scope, apps, ttlSeconds })}\n`);
+  });
+
+program
+  .command('token')
+  .description('token status')
+  .command('list')
+  .description('every token: expiry, last refresh, last error (never a value)')
+  .option('--platform <platform>')
+  .option('--code-name <codeName>')
+  .action(async (o: { platform?: string; codeName?: string }) => {
+    await withServices(async (sv) => {
+      const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+      process.stdout.write('platform\tcodeName\tsubject\tkind\texpiresAt\trefreshedAt\tlastError\n');
+      for (const t of await sv.store.listTokens({ platform: o.platform, codeName: o.codeName })) {
+        process.stdout.write(`${t.platform}\t${t.codeName}\t${t.subject}\t${t.kind}\t${iso(t.expiresAt)}\t${iso(t.refreshedAt)}\t${t.lastError ?? '-'}\n`);
+      }
+    });
+  });
+
+program.parseAsync(process.argv).catch(fail);

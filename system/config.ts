@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Upstreams {
+  wechatApi: string;
+  wechatMp: string;
+  wecomApi: string;
+  wecomOpen: string;
+  toutiaoApi: string;
+  fengniaoApi: string;
+  fengniaoOpen: string;
+  shansongApi: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  jwtSecret?: string;
+  masterKey?: Buffer;
+  appsFile?: string;
+  publicUrl: string;
+  logLevel: LogLevel;
+  upstreamTimeoutMs: number;
+  publicRateLimit: number;
+  trustProxy: boolean;
+  metricsToken?: string;
+  pushRetentionDays: number;
+  upstream: Upstreams;
+}
+
+/** A configuration problem: the message names the variable, the process prints it and exits 1. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def: string): string {
+  const v = env[name];
+  return v === undefined || v === '' ? def : v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}: must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(`${name}: must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(`${name}: must be true or false, got "${raw}"`);
+}
+
+function httpUrl(env: Env, name: string, def: string): string {
+  const raw = str(env, name, def);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: not a valid URL: "${raw}"`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new ConfigError(`${name}: must be an http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env): string {
+  const name = 'GATEHOUSE_DATABASE_URL';
+  const raw = str(env, name, 'sqlite:./data/gatehouse.db');
+  if (raw.startsWith('sqlite:')) {
+    if (raw.length === 'sqlite:'.length) throw new ConfigError(`${name}: sqlite: needs a file path`);
+    return raw;
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}: must be sqlite:<path> or mariadb://user:pass@host:port/db`);
+  }
+  if (u.protocol !== 'mariadb:' && u.protocol !== 'mysql:') {
+    throw new ConfigError(`${name}: unsupported scheme "${u.protocol}" (use sqlite: or mariadb://)`);
+  }
+  if (!u.hostname) throw new ConfigError(`${name}: missing host`);
+  if (u.pathname.replace(/^\//, '') === '') throw new ConfigError(`${name}: missing database name`);
+  return raw;
+}
+
+function masterKey(env: Env): Buffer | undefined {
+  const name = 'GATEHOUSE_MASTER_KEY';
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const trimmed = raw.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed)) throw new ConfigError(`${name}: must be base64`);
+  const key = Buffer.from(trimmed, 'base64');
+  if (key.length !== 32) throw new ConfigError(`${name}: must be base64 of 32 bytes, got ${key.length} bytes`);
+  return key;
+}
+
+function logLevel(env: Env): LogLevel {
+  const raw = str(env, 'GATEHOUSE_LOG_LEVEL', 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError(`GATEHOUSE_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  }
+  return raw as LogLevel;
+}
+
+/** Builds the configuration from an environment (validated; throws ConfigError). */
+export function configFromEnv(env: Env): Config {
+  const appsFile = env.GATEHOUSE_APPS_FILE || undefined;
+  if (appsFile !== undefined && !fs.existsSync(appsFile)) {
+    throw new ConfigError(`GATEHOUSE_APPS_FILE: no such file "${appsFile}"`);
+  }
+  const host = str(env, 'GATEHOUSE_HOST', '0.0.0.0');
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError(`GATEHOUSE_HOST: not a host name or address: "${host}"`);
+  return {
+    port: int(env, 'GATEHOUSE_PORT', 4236, 0, 65535),
+    host,
+    databaseUrl: databaseUrl(env),
+    jwtSecret: env.GATEHOUSE_JWT_SECRET || undefined,
+    masterKey: masterKey(env),
+    appsFile: appsFile && path.resolve(appsFile),
+    publicUrl: httpUrl(env, 'GATEHOUSE_PUBLIC_URL', 'http://localhost:4236'),
+    logLevel: logLevel(env),
+    upstreamTimeoutMs: int(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 3000, 1, 600000),
+    publicRateLimit: int(env, 'GATEHOUSE_PUBLIC_RATE_LIMIT', 100, 0, 10_000_000),
+    trustProxy: bool(env, 'GATEHOUSE_TRUST_PROXY', false),
+    metricsToken: env.GATEHOUSE_METRICS_TOKEN || undefined,
+    pushRetentionDays: int(env, 'GATEHOUSE_PUSH_RETENTION_DAYS', 7, 1, 3650),
+    upstream: {
+      wechatApi: httpUrl(env, 'GATEHOUSE_WECHAT_API', 'https://api.weixin.qq.com'),
+      wechatMp: httpUrl(env, 'GATEHOUSE_WECHAT_MP', 'https://mp.weixin.qq.com'),
+      wecomApi: httpUrl(env, 'GATEHOUSE_WECOM_API', 'https://qyapi.weixin.qq.com'),
+      wecomOpen: httpUrl(env, 'GATEHOUSE_WECOM_OPEN', 'https://open.work.weixin.qq.com'),
+      toutiaoApi: httpUrl(env, 'GATEHOUSE_TOUTIAO_API', 'https://developer.toutiao.com'),
+      fengniaoApi: httpUrl(env, 'GATEHOUSE_FENGNIAO_API', 'https://open-anubis.ele.me'),
+      fengniaoOpen: httpUrl(env, 'GATEHOUSE_FENGNIAO_OPEN', 'https://open.ele.me'),
+      shansongApi: httpUrl(env, 'GATEHOUSE_SHANSONG_API', 'http://open.ishansong.com'),
+    },
+  };
+}
+
+/** process.env plus `.env` in the working directory (the real environment wins). */
+export function loadConfig(): Config {
+  dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
+  return configFromEnv(process.env);
+}

@@ -1,0 +1,73 @@
+/** Return codes of the RPC envelope (PROTOCOL.md §2). */
+export const Codes = {
+  OK: 0,
+  STORE_ERROR: 1001,
+  NO_INTERFACENAME: 1002,
+  PARA_ERROR: 1003,
+  UPSTREAM_UNREACHABLE: 1005,
+  SESSION_WRITE_FAILED: 1006,
+  UPSTREAM_BAD_REPLY: 1007,
+  REQUEST_IS_NOT_JSON: 1009,
+  UNKNOWN_INTERFACE: 1010,
+  NO_PARA: 1011,
+  NO_APP: 1012,
+  APP_WRITE_FAILED: 1013,
+  NOT_READY: 1014,
+  UNAUTHENTICATED: 4001,
+  FORBIDDEN: 4003,
+  RATE_LIMITED: 4029,
+  UPSTREAM_ERROR: 40029,
+  SESSION_EXPIRED: 60011,
+  AUTH_FAIL: 60012,
+  DECRYPT_FAIL: 60021,
+  INTERNAL_ERROR: 5000,
+} as const;
+
+export type ReturnMessage = keyof typeof Codes;
+export type ReturnCode = (typeof Codes)[ReturnMessage];
+
+const messages = new Map<number, string>(Object.entries(Codes).map(([k, v]) => [v, k]));
+
+export function messageOf(code: number): string {
+  return messages.get(code) ?? 'INTERNAL_ERROR';
+}
+
+/**
+ * An error that becomes an envelope. `data` is the envelope's returnData ("" unless the code
+ * carries details); `detail` is for the log only and must never hold a secret.
+ */
+export class RpcError extends Error {
+  readonly code: ReturnCode;
+  readonly data: unknown;
+  readonly detail?: string;
+
+  constructor(message: ReturnMessage, data: unknown = '', detail?: string) {
+    super(detail ? `${message}: ${detail}` : message);
+    this.name = 'RpcError';
+    this.code = Codes[message];
+    this.data = data;
+    this.detail = detail;
+  }
+}
+
+export interface ParaErrorItem {
+  path: string;
+  message: string;
+}
+
+export function paraError(errors: ParaErrorItem[]): RpcError {
+  return new RpcError('PARA_ERROR', { errors });
+}
+
+/** A platform answered with an error code of its own. */
+export function upstreamError(platform: string, errcode: number | string, errmsg: string): RpcError {
+  return new RpcError('UPSTREAM_ERROR', { platform, errcode, errmsg }, `${platform} errcode ${errcode}`);
+}
+
+/** Wraps a store failure: the caller sees 1001, the log sees the driver's message. */
+export class StoreError extends RpcError {
+  constructor(cause: unknown) {
+    super('STORE_ERROR', '', cause instanceof Error ? cause.message : String(cause));
+    this.name = 'StoreError';
+  }
+}

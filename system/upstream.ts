@@ -1,0 +1,57 @@
+import { RpcError } from './errors';
+import type { Logger } from './log';
+
+export interface UpstreamRequest {
+  /** platform name for errors and logs, e.g. "wechat" */
+  platform: string;
+  /** short API name for errors and logs, e.g. "jscode2session" (never the URL: it may carry secrets) */
+  api: string;
+  url: string;
+  method?: 'GET' | 'POST';
+  query?: Record<string, string | number | undefined>;
+  json?: unknown;
+}
+
+/**
+ * The one HTTP client gatehouse uses to reach a platform: a timeout per call, JSON in and out,
+ * failures mapped to envelope codes (1005 unreachable / non-2xx, 1007 unparsable). Platform
+ * error codes inside a 2xx JSON reply are the platform client's business.
+ */
+export class Upstream {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  async json<T = Record<string, unknown>>(req: UpstreamRequest): Promise<T> {
+    const url = new URL(req.url);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const started = Date.now();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        method: req.method ?? (req.json === undefined ? 'GET' : 'POST'),
+        headers: req.json === undefined ? undefined : { 'content-type': 'application/json' },
+        body: req.json === undefined ? undefined : JSON.stringify(req.json),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      const why = (err as Error).name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : 'connection failed';
+      this.log.warn({ platform: req.platform, api: req.api, ms: Date.now() - started }, `upstream ${why}`);
+      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: ${why}`);
+    }
+    if (res.status < 200 || res.status > 299) {
+      this.log.warn({ platform: req.platform, api: req.api, status: res.status }, 'upstream answered non-2xx');
+      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: HTTP ${res.status}`);
+    }
+    try {
+      const body = JSON.parse(text) as unknown;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+      return body as T;
+    } catch {
+      throw new RpcError('UPSTREAM_BAD_REPLY', '', `${req.platform} ${req.api}: reply is not a JSON object`);
+    }
+  }
+}
