@@ -44,10 +44,13 @@ export class SqliteStore extends SqlStore {
 
   protected async applyMigration(statements: string[], version: number): Promise<void> {
     const [metaSql, metaParams] = this.metaVersionStatement(version);
+    // IMMEDIATE takes the write lock first; another connection may have applied it meanwhile
     this.db.transaction(() => {
+      const row = this.db.prepare("SELECT v FROM meta WHERE k = 'schema_version'").get() as { v: string } | undefined;
+      if (row && Number(row.v) >= version) return;
       for (const s of statements) this.db.exec(s);
       this.db.prepare(metaSql).run(...metaParams);
-    })();
+    }).immediate();
   }
 
   async ping(): Promise<void> {

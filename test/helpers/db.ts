@@ -1,0 +1,90 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as mariadb from 'mariadb';
+
+export type Dialect = 'sqlite' | 'mariadb';
+export const DIALECTS: Dialect[] = ['sqlite', 'mariadb'];
+
+const MARIADB = { host: process.env.TEST_MARIADB_HOST ?? '127.0.0.1', port: Number(process.env.TEST_MARIADB_PORT ?? 3306), user: 'root', password: '' };
+
+let available: Promise<boolean> | undefined;
+
+/** Whether the test MariaDB answers. Under CI=true a missing MariaDB is a failure, not a skip. */
+export function mariadbAvailable(): Promise<boolean> {
+  available ??= (async () => {
+    try {
+      const c = await mariadb.createConnection({ ...MARIADB, connectTimeout: 2000 });
+      await c.end();
+      return true;
+    } catch (err) {
+      if (process.env.CI === 'true') throw new Error(`MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port} (${(err as Error).message})`);
+      return false;
+    }
+  })();
+  return available;
+}
+
+export interface TestDatabase {
+  dialect: Dialect;
+  url: string;
+  /** runs SQL directly against the database (to look at what was stored) */
+  query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database of the dialect: a temp file for SQLite, a fresh schema on MariaDB. */
+export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const tag = `gh_test_${process.pid}_${crypto.randomBytes(4).toString('hex')}`;
+  if (dialect === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
+    const file = path.join(dir, 'gatehouse.db');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    return {
+      dialect,
+      url: `sqlite:${file}`,
+      async query(sql, params = []) {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare(sql).all(...(params as never[])) as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
+      },
+      async drop() {
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const admin = await mariadb.createConnection(MARIADB);
+  await admin.query(`CREATE DATABASE ${tag} CHARACTER SET utf8mb4`);
+  await admin.end();
+  const pool = mariadb.createPool({ ...MARIADB, database: tag, connectionLimit: 2, bigIntAsNumber: true });
+  return {
+    dialect,
+    url: `mariadb://root@${MARIADB.host}:${MARIADB.port}/${tag}`,
+    async query(sql, params = []) {
+      return Array.from((await pool.query(sql, params)) as Record<string, unknown>[]);
+    },
+    async drop() {
+      await pool.end();
+      const c = await mariadb.createConnection(MARIADB);
+      await c.query(`DROP DATABASE IF EXISTS ${tag}`);
+      await c.end();
+    },
+  };
+}
+
+/** describe() once per store dialect; the MariaDB one skips (or fails under CI) without a server. */
+export function forEachDialect(title: string, fn: (dialect: Dialect) => void): void {
+  for (const dialect of DIALECTS) {
+    describe(`${title} [${dialect}]`, function () {
+      before(async function () {
+        if (dialect === 'mariadb' && !(await mariadbAvailable())) this.skip();
+      });
+      fn(dialect);
+    });
+  }
+}
