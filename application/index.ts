@@ -75,6 +75,8 @@ export interface Gatehouse {
   registry: Registry<Services>;
   server: http.Server;
   port: number;
+  /** the secret that signs caller tokens (configured or generated and kept in the store) */
+  jwtSecret: string;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       registry,
       server: srv,
       port,
+      jwtSecret,
       close: async () => {
         await new Promise<void>((resolve) => {
           srv.close(() => resolve());

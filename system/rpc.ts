@@ -49,7 +49,9 @@ export interface RpcOptions<S> {
 export function rpcDispatch<S>(opts: RpcOptions<S>): Koa.Middleware {
   const { registry, services, log } = opts;
   return async (ctx) => {
-    const body = (ctx.request as { body?: unknown }).body;
+    const req = ctx.request as { body?: unknown; rawBody?: string };
+    // an empty body parses as {}: it is still not a JSON object
+    const body = req.rawBody === '' ? undefined : req.body;
     const reqId = requestId(ctx);
     const started = Date.now();
     const echo = isObject(body) ? body : undefined;

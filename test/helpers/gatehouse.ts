@@ -68,7 +68,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     }
     return { status: res.status, body: parsed, text };
   };
-  const token = (scope = '*', apps?: string[], ttlSeconds = 3600) => signCaller(config.jwtSecret!, { sub: 'test', scope, apps, ttlSeconds });
+  const token = (scope = '*', apps?: string[], ttlSeconds = 3600) => signCaller(gh.jwtSecret, { sub: 'test', scope, apps, ttlSeconds });
   return {
     gh,
     db,
