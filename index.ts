@@ -4,6 +4,7 @@
  * A configuration problem prints one line naming the variable or field and exits 1.
  */
 import { Command } from 'commander';
+import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './system/config';
 import { createLogger } from './system/log';
 import { parseTtl, signCaller } from './system/callers';
@@ -19,7 +20,8 @@ function fail(err: unknown): never {
 /** runs a one-shot command against the configured store */
 async function withServices<T>(fn: (sv: Services, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr as never);
+  const quiet = ['debug', 'trace'].includes(config.logLevel) ? config.logLevel : 'error';
+  const log = createLogger(quiet, pino.destination(2));
   const store = await openMigratedStore(config);
   try {
     const jwtSecret = await unlock(config, store, log);

@@ -1,0 +1,49 @@
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '../..');
+const TSX = ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'index.ts')];
+
+/** Runs the gatehouse CLI (from source) to completion with only the given GATEHOUSE_* env. */
+export function cli(args: string[], env: Record<string, string>, cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
+  const r = spawnSync(process.execPath, [...TSX, ...args], { cwd, env: { ...clean, ...env }, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ServeProcess {
+  url: string;
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** Starts `gatehouse serve` as its own process and waits for /healthz. */
+export async function serve(env: Record<string, string>, cwd = ROOT): Promise<ServeProcess> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
+  const child = spawn(process.execPath, [...TSX, 'serve'], { cwd, env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${env.GATEHOUSE_PORT || '4236'}`;
+  const deadline = Date.now() + 20_000;
+  let done = false;
+  void exited.then(() => (done = true));
+  while (Date.now() < deadline && !done) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return { url, kill: (s) => child.kill(s ?? 'SIGTERM'), exited, output: () => out };
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`gatehouse did not become healthy: ${out}`);
+}
+
+let nextPort = 20000 + (process.pid % 20000);
+export function freePort(): string {
+  nextPort += 1;
+  return String(nextPort);
+}
