@@ -48,6 +48,7 @@ function tokenRow(r: Row): TokenRow {
     expiresAt: numOrNull(r.expires_at),
     version: num(r.version),
     refreshedAt: numOrNull(r.refreshed_at),
+    refreshAt: numOrNull(r.refresh_at),
     leaseOwner: strOrNull(r.lease_owner),
     leaseUntil: numOrNull(r.lease_until),
     forcedAt: numOrNull(r.forced_at),
@@ -77,9 +78,14 @@ export abstract class SqlStore implements Store {
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 
-  private async one(sql: string, params: Param[]): Promise<Row | null> {
+  /**
+   * The first row whose `column` equals `value` exactly. MariaDB's PAD SPACE collations compare
+   * 'x' and 'x ' as equal; ids and keys must not.
+   */
+  private async one(sql: string, params: Param[], column?: string, value?: string): Promise<Row | null> {
     const rows = await this.all(sql, params);
-    return rows[0] ?? null;
+    const row = column ? rows.find((r) => r[column] === value) : rows[0];
+    return row ?? null;
   }
 
   async schemaVersion(): Promise<number> {
@@ -111,7 +117,7 @@ export abstract class SqlStore implements Store {
   }
 
   async getMeta(key: string): Promise<string | null> {
-    const r = await this.one('SELECT v FROM meta WHERE k = ?', [key]);
+    const r = await this.one('SELECT k, v FROM meta WHERE k = ?', [key], 'k', key);
     return r ? String(r.v) : null;
   }
 
@@ -142,13 +148,13 @@ export abstract class SqlStore implements Store {
   }
 
   async getApp(platform: string, codeName: string): Promise<AppRow | null> {
-    const r = await this.one(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND code_name = ?`, [platform, codeName]);
+    const r = await this.one(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND code_name = ?`, [platform, codeName], 'code_name', codeName);
     return r ? appRow(r) : null;
   }
 
   async findApps(platform: string, appId: string): Promise<AppRow[]> {
     const rows = await this.all(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND app_id = ? ORDER BY code_name`, [platform, appId]);
-    return rows.map(appRow);
+    return rows.filter((r) => r.app_id === appId).map(appRow);
   }
 
   async listApps(platform?: string): Promise<AppRow[]> {
@@ -182,7 +188,7 @@ export abstract class SqlStore implements Store {
   }
 
   async getSession(id: string): Promise<SessionRow | null> {
-    const r = await this.one(`SELECT ${SESSION_COLS} FROM sessions WHERE id = ?`, [id]);
+    const r = await this.one(`SELECT ${SESSION_COLS} FROM sessions WHERE id = ?`, [id], 'id', id);
     return r ? sessionRow(r) : null;
   }
 
@@ -213,7 +219,7 @@ export abstract class SqlStore implements Store {
   }
 
   async getToken(key: string): Promise<TokenRow | null> {
-    const r = await this.one('SELECT * FROM tokens WHERE token_key = ?', [key]);
+    const r = await this.one('SELECT * FROM tokens WHERE token_key = ?', [key], 'token_key', key);
     return r ? tokenRow(r) : null;
   }
 
@@ -228,12 +234,12 @@ export abstract class SqlStore implements Store {
 
   async saveToken(key: string, owner: string, w: TokenWrite): Promise<boolean> {
     const n = await this.run(
-      `UPDATE tokens SET value = ?, expires_at = ?, refreshed_at = ?, version = version + 1,
+      `UPDATE tokens SET value = ?, expires_at = ?, refreshed_at = ?, refresh_at = ?, version = version + 1,
          forced_at = CASE WHEN ? = 1 THEN ? ELSE forced_at END,
          aux = CASE WHEN ? = 1 THEN ? ELSE aux END,
          lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL
        WHERE token_key = ? AND lease_owner = ?`,
-      [w.value, w.expiresAt, w.refreshedAt, w.forced ? 1 : 0, w.refreshedAt, w.aux !== undefined ? 1 : 0, w.aux ?? null, key, owner],
+      [w.value, w.expiresAt, w.refreshedAt, w.refreshAt, w.forced ? 1 : 0, w.refreshedAt, w.aux !== undefined ? 1 : 0, w.aux ?? null, key, owner],
     );
     return n > 0;
   }
@@ -249,7 +255,7 @@ export abstract class SqlStore implements Store {
   }
 
   async clearToken(key: string): Promise<void> {
-    await this.run('UPDATE tokens SET value = NULL, expires_at = NULL, version = version + 1 WHERE token_key = ?', [key]);
+    await this.run('UPDATE tokens SET value = NULL, expires_at = NULL, refresh_at = NULL, version = version + 1 WHERE token_key = ?', [key]);
   }
 
   async listTokens(filter: TokenFilter = {}): Promise<TokenRow[]> {
@@ -260,6 +266,18 @@ export abstract class SqlStore implements Store {
     const rows = await this.all(
       `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY token_key`,
       params,
+    );
+    return rows.map(tokenRow);
+  }
+
+  async dueTokens(now: number, quietMs: number, limit: number): Promise<TokenRow[]> {
+    const rows = await this.all(
+      `SELECT * FROM tokens
+       WHERE refresh_at <= ? AND value IS NOT NULL
+         AND (lease_until IS NULL OR lease_until < ?)
+         AND (last_error_at IS NULL OR last_error_at < ?)
+       ORDER BY refresh_at LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [now, now, now - quietMs],
     );
     return rows.map(tokenRow);
   }

@@ -55,6 +55,8 @@ export interface TokenRow {
   expiresAt: number | null;
   version: number;
   refreshedAt: number | null;
+  /** when the background refresher should renew it (refresh ahead) */
+  refreshAt: number | null;
   leaseOwner: string | null;
   leaseUntil: number | null;
   forcedAt: number | null;
@@ -70,6 +72,7 @@ export interface TokenWrite {
   value: string;
   expiresAt: number;
   refreshedAt: number;
+  refreshAt: number;
   forced?: boolean;
   aux?: string | null;
 }
@@ -120,6 +123,8 @@ export interface Store {
   /** clears a token's value (e.g. unauthorized); bumps version */
   clearToken(key: string): Promise<void>;
   listTokens(filter?: TokenFilter): Promise<TokenRow[]>;
+  /** tokens with a value whose refresh_at has come, not leased, and without an error in the last `quietMs` */
+  dueTokens(now: number, quietMs: number, limit: number): Promise<TokenRow[]>;
 }
 
 export function tokenKey(platform: string, codeName: string, subject: string, kind: string): string {

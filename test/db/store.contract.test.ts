@@ -135,6 +135,18 @@ forEachDialect('store contract', (dialect) => {
     });
   });
 
+  it('matches keys exactly (MariaDB PAD SPACE collations ignore trailing spaces)', async () => {
+    await store.putApp(app());
+    expect(await store.getApp('wechat_app', 'main ')).to.equal(null);
+    expect(await store.findApps('wechat_app', 'wx0001 ')).to.deep.equal([]);
+    const id = await store.saveLogin({ newId: 'a'.repeat(32), appid: 'wx0001', openid: 'o', unionid: null, skeyHash: 'h', sessionKey: 'k', userInfo: null, now: 1 });
+    expect(await store.getSession(`${id} `)).to.equal(null);
+    await store.initMeta('k', 'v');
+    expect(await store.getMeta('k ')).to.equal(null);
+    await store.ensureToken({ key: 'tk', platform: 'p', codeName: 'c', subject: 's', kind: 'k' });
+    expect(await store.getToken('tk ')).to.equal(null);
+  });
+
   describe('tokens', () => {
     const ident = { key: tokenKey('wechat_app', 'main', 'wx0001', 'access_token'), platform: 'wechat_app', codeName: 'main', subject: 'wx0001', kind: 'access_token' };
 
@@ -163,11 +175,11 @@ forEachDialect('store contract', (dialect) => {
     it('saves only for the lease holder, bumping the version and freeing the lease', async () => {
       await store.ensureToken(ident);
       await store.tryLease(ident.key, 'n1', 1000, 16000);
-      expect(await store.saveToken(ident.key, 'n2', { value: 'bad', expiresAt: 9, refreshedAt: 1 })).to.equal(false);
-      expect(await store.saveToken(ident.key, 'n1', { value: 'T1', expiresAt: 7200000, refreshedAt: 1000, forced: true, aux: 'rt' })).to.equal(true);
+      expect(await store.saveToken(ident.key, 'n2', { value: 'bad', expiresAt: 9, refreshedAt: 1, refreshAt: 5 })).to.equal(false);
+      expect(await store.saveToken(ident.key, 'n1', { value: 'T1', expiresAt: 7200000, refreshedAt: 1000, refreshAt: 6600000, forced: true, aux: 'rt' })).to.equal(true);
       const t = (await store.getToken(ident.key))!;
-      expect(t).to.include({ value: 'T1', expiresAt: 7200000, version: 1, refreshedAt: 1000, forcedAt: 1000, aux: 'rt', leaseOwner: null, leaseUntil: null });
-      expect(await store.saveToken(ident.key, 'n1', { value: 'T2', expiresAt: 1, refreshedAt: 1 })).to.equal(false);
+      expect(t).to.include({ value: 'T1', expiresAt: 7200000, version: 1, refreshedAt: 1000, refreshAt: 6600000, forcedAt: 1000, aux: 'rt', leaseOwner: null, leaseUntil: null });
+      expect(await store.saveToken(ident.key, 'n1', { value: 'T2', expiresAt: 1, refreshedAt: 1, refreshAt: 1 })).to.equal(false);
     });
 
     it('records the last error on release and clears it on the next save', async () => {
@@ -177,11 +189,28 @@ forEachDialect('store contract', (dialect) => {
       let t = (await store.getToken(ident.key))!;
       expect(t).to.include({ lastError: 'wechat errcode -1', lastErrorAt: 1500, leaseOwner: null });
       await store.tryLease(ident.key, 'n2', 2000, 17000);
-      await store.saveToken(ident.key, 'n2', { value: 'T', expiresAt: 5, refreshedAt: 2000 });
+      await store.saveToken(ident.key, 'n2', { value: 'T', expiresAt: 5, refreshedAt: 2000, refreshAt: 3 });
       t = (await store.getToken(ident.key))!;
       expect(t).to.include({ lastError: null, lastErrorAt: null, aux: null, forcedAt: null });
       await store.clearToken(ident.key);
       expect((await store.getToken(ident.key))!).to.include({ value: null, version: 2 });
+    });
+
+    it('lists due tokens: refresh time come, not leased, no recent error', async () => {
+      const other = { ...ident, key: 'k2', subject: 's2' };
+      const third = { ...ident, key: 'k3', subject: 's3' };
+      for (const t of [ident, other, third]) {
+        await store.ensureToken(t);
+        await store.tryLease(t.key, 'n1', 0, 10);
+        await store.saveToken(t.key, 'n1', { value: 'v', expiresAt: 5000, refreshedAt: 0, refreshAt: 1000 });
+      }
+      await store.tryLease(other.key, 'n2', 1500, 9000);
+      await store.tryLease(third.key, 'n2', 1500, 1600);
+      await store.releaseLease(third.key, 'n2', 'boom', 1600);
+      expect((await store.dueTokens(999, 30000, 10)).map((t) => t.key)).to.deep.equal([]);
+      expect((await store.dueTokens(2000, 30000, 10)).map((t) => t.key)).to.deep.equal([ident.key]);
+      expect((await store.dueTokens(40000, 30000, 10)).map((t) => t.key).sort()).to.deep.equal([ident.key, 'k2', 'k3'].sort());
+      expect(await store.dueTokens(40000, 30000, 1)).to.have.length(1);
     });
 
     it('lists tokens filtered by platform and codeName', async () => {

@@ -33,12 +33,14 @@ export const statements = [
     expires_at    BIGINT       NULL,
     version       BIGINT       NOT NULL DEFAULT 0,
     refreshed_at  BIGINT       NULL,
+    refresh_at    BIGINT       NULL,
     lease_owner   VARCHAR(64)  NULL,
     lease_until   BIGINT       NULL,
     forced_at     BIGINT       NULL,
     last_error    TEXT         NULL,
     last_error_at BIGINT       NULL,
     aux           TEXT         NULL,
-    KEY tokens_app (platform, code_name)
+    KEY tokens_app (platform, code_name),
+    KEY tokens_due (refresh_at)
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 ];

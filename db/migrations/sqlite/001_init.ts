@@ -33,6 +33,7 @@ export const statements = [
     expires_at    INTEGER,
     version       INTEGER NOT NULL DEFAULT 0,
     refreshed_at  INTEGER,
+    refresh_at    INTEGER,
     lease_owner   TEXT,
     lease_until   INTEGER,
     forced_at     INTEGER,
@@ -41,4 +42,5 @@ export const statements = [
     aux           TEXT
   )`,
   `CREATE INDEX tokens_app ON tokens (platform, code_name)`,
+  `CREATE INDEX tokens_due ON tokens (refresh_at)`,
 ];
