@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { InterfaceDef } from '../system/registry';
-import type { PlatformDef } from './services/apps';
+import { CODE_NAME_PATTERN, type PlatformDef } from './services/apps';
 import type { Services } from './services';
 
 export type Interface<P = any, R = unknown> = InterfaceDef<Services, P, R>;
@@ -32,3 +32,14 @@ export const s = {
   any: () => ({}),
   nullable: (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] }),
 };
+
+/** para fields shared by the token interfaces (§3.2) */
+export const tokenPara = {
+  codeName: { type: 'string', pattern: CODE_NAME_PATTERN },
+  force: { type: 'boolean' },
+  invalidToken: { type: 'string', minLength: 1, maxLength: 2048 },
+  url: { type: 'string', maxLength: 4096, pattern: '^https?://[^\\s/?#]+[^\\s]*$' },
+};
+
+/** unix seconds of an epoch-ms time */
+export const unixSeconds = (ms: number) => Math.floor(ms / 1000);

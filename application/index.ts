@@ -108,6 +108,7 @@ export function assemble(services: Services): { registry: Registry<Services>; ap
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Gatehouse> {
   const store = await openMigratedStore(config);
   let server: http.Server | undefined;
+  let startedEngine: Services['engine'] | undefined;
   try {
     const jwtSecret = await unlock(config, store, log);
     const services = buildServices(config, store, log, jwtSecret);
@@ -116,6 +117,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       const n = await services.apps.loadFile(config.appsFile);
       log.info({ apps: n }, 'apps file loaded');
     }
+    services.engine.start();
+    startedEngine = services.engine;
     server = http.createServer(app.callback());
     server.keepAliveTimeout = 65_000;
     server.headersTimeout = 66_000;
@@ -134,6 +137,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       port,
       jwtSecret,
       close: async () => {
+        services.engine.stop();
         await new Promise<void>((resolve) => {
           srv.close(() => resolve());
           srv.closeAllConnections();
@@ -143,6 +147,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     };
   } catch (err) {
     server?.close();
+    startedEngine?.stop();
     await store.close().catch(() => {});
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);

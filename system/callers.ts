@@ -18,9 +18,17 @@ export function scopeCovers(scope: readonly string[], name: string): boolean {
   return false;
 }
 
-export function appsAllow(caller: Caller, ids: Array<string | undefined>): boolean {
+/** An app a call touches, by one or several of its names (codeName, appId …). */
+export type AppRef = string | Array<string | undefined> | undefined;
+
+/** every app the call touches must be in the caller's `apps` claim under at least one of its names */
+export function appsAllow(caller: Caller, refs: AppRef[]): boolean {
   if (!caller.apps) return true;
-  return ids.every((id) => id === undefined || caller.apps!.includes(id));
+  return refs.every((ref) => {
+    if (ref === undefined) return true;
+    const names = (Array.isArray(ref) ? ref : [ref]).filter((n): n is string => n !== undefined);
+    return names.length === 0 || names.some((n) => caller.apps!.includes(n));
+  });
 }
 
 export interface CallerClaims {

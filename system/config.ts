@@ -30,6 +30,10 @@ export interface Config {
   trustProxy: boolean;
   metricsToken?: string;
   pushRetentionDays: number;
+  /** token engine: upstream refreshes the background refresher keeps in flight at once */
+  refreshConcurrency: number;
+  /** token engine: how often the background refresher looks for tokens due */
+  refreshScanMs: number;
   upstream: Upstreams;
 }
 
@@ -142,6 +146,8 @@ export function configFromEnv(env: Env): Config {
     trustProxy: bool(env, 'GATEHOUSE_TRUST_PROXY', false),
     metricsToken: env.GATEHOUSE_METRICS_TOKEN || undefined,
     pushRetentionDays: int(env, 'GATEHOUSE_PUSH_RETENTION_DAYS', 7, 1, 3650),
+    refreshConcurrency: int(env, 'GATEHOUSE_REFRESH_CONCURRENCY', 8, 1, 1000),
+    refreshScanMs: int(env, 'GATEHOUSE_REFRESH_SCAN_MS', 1000, 50, 3_600_000),
     upstream: {
       wechatApi: httpUrl(env, 'GATEHOUSE_WECHAT_API', 'https://api.weixin.qq.com'),
       wechatMp: httpUrl(env, 'GATEHOUSE_WECHAT_MP', 'https://mp.weixin.qq.com'),

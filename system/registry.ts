@@ -1,6 +1,6 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { RpcError, paraError, type ParaErrorItem } from './errors';
-import type { Caller } from './callers';
+import type { AppRef, Caller } from './callers';
 import type { Logger } from './log';
 
 export type Access = 'public' | 'backend' | 'admin';
@@ -23,8 +23,8 @@ export interface InterfaceDef<S = unknown, P = any, R = unknown> {
   para: JsonSchema;
   /** JSON Schema of `returnData` (documentation, /openrpc.json) */
   result: JsonSchema;
-  /** the app identifiers a call touches, checked against a caller's `apps` claim */
-  apps?: (para: P) => Array<string | undefined>;
+  /** the apps a call touches (each by one or several names), checked against a caller's `apps` claim */
+  apps?: (para: P, services: S) => AppRef[] | Promise<AppRef[]>;
   handler: (para: P, call: Call<S>) => Promise<R> | R;
 }
 

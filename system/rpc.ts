@@ -74,7 +74,7 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): Koa.Middleware {
         if (!scopeCovers(caller.scope, def.name)) throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
       }
       registry.check(def, para);
-      if (caller && def.apps && !appsAllow(caller, def.apps(para))) {
+      if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, services))) {
         throw new RpcError('FORBIDDEN', '', 'apps claim does not cover the app');
       }
       const data = await def.handler(para, { services, caller, requestId: reqId, ip: ctx.ip, log });

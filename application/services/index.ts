@@ -8,7 +8,11 @@ import { Upstream } from '../../system/upstream';
 import type { Store } from '../../db/store';
 import { AppService } from './apps';
 import { WechatClient } from './clients/wechat';
+import { WecomClient } from './clients/wecom';
 import { SessionService } from './sessions';
+import { TokenEngine } from './tokens/engine';
+import { WechatTokens } from './wechat-tokens';
+import { WecomTokens } from './wecom-tokens';
 
 /** Everything a handler may use; built once per process. */
 export interface Services {
@@ -20,7 +24,12 @@ export interface Services {
   callers: CallerAuth;
   apps: AppService;
   wechat: WechatClient;
+  wecom: WecomClient;
   sessions: SessionService;
+  /** the token engine every platform's tokens go through (§5) */
+  engine: TokenEngine;
+  wechatTokens: WechatTokens;
+  wecomTokens: WecomTokens;
   /** this process's name in leases */
   nodeId: string;
 }
@@ -30,6 +39,14 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
   const upstream = new Upstream(config.upstreamTimeoutMs, log);
   const apps = new AppService(store, box);
   const wechat = new WechatClient(upstream, config.upstream.wechatApi);
+  const wecom = new WecomClient(upstream, config.upstream.wecomApi);
+  const nodeId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+  const engine = new TokenEngine(store, log, {
+    nodeId,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
+    concurrency: config.refreshConcurrency,
+    scanMs: config.refreshScanMs,
+  });
   return {
     config,
     store,
@@ -39,7 +56,11 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     callers: new CallerAuth(jwtSecret),
     apps,
     wechat,
+    wecom,
     sessions: new SessionService(store, apps, wechat, box),
-    nodeId: `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`,
+    engine,
+    wechatTokens: new WechatTokens(engine, wechat, apps),
+    wecomTokens: new WecomTokens(engine, wecom, apps),
+    nodeId,
   };
 }

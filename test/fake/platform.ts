@@ -12,7 +12,32 @@ import http from 'node:http';
  *     `garbage` answers a 200 that is not JSON; any other code → 40029 invalid code
  *   - an app whose secret is registered with `app()` must be called with it (else 40125)
  */
+export type FakeMode = { errcode: number; errmsg?: string } | { http: number } | 'stall' | 'garbage';
+
+interface Issued {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * Tokens (WeChat /cgi-bin/token, /cgi-bin/stable_token, /cgi-bin/ticket/getticket; WeCom
+ * /cgi-bin/gettoken, /cgi-bin/get_jsapi_ticket, /cgi-bin/ticket/get):
+ *   - classic `token` issues a new token per call; `stable_token` and WeCom `gettoken` answer the
+ *     same one while it is valid (stable: unless force_refresh, or in its last `stableRenewS`)
+ *   - tickets need a live access token it issued (else 40001) and are new per call
+ *   - `lifetimeS` sets expires_in; `latencyMs` delays every token/ticket answer; `mode(api, m)`
+ *     makes an API fail (errcode / HTTP status / stall / garbage) until `mode(api, null)`
+ */
 export class FakePlatform {
+  lifetimeS = 7200;
+  stableRenewS = 300;
+  latencyMs = 0;
+  private readonly modes = new Map<string, FakeMode>();
+  private readonly tokens = new Map<string, Issued>();
+  private readonly live = new Map<string, Issued>();
+  private readonly inflight = new Map<string, number>();
+  /** the most calls of one API that were in progress at once */
+  readonly maxInFlight = new Map<string, number>();
   private server?: http.Server;
   url = '';
   private readonly counts = new Map<string, number>();
@@ -60,6 +85,128 @@ export class FakePlatform {
 
   reset(): void {
     this.counts.clear();
+    this.maxInFlight.clear();
+  }
+
+  /** makes an API (e.g. "stable_token", "gettoken", "getticket") fail until set back to null */
+  mode(api: string, m: FakeMode | null): void {
+    if (m === null) this.modes.delete(api);
+    else this.modes.set(api, m);
+  }
+
+  /** whether the fake issued this access token / ticket and it is still valid */
+  isLive(value: string): boolean {
+    const t = this.live.get(value);
+    return !!t && t.expiresAt > Date.now();
+  }
+
+  /** expires every token and ticket issued so far (as if the platform rotated them) */
+  expireAll(): void {
+    this.tokens.clear();
+    this.live.clear();
+  }
+
+  private issue(kind: string, owner: string, reuse: boolean, renewMs = 0): { value: string; expiresIn: number } {
+    const now = Date.now();
+    const key = `${kind}:${owner}`;
+    const current = this.tokens.get(key);
+    if (reuse && current && current.expiresAt - now > renewMs) {
+      return { value: current.value, expiresIn: Math.max(1, Math.round((current.expiresAt - now) / 1000)) };
+    }
+    const value = `${kind}_${owner}_${crypto.randomBytes(12).toString('hex')}`;
+    const t = { value, expiresAt: now + this.lifetimeS * 1000 };
+    this.tokens.set(key, t);
+    this.live.set(value, t);
+    return { value, expiresIn: this.lifetimeS };
+  }
+
+  /** applies latency and a configured failure; true when the response was already written */
+  private async misbehave(api: string, res: http.ServerResponse): Promise<boolean> {
+    const n = (this.inflight.get(api) ?? 0) + 1;
+    this.inflight.set(api, n);
+    this.maxInFlight.set(api, Math.max(n, this.maxInFlight.get(api) ?? 0));
+    try {
+      if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    } finally {
+      this.inflight.set(api, (this.inflight.get(api) ?? 1) - 1);
+    }
+    const m = this.modes.get(api);
+    if (!m) return false;
+    if (m === 'stall') {
+      this.stalled.add(res);
+      res.on('close', () => this.stalled.delete(res));
+      return true;
+    }
+    if (m === 'garbage') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>busy</html>');
+      return true;
+    }
+    if ('http' in m) {
+      this.json(res, { errcode: -1, errmsg: 'system error' }, m.http);
+      return true;
+    }
+    this.json(res, { errcode: m.errcode, errmsg: m.errmsg ?? `fake error ${m.errcode}` });
+    return true;
+  }
+
+  private checkSecret(appid: string | null | undefined, secret: string | null | undefined): { errcode: number; errmsg: string } | null {
+    if (!appid) return { errcode: 40013, errmsg: 'invalid appid' };
+    const want = this.secrets.get(appid);
+    if (want !== undefined && want !== secret) return { errcode: 40125, errmsg: 'invalid appsecret' };
+    return null;
+  }
+
+  private async token(api: string, u: URL, body: string, res: http.ServerResponse): Promise<void> {
+    let appid: string | null | undefined;
+    let secret: string | null | undefined;
+    let force = false;
+    if (api === 'stable_token') {
+      let b: Record<string, unknown> = {};
+      try {
+        b = JSON.parse(body) as Record<string, unknown>;
+      } catch {
+        return this.json(res, { errcode: 47001, errmsg: 'data format error' });
+      }
+      appid = b.appid as string;
+      secret = b.secret as string;
+      force = b.force_refresh === true;
+      if (b.grant_type !== 'client_credential') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
+    } else if (api === 'gettoken') {
+      appid = u.searchParams.get('corpid');
+      secret = u.searchParams.get('corpsecret');
+    } else {
+      appid = u.searchParams.get('appid');
+      secret = u.searchParams.get('secret');
+      if (u.searchParams.get('grant_type') !== 'client_credential') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
+    }
+    this.hit(api, appid);
+    if (await this.misbehave(api, res)) return;
+    const bad = this.checkSecret(appid, secret);
+    if (bad) return this.json(res, bad);
+    const owner = `${appid}`;
+    const t =
+      api === 'token'
+        ? this.issue('AT', owner, false)
+        : api === 'stable_token'
+          ? this.issue('AT', owner, !force, this.stableRenewS * 1000)
+          : this.issue('WT', `${owner}_${crypto.createHash('md5').update(String(secret)).digest('hex').slice(0, 6)}`, true);
+    const reply: Record<string, unknown> = { access_token: t.value, expires_in: t.expiresIn };
+    if (api === 'gettoken') Object.assign(reply, { errcode: 0, errmsg: 'ok' });
+    this.json(res, reply);
+  }
+
+  private async ticket(api: string, u: URL, res: http.ServerResponse): Promise<void> {
+    const at = u.searchParams.get('access_token') ?? '';
+    const type = api === 'get_jsapi_ticket' ? 'jsapi' : u.searchParams.get('type');
+    const owner = at.split('_')[1];
+    this.hit(api, owner);
+    if (await this.misbehave(api, res)) return;
+    if (!this.isLive(at)) return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (api === 'ticket_get' && type !== 'agent_config') return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
+    if (api === 'getticket' && type !== 'jsapi' && type !== 'wx_card') return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
+    const t = this.issue(`TK${type}`, `${owner}`, false);
+    this.json(res, { errcode: 0, errmsg: 'ok', ticket: t.value, expires_in: t.expiresIn });
   }
 
   private hit(api: string, appid?: string | null): void {
@@ -74,8 +221,14 @@ export class FakePlatform {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const u = new URL(req.url ?? '/', 'http://fake');
-    for await (const _ of req) void _; // drain
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
     if (u.pathname === '/sns/jscode2session') return this.jscode2session(u.searchParams, res);
+    const tokenApi = { '/cgi-bin/token': 'token', '/cgi-bin/stable_token': 'stable_token', '/cgi-bin/gettoken': 'gettoken' }[u.pathname];
+    if (tokenApi) return this.token(tokenApi, u, body, res);
+    const ticketApi = { '/cgi-bin/ticket/getticket': 'getticket', '/cgi-bin/get_jsapi_ticket': 'get_jsapi_ticket', '/cgi-bin/ticket/get': 'ticket_get' }[u.pathname];
+    if (ticketApi) return this.ticket(ticketApi, u, res);
     this.hit('unknown');
     this.json(res, { errcode: 40066, errmsg: 'invalid url' }, 404);
   }

@@ -50,7 +50,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     GATEHOUSE_JWT_SECRET: JWT_SECRET,
     GATEHOUSE_LOG_LEVEL: 'debug',
     GATEHOUSE_UPSTREAM_TIMEOUT_MS: '1000',
-    ...(opts.fake ? { GATEHOUSE_WECHAT_API: opts.fake.url } : {}),
+    ...(opts.fake ? { GATEHOUSE_WECHAT_API: opts.fake.url, GATEHOUSE_WECOM_API: opts.fake.url } : {}),
     ...opts.env,
   };
   const config = configFromEnv(env);

@@ -1,0 +1,83 @@
+import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import type { Services } from '../../services';
+import type { WechatTicketType } from '../../services/wechat-tokens';
+import { RpcError } from '../../../system/errors';
+
+const { codeName, force, invalidToken, url } = tokenPara;
+const str = { type: 'string' };
+const int = { type: 'integer' };
+
+interface ByCode {
+  codeName: string;
+  force?: boolean;
+  invalidToken?: string;
+}
+
+const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_app', p.codeName);
+/** a caller's apps claim may name the codeName or the appId */
+const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wechat_app', p.codeName))?.appId]];
+
+export const interfaces: Interface[] = [
+  {
+    name: 'wechat.app.token',
+    access: 'backend',
+    summary: 'Access token of an official account / mini program (stable_token or classic /cgi-bin/token).',
+    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
+    result: s.obj({ appId: str, token: str, expiresAt: int }, ['appId', 'token', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: ByCode, { services: sv }) => {
+      const a = await app(sv, p);
+      const t = await sv.wechatTokens.token(a, p);
+      return { appId: a.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'wechat.app.ticket',
+    access: 'backend',
+    summary: 'jsapi (default) or wx_card ticket, derived from the access token.',
+    para: s.obj({ codeName, type: { enum: ['jsapi', 'wx_card'] }, force, invalidToken }, ['codeName']),
+    result: s.obj({ appId: str, ticket: str, expiresAt: int }, ['appId', 'ticket', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: ByCode & { type?: WechatTicketType }, { services: sv }) => {
+      const a = await app(sv, p);
+      const t = await sv.wechatTokens.ticket(a, p.type ?? 'jsapi', p);
+      return { appId: a.appId, ticket: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'wechat.app.jsconfig',
+    access: 'backend',
+    summary: 'wx.config parameters for a page URL, signed with the jsapi ticket.',
+    para: s.obj({ codeName, url }, ['codeName', 'url']),
+    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, ['appId', 'timestamp', 'nonceStr', 'signature']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; url: string }, { services: sv }) => sv.wechatTokens.jsconfig(await app(sv, p), p.url),
+  },
+  {
+    name: 'wechat.app.code2session',
+    access: 'backend',
+    summary: 'jscode2session for a mini program: openid, session key, unionid.',
+    para: s.obj({ codeName, jsCode: s.str(512) }, ['codeName', 'jsCode']),
+    result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; jsCode: string }, { services: sv }) => {
+      const a = await app(sv, p);
+      const r = await sv.wechat.jscode2session(a.appId, String(a.config.secret), p.jsCode);
+      return { openid: r.openid, sessionKey: r.session_key, ...(r.unionid ? { unionid: r.unionid } : {}) };
+    },
+  },
+  {
+    name: 'qcloud.mimi.access_token',
+    access: 'backend',
+    summary: 'Wafer-fork compatible: access token of a mini program by appid.',
+    para: s.obj({ appid: s.str(128), force, invalid_token: invalidToken }, ['appid']),
+    result: s.obj({ appid: str, access_token: str, exp: int }, ['appid', 'access_token', 'exp']),
+    apps: async (p: { appid: string }, sv) => [[p.appid, (await sv.apps.byAppId('wechat_app', p.appid))?.codeName]],
+    handler: async (p: { appid: string; force?: boolean; invalid_token?: string }, { services: sv }) => {
+      const a = await sv.apps.byAppId('wechat_app', p.appid);
+      if (!a) throw new RpcError('NO_APP', '', `wechat_app ${p.appid}`);
+      const t = await sv.wechatTokens.token(a, { force: p.force, invalidToken: p.invalid_token });
+      return { appid: a.appId, access_token: t.value, exp: unixSeconds(t.expiresAt) };
+    },
+  },
+];

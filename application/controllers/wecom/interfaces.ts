@@ -1,0 +1,95 @@
+import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import type { Services } from '../../services';
+import type { AppConfig } from '../../services/apps';
+import type { WecomTicketType } from '../../services/wecom-tokens';
+import { RpcError } from '../../../system/errors';
+
+const { codeName, force, invalidToken, url } = tokenPara;
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const agentid = { anyOf: [{ type: 'string', pattern: '^[0-9]{1,20}$' }, { type: 'integer', minimum: 0 }] };
+const corpid = s.str(128);
+const ticketType = { enum: ['jsapi', 'agent_config'] };
+
+interface ByCode {
+  codeName: string;
+  force?: boolean;
+  invalidToken?: string;
+}
+interface ByAgent {
+  corpid: string;
+  agentid: string | number;
+  force?: boolean;
+  invalid_token?: string;
+}
+
+const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wecom_corp', p.codeName);
+const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wecom_corp', p.codeName))?.appId]];
+const byCorp = (p: ByAgent) => [[p.corpid, `${p.corpid}:${p.agentid}`]];
+
+async function agentApp(sv: Services, p: ByAgent): Promise<AppConfig> {
+  const a = await sv.wecomTokens.byAgent(p.corpid, String(p.agentid));
+  if (!a) throw new RpcError('NO_APP', '', `wecom_corp ${p.corpid}:${p.agentid}`);
+  return a;
+}
+
+/** the Wafer-fork qcloud.work.* token interfaces: {corpid, <field>, exp} */
+function wafer(name: string, summary: string, field: string, get: (sv: Services, a: AppConfig, p: ByAgent) => Promise<{ value: string; expiresAt: number }>): Interface {
+  return {
+    name,
+    access: 'backend',
+    summary,
+    para: s.obj({ corpid, agentid, force, invalid_token: invalidToken }, ['corpid', 'agentid']),
+    result: s.obj({ corpid: str, [field]: str, exp: int }, ['corpid', field, 'exp']),
+    apps: byCorp,
+    handler: async (p: ByAgent, { services: sv }) => {
+      const a = await agentApp(sv, p);
+      const t = await get(sv, a, p);
+      return { corpid: a.appId, [field]: t.value, exp: unixSeconds(t.expiresAt) };
+    },
+  };
+}
+
+const opts = (p: ByAgent) => ({ force: p.force, invalidToken: p.invalid_token });
+
+export const interfaces: Interface[] = [
+  {
+    name: 'wecom.corp.token',
+    access: 'backend',
+    summary: 'Access token of a WeCom self-built app (gettoken with the app secret).',
+    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
+    result: s.obj({ corpId: str, agentId: str, token: str, expiresAt: int }, ['corpId', 'agentId', 'token', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: ByCode, { services: sv }) => {
+      const a = await app(sv, p);
+      const t = await sv.wecomTokens.token(a, p);
+      return { corpId: a.appId, agentId: String(a.config.agentId), token: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'wecom.corp.ticket',
+    access: 'backend',
+    summary: 'jsapi (corp, default) or agent_config (app) ticket.',
+    para: s.obj({ codeName, type: ticketType, force, invalidToken }, ['codeName']),
+    result: s.obj({ corpId: str, ticket: str, expiresAt: int }, ['corpId', 'ticket', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: ByCode & { type?: WecomTicketType }, { services: sv }) => {
+      const a = await app(sv, p);
+      const t = await sv.wecomTokens.ticket(a, p.type ?? 'jsapi', p);
+      return { corpId: a.appId, ticket: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'wecom.corp.jsconfig',
+    access: 'backend',
+    summary: 'wx.config (jsapi) or wx.agentConfig (agent_config) parameters for a page URL.',
+    para: s.obj({ codeName, url, type: ticketType }, ['codeName', 'url']),
+    result: s.obj({ corpId: str, agentId: str, timestamp: int, nonceStr: str, signature: str }, ['corpId', 'agentId', 'timestamp', 'nonceStr', 'signature']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; url: string; type?: WecomTicketType }, { services: sv }) =>
+      sv.wecomTokens.jsconfig(await app(sv, p), p.url, p.type ?? 'jsapi'),
+  },
+  wafer('qcloud.work.access_token', 'Wafer-fork compatible: WeCom access token by corpid + agentid.', 'access_token', (sv, a, p) => sv.wecomTokens.token(a, opts(p))),
+  wafer('qcloud.work.ticket', 'Wafer-fork compatible: WeCom corp jsapi ticket.', 'ticket', (sv, a, p) => sv.wecomTokens.ticket(a, 'jsapi', opts(p))),
+  wafer('qcloud.work.agent.ticket', 'Wafer-fork compatible: WeCom agent_config ticket.', 'agent_ticket', (sv, a, p) => sv.wecomTokens.ticket(a, 'agent_config', opts(p))),
+];

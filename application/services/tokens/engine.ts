@@ -1,0 +1,364 @@
+import NodeCache from 'node-cache';
+import { Codes, RpcError } from '../../../system/errors';
+import type { Logger } from '../../../system/log';
+import type { Store, TokenIdentity, TokenRow } from '../../../db/store';
+
+/** What a platform hands back for one refresh. */
+export interface Fetched {
+  value: string;
+  /** lifetime in seconds, as the platform said */
+  expiresIn: number;
+  /** new auxiliary state to keep (e.g. a rotated refresh token, already sealed); undefined keeps it */
+  aux?: string | null;
+}
+
+/** A token as a platform supplies it: who it is, and how to fetch a fresh one. */
+export interface TokenSpec extends TokenIdentity {
+  fetch(opts: { force: boolean; aux: string | null }): Promise<Fetched>;
+}
+
+export interface CurrentToken {
+  value: string;
+  /** epoch ms */
+  expiresAt: number;
+}
+
+export interface GetOptions {
+  force?: boolean;
+  /** compare-and-refresh: refresh only when the current token is this one */
+  invalidToken?: string;
+}
+
+export interface EngineOptions {
+  nodeId: string;
+  /** how long a refresh lease lasts (a dead node delays others at most this long) */
+  leaseMs?: number;
+  /** forces refresh at most once per window */
+  forceWindowMs?: number;
+  /** per-node cache lifetime: another node's refresh is seen within this */
+  cacheMs?: number;
+  /** how often a waiter looks at the store while another node refreshes */
+  pollMs?: number;
+  /** upstream attempts per refresh (retries on -1, timeouts, 5xx) */
+  attempts?: number;
+  backoffMs?: number;
+  /** how long the platform may take per call (bounds retries inside a lease) */
+  upstreamTimeoutMs?: number;
+  /** refresher: scan period, refreshes in flight at once, quiet time after an error */
+  scanMs?: number;
+  concurrency?: number;
+  errorQuietMs?: number;
+}
+
+/** errcodes a retry cannot fix (bad credentials, IP not whitelisted, …) */
+const NO_RETRY = new Set([45009, 40164, 40013, 40125, 40001, 40002, 41002, 41004, 48001, 61023, 40066, 40089, 40091, 42001]);
+/** a token this close to expiry is not served */
+const MIN_VALID_MS = 2000;
+const TEN_MINUTES = 600_000;
+
+type Need = 'none' | 'cold' | 'force' | 'invalidate' | 'ahead';
+type Resolver = (row: TokenRow) => Promise<TokenSpec | null>;
+
+interface Cached extends CurrentToken {
+  refreshAt: number;
+  version: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** the part of a token's life refreshed ahead: its last 10 minutes, or last 20 % when shorter-lived */
+export function refreshAhead(lifetimeMs: number): number {
+  return Math.min(TEN_MINUTES, Math.floor(lifetimeMs * 0.2));
+}
+
+function describe(err: unknown): string {
+  if (err instanceof RpcError) {
+    const d = err.data as { platform?: string; errcode?: unknown; errmsg?: unknown } | '';
+    if (err.code === Codes.UPSTREAM_ERROR && d) return `${d.platform} errcode ${String(d.errcode)}: ${String(d.errmsg).slice(0, 200)}`;
+    return err.detail ?? err.message;
+  }
+  return 'internal error';
+}
+
+function retryable(err: unknown): boolean {
+  if (!(err instanceof RpcError)) return false;
+  if (err.code === Codes.UPSTREAM_UNREACHABLE || err.code === Codes.UPSTREAM_BAD_REPLY) return true;
+  if (err.code === Codes.UPSTREAM_ERROR) {
+    const errcode = Number((err.data as { errcode?: unknown }).errcode);
+    return errcode === -1 || (!NO_RETRY.has(errcode) && errcode >= 45000 && errcode < 45010 && errcode !== 45009);
+  }
+  return false;
+}
+
+/**
+ * The token engine (PROTOCOL.md §5), the same for every platform:
+ * - one refresh cluster-wide: in-process single-flight per key + a lease row in the shared store,
+ *   re-read after winning it (double check), written back only by the lease holder;
+ * - refresh ahead: a background refresher renews tokens in their last 10 min / 20 % of life;
+ * - force at most once per 30 s; compare-and-refresh with invalidToken;
+ * - serve through outages: a still-valid stored token is served when a refresh fails;
+ * - a dead node's lease expires after 15 s; errors are never cached, the last one is stored.
+ */
+export class TokenEngine {
+  private readonly o: Required<EngineOptions>;
+  private readonly flights = new Map<string, { promise: Promise<CurrentToken>; need: Need }>();
+  private readonly cache: NodeCache;
+  private readonly resolvers = new Map<string, Resolver>();
+  private timer?: NodeJS.Timeout;
+  private running = 0;
+  private scanning = false;
+  /** upstream refreshes by why they happened ('ahead' ones never make a request wait) */
+  readonly stats = { cold: 0, force: 0, invalidate: 0, ahead: 0, failed: 0 };
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    opts: EngineOptions,
+  ) {
+    this.o = {
+      leaseMs: 15_000,
+      forceWindowMs: 30_000,
+      cacheMs: 3_000,
+      pollMs: 50,
+      attempts: 3,
+      backoffMs: 200,
+      upstreamTimeoutMs: 3_000,
+      scanMs: 1_000,
+      concurrency: 8,
+      errorQuietMs: 30_000,
+      ...opts,
+    };
+    this.cache = new NodeCache({ stdTTL: this.o.cacheMs / 1000, checkperiod: 0, useClones: false });
+  }
+
+  /** how the refresher rebuilds a spec from a stored row, per `platform:kind` */
+  resolver(platform: string, kind: string, resolve: Resolver): void {
+    this.resolvers.set(`${platform}:${kind}`, resolve);
+  }
+
+  /** the current token, refreshing it when cold, forced (once per window) or invalidated */
+  async get(spec: TokenSpec, opts: GetOptions = {}): Promise<CurrentToken> {
+    const force = opts.force === true;
+    const now = Date.now();
+    if (!force && opts.invalidToken === undefined) {
+      const c = this.cache.get<Cached>(spec.key);
+      if (c && c.expiresAt > now + MIN_VALID_MS) {
+        if (c.refreshAt <= now) this.refreshInBackground(spec, c.version);
+        return { value: c.value, expiresAt: c.expiresAt };
+      }
+    }
+    const row = (await this.store.getToken(spec.key)) ?? (await this.store.ensureToken(spec));
+    const need = this.need(row, force, opts.invalidToken, now);
+    if (need === 'none' || need === 'ahead') {
+      this.remember(row);
+      if (need === 'ahead') this.refreshInBackground(spec, row.version);
+      return { value: row.value!, expiresAt: row.expiresAt! };
+    }
+    return this.refresh(spec, need, row.version, opts.invalidToken);
+  }
+
+  /** drops this node's cached copy (e.g. after an unauthorization) */
+  forget(key: string): void {
+    this.cache.del(key);
+  }
+
+  private valid(row: Pick<TokenRow, 'value' | 'expiresAt'>, now = Date.now()): boolean {
+    return row.value !== null && row.expiresAt !== null && row.expiresAt > now + MIN_VALID_MS;
+  }
+
+  private need(row: TokenRow, force: boolean, invalidToken: string | undefined, now: number): Need {
+    const valid = this.valid(row, now);
+    if (!valid) return 'cold';
+    if (invalidToken !== undefined) return row.value === invalidToken ? 'invalidate' : 'none';
+    if (force) return row.forcedAt !== null && now - row.forcedAt < this.o.forceWindowMs ? 'none' : 'force';
+    return row.refreshAt !== null && row.refreshAt <= now ? 'ahead' : 'none';
+  }
+
+  /** whether a row read after taking the lease (or while waiting) already answers the need */
+  private satisfied(row: TokenRow, need: Need, seenVersion: number, invalidToken?: string): boolean {
+    const now = Date.now();
+    if (!this.valid(row, now)) return false;
+    switch (need) {
+      case 'cold':
+        return true;
+      case 'invalidate':
+        return row.value !== invalidToken;
+      case 'force':
+        return row.version > seenVersion || (row.forcedAt !== null && now - row.forcedAt < this.o.forceWindowMs);
+      case 'ahead':
+        return row.version > seenVersion || row.refreshAt === null || row.refreshAt > now;
+      default:
+        return true;
+    }
+  }
+
+  private remember(row: TokenRow): void {
+    if (row.value === null || row.expiresAt === null) return;
+    this.cache.set<Cached>(row.key, { value: row.value, expiresAt: row.expiresAt, refreshAt: row.refreshAt ?? Infinity, version: row.version });
+  }
+
+  private refreshInBackground(spec: TokenSpec, seenVersion: number): void {
+    if (this.flights.has(spec.key)) return;
+    this.refresh(spec, 'ahead', seenVersion).catch((err: unknown) => {
+      this.log.warn({ token: spec.key, error: describe(err) }, 'refresh ahead failed');
+    });
+  }
+
+  /** single-flight per key on this node; a force does not settle for a flight that was not one */
+  private refresh(spec: TokenSpec, need: Need, seenVersion: number, invalidToken?: string): Promise<CurrentToken> {
+    const flight = this.flights.get(spec.key);
+    if (flight && !(need === 'force' && flight.need !== 'force')) return flight.promise;
+    const run = async (): Promise<CurrentToken> => {
+      if (flight) await flight.promise.catch(() => undefined);
+      return this.refreshOnce(spec, need, seenVersion, invalidToken);
+    };
+    const promise = run().finally(() => {
+      if (this.flights.get(spec.key)?.promise === promise) this.flights.delete(spec.key);
+    });
+    this.flights.set(spec.key, { promise, need });
+    return promise;
+  }
+
+  private async refreshOnce(spec: TokenSpec, need: Need, seenVersion: number, invalidToken?: string): Promise<CurrentToken> {
+    const { leaseMs, pollMs, upstreamTimeoutMs, attempts } = this.o;
+    const deadline = Date.now() + leaseMs + attempts * upstreamTimeoutMs + 5_000;
+    let lastSeen: TokenRow | null = null;
+    while (Date.now() < deadline) {
+      const now = Date.now();
+      if (await this.store.tryLease(spec.key, this.o.nodeId, now, now + leaseMs)) {
+        return this.refreshHoldingLease(spec, need, seenVersion, invalidToken, now + leaseMs);
+      }
+      // another node holds the lease: its result is ours
+      const row = await this.store.getToken(spec.key);
+      if (row && this.satisfied(row, need, seenVersion, invalidToken)) {
+        this.remember(row);
+        return { value: row.value!, expiresAt: row.expiresAt! };
+      }
+      lastSeen = row;
+      if (need === 'ahead') {
+        if (row && this.valid(row)) return { value: row.value!, expiresAt: row.expiresAt! };
+      }
+      await sleep(pollMs);
+    }
+    if (lastSeen && this.valid(lastSeen)) return { value: lastSeen.value!, expiresAt: lastSeen.expiresAt! };
+    throw new RpcError('UPSTREAM_UNREACHABLE', '', `${spec.key}: no refresh within ${deadline} ms`);
+  }
+
+  private async refreshHoldingLease(spec: TokenSpec, need: Need, seenVersion: number, invalidToken: string | undefined, leaseUntil: number): Promise<CurrentToken> {
+    const owner = this.o.nodeId;
+    let row = await this.store.getToken(spec.key);
+    if (!row) row = await this.store.ensureToken(spec);
+    if (this.satisfied(row, need, seenVersion, invalidToken)) {
+      // double check: somebody refreshed between our look and our lease
+      await this.store.releaseLease(spec.key, owner, null, Date.now());
+      this.remember(row);
+      return { value: row.value!, expiresAt: row.expiresAt! };
+    }
+    const force = need === 'force' || need === 'invalidate';
+    if (need !== 'none') this.stats[need]++;
+    try {
+      const fetched = await this.fetchWithRetry(spec, force, row.aux, leaseUntil);
+      const refreshedAt = Date.now();
+      const lifetime = Math.max(1, fetched.expiresIn) * 1000;
+      const expiresAt = refreshedAt + lifetime;
+      const saved = await this.store.saveToken(spec.key, owner, {
+        value: fetched.value,
+        expiresAt,
+        refreshedAt,
+        // never so late that the token is already too close to expiry to be served
+        refreshAt: expiresAt - Math.min(Math.max(refreshAhead(lifetime), 2 * MIN_VALID_MS), lifetime / 2),
+        forced: force,
+        aux: fetched.aux,
+      });
+      const after = await this.store.getToken(spec.key);
+      if (!saved) this.log.warn({ token: spec.key }, 'lease lost before the refreshed token was written');
+      if (after && this.valid(after)) {
+        this.remember(after);
+        return { value: after.value!, expiresAt: after.expiresAt! };
+      }
+      return { value: fetched.value, expiresAt };
+    } catch (err) {
+      const error = describe(err);
+      this.stats.failed++;
+      await this.store.releaseLease(spec.key, owner, error, Date.now()).catch(() => undefined);
+      this.log.warn({ token: spec.key, need, error }, 'token refresh failed');
+      const current = await this.store.getToken(spec.key).catch(() => null);
+      if (current && this.valid(current) && need !== 'invalidate') {
+        // serve through outages: the stored token is still good
+        this.remember(current);
+        return { value: current.value!, expiresAt: current.expiresAt! };
+      }
+      throw err;
+    }
+  }
+
+  private async fetchWithRetry(spec: TokenSpec, force: boolean, aux: string | null, leaseUntil: number): Promise<Fetched> {
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < this.o.attempts; attempt++) {
+      if (attempt > 0) {
+        const wait = this.o.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random());
+        if (Date.now() + wait + this.o.upstreamTimeoutMs > leaseUntil) break;
+        await sleep(wait);
+      }
+      try {
+        const f = await spec.fetch({ force, aux });
+        if (typeof f.value !== 'string' || !f.value || !Number.isFinite(f.expiresIn) || f.expiresIn <= 0) {
+          throw new RpcError('UPSTREAM_BAD_REPLY', '', `${spec.platform} ${spec.kind}: no token or lifetime in the reply`);
+        }
+        return f;
+      } catch (err) {
+        lastErr = err;
+        if (!retryable(err)) break;
+      }
+    }
+    throw lastErr;
+  }
+
+  // ---- background refresher
+
+  /** starts the periodic scan for tokens due for refresh-ahead */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.scan(), this.o.scanMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** one pass: renews due tokens, at most `concurrency` upstream refreshes in flight */
+  async scan(): Promise<number> {
+    if (this.scanning) return 0;
+    this.scanning = true;
+    let started = 0;
+    try {
+      const room = this.o.concurrency - this.running;
+      if (room <= 0) return 0;
+      const due = await this.store.dueTokens(Date.now(), this.o.errorQuietMs, room * 4);
+      for (const row of due) {
+        if (this.running >= this.o.concurrency) break;
+        if (this.flights.has(row.key)) continue;
+        const resolve = this.resolvers.get(`${row.platform}:${row.kind}`);
+        const spec = resolve ? await resolve(row).catch(() => null) : null;
+        if (!spec) continue;
+        this.running++;
+        started++;
+        this.refresh(spec, 'ahead', row.version)
+          .catch((err: unknown) => this.log.warn({ token: row.key, error: describe(err) }, 'background refresh failed'))
+          .finally(() => this.running--);
+      }
+    } catch (err) {
+      this.log.warn({ error: describe(err) }, 'refresher scan failed');
+    } finally {
+      this.scanning = false;
+    }
+    return started;
+  }
+
+  /** refreshes in flight started by the refresher (for tests and metrics) */
+  get inFlight(): number {
+    return this.running;
+  }
+}

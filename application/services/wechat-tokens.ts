@@ -1,0 +1,55 @@
+import type { TokenRow } from '../../db/store';
+import type { AppConfig, AppService } from './apps';
+import type { WechatClient } from './clients/wechat';
+import { signPage } from './crypto/jssdk';
+import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
+import { makeSpec, withAccessToken } from './tokens/spec';
+
+export type WechatTicketType = 'jsapi' | 'wx_card';
+
+/** Access tokens and tickets of WeChat official accounts and mini programs. */
+export class WechatTokens {
+  constructor(
+    private readonly engine: TokenEngine,
+    private readonly wechat: WechatClient,
+    private readonly apps: AppService,
+  ) {
+    engine.resolver('wechat_app', 'access_token', (row) => this.resolve(row, (app) => this.accessSpec(app)));
+    for (const type of ['jsapi', 'wx_card'] as const) {
+      engine.resolver('wechat_app', `${type}_ticket`, (row) => this.resolve(row, (app) => this.ticketSpec(app, type)));
+    }
+  }
+
+  private async resolve(row: TokenRow, build: (app: AppConfig) => TokenSpec): Promise<TokenSpec | null> {
+    const app = (await this.apps.get('wechat_app', row.codeName)) ?? (await this.apps.byAppId('wechat_app', row.subject));
+    return app && app.enabled && app.appId === row.subject ? build(app) : null;
+  }
+
+  accessSpec(app: AppConfig): TokenSpec {
+    const secret = String(app.config.secret);
+    const classic = app.config.tokenMode === 'classic';
+    return makeSpec('wechat_app', app.codeName, app.appId, 'access_token', ({ force }) =>
+      classic ? this.wechat.classicToken(app.appId, secret) : this.wechat.stableToken(app.appId, secret, force),
+    );
+  }
+
+  ticketSpec(app: AppConfig, type: WechatTicketType): TokenSpec {
+    const access = this.accessSpec(app);
+    return makeSpec('wechat_app', app.codeName, app.appId, `${type}_ticket`, () =>
+      withAccessToken(this.engine, access, (token) => this.wechat.ticket(token, type)),
+    );
+  }
+
+  token(app: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
+    return this.engine.get(this.accessSpec(app), opts);
+  }
+
+  ticket(app: AppConfig, type: WechatTicketType, opts: GetOptions = {}): Promise<CurrentToken> {
+    return this.engine.get(this.ticketSpec(app, type), opts);
+  }
+
+  async jsconfig(app: AppConfig, url: string) {
+    const ticket = await this.ticket(app, 'jsapi');
+    return { appId: app.appId, ...signPage(ticket.value, url) };
+  }
+}
