@@ -1,0 +1,115 @@
+import { expect } from 'chai';
+import { FakePlatform } from './fake/platform';
+import { freePort, serve, type ServeProcess } from './helpers/cli';
+import { freshDatabase, mariadbAvailable, type TestDatabase } from './helpers/db';
+import { JWT_SECRET } from './helpers/gatehouse';
+import { signCaller } from '../system/callers';
+
+const WX = 'wxcluster00000001';
+const TOKEN = signCaller(JWT_SECRET, { sub: 'cluster-test', scope: '*', ttlSeconds: 3600 });
+
+async function rpc(n: ServeProcess, interfaceName: string, para: unknown) {
+  const res = await fetch(`${n.url}/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ interface: { interfaceName, para } }),
+  });
+  return (await res.json()) as { returnCode: number; returnData: any };
+}
+
+/** Three real gatehouse processes on one MariaDB (§5: one refresh cluster-wide, no stuck locks). */
+describe('token engine across nodes on one MariaDB', function () {
+  this.timeout(90_000);
+  let db: TestDatabase;
+  let fake: FakePlatform;
+  let nodes: ServeProcess[] = [];
+  let env: Record<string, string>;
+
+  before(async function () {
+    if (!(await mariadbAvailable())) this.skip();
+    db = await freshDatabase('mariadb');
+    fake = await new FakePlatform().start();
+    fake.app(WX, 'cluster-secret');
+    env = {
+      GATEHOUSE_DATABASE_URL: db.url,
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      GATEHOUSE_WECHAT_API: fake.url,
+      GATEHOUSE_WECOM_API: fake.url,
+      GATEHOUSE_LOG_LEVEL: 'warn',
+      GATEHOUSE_PUBLIC_RATE_LIMIT: '0',
+      // the refresher would renew the near-expiry token itself: keep it out of these tests
+      GATEHOUSE_REFRESH_SCAN_MS: '3600000',
+    };
+    nodes = await Promise.all([0, 1, 2].map(() => serve({ ...env, GATEHOUSE_PORT: freePort() })));
+    expect((await rpc(nodes[0], 'admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: WX, secret: 'cluster-secret', tokenMode: 'classic' } })).returnCode).to.equal(0);
+  });
+  after(async () => {
+    for (const n of nodes) n.kill('SIGKILL');
+    await Promise.all(nodes.map((n) => n.exited));
+    await fake?.stop();
+    await db?.drop();
+  });
+
+  const storm = async (n: number) => {
+    const all = await Promise.all(Array.from({ length: n }, (_, i) => rpc(nodes[i % nodes.length], 'wechat.app.token', { codeName: 'mp' })));
+    expect(all.filter((r) => r.returnCode !== 0)).to.deep.equal([]);
+    return new Set(all.map((r) => r.returnData.token));
+  };
+
+  it('1,200 concurrent calls over three nodes on a cold key make exactly 1 upstream call', async () => {
+    fake.reset();
+    fake.latencyMs = 300;
+    const tokens = await storm(1200);
+    fake.latencyMs = 0;
+    expect(fake.count('token')).to.equal(1);
+    expect(tokens.size).to.equal(1);
+  });
+
+  it('near expiry (in the refresh-ahead window) 1,200 calls trigger exactly 1 upstream call and nobody waits', async () => {
+    fake.reset();
+    const soon = Date.now() + 60_000;
+    await db.query('UPDATE tokens SET refresh_at = ?, expires_at = ? WHERE kind = ?', [Date.now() - 1, soon, 'access_token']);
+    await new Promise((r) => setTimeout(r, 3200)); // the nodes' caches (3 s) see the row again
+    fake.latencyMs = 300;
+    await storm(1200);
+    await new Promise((r) => setTimeout(r, 1000));
+    fake.latencyMs = 0;
+    expect(fake.count('token')).to.equal(1);
+    const [row] = await db.query("SELECT expires_at FROM tokens WHERE kind = 'access_token'");
+    expect(Number(row.expires_at)).to.be.greaterThan(soon);
+  });
+
+  it('expired: 1,200 calls over three nodes wait for exactly 1 upstream call', async () => {
+    fake.reset();
+    await db.query('UPDATE tokens SET expires_at = ? WHERE kind = ?', [Date.now() - 1000, 'access_token']);
+    await new Promise((r) => setTimeout(r, 3200));
+    fake.latencyMs = 300;
+    const tokens = await storm(1200);
+    fake.latencyMs = 0;
+    expect(fake.count('token')).to.equal(1);
+    expect(tokens.size).to.equal(1);
+  });
+
+  it('a node killed (SIGKILL) while holding the lease delays the others at most the lease time (15 s)', async () => {
+    const victim = await serve({ ...env, GATEHOUSE_PORT: freePort(), GATEHOUSE_UPSTREAM_TIMEOUT_MS: '60000' });
+    await rpc(victim, 'admin.app.put', { platform: 'wechat_app', codeName: 'kill', config: { appId: 'wxkill', secret: 's', tokenMode: 'classic' } });
+    fake.reset();
+    fake.mode('token', 'stall');
+    void rpc(victim, 'wechat.app.token', { codeName: 'kill' }).catch(() => undefined);
+    const deadline = Date.now() + 5000;
+    while (fake.count('token', 'wxkill') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(fake.count('token', 'wxkill')).to.equal(1);
+    const [lease] = await db.query("SELECT lease_owner, lease_until FROM tokens WHERE subject = 'wxkill'");
+    expect(lease.lease_owner).to.be.a('string');
+    victim.kill('SIGKILL');
+    await victim.exited;
+    fake.mode('token', null);
+    const started = Date.now();
+    const res = await rpc(nodes[1], 'wechat.app.token', { codeName: 'kill' });
+    const waited = Date.now() - started;
+    expect(res.returnCode).to.equal(0);
+    expect(fake.isLive(res.returnData.token)).to.equal(true);
+    expect(waited).to.be.below(20_000);
+    expect(fake.count('token', 'wxkill')).to.equal(2);
+  });
+});
