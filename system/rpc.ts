@@ -30,9 +30,15 @@ export function envelope(code: number, data: unknown = '', echo?: Record<string,
   return env;
 }
 
+const NODE_TAG = crypto.randomBytes(4).toString('hex');
+let sequence = 0;
+
+/** the caller's X-Request-Id when it is sane, else a node-unique one (cheap: no CSPRNG per request) */
 export function requestId(ctx: Koa.Context): string {
   const given = ctx.get('x-request-id');
-  return /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : crypto.randomUUID();
+  if (given && /^[A-Za-z0-9._-]{1,64}$/.test(given)) return given;
+  sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
+  return `${NODE_TAG}-${sequence.toString(36)}`;
 }
 
 export interface RpcOptions<S> {
@@ -46,27 +52,31 @@ export interface RpcOptions<S> {
  * Dispatches a parsed envelope: 1009 → 1002 → 1010 → 1011 → caller (4001/4003) → para schema
  * (1003) → apps claim (4003) → handler. Always answers HTTP 200 with an envelope.
  */
-export function rpcDispatch<S>(opts: RpcOptions<S>): Koa.Middleware {
+export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: unknown) => Promise<void> {
   const { registry, services, log } = opts;
-  return async (ctx) => {
-    const req = ctx.request as { body?: unknown; rawBody?: string };
-    // an empty body parses as {}: it is still not a JSON object
-    const body = req.rawBody === '' ? undefined : req.body;
+  const debug = log.isLevelEnabled('debug');
+  return async (ctx, body) => {
     const reqId = requestId(ctx);
-    const started = Date.now();
+    const started = debug ? Date.now() : 0;
     const echo = isObject(body) ? body : undefined;
     let name: string | undefined;
     let code: number = Codes.OK;
     let sub: string | undefined;
+    // the envelope checks answer without throwing: they are the common error path
+    const iface = echo?.interface;
+    name = isObject(iface) && typeof iface.interfaceName === 'string' ? iface.interfaceName : undefined;
+    const def = name === undefined ? undefined : registry.get(name);
+    const para = def ? (iface as Record<string, unknown>).para : undefined;
+    if (!echo) code = Codes.REQUEST_IS_NOT_JSON;
+    else if (name === undefined) code = Codes.NO_INTERFACENAME;
+    else if (!def) code = Codes.UNKNOWN_INTERFACE;
+    else if (!isObject(para)) code = Codes.NO_PARA;
+    if (code !== Codes.OK || !def || !isObject(para)) {
+      ctx.body = envelope(code, '', echo);
+      if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, ms: Date.now() - started }, 'rpc');
+      return;
+    }
     try {
-      if (!echo) throw new RpcError('REQUEST_IS_NOT_JSON');
-      const iface = echo.interface;
-      name = isObject(iface) && typeof iface.interfaceName === 'string' ? iface.interfaceName : undefined;
-      if (name === undefined) throw new RpcError('NO_INTERFACENAME');
-      const def = registry.get(name);
-      if (!def) throw new RpcError('UNKNOWN_INTERFACE');
-      const para = (iface as Record<string, unknown>).para;
-      if (!isObject(para)) throw new RpcError('NO_PARA');
       let caller;
       if (def.access !== 'public') {
         caller = opts.callers().verify(ctx.get('authorization') || undefined);
@@ -88,9 +98,6 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): Koa.Middleware {
       }
       ctx.body = envelope(code, e ? e.data : '', echo);
     }
-    ctx.status = 200;
-    if (log.isLevelEnabled('debug')) {
-      log.debug({ reqId, interfaceName: name, returnCode: code, sub, ms: Date.now() - started }, 'rpc');
-    }
+    if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, sub, ms: Date.now() - started }, 'rpc');
   };
 }

@@ -1,8 +1,8 @@
 import Koa from 'koa';
 import Router from '@koa/router';
-import bodyParser from 'koa-bodyparser';
 import { Codes } from './errors';
 import type { Logger } from './log';
+import { BodyError, readBody } from './body';
 import { BODY_LIMIT, RPC_PATHS, envelope, requestId, rpcDispatch, type RpcOptions } from './rpc';
 import type { Registry } from './registry';
 
@@ -19,8 +19,8 @@ export interface ServerOptions<S> extends RpcOptions<S> {
 
 /**
  * The HTTP face of gatehouse, in the order a request meets it:
- *   1. guard       — nothing escapes as a 500; unexpected errors are logged with a request id
- *   2. RPC         — POST /, /mina_auth, /mina_auth/: body (JSON, 64 KiB) → envelope dispatch
+ *   1. RPC         — POST /, /mina_auth, /mina_auth/: body (JSON, 64 KiB) → envelope dispatch
+ *   2. guard       — for every other route nothing escapes as a 500; errors are logged with a request id
  *   3. routes      — /healthz, /readyz, /openrpc.json, then every area's routes
  */
 export function createServer<S>(opts: ServerOptions<S>): Koa {
@@ -28,32 +28,7 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
   const app = new Koa({ proxy: opts.trustProxy });
   app.silent = true;
 
-  // 1. guard
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-    } catch (err) {
-      const status = (err as { status?: number }).status;
-      if (status && status >= 400 && status < 500) {
-        ctx.status = status;
-        ctx.body = { returnCode: Codes.REQUEST_IS_NOT_JSON, returnMessage: 'BAD_REQUEST', returnData: '' };
-        return;
-      }
-      const reqId = requestId(ctx);
-      log.error({ reqId, path: ctx.path, err }, 'unhandled error');
-      ctx.status = 503;
-      ctx.body = { ...envelope(Codes.INTERNAL_ERROR), requestId: reqId };
-    }
-  });
-
-  // 2. RPC
-  const parse = bodyParser({
-    enableTypes: ['json'],
-    jsonLimit: `${BODY_LIMIT / 1024}kb`,
-    strict: true,
-    detectJSON: () => true,
-  });
-  const noop = async () => {};
+  // 1. RPC (first: it is the hot path; dispatch answers every failure with an envelope)
   const dispatch = rpcDispatch(opts);
   app.use(async (ctx, next) => {
     if (!RPC_PATHS.has(ctx.path)) return next();
@@ -63,14 +38,43 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
       ctx.body = envelope(Codes.REQUEST_IS_NOT_JSON);
       return;
     }
+    let body: unknown;
     try {
-      await parse(ctx, noop);
+      // parsed as JSON whatever the content type: `curl -d` sends a form type
+      const text = await readBody(ctx.req, BODY_LIMIT);
+      body = text === '' ? undefined : JSON.parse(text);
     } catch (err) {
-      ctx.status = (err as { status?: number }).status === 413 ? 413 : 200;
+      const tooLarge = err instanceof BodyError && err.status === 413;
+      ctx.status = tooLarge ? 413 : 200;
+      if (tooLarge) ctx.set('Connection', 'close');
       ctx.body = envelope(Codes.REQUEST_IS_NOT_JSON);
       return;
     }
-    await dispatch(ctx, next);
+    try {
+      await dispatch(ctx, body);
+    } catch (err) {
+      const reqId = requestId(ctx);
+      log.error({ reqId, err }, 'unhandled error');
+      ctx.body = envelope(Codes.INTERNAL_ERROR);
+    }
+  });
+
+  // 2. guard
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status && status >= 400 && status < 500) {
+        ctx.status = status;
+        ctx.body = envelope(Codes.REQUEST_IS_NOT_JSON);
+        return;
+      }
+      const reqId = requestId(ctx);
+      log.error({ reqId, path: ctx.path, err }, 'unhandled error');
+      ctx.status = 503;
+      ctx.body = { ...envelope(Codes.INTERNAL_ERROR), requestId: reqId };
+    }
   });
 
   // 3. routes

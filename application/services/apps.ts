@@ -145,11 +145,13 @@ export class AppService {
     };
   }
 
-  private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const hit = this.cache.get<{ v: T }>(key);
+  /** cached per node; concurrent misses share one load, failures are not kept */
+  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get<{ v: Promise<T> }>(key);
     if (hit) return hit.v;
-    const v = await load();
+    const v = load();
     this.cache.set(key, { v });
+    v.catch(() => this.cache.del(key));
     return v;
   }
 

@@ -57,7 +57,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     apps,
     wechat,
     wecom,
-    sessions: new SessionService(store, apps, wechat, box),
+    sessions: new SessionService(store, apps, wechat, box, config.sessionCacheMs),
     engine,
     wechatTokens: new WechatTokens(engine, wechat, apps),
     wecomTokens: new WecomTokens(engine, wecom, apps),

@@ -1,3 +1,4 @@
+import NodeCache from 'node-cache';
 import { RpcError, StoreError } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
 import type { SessionRow, Store } from '../../db/store';
@@ -32,12 +33,40 @@ const parseUserInfo = (s: string | null): unknown => (s === null ? null : JSON.p
 
 /** Wafer sessions (§3.1): login through jscode2session, hashed skeys, login and idle expiry. */
 export class SessionService {
+  /**
+   * Session rows this node read recently. Its own writes update or drop them; another node's
+   * logout or new login is seen within `cacheMs` (GATEHOUSE_SESSION_CACHE_MS, 0 = off).
+   */
+  private readonly cache?: NodeCache;
+
   constructor(
     private readonly store: Store,
     private readonly apps: AppService,
     private readonly wechat: WechatClient,
     private readonly box: SecretBox,
-  ) {}
+    cacheMs = 0,
+  ) {
+    if (cacheMs > 0) this.cache = new NodeCache({ stdTTL: cacheMs / 1000, checkperiod: Math.max(1, cacheMs / 1000), useClones: false, maxKeys: 100_000 });
+  }
+
+  /** drops this node's copy of a session (after a write elsewhere in this process) */
+  forget(id: string): void {
+    this.cache?.del(id);
+  }
+
+  private async row(id: string): Promise<SessionRow | null> {
+    const hit = this.cache?.get<SessionRow>(id);
+    if (hit) return hit;
+    const row = await this.store.getSession(id);
+    if (row && this.cache) {
+      try {
+        this.cache.set(id, row);
+      } catch {
+        // cache full: serve uncached
+      }
+    }
+    return row;
+  }
 
   private durations(app: AppConfig): { loginMs: number; idleS: number } {
     const days = (app.config.loginDurationDays as number | undefined) ?? DEFAULT_LOGIN_DAYS;
@@ -87,6 +116,7 @@ export class SessionService {
       if (err instanceof StoreError) throw new RpcError('SESSION_WRITE_FAILED', '', err.detail);
       throw err;
     }
+    this.forget(id);
     const out: Record<string, unknown> = { id, skey, duration: this.durations(app).idleS, appid: app.appId, unionid };
     if (userInfo) out.user_info = userInfo;
     return out;
@@ -94,7 +124,7 @@ export class SessionService {
 
   /** finds the live session for id + skey: 60012 when none, 60011 when expired; moves last_visit */
   private async live(c: Credentials): Promise<LiveSession> {
-    const row = await this.store.getSession(c.id);
+    const row = await this.row(c.id);
     if (!row || !row.skeyHash || !safeEqual(row.skeyHash, sha256(c.skey)) || (c.appid !== undefined && c.appid !== row.appid)) {
       throw new RpcError('AUTH_FAIL');
     }
@@ -104,7 +134,14 @@ export class SessionService {
     const { loginMs, idleS } = this.durations(app);
     if (now - row.createdAt > loginMs || now - row.lastVisit > idleS * 1000) throw new RpcError('SESSION_EXPIRED');
     if (now - row.lastVisit >= TOUCH_INTERVAL_MS) {
-      await this.store.touchSession(row.id, now, now - TOUCH_INTERVAL_MS + 1);
+      const before = row.lastVisit;
+      row.lastVisit = now; // concurrent requests of this session do not write again
+      try {
+        await this.store.touchSession(row.id, now, now - TOUCH_INTERVAL_MS + 1);
+      } catch (err) {
+        row.lastVisit = before;
+        throw err;
+      }
     }
     return { row, app };
   }
@@ -124,6 +161,7 @@ export class SessionService {
     const unionid = typeof info.unionId === 'string' ? info.unionId : null;
     try {
       await this.store.setSessionUserInfo(s.row.id, JSON.stringify(info), unionid);
+      this.forget(s.row.id);
     } catch (err) {
       if (err instanceof StoreError) throw new RpcError('SESSION_WRITE_FAILED', '', err.detail);
       throw err;
@@ -144,6 +182,7 @@ export class SessionService {
     const row = await this.store.getSession(c.id);
     if (!row || !row.skeyHash || !safeEqual(row.skeyHash, sha256(c.skey))) throw new RpcError('AUTH_FAIL');
     await this.store.logoutSession(row.id, row.skeyHash);
+    this.forget(row.id);
     return {};
   }
 }

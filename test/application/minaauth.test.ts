@@ -207,6 +207,7 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
       // only through the store interface's own SQL connection: write via a direct statement
       const store = node.gh.services.store as unknown as { run(sql: string, p: unknown[]): Promise<number> };
       await store.run('UPDATE sessions SET created_at = ?, last_visit = ? WHERE id = ?', [createdAt, lastVisit, id]);
+      node.gh.services.sessions.forget(id);
     }
   });
 

@@ -28,11 +28,11 @@ export function decryptUserData(sessionKey: string, iv: string, encryptedData: s
 
 /** sha1 hex of a string (utf8) */
 export function sha1(s: string): string {
-  return crypto.createHash('sha1').update(s, 'utf8').digest('hex');
+  return crypto.hash('sha1', s, 'hex');
 }
 
 export function sha256(s: string): string {
-  return crypto.createHash('sha256').update(s, 'utf8').digest('hex');
+  return crypto.hash('sha256', s, 'hex');
 }
 
 /** constant-time comparison of two strings */

@@ -1,0 +1,29 @@
+/**
+ * The baseline for `npm run bench`: a bare Koa app answering POST / with a fixed JSON envelope of
+ * the same shape gatehouse sends. No body parsing, no routing, no store — the ceiling that
+ * gatehouse's numbers are compared with.
+ *
+ *   BENCH_PORT=1234 node --require tsx/cjs bench/bare-koa.ts
+ */
+import Koa from 'koa';
+
+const port = Number(process.env.BENCH_PORT);
+if (!Number.isInteger(port) || port <= 0) {
+  process.stderr.write('bare-koa: set BENCH_PORT to the port to listen on\n');
+  process.exit(1);
+}
+
+const app = new Koa();
+app.use((ctx) => {
+  if (ctx.method === 'POST' && ctx.path === '/') {
+    ctx.body = { returnCode: 0, returnMessage: 'OK', returnData: {}, version: 1, componentName: 'MA' };
+  } else if (ctx.path === '/healthz') {
+    ctx.body = { status: 'ok' };
+  }
+});
+
+const server = app.listen(port, '127.0.0.1');
+process.once('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+});

@@ -1,0 +1,217 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import jwt from 'jsonwebtoken';
+import * as mariadb from 'mariadb';
+import { onTeardown, startChild, type Child } from './children';
+
+/**
+ * The servers under load — each its own child process on a free loopback port — and the
+ * databases behind gatehouse.
+ */
+
+export const REPO = path.resolve(__dirname, '..');
+export const JWT_SECRET = 'bench-secret';
+/** the MariaDB the bench creates its database on (BENCH_MARIADB_HOST / _PORT override it) */
+const MARIADB = {
+  host: process.env.BENCH_MARIADB_HOST || '127.0.0.1',
+  port: Number(process.env.BENCH_MARIADB_PORT || 3306),
+  user: 'root',
+  password: '',
+};
+
+export interface Target {
+  name: string;
+  url: string;
+  child: Child;
+  /** stops the server (idempotent) */
+  stop(): Promise<void>;
+}
+
+/** a port nobody listens on right now */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** polls GET /healthz until it answers 200; fails early with the child's output when it dies */
+async function waitHealthy(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child.done()) {
+      throw new Error(`${child.name} exited (${await child.exited}) before answering /healthz:\n${child.output().trim()}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(100);
+  }
+  throw new Error(`${child.name} did not answer GET /healthz with 200 within ${timeoutMs / 1000} s (last: ${last}):\n${child.output().trim()}`);
+}
+
+async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<Target> {
+  const child = startChild(name, args, { cwd: REPO, env, maxOutput: 16_384 });
+  const stop = onTeardown(`stop ${name}`, () => child.stop());
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitHealthy(url, child);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name, url, child, stop };
+}
+
+/** bench/bare-koa.ts: the baseline */
+export async function startBareKoa(): Promise<Target> {
+  const port = await freePort();
+  return launch('bare Koa', ['--require', 'tsx/cjs', 'bench/bare-koa.ts'], { ...process.env, BENCH_PORT: String(port) }, port);
+}
+
+export interface GatehouseOptions {
+  name: string;
+  databaseUrl: string;
+  wechatApi: string;
+  /** write a V8 CPU profile of the server into this directory (on exit) */
+  cpuProfDir?: string;
+}
+
+/** `node --require tsx/cjs index.ts serve`, as an operator would start it (minus the build) */
+export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...withoutGatehouseVars(process.env),
+    GATEHOUSE_PORT: String(port),
+    GATEHOUSE_HOST: '127.0.0.1',
+    GATEHOUSE_DATABASE_URL: o.databaseUrl,
+    GATEHOUSE_JWT_SECRET: JWT_SECRET,
+    GATEHOUSE_LOG_LEVEL: 'warn',
+    GATEHOUSE_PUBLIC_RATE_LIMIT: '0',
+    GATEHOUSE_WECHAT_API: o.wechatApi,
+  };
+  const prof = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  return launch(o.name, [...prof, '--require', 'tsx/cjs', 'index.ts', 'serve'], env, port);
+}
+
+/** the bench's own environment may carry GATEHOUSE_* settings (a .env, a shell); none may leak in */
+function withoutGatehouseVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
+}
+
+export interface BenchDatabase {
+  url: string;
+  /** deletes it (idempotent) */
+  drop(): Promise<void>;
+}
+
+/** a temp-file SQLite store */
+export function sqliteDatabase(): BenchDatabase {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-'));
+  const drop = onTeardown(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
+  return { url: `sqlite:${path.join(dir, 'bench.db')}`, drop };
+}
+
+/** a fresh MariaDB database gh_bench_<random>; a string saying why when MariaDB is unreachable */
+export async function mariadbDatabase(): Promise<BenchDatabase | string> {
+  let admin: mariadb.Connection;
+  try {
+    admin = await mariadb.createConnection({ ...MARIADB, connectTimeout: 2000 });
+  } catch (err) {
+    return `MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port} as ${MARIADB.user} (${(err as Error).message})`;
+  }
+  const name = `gh_bench_${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4`);
+  } finally {
+    await admin.end();
+  }
+  const drop = onTeardown(`drop database ${name}`, async () => {
+    const c = await mariadb.createConnection({ ...MARIADB, connectTimeout: 5000 });
+    try {
+      await c.query(`DROP DATABASE IF EXISTS ${name}`);
+    } finally {
+      await c.end();
+    }
+  });
+  return { url: `mariadb://${MARIADB.user}@${MARIADB.host}:${MARIADB.port}/${name}`, drop };
+}
+
+/** a caller token for the admin interfaces */
+export function adminToken(): string {
+  return jwt.sign({ scope: '*' }, JWT_SECRET, { algorithm: 'HS256', subject: 'bench', expiresIn: 3600 });
+}
+
+export interface Reply {
+  status: number;
+  text: string;
+  body: { returnCode?: unknown; returnMessage?: unknown; returnData?: unknown } | undefined;
+}
+
+/** the request body of one RPC call */
+export function rpcBody(interfaceName: string, para: unknown): string {
+  return JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName, para } });
+}
+
+/** one POST, the reply as text and (when it is JSON) parsed */
+export async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const res = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let parsed: Reply['body'];
+  try {
+    parsed = JSON.parse(text) as Reply['body'];
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, text, body: parsed };
+}
+
+/** POSTs and insists on HTTP 200 with the given returnCode; returns the reply */
+export async function expectReturnCode(what: string, url: string, body: string, code: number, headers?: Record<string, string>): Promise<Reply> {
+  const r = await post(url, body, headers);
+  if (r.status !== 200 || r.body?.returnCode !== code) {
+    throw new Error(`${what}: expected HTTP 200 with returnCode ${code}, got HTTP ${r.status}: ${r.text.slice(0, 500)}`);
+  }
+  return r;
+}
+
+/**
+ * Configures the bench mini program (admin.app.put) and logs in once (qcloud.cam.id_skey against
+ * the fake WeChat); returns the live session's credentials.
+ */
+export async function liveSession(gatehouse: Target): Promise<{ id: string; skey: string }> {
+  const auth = { authorization: `Bearer ${adminToken()}` };
+  await expectReturnCode(
+    'admin.app.put',
+    gatehouse.url,
+    rpcBody('admin.app.put', { platform: 'wechat_app', codeName: 'bench', config: { appId: 'wxbench0000000001', secret: 's' } }),
+    0,
+    auth,
+  );
+  const login = await expectReturnCode('qcloud.cam.id_skey', gatehouse.url, rpcBody('qcloud.cam.id_skey', { code: 'x' }), 0);
+  const data = login.body?.returnData as { id?: unknown; skey?: unknown } | undefined;
+  if (typeof data?.id !== 'string' || typeof data.skey !== 'string') {
+    throw new Error(`qcloud.cam.id_skey: no id/skey in ${login.text.slice(0, 500)}`);
+  }
+  return { id: data.id, skey: data.skey };
+}
