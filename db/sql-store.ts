@@ -1,6 +1,6 @@
 import { loadMigrations } from './migrations';
 import type {
-  AppRow, LoginWrite, SessionRow, Store, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
+  AppRow, AuthorizerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
 } from './store';
 
 type Row = Record<string, unknown>;
@@ -58,6 +58,33 @@ function tokenRow(r: Row): TokenRow {
   };
 }
 
+function authorizerRow(r: Row): AuthorizerRow {
+  return {
+    platform: String(r.platform),
+    ownerId: String(r.owner_id),
+    authorizerId: String(r.authorizer_id),
+    refreshToken: strOrNull(r.refresh_token),
+    authorized: Boolean(num(r.authorized)),
+    needsReauth: Boolean(num(r.needs_reauth)),
+    info: strOrNull(r.info),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function pushRow(r: Row): PushRow {
+  return {
+    at: num(r.at),
+    platform: String(r.platform),
+    codeName: String(r.code_name),
+    infoType: String(r.info_type),
+    appId: strOrNull(r.app_id),
+    verified: Boolean(num(r.verified)),
+    body: String(r.body),
+  };
+}
+
+const AUTHORIZER_COLS = 'platform, owner_id, authorizer_id, refresh_token, authorized, needs_reauth, info, created_at, updated_at';
 const SESSION_COLS = 'id, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit';
 const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, created_at, updated_at';
 
@@ -280,5 +307,100 @@ export abstract class SqlStore implements Store {
       [now, now, now - quietMs],
     );
     return rows.map(tokenRow);
+  }
+
+  // ---- pushed tickets
+
+  async putTicket(platform: string, appId: string, value: string, createTime: number, now: number): Promise<boolean> {
+    const inserted = await this.run(
+      `${this.insertIgnore} INTO tickets (platform, app_id, value, create_time, updated_at) VALUES (?, ?, ?, ?, ?)`,
+      [platform, appId, value, createTime, now],
+    );
+    if (inserted > 0) return true;
+    const n = await this.run(
+      'UPDATE tickets SET value = ?, create_time = ?, updated_at = ? WHERE platform = ? AND app_id = ? AND create_time < ?',
+      [value, createTime, now, platform, appId, createTime],
+    );
+    return n > 0;
+  }
+
+  async getTicket(platform: string, appId: string): Promise<TicketRow | null> {
+    const r = await this.one('SELECT app_id, value, create_time, updated_at FROM tickets WHERE platform = ? AND app_id = ?', [platform, appId], 'app_id', appId);
+    return r ? { value: String(r.value), createTime: num(r.create_time), updatedAt: num(r.updated_at) } : null;
+  }
+
+  // ---- authorizers
+
+  async putAuthorizer(a: AuthorizerRow): Promise<void> {
+    const inserted = await this.run(
+      `${this.insertIgnore} INTO authorizers (${AUTHORIZER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [a.platform, a.ownerId, a.authorizerId, a.refreshToken, a.authorized ? 1 : 0, a.needsReauth ? 1 : 0, a.info, a.createdAt, a.updatedAt],
+    );
+    if (inserted > 0) return;
+    await this.run(
+      `UPDATE authorizers SET refresh_token = ?, authorized = ?, needs_reauth = ?, info = COALESCE(?, info), updated_at = ?
+       WHERE platform = ? AND owner_id = ? AND authorizer_id = ?`,
+      [a.refreshToken, a.authorized ? 1 : 0, a.needsReauth ? 1 : 0, a.info, a.updatedAt, a.platform, a.ownerId, a.authorizerId],
+    );
+  }
+
+  async getAuthorizer(platform: string, ownerId: string, authorizerId: string): Promise<AuthorizerRow | null> {
+    const r = await this.one(
+      `SELECT ${AUTHORIZER_COLS} FROM authorizers WHERE platform = ? AND owner_id = ? AND authorizer_id = ?`,
+      [platform, ownerId, authorizerId],
+      'authorizer_id',
+      authorizerId,
+    );
+    return r && r.owner_id === ownerId ? authorizerRow(r) : null;
+  }
+
+  async listAuthorizers(platform: string, ownerId: string): Promise<AuthorizerRow[]> {
+    const rows = await this.all(`SELECT ${AUTHORIZER_COLS} FROM authorizers WHERE platform = ? AND owner_id = ? ORDER BY authorizer_id`, [platform, ownerId]);
+    return rows.filter((r) => r.owner_id === ownerId).map(authorizerRow);
+  }
+
+  async updateAuthorizer(
+    platform: string,
+    ownerId: string,
+    authorizerId: string,
+    change: { authorized?: boolean; needsReauth?: boolean; refreshToken?: string },
+    now: number,
+  ): Promise<boolean> {
+    const sets: string[] = ['updated_at = ?'];
+    const params: Param[] = [now];
+    if (change.authorized !== undefined) { sets.push('authorized = ?'); params.push(change.authorized ? 1 : 0); }
+    if (change.needsReauth !== undefined) { sets.push('needs_reauth = ?'); params.push(change.needsReauth ? 1 : 0); }
+    if (change.refreshToken !== undefined) { sets.push('refresh_token = ?'); params.push(change.refreshToken); }
+    const n = await this.run(
+      `UPDATE authorizers SET ${sets.join(', ')} WHERE platform = ? AND owner_id = ? AND authorizer_id = ?`,
+      [...params, platform, ownerId, authorizerId],
+    );
+    return n > 0;
+  }
+
+  // ---- pushes
+
+  async addPush(p: PushRow): Promise<void> {
+    await this.run(
+      'INSERT INTO pushes (at, platform, code_name, info_type, app_id, verified, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [p.at, p.platform, p.codeName, p.infoType, p.appId, p.verified ? 1 : 0, p.body],
+    );
+  }
+
+  async listPushes(f: PushFilter): Promise<PushRow[]> {
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (f.platform) { where.push('platform = ?'); params.push(f.platform); }
+    if (f.codeName) { where.push('code_name = ?'); params.push(f.codeName); }
+    if (f.infoType) { where.push('info_type = ?'); params.push(f.infoType); }
+    const rows = await this.all(
+      `SELECT * FROM pushes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${Math.max(1, Math.floor(f.limit))}`,
+      params,
+    );
+    return rows.map(pushRow);
+  }
+
+  async prunePushes(before: number): Promise<number> {
+    return this.run('DELETE FROM pushes WHERE at < ?', [before]);
   }
 }

@@ -82,6 +82,50 @@ export interface TokenFilter {
   codeName?: string;
 }
 
+/** A ticket a platform pushes (component_verify_ticket, suite_ticket): newest CreateTime wins. */
+export interface TicketRow {
+  value: string;
+  /** the push's CreateTime / TimeStamp, unix seconds */
+  createTime: number;
+  updatedAt: number;
+}
+
+/** An account or corp that authorized a third-party platform / suite. */
+export interface AuthorizerRow {
+  platform: string;
+  /** component appid / suite id */
+  ownerId: string;
+  /** authorizer appid / corpid */
+  authorizerId: string;
+  /** sealed authorizer_refresh_token / permanent_code */
+  refreshToken: string | null;
+  authorized: boolean;
+  /** the platform said the refresh token is gone (61023): the account must authorize again */
+  needsReauth: boolean;
+  /** JSON of what the platform said about it (func_info, auth_corp_info …), no secrets */
+  info: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface PushRow {
+  at: number;
+  platform: string;
+  codeName: string;
+  infoType: string;
+  appId: string | null;
+  verified: boolean;
+  /** JSON of the decrypted push, tickets and codes masked */
+  body: string;
+}
+
+export interface PushFilter {
+  platform?: string;
+  codeName?: string;
+  infoType?: string;
+  limit: number;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'mariadb';
   /** applies pending migrations; returns the schema version */
@@ -125,6 +169,28 @@ export interface Store {
   listTokens(filter?: TokenFilter): Promise<TokenRow[]>;
   /** tokens with a value whose refresh_at has come, not leased, and without an error in the last `quietMs` */
   dueTokens(now: number, quietMs: number, limit: number): Promise<TokenRow[]>;
+
+  /** stores a pushed ticket unless the stored one is as new or newer; true when it was stored */
+  putTicket(platform: string, appId: string, value: string, createTime: number, now: number): Promise<boolean>;
+  getTicket(platform: string, appId: string): Promise<TicketRow | null>;
+
+  /** inserts or replaces an authorizer (createdAt kept) */
+  putAuthorizer(a: AuthorizerRow): Promise<void>;
+  getAuthorizer(platform: string, ownerId: string, authorizerId: string): Promise<AuthorizerRow | null>;
+  listAuthorizers(platform: string, ownerId: string): Promise<AuthorizerRow[]>;
+  updateAuthorizer(
+    platform: string,
+    ownerId: string,
+    authorizerId: string,
+    change: { authorized?: boolean; needsReauth?: boolean; refreshToken?: string },
+    now: number,
+  ): Promise<boolean>;
+
+  addPush(p: PushRow): Promise<void>;
+  /** newest first */
+  listPushes(filter: PushFilter): Promise<PushRow[]>;
+  /** deletes pushes older than `before`; returns how many */
+  prunePushes(before: number): Promise<number>;
 }
 
 export function tokenKey(platform: string, codeName: string, subject: string, kind: string): string {

@@ -221,4 +221,58 @@ forEachDialect('store contract', (dialect) => {
       expect(await store.listTokens({ codeName: 'main' })).to.have.length(1);
     });
   });
+
+  describe('pushed tickets', () => {
+    it('keeps the newest CreateTime: older and equal pushes never replace it', async () => {
+      expect(await store.putTicket('wechat_tp', 'wxc1', 't100', 100, 1)).to.equal(true);
+      expect(await store.putTicket('wechat_tp', 'wxc1', 't90', 90, 2)).to.equal(false);
+      expect(await store.putTicket('wechat_tp', 'wxc1', 't100-replay', 100, 3)).to.equal(false);
+      expect(await store.getTicket('wechat_tp', 'wxc1')).to.deep.equal({ value: 't100', createTime: 100, updatedAt: 1 });
+      expect(await store.putTicket('wechat_tp', 'wxc1', 't110', 110, 4)).to.equal(true);
+      expect((await store.getTicket('wechat_tp', 'wxc1'))!.value).to.equal('t110');
+    });
+
+    it('keeps tickets apart per platform and app', async () => {
+      await store.putTicket('wechat_tp', 'wxc1', 'a', 1, 1);
+      await store.putTicket('wechat_tp', 'wxc2', 'b', 1, 1);
+      await store.putTicket('wecom_tp', 'wxc1', 'c', 1, 1);
+      expect((await store.getTicket('wechat_tp', 'wxc1'))!.value).to.equal('a');
+      expect((await store.getTicket('wechat_tp', 'wxc2'))!.value).to.equal('b');
+      expect((await store.getTicket('wecom_tp', 'wxc1'))!.value).to.equal('c');
+      expect(await store.getTicket('wecom_tp', 'wxc2')).to.equal(null);
+    });
+  });
+
+  describe('authorizers', () => {
+    const a = { platform: 'wechat_tp', ownerId: 'wxc1', authorizerId: 'wxa1', refreshToken: 'rt1', authorized: true, needsReauth: false, info: '{"x":1}', createdAt: 1, updatedAt: 1 };
+
+    it('puts, updates and lists per owner', async () => {
+      await store.putAuthorizer(a);
+      await store.putAuthorizer({ ...a, authorizerId: 'wxa2' });
+      await store.putAuthorizer({ ...a, ownerId: 'wxc2' });
+      await store.putAuthorizer({ ...a, refreshToken: 'rt2', info: null, createdAt: 5, updatedAt: 5 });
+      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1')).to.deep.equal({ ...a, refreshToken: 'rt2', createdAt: 1, updatedAt: 5 });
+      expect((await store.listAuthorizers('wechat_tp', 'wxc1')).map((r) => r.authorizerId)).to.deep.equal(['wxa1', 'wxa2']);
+      expect(await store.updateAuthorizer('wechat_tp', 'wxc1', 'wxa1', { authorized: false, needsReauth: true }, 9)).to.equal(true);
+      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1')).to.include({ authorized: false, needsReauth: true, refreshToken: 'rt2', updatedAt: 9 });
+      await store.updateAuthorizer('wechat_tp', 'wxc1', 'wxa1', { refreshToken: 'rt3' }, 10);
+      expect((await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1'))!.refreshToken).to.equal('rt3');
+      expect(await store.updateAuthorizer('wechat_tp', 'wxc1', 'nope', { authorized: true }, 11)).to.equal(false);
+      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1 ')).to.equal(null);
+    });
+  });
+
+  describe('pushes', () => {
+    it('lists newest first with filters and a limit, and prunes old ones', async () => {
+      for (let i = 1; i <= 5; i++) {
+        await store.addPush({ at: i * 1000, platform: i % 2 ? 'wechat_tp' : 'wecom_tp', codeName: 'c', infoType: i === 5 ? 'unauthorized' : 'component_verify_ticket', appId: 'wxc1', verified: true, body: `{"n":${i}}` });
+      }
+      expect((await store.listPushes({ limit: 10 })).map((p) => p.at)).to.deep.equal([5000, 4000, 3000, 2000, 1000]);
+      expect((await store.listPushes({ platform: 'wecom_tp', limit: 10 })).map((p) => p.at)).to.deep.equal([4000, 2000]);
+      expect((await store.listPushes({ infoType: 'unauthorized', limit: 10 }))[0]).to.include({ at: 5000, body: '{"n":5}', verified: true });
+      expect(await store.listPushes({ limit: 2 })).to.have.length(2);
+      expect(await store.prunePushes(3000)).to.equal(2);
+      expect(await store.listPushes({ limit: 10 })).to.have.length(3);
+    });
+  });
 });
