@@ -118,6 +118,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       log.info({ apps: n }, 'apps file loaded');
     }
     services.engine.start();
+    services.pushes.start();
     startedEngine = services.engine;
     server = http.createServer(app.callback());
     server.keepAliveTimeout = 65_000;
@@ -138,6 +139,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       jwtSecret,
       close: async () => {
         services.engine.stop();
+        services.pushes.stop();
         await new Promise<void>((resolve) => {
           srv.close(() => resolve());
           srv.closeAllConnections();

@@ -9,9 +9,11 @@ import type { Store } from '../../db/store';
 import { AppService } from './apps';
 import { WechatClient } from './clients/wechat';
 import { WecomClient } from './clients/wecom';
+import { PushLog } from './pushes';
 import { SessionService } from './sessions';
 import { TokenEngine } from './tokens/engine';
 import { WechatTokens } from './wechat-tokens';
+import { WechatTp } from './wechat-tp';
 import { WecomTokens } from './wecom-tokens';
 
 /** Everything a handler may use; built once per process. */
@@ -26,10 +28,12 @@ export interface Services {
   wechat: WechatClient;
   wecom: WecomClient;
   sessions: SessionService;
+  pushes: PushLog;
   /** the token engine every platform's tokens go through (§5) */
   engine: TokenEngine;
   wechatTokens: WechatTokens;
   wecomTokens: WecomTokens;
+  wechatTp: WechatTp;
   /** this process's name in leases */
   nodeId: string;
 }
@@ -40,6 +44,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
   const apps = new AppService(store, box);
   const wechat = new WechatClient(upstream, config.upstream.wechatApi);
   const wecom = new WecomClient(upstream, config.upstream.wecomApi);
+  const pushes = new PushLog(store, config.pushRetentionDays, log);
   const nodeId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const engine = new TokenEngine(store, log, {
     nodeId,
@@ -58,9 +63,11 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     wechat,
     wecom,
     sessions: new SessionService(store, apps, wechat, box, config.sessionCacheMs),
+    pushes,
     engine,
     wechatTokens: new WechatTokens(engine, wechat, apps),
     wecomTokens: new WecomTokens(engine, wecom, apps),
+    wechatTp: new WechatTp(store, apps, engine, wechat, box, pushes, log, config.upstream.wechatMp, config.publicUrl),
     nodeId,
   };
 }

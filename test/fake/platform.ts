@@ -12,6 +12,9 @@ import http from 'node:http';
  *     `garbage` answers a 200 that is not JSON; any other code → 40029 invalid code
  *   - an app whose secret is registered with `app()` must be called with it (else 40125)
  */
+/** an extra endpoint: gets the URL, the body text and the response */
+export type RouteHandler = (u: URL, body: string, res: http.ServerResponse, req: http.IncomingMessage) => void | Promise<void>;
+
 export type FakeMode = { errcode: number; errmsg?: string } | { http: number } | 'stall' | 'garbage';
 
 interface Issued {
@@ -45,6 +48,12 @@ export class FakePlatform {
   private readonly used = new Set<string>();
   private readonly secrets = new Map<string, string>();
   private readonly stalled = new Set<http.ServerResponse>();
+  private readonly extra = new Map<string, RouteHandler>();
+
+  /** adds an endpoint (plugins for more platforms: see test/fake/*.ts) */
+  route(path: string, handler: RouteHandler): void {
+    this.extra.set(path, handler);
+  }
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => {
@@ -106,7 +115,7 @@ export class FakePlatform {
     this.live.clear();
   }
 
-  private issue(kind: string, owner: string, reuse: boolean, renewMs = 0): { value: string; expiresIn: number } {
+  issue(kind: string, owner: string, reuse: boolean, renewMs = 0): { value: string; expiresIn: number } {
     const now = Date.now();
     const key = `${kind}:${owner}`;
     const current = this.tokens.get(key);
@@ -121,7 +130,7 @@ export class FakePlatform {
   }
 
   /** applies latency and a configured failure; true when the response was already written */
-  private async misbehave(api: string, res: http.ServerResponse): Promise<boolean> {
+  async misbehave(api: string, res: http.ServerResponse): Promise<boolean> {
     const n = (this.inflight.get(api) ?? 0) + 1;
     this.inflight.set(api, n);
     this.maxInFlight.set(api, Math.max(n, this.maxInFlight.get(api) ?? 0));
@@ -150,7 +159,7 @@ export class FakePlatform {
     return true;
   }
 
-  private checkSecret(appid: string | null | undefined, secret: string | null | undefined): { errcode: number; errmsg: string } | null {
+  checkSecret(appid: string | null | undefined, secret: string | null | undefined): { errcode: number; errmsg: string } | null {
     if (!appid) return { errcode: 40013, errmsg: 'invalid appid' };
     const want = this.secrets.get(appid);
     if (want !== undefined && want !== secret) return { errcode: 40125, errmsg: 'invalid appsecret' };
@@ -209,12 +218,12 @@ export class FakePlatform {
     this.json(res, { errcode: 0, errmsg: 'ok', ticket: t.value, expires_in: t.expiresIn });
   }
 
-  private hit(api: string, appid?: string | null): void {
+  hit(api: string, appid?: string | null): void {
     this.counts.set(api, (this.counts.get(api) ?? 0) + 1);
     if (appid) this.counts.set(`${api}:${appid}`, (this.counts.get(`${api}:${appid}`) ?? 0) + 1);
   }
 
-  private json(res: http.ServerResponse, body: unknown, status = 200): void {
+  json(res: http.ServerResponse, body: unknown, status = 200): void {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
   }
@@ -224,6 +233,8 @@ export class FakePlatform {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
+    const extra = this.extra.get(u.pathname);
+    if (extra) return extra(u, body, res, req);
     if (u.pathname === '/sns/jscode2session') return this.jscode2session(u.searchParams, res);
     const tokenApi = { '/cgi-bin/token': 'token', '/cgi-bin/stable_token': 'stable_token', '/cgi-bin/gettoken': 'gettoken' }[u.pathname];
     if (tokenApi) return this.token(tokenApi, u, body, res);

@@ -114,6 +114,33 @@ function interfaces(services: Services): Interface[] {
       },
     },
     {
+      name: 'admin.push.list',
+      access: 'admin',
+      summary: 'The pushes received from the platforms, decrypted, tickets and codes masked, newest first.',
+      para: s.obj({ platform: { type: 'string', maxLength: 32 }, codeName, infoType: { type: 'string', maxLength: 64 }, limit: s.int(1, 200) }),
+      result: s.obj(
+        {
+          pushes: {
+            type: 'array',
+            items: s.obj(
+              { at: { type: 'integer' }, platform: { type: 'string' }, codeName: { type: 'string' }, infoType: { type: 'string' }, appId: s.nullable({ type: 'string' }), verified: { type: 'boolean' }, body: { type: 'object' } },
+              ['at', 'platform', 'codeName', 'infoType', 'appId', 'verified', 'body'],
+            ),
+          },
+        },
+        ['pushes'],
+      ),
+      apps: (p: { codeName?: string }) => [p.codeName],
+      handler: async (p: { platform?: string; codeName?: string; infoType?: string; limit?: number }, { services: sv, caller }) => {
+        const rows = await sv.pushes.list({ platform: p.platform, codeName: p.codeName, infoType: p.infoType, limit: p.limit ?? 50 });
+        return {
+          pushes: rows
+            .filter((r) => allowed(caller?.apps, r.codeName, r.appId ?? ''))
+            .map((r) => ({ at: Math.floor(r.at / 1000), platform: r.platform, codeName: r.codeName, infoType: r.infoType, appId: r.appId, verified: r.verified, body: JSON.parse(r.body) as unknown })),
+        };
+      },
+    },
+    {
       name: 'qcloud.work.initagent',
       access: 'admin',
       summary: 'Wafer-fork compatible: upserts a wecom_corp app with codeName "corpid:agentid".',

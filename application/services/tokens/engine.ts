@@ -157,6 +157,32 @@ export class TokenEngine {
     return this.refresh(spec, need, row.version, opts.invalidToken);
   }
 
+  /**
+   * Stores a token the platform handed over outside a refresh (e.g. with an authorization code
+   * exchange), so the first request does not fetch another. Skipped when another node holds the lease.
+   */
+  async seed(spec: TokenIdentity, value: string, expiresIn: number): Promise<boolean> {
+    await this.store.ensureToken(spec);
+    const now = Date.now();
+    if (!(await this.store.tryLease(spec.key, this.o.nodeId, now, now + this.o.leaseMs))) return false;
+    const lifetime = Math.max(1, expiresIn) * 1000;
+    const expiresAt = now + lifetime;
+    const ok = await this.store.saveToken(spec.key, this.o.nodeId, {
+      value,
+      expiresAt,
+      refreshedAt: now,
+      refreshAt: expiresAt - Math.min(Math.max(refreshAhead(lifetime), 2 * MIN_VALID_MS), lifetime / 2),
+    });
+    this.cache.del(spec.key);
+    return ok;
+  }
+
+  /** forgets a token everywhere: its stored value is cleared (e.g. the account was unauthorized) */
+  async clear(key: string): Promise<void> {
+    await this.store.clearToken(key);
+    this.cache.del(key);
+  }
+
   /** drops this node's cached copy (e.g. after an unauthorization) */
   forget(key: string): void {
     this.cache.del(key);

@@ -1,0 +1,133 @@
+import type Koa from 'koa';
+import { BodyError, readBody } from '../../system/body';
+import { StoreError } from '../../system/errors';
+import type { Logger } from '../../system/log';
+import { XmlRejected, parsePushXml, text } from '../../system/xml';
+import type { PushFilter, PushRow, Store } from '../../db/store';
+import { MsgCrypt, PushRejected } from './crypto/msgcrypt';
+import { mask } from './apps';
+
+export const PUSH_LIMIT = 64 * 1024;
+
+/** fields of a push that are credentials: shown masked in the push log */
+const MASKED = new Set([
+  'ComponentVerifyTicket', 'AuthorizationCode', 'PreAuthCode', 'SuiteTicket', 'AuthCode', 'PermanentCode', 'Ticket', 'AccessToken',
+]);
+
+export function maskPush(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    out[k] = MASKED.has(k) && typeof v === 'string' ? mask(v) : v !== null && typeof v === 'object' && !Array.isArray(v) ? maskPush(v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export interface DecryptedPush {
+  /** the decrypted message's elements (text kept as received) */
+  fields: Record<string, unknown>;
+  /** the outer envelope (ToUserName / AppId / AgentID …) */
+  outer: Record<string, unknown>;
+}
+
+/**
+ * Reads an encrypted platform push: body ≤ 64 KiB (413), safe XML (400), msg_signature over
+ * Encrypt (403), decryption and receiver id (400). Nothing is written before all of it passed.
+ */
+export async function readEncryptedPush(ctx: Koa.Context, crypt: MsgCrypt): Promise<DecryptedPush> {
+  const xml = await readBody(ctx.req, PUSH_LIMIT);
+  const outer = parsePushXml(xml);
+  const encrypt = text(outer, 'Encrypt');
+  if (!encrypt) throw new PushRejected(400, 'no Encrypt element');
+  const q = ctx.query as Record<string, string | string[] | undefined>;
+  const one = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : '');
+  crypt.verify(one('msg_signature'), one('timestamp'), one('nonce'), encrypt);
+  return { fields: parsePushXml(crypt.decrypt(encrypt)), outer };
+}
+
+/**
+ * Wraps a callback route: refusals become 400 / 403 / 413 with a short text body, a store
+ * failure becomes 503 (the platform retries), anything else is logged and answered 503.
+ */
+export function pushRoute(log: Logger, handler: (ctx: Koa.Context) => Promise<void>): Koa.Middleware {
+  return async (ctx) => {
+    try {
+      await handler(ctx);
+    } catch (err) {
+      ctx.type = 'text/plain; charset=utf-8';
+      if (err instanceof PushRejected) {
+        ctx.status = err.status;
+        ctx.body = err.message;
+      } else if (err instanceof XmlRejected) {
+        ctx.status = 400;
+        ctx.body = err.message;
+      } else if (err instanceof BodyError) {
+        ctx.status = err.status === 413 ? 413 : 400;
+        if (err.status === 413) ctx.set('Connection', 'close');
+        ctx.body = err.status === 413 ? 'body too large' : 'bad body';
+      } else {
+        log.error({ path: ctx.path, error: err instanceof StoreError ? err.detail : (err as Error).message }, 'push handling failed');
+        ctx.status = 503;
+        ctx.body = 'try again';
+      }
+    }
+  };
+}
+
+/** The log of pushes received (admin.push.list), kept GATEHOUSE_PUSH_RETENTION_DAYS days. */
+export class PushLog {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: Store,
+    private readonly retentionDays: number,
+    private readonly log: Logger,
+  ) {}
+
+  async record(p: Omit<PushRow, 'at' | 'body'> & { fields: Record<string, unknown> }): Promise<void> {
+    const { fields, ...row } = p;
+    await this.store.addPush({ ...row, at: Date.now(), body: JSON.stringify(maskPush(fields)) });
+  }
+
+  list(filter: PushFilter): Promise<PushRow[]> {
+    return this.store.listPushes(filter);
+  }
+
+  async prune(): Promise<number> {
+    return this.store.prunePushes(Date.now() - this.retentionDays * 86_400_000);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    const run = () => this.prune().catch((err: unknown) => this.log.warn({ error: (err as Error).message }, 'push pruning failed'));
+    void run();
+    this.timer = setInterval(run, 3_600_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
+ * Posts JSON to a configured forward URL in the background: retried with backoff, logged when it
+ * finally fails, never awaited by the push it came from.
+ */
+export function forwardJson(log: Logger, url: string | undefined, body: unknown, what: string, attempts = 4, timeoutMs = 5000): void {
+  if (!url) return;
+  const payload = JSON.stringify(body);
+  void (async () => {
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 500 * 2 ** (i - 1)));
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+      } catch {
+        // retried below
+      }
+    }
+    log.warn({ what, attempts }, 'forward failed; the push itself is stored');
+  })();
+}

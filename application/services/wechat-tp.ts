@@ -1,0 +1,272 @@
+import { Codes, RpcError } from '../../system/errors';
+import type { Logger } from '../../system/log';
+import type { SecretBox } from '../../system/secretbox';
+import { text } from '../../system/xml';
+import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { AppConfig, AppService } from './apps';
+import type { WechatClient } from './clients/wechat';
+import { signPage } from './crypto/jssdk';
+import { MsgCrypt } from './crypto/msgcrypt';
+import { forwardJson, type PushLog } from './pushes';
+import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
+import { makeSpec, withAccessToken } from './tokens/spec';
+import type { WechatTicketType } from './wechat-tokens';
+
+const PLATFORM = 'wechat_tp';
+
+/**
+ * A WeChat third-party platform (第三方平台): component_verify_ticket pushes, the component token,
+ * authorizations (pages, events, api_query_auth), authorizer tokens with rotated refresh tokens.
+ */
+export class WechatTp {
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppService,
+    private readonly engine: TokenEngine,
+    private readonly wechat: WechatClient,
+    private readonly box: SecretBox,
+    private readonly pushes: PushLog,
+    private readonly log: Logger,
+    private readonly mpBase: string,
+    private readonly publicUrl: string,
+  ) {
+    engine.resolver(PLATFORM, 'component_access_token', async (row) => {
+      const tp = await this.tpFor(row);
+      return tp ? this.componentSpec(tp) : null;
+    });
+    engine.resolver(PLATFORM, 'authorizer_access_token', async (row) => {
+      const tp = await this.tpFor(row);
+      const appid = row.subject.split(':')[1];
+      return tp && (await this.usable(tp, appid)) ? this.authorizerSpec(tp, appid) : null;
+    });
+    for (const type of ['jsapi', 'wx_card'] as const) {
+      engine.resolver(PLATFORM, `authorizer_${type}_ticket`, async (row) => {
+        const tp = await this.tpFor(row);
+        const appid = row.subject.split(':')[1];
+        return tp && (await this.usable(tp, appid)) ? this.ticketSpec(tp, appid, type) : null;
+      });
+    }
+  }
+
+  private async tpFor(row: TokenRow): Promise<AppConfig | null> {
+    const tp = await this.apps.get(PLATFORM, row.codeName);
+    return tp && tp.enabled && row.subject.split(':')[0] === tp.appId ? tp : null;
+  }
+
+  /** the enabled platform, or a 1012 */
+  require(codeName: string): Promise<AppConfig> {
+    return this.apps.require(PLATFORM, codeName);
+  }
+
+  crypt(tp: AppConfig): MsgCrypt {
+    return new MsgCrypt(String(tp.config.token), String(tp.config.aesKey), tp.appId);
+  }
+
+  // ---- component token
+
+  componentSpec(tp: AppConfig): TokenSpec {
+    return makeSpec(PLATFORM, tp.codeName, tp.appId, 'component_access_token', async () => {
+      const ticket = await this.store.getTicket(PLATFORM, tp.appId);
+      if (!ticket) throw new RpcError('NOT_READY', '', `${tp.codeName}: no component_verify_ticket received yet`);
+      return this.wechat.componentToken(tp.appId, String(tp.config.secret), ticket.value);
+    });
+  }
+
+  componentToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
+    return this.engine.get(this.componentSpec(tp), opts);
+  }
+
+  /** runs a component API call, compare-and-refreshing the component token if WeChat rejects it */
+  private withComponent<T>(tp: AppConfig, use: (token: string) => Promise<T>): Promise<T> {
+    return withAccessToken(this.engine, this.componentSpec(tp), use);
+  }
+
+  // ---- authorizers
+
+  private subject(tp: AppConfig, authorizerAppId: string): string {
+    return `${tp.appId}:${authorizerAppId}`;
+  }
+
+  /** the authorizer when it may be served: authorized, refresh token known and not revoked */
+  private async usable(tp: AppConfig, authorizerAppId: string): Promise<AuthorizerRow | null> {
+    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, authorizerAppId);
+    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
+  }
+
+  /** read from the store on every call, so an unauthorization stops serving at once on every node */
+  async requireAuthorizer(tp: AppConfig, authorizerAppId: string): Promise<AuthorizerRow> {
+    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, authorizerAppId);
+    if (!a) throw new RpcError('NO_APP', '', `${tp.codeName}: authorizer ${authorizerAppId} unknown`);
+    if (!a.authorized || a.needsReauth || !a.refreshToken) {
+      throw new RpcError('NOT_READY', '', `${tp.codeName}: authorizer ${authorizerAppId} must authorize again`);
+    }
+    return a;
+  }
+
+  authorizerSpec(tp: AppConfig, authorizerAppId: string): TokenSpec {
+    return makeSpec(PLATFORM, tp.codeName, this.subject(tp, authorizerAppId), 'authorizer_access_token', async () => {
+      const a = await this.requireAuthorizer(tp, authorizerAppId);
+      try {
+        const t = await this.withComponent(tp, (ct) => this.wechat.authorizerToken(ct, tp.appId, authorizerAppId, this.box.open(a.refreshToken!)));
+        if (t.refreshToken) {
+          await this.store.updateAuthorizer(PLATFORM, tp.appId, authorizerAppId, { refreshToken: this.box.seal(t.refreshToken) }, Date.now());
+        }
+        return { value: t.value, expiresIn: t.expiresIn };
+      } catch (err) {
+        if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && Number((err.data as { errcode?: unknown }).errcode) === 61023) {
+          // the refresh token is gone: stop retrying until the account authorizes again
+          await this.store.updateAuthorizer(PLATFORM, tp.appId, authorizerAppId, { needsReauth: true }, Date.now());
+          throw new RpcError('NOT_READY', '', `${tp.codeName}: authorizer ${authorizerAppId} refresh token invalid (61023)`);
+        }
+        throw err;
+      }
+    });
+  }
+
+  async authorizerToken(tp: AppConfig, authorizerAppId: string, opts: GetOptions = {}): Promise<CurrentToken> {
+    await this.requireAuthorizer(tp, authorizerAppId);
+    return this.engine.get(this.authorizerSpec(tp, authorizerAppId), opts);
+  }
+
+  ticketSpec(tp: AppConfig, authorizerAppId: string, type: WechatTicketType): TokenSpec {
+    const access = this.authorizerSpec(tp, authorizerAppId);
+    return makeSpec(PLATFORM, tp.codeName, this.subject(tp, authorizerAppId), `authorizer_${type}_ticket`, () =>
+      withAccessToken(this.engine, access, (token) => this.wechat.ticket(token, type)),
+    );
+  }
+
+  async ticket(tp: AppConfig, authorizerAppId: string, type: WechatTicketType, opts: GetOptions = {}): Promise<CurrentToken> {
+    await this.requireAuthorizer(tp, authorizerAppId);
+    return this.engine.get(this.ticketSpec(tp, authorizerAppId, type), opts);
+  }
+
+  async jsconfig(tp: AppConfig, authorizerAppId: string, url: string) {
+    const t = await this.ticket(tp, authorizerAppId, 'jsapi');
+    return { appId: authorizerAppId, ...signPage(t.value, url) };
+  }
+
+  async code2session(tp: AppConfig, authorizerAppId: string, jsCode: string) {
+    await this.requireAuthorizer(tp, authorizerAppId);
+    const r = await this.withComponent(tp, (ct) => this.wechat.componentJscode2session(authorizerAppId, jsCode, tp.appId, ct));
+    return { openid: r.openid, sessionKey: r.session_key, ...(r.unionid ? { unionid: r.unionid } : {}) };
+  }
+
+  async listAuthorizers(tp: AppConfig) {
+    const rows = await this.store.listAuthorizers(PLATFORM, tp.appId);
+    return rows.map((a) => ({ authorizerAppId: a.authorizerId, authorized: a.authorized && !a.needsReauth, updatedAt: Math.floor(a.updatedAt / 1000) }));
+  }
+
+  /** adopts the authorizations WeChat knows but gatehouse does not (or lost: 61023), page by page */
+  async sync(tp: AppConfig): Promise<number> {
+    let adopted = 0;
+    const count = 500;
+    for (let offset = 0; ; offset += count) {
+      const page = await this.withComponent(tp, (ct) => this.wechat.authorizerList(ct, tp.appId, offset, count));
+      for (const item of page.list) {
+        const known = await this.store.getAuthorizer(PLATFORM, tp.appId, item.authorizerAppId);
+        if (known && known.authorized && !known.needsReauth && known.refreshToken) continue;
+        await this.saveAuthorizer(tp, item.authorizerAppId, item.refreshToken, null);
+        adopted++;
+      }
+      if (page.list.length < count || offset + count >= page.total) break;
+    }
+    return adopted;
+  }
+
+  private async saveAuthorizer(tp: AppConfig, authorizerAppId: string, refreshToken: string, info: unknown): Promise<void> {
+    const now = Date.now();
+    await this.store.putAuthorizer({
+      platform: PLATFORM,
+      ownerId: tp.appId,
+      authorizerId: authorizerAppId,
+      refreshToken: this.box.seal(refreshToken),
+      authorized: true,
+      needsReauth: false,
+      info: info === null || info === undefined ? null : JSON.stringify(info),
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  /** exchanges an authorization code at once and stores the authorizer; returns its appid */
+  async authorize(tp: AppConfig, authCode: string): Promise<string> {
+    const info = await this.withComponent(tp, (ct) => this.wechat.queryAuth(ct, tp.appId, authCode));
+    await this.saveAuthorizer(tp, info.authorizerAppId, info.refreshToken, { func_info: info.funcInfo ?? null });
+    const spec = this.authorizerSpec(tp, info.authorizerAppId);
+    if (info.accessToken && info.expiresIn) await this.engine.seed(spec, info.accessToken, info.expiresIn);
+    else await this.engine.clear(spec.key);
+    return info.authorizerAppId;
+  }
+
+  /** the URL of WeChat's authorization page (scan: PC QR code, link: inside WeChat) with a fresh pre_auth_code */
+  async authorizationUrl(tp: AppConfig, mode: 'scan' | 'link'): Promise<string> {
+    const code = await this.withComponent(tp, (ct) => this.wechat.preAuthCode(ct, tp.appId));
+    const redirect = `${this.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized`;
+    const q = new URLSearchParams({ component_appid: tp.appId, pre_auth_code: code, redirect_uri: redirect, auth_type: '3' });
+    return mode === 'link'
+      ? `${this.mpBase}/safe/bindcomponent?action=bindcomponent&no_scan=1&${q.toString()}#wechat_redirect`
+      : `${this.mpBase}/cgi-bin/componentloginpage?${q.toString()}`;
+  }
+
+  // ---- pushes
+
+  /**
+   * Handles a decrypted 授权事件 push. State is committed before the caller answers `success`; the
+   * forward to authForwardUrl happens in the background.
+   */
+  async onEvent(tp: AppConfig, fields: Record<string, unknown>): Promise<void> {
+    const infoType = text(fields, 'InfoType') ?? 'unknown';
+    const appId = text(fields, 'AppId') ?? tp.appId;
+    const authorizer = text(fields, 'AuthorizerAppid');
+    switch (infoType) {
+      case 'component_verify_ticket': {
+        const ticket = text(fields, 'ComponentVerifyTicket');
+        const createTime = Number(text(fields, 'CreateTime'));
+        if (ticket && Number.isFinite(createTime)) await this.store.putTicket(PLATFORM, tp.appId, ticket, createTime, Date.now());
+        break;
+      }
+      case 'authorized':
+      case 'updateauthorized': {
+        const code = text(fields, 'AuthorizationCode');
+        if (code) {
+          try {
+            await this.authorize(tp, code);
+          } catch (err) {
+            // the authorization page's redirect may have exchanged this code already; otherwise the
+            // push is not acknowledged, so WeChat pushes it again and the code is not lost
+            const a = authorizer ? await this.store.getAuthorizer(PLATFORM, tp.appId, authorizer) : null;
+            if (!a || !a.authorized || !a.refreshToken) throw err;
+            this.log.info({ codeName: tp.codeName, authorizer }, 'authorization code already exchanged');
+          }
+        }
+        break;
+      }
+      case 'unauthorized':
+        if (authorizer) await this.unauthorize(tp, authorizer);
+        break;
+      default:
+        break;
+    }
+    await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: authorizer ?? appId, verified: true, fields });
+    if (infoType !== 'component_verify_ticket') forwardJson(this.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
+  }
+
+  /** stops serving an authorizer at once (every node reads its state before serving) */
+  async unauthorize(tp: AppConfig, authorizerAppId: string): Promise<void> {
+    const now = Date.now();
+    if (!(await this.store.updateAuthorizer(PLATFORM, tp.appId, authorizerAppId, { authorized: false }, now))) {
+      await this.store.putAuthorizer({ platform: PLATFORM, ownerId: tp.appId, authorizerId: authorizerAppId, refreshToken: null, authorized: false, needsReauth: false, info: null, createdAt: now, updatedAt: now });
+    }
+    const subject = this.subject(tp, authorizerAppId);
+    for (const kind of ['authorizer_access_token', 'authorizer_jsapi_ticket', 'authorizer_wx_card_ticket']) {
+      await this.engine.clear(`${PLATFORM}:${subject}:${kind}`);
+    }
+  }
+
+  /** a message or event for an authorizer (消息与事件接收URL): logged and forwarded as JSON */
+  async onMessage(tp: AppConfig, authorizerAppId: string, fields: Record<string, unknown>): Promise<void> {
+    const infoType = text(fields, 'Event') ?? text(fields, 'MsgType') ?? 'message';
+    await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: authorizerAppId, verified: true, fields });
+    forwardJson(this.log, tp.config.msgForwardUrl as string | undefined, { appid: authorizerAppId, message: fields }, `${tp.codeName} message`);
+  }
+}
