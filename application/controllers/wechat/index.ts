@@ -1,10 +1,12 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
 import { interfaces } from './interfaces';
+import { tpInterfaces, tpRoutes } from './tp';
 
 const area: Area = {
   name: 'wechat',
-  interfaces,
+  interfaces: [...interfaces, ...tpInterfaces],
+  routes: tpRoutes,
   platforms: [
     {
       platform: 'wechat_app',

@@ -1,0 +1,181 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import type { Services } from '../../services';
+import type { AppConfig } from '../../services/apps';
+import { forwardPage, successPage, withQuery } from '../../services/pages';
+import { pushRoute, readEncryptedPush } from '../../services/pushes';
+import type { WechatTicketType } from '../../services/wechat-tokens';
+import { Codes, RpcError } from '../../../system/errors';
+
+const { codeName, force, invalidToken, url } = tokenPara;
+const authorizerAppId = s.str(128);
+const str = { type: 'string' };
+const int = { type: 'integer' };
+
+interface ByAuthorizer {
+  codeName: string;
+  authorizerAppId: string;
+  force?: boolean;
+  invalidToken?: string;
+}
+
+const tp = (sv: Services, p: { codeName: string }) => sv.wechatTp.require(p.codeName);
+const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wechat_tp', p.codeName))?.appId]];
+const byAuthorizer = async (p: ByAuthorizer, sv: Services) => [...(await byCodeName(p, sv)), p.authorizerAppId];
+
+export const tpInterfaces: Interface[] = [
+  {
+    name: 'wechat.tp.token',
+    access: 'backend',
+    summary: 'component_access_token of a third-party platform (1014 until the first component_verify_ticket).',
+    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
+    result: s.obj({ appId: str, token: str, expiresAt: int }, ['appId', 'token', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; force?: boolean; invalidToken?: string }, { services: sv }) => {
+      const t = await tp(sv, p);
+      const c = await sv.wechatTp.componentToken(t, p);
+      return { appId: t.appId, token: c.value, expiresAt: unixSeconds(c.expiresAt) };
+    },
+  },
+  {
+    name: 'wechat.tp.authorizers',
+    access: 'backend',
+    summary: 'The accounts that authorized the platform; sync: true first adopts those WeChat knows (api_get_authorizer_list).',
+    para: s.obj({ codeName, sync: { type: 'boolean' } }, ['codeName']),
+    result: s.obj(
+      { authorizers: { type: 'array', items: s.obj({ authorizerAppId: str, authorized: { type: 'boolean' }, updatedAt: int }, ['authorizerAppId', 'authorized', 'updatedAt']) } },
+      ['authorizers'],
+    ),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; sync?: boolean }, { services: sv }) => {
+      const t = await tp(sv, p);
+      if (p.sync) await sv.wechatTp.sync(t);
+      return { authorizers: await sv.wechatTp.listAuthorizers(t) };
+    },
+  },
+  {
+    name: 'wechat.tpauth.token',
+    access: 'backend',
+    summary: "An authorizer's access token (api_authorizer_token, refresh token rotated and kept).",
+    para: s.obj({ codeName, authorizerAppId, force, invalidToken }, ['codeName', 'authorizerAppId']),
+    result: s.obj({ appId: str, authorizerAppId: str, token: str, expiresAt: int }, ['appId', 'authorizerAppId', 'token', 'expiresAt']),
+    apps: byAuthorizer,
+    handler: async (p: ByAuthorizer, { services: sv }) => {
+      const t = await tp(sv, p);
+      const a = await sv.wechatTp.authorizerToken(t, p.authorizerAppId, p);
+      return { appId: t.appId, authorizerAppId: p.authorizerAppId, token: a.value, expiresAt: unixSeconds(a.expiresAt) };
+    },
+  },
+  {
+    name: 'wechat.tpauth.ticket',
+    access: 'backend',
+    summary: "An authorizer's jsapi (default) or wx_card ticket.",
+    para: s.obj({ codeName, authorizerAppId, type: { enum: ['jsapi', 'wx_card'] }, force, invalidToken }, ['codeName', 'authorizerAppId']),
+    result: s.obj({ authorizerAppId: str, ticket: str, expiresAt: int }, ['authorizerAppId', 'ticket', 'expiresAt']),
+    apps: byAuthorizer,
+    handler: async (p: ByAuthorizer & { type?: WechatTicketType }, { services: sv }) => {
+      const t = await sv.wechatTp.ticket(await tp(sv, p), p.authorizerAppId, p.type ?? 'jsapi', p);
+      return { authorizerAppId: p.authorizerAppId, ticket: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'wechat.tpauth.jsconfig',
+    access: 'backend',
+    summary: "wx.config parameters for an authorizer's page (appId = the authorizer).",
+    para: s.obj({ codeName, authorizerAppId, url }, ['codeName', 'authorizerAppId', 'url']),
+    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, ['appId', 'timestamp', 'nonceStr', 'signature']),
+    apps: byAuthorizer,
+    handler: async (p: ByAuthorizer & { url: string }, { services: sv }) => sv.wechatTp.jsconfig(await tp(sv, p), p.authorizerAppId, p.url),
+  },
+  {
+    name: 'wechat.tpauth.code2session',
+    access: 'backend',
+    summary: 'jscode2session for an authorizer mini program, with the component token.',
+    para: s.obj({ codeName, authorizerAppId, jsCode: s.str(512) }, ['codeName', 'authorizerAppId', 'jsCode']),
+    result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
+    apps: byAuthorizer,
+    handler: async (p: ByAuthorizer & { jsCode: string }, { services: sv }) => sv.wechatTp.code2session(await tp(sv, p), p.authorizerAppId, p.jsCode),
+  },
+];
+
+/** the enabled platform named in the route, or a 404 answered here */
+async function platformOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> {
+  const app = await sv.apps.get('wechat_tp', String(ctx.params.codeName));
+  if (app?.enabled) return app;
+  ctx.status = 404;
+  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
+  return null;
+}
+
+function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string): void {
+  const e = err instanceof RpcError ? err : undefined;
+  if (!e) sv.log.error({ path: ctx.path, err }, `${what} failed`);
+  ctx.status = e && e.code === Codes.NOT_READY ? 503 : 502;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = successPage('授权暂不可用 / Authorization unavailable', e?.code === Codes.NOT_READY ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.' : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`);
+}
+
+export function tpRoutes(router: Router, sv: Services): void {
+  router.post(
+    '/wechat-tp/:codeName/events',
+    pushRoute(sv.log, async (ctx) => {
+      const t = await platformOf(ctx, sv);
+      if (!t) return;
+      const push = await readEncryptedPush(ctx, sv.wechatTp.crypt(t));
+      await sv.wechatTp.onEvent(t, push.fields);
+      ctx.type = 'text/plain';
+      ctx.body = 'success';
+    }),
+  );
+
+  router.post(
+    '/wechat-tp/:codeName/messages/:appid',
+    pushRoute(sv.log, async (ctx) => {
+      const t = await platformOf(ctx, sv);
+      if (!t) return;
+      const push = await readEncryptedPush(ctx, sv.wechatTp.crypt(t));
+      await sv.wechatTp.onMessage(t, String(ctx.params.appid), push.fields);
+      ctx.type = 'text/plain';
+      ctx.body = 'success';
+    }),
+  );
+
+  router.get('/wechat-tp/:codeName/authorize', async (ctx) => {
+    const t = await platformOf(ctx, sv);
+    if (!t) return;
+    const mode = ctx.query.mode === 'link' ? 'link' : 'scan';
+    try {
+      const target = await sv.wechatTp.authorizationUrl(t, mode);
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = forwardPage('前往微信授权 / Authorize on WeChat', target);
+    } catch (err) {
+      failurePage(ctx, sv, err, 'authorization page');
+    }
+  });
+
+  router.get('/wechat-tp/:codeName/authorized', async (ctx) => {
+    const t = await platformOf(ctx, sv);
+    if (!t) return;
+    const code = typeof ctx.query.auth_code === 'string' ? ctx.query.auth_code : '';
+    if (!code) {
+      ctx.status = 400;
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = successPage('缺少授权码 / Missing auth_code', 'This page is where WeChat sends the administrator back after authorizing.');
+      return;
+    }
+    try {
+      const appid = await sv.wechatTp.authorize(t, code);
+      const redirect = t.config.redirectUrl as string | undefined;
+      if (redirect) {
+        ctx.redirect(withQuery(redirect, { ...ctx.query, authorizer_appid: appid }));
+        return;
+      }
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = successPage('授权成功 / Authorized', `${appid} is now authorized for ${t.codeName}.`);
+    } catch (err) {
+      failurePage(ctx, sv, err, 'authorization exchange');
+    }
+  });
+}
