@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import type { Browser } from 'playwright-core';
+import { FakePlatform } from '../fake/platform';
+import { FakeWechatTp } from '../fake/wechat-tp';
+import { CHROMIUM, launchChromium } from '../helpers/browser';
+import { startNode, type TestNode } from '../helpers/gatehouse';
+import { signedPush, xml } from '../helpers/push';
+
+const COMPONENT = 'wxcomponent000009';
+const TOKEN = 'tok';
+const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
+/** The authorization pages as a browser sees them (headless Debian Chromium). */
+describe('authorization pages in Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser | null;
+  let fake: FakePlatform;
+  let wx: FakeWechatTp;
+  let node: TestNode;
+
+  before(async function () {
+    browser = await launchChromium();
+    if (!browser) {
+      if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM} (.ci/run installs Debian's chromium)`);
+      // eslint-disable-next-line no-console
+      console.log(`      (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`);
+      this.skip();
+    }
+    fake = await new FakePlatform().start();
+    wx = new FakeWechatTp(fake);
+    fake.app(COMPONENT, 's');
+    node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_WECHAT_MP: fake.url } });
+    await node.rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: 's', token: TOKEN, aesKey: AES } }, node.token());
+    // gatehouse must have its component_verify_ticket before it can make pre_auth_codes
+    wx.acceptTicket(COMPONENT, 'ticket@@@b');
+    const p = signedPush(TOKEN, AES, COMPONENT, xml({ AppId: COMPONENT, CreateTime: 1, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'ticket@@@b' }));
+    expect(await (await fetch(`${node.url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body })).text()).to.equal('success');
+  });
+  after(async () => {
+    await browser?.close();
+    await node?.close();
+    await fake?.stop();
+  });
+
+  for (const [mode, path] of [['scan', '/cgi-bin/componentloginpage'], ['link', '/safe/bindcomponent']] as const) {
+    it(`WeChat ${mode}: the page lands on ${path} with component_appid, a fresh pre_auth_code and the redirect_uri`, async () => {
+      const page = await browser!.newPage();
+      try {
+        await page.goto(`${node.url}/wechat-tp/tp/authorize?mode=${mode}`);
+        await page.waitForURL((u) => u.pathname === path, { timeout: 10_000 });
+        const u = new URL(page.url());
+        expect(`${u.origin}`).to.equal(fake.url);
+        expect(u.searchParams.get('component_appid')).to.equal(COMPONENT);
+        expect(u.searchParams.get('pre_auth_code')).to.match(/^preauthcode@@@[0-9a-f]+$/);
+        expect(u.searchParams.get('redirect_uri')).to.equal('http://localhost:4236/wechat-tp/tp/authorized');
+        expect(await page.textContent('#valid')).to.equal('valid');
+      } finally {
+        await page.close();
+      }
+    });
+  }
+});
