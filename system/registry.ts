@@ -32,7 +32,8 @@ export interface Registered<S> extends InterfaceDef<S> {
   validate: ValidateFunction;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: true, coerceTypes: false, useDefaults: false });
+// strict, but a `required` may name properties defined elsewhere (the oneOf / not branches of a parent)
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, coerceTypes: false, useDefaults: false });
 
 /** Turns ajv errors into the `returnData.errors` of a 1003 (at most 10, paths relative to para). */
 export function describeErrors(errors: ErrorObject[] | null | undefined): ParaErrorItem[] {

@@ -1,8 +1,10 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
+import { interfaces } from './interfaces';
 
 const area: Area = {
   name: 'cosauth',
+  interfaces,
   platforms: [
     {
       platform: 'cos',
