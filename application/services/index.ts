@@ -15,6 +15,7 @@ import { TokenEngine } from './tokens/engine';
 import { WechatTokens } from './wechat-tokens';
 import { WechatTp } from './wechat-tp';
 import { WecomTokens } from './wecom-tokens';
+import { WecomTp } from './wecom-tp';
 
 /** Everything a handler may use; built once per process. */
 export interface Services {
@@ -34,6 +35,7 @@ export interface Services {
   wechatTokens: WechatTokens;
   wecomTokens: WecomTokens;
   wechatTp: WechatTp;
+  wecomTp: WecomTp;
   /** this process's name in leases */
   nodeId: string;
 }
@@ -68,6 +70,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     wechatTokens: new WechatTokens(engine, wechat, apps),
     wecomTokens: new WecomTokens(engine, wecom, apps),
     wechatTp: new WechatTp(store, apps, engine, wechat, box, pushes, log, config.upstream.wechatMp, config.publicUrl),
+    wecomTp: new WecomTp(store, apps, engine, wecom, box, pushes, log, config.upstream.wecomOpen, config.publicUrl),
     nodeId,
   };
 }

@@ -117,7 +117,7 @@ function interfaces(services: Services): Interface[] {
       name: 'admin.push.list',
       access: 'admin',
       summary: 'The pushes received from the platforms, decrypted, tickets and codes masked, newest first.',
-      para: s.obj({ platform: { type: 'string', maxLength: 32 }, codeName, infoType: { type: 'string', maxLength: 64 }, limit: s.int(1, 200) }),
+      para: s.obj({ platform, codeName, infoType: { type: 'string', maxLength: 64 }, limit: s.int(1, 200) }),
       result: s.obj(
         {
           pushes: {

@@ -1,10 +1,12 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
 import { interfaces } from './interfaces';
+import { tpInterfaces, tpRoutes } from './tp';
 
 const area: Area = {
   name: 'wecom',
-  interfaces,
+  interfaces: [...interfaces, ...tpInterfaces],
+  routes: (router, services) => tpRoutes(router, services),
   platforms: [
     {
       platform: 'wecom_corp',

@@ -1,0 +1,181 @@
+import type Koa from 'koa';
+import type Router from '@koa/router';
+import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import type { Services } from '../../services';
+import type { AppConfig } from '../../services/apps';
+import { PushRejected } from '../../services/crypto/msgcrypt';
+import { forwardPage, successPage, withQuery } from '../../services/pages';
+import { pushRoute, readEncryptedPush } from '../../services/pushes';
+import { INSTALL_STATE } from '../../services/wecom-tp';
+import { Codes, RpcError, StoreError } from '../../../system/errors';
+
+const { codeName, force, invalidToken } = tokenPara;
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const corpId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' };
+
+interface ByCode {
+  codeName: string;
+  force?: boolean;
+  invalidToken?: string;
+}
+
+/** a caller's apps claim may name the codeName or the suite id (tpauth: or the corpid) */
+const bySuite = async (p: { codeName: string; corpId?: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wecom_tp', p.codeName))?.appId, p.corpId]];
+
+export const tpInterfaces: Interface[] = [
+  {
+    name: 'wecom.tp.token',
+    access: 'backend',
+    summary: 'suite_access_token of a WeCom third-party suite (get_suite_token with the pushed suite_ticket).',
+    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
+    result: s.obj({ suiteId: str, token: str, expiresAt: int }, ['suiteId', 'token', 'expiresAt']),
+    apps: bySuite,
+    handler: async (p: ByCode, { services: sv }) => {
+      const tp = await sv.wecomTp.require(p.codeName);
+      const t = await sv.wecomTp.suiteToken(tp, p);
+      return { suiteId: tp.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'wecom.tp.authorizers',
+    access: 'backend',
+    summary: 'The corps that installed the suite, and whether their tokens can be served.',
+    para: s.obj({ codeName }, ['codeName']),
+    result: s.obj(
+      { corps: { type: 'array', items: s.obj({ corpId: str, authorized: { type: 'boolean' }, updatedAt: int }, ['corpId', 'authorized', 'updatedAt']) } },
+      ['corps'],
+    ),
+    apps: bySuite,
+    handler: async (p: { codeName: string }, { services: sv }) => ({ corps: await sv.wecomTp.listCorps(await sv.wecomTp.require(p.codeName)) }),
+  },
+  {
+    name: 'wecom.tpauth.token',
+    access: 'backend',
+    summary: "Access token of a corp that installed the suite (get_corp_token with its permanent code); 1014 once it cancelled.",
+    para: s.obj({ codeName, corpId, force, invalidToken }, ['codeName', 'corpId']),
+    result: s.obj({ suiteId: str, corpId: str, token: str, expiresAt: int }, ['suiteId', 'corpId', 'token', 'expiresAt']),
+    apps: bySuite,
+    handler: async (p: ByCode & { corpId: string }, { services: sv }) => {
+      const tp = await sv.wecomTp.require(p.codeName);
+      const t = await sv.wecomTp.corpToken(tp, p.corpId, p);
+      return { suiteId: tp.appId, corpId: p.corpId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+];
+
+// ---- routes
+
+const one = (ctx: Koa.Context, k: string): string | undefined => {
+  const v = (ctx.query as Record<string, unknown>)[k];
+  return typeof v === 'string' ? v : undefined;
+};
+
+function noApp(ctx: Koa.Context): void {
+  ctx.status = 404;
+  ctx.type = 'application/json; charset=utf-8';
+  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
+}
+
+function htmlPage(ctx: Koa.Context, status: number, title: string, detail: string): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = successPage(title, detail);
+}
+
+/** a page for a failed authorization step: never a 500, never a secret */
+function failurePage(sv: Services, ctx: Koa.Context, err: unknown, what: string): void {
+  if (err instanceof RpcError && err.code === Codes.NOT_READY) {
+    htmlPage(ctx, 503, '暂时无法安装 / Not ready', 'The suite has not received its suite_ticket from WeCom yet. Please try again in a few minutes.');
+    return;
+  }
+  if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR) {
+    const errcode = (err.data as { errcode?: unknown }).errcode;
+    sv.log.warn({ path: ctx.path, what, errcode }, 'wecom suite authorization step refused by WeCom');
+    htmlPage(ctx, 502, '企业微信拒绝了请求 / Refused by WeCom', `WeCom answered errcode ${String(errcode)}. Please start the installation again.`);
+    return;
+  }
+  const detail = err instanceof StoreError || err instanceof RpcError ? err.detail : (err as Error)?.message;
+  sv.log.error({ path: ctx.path, what, error: detail }, 'wecom suite authorization step failed');
+  htmlPage(ctx, 503, '暂时无法完成 / Try again', 'Please try again in a moment.');
+}
+
+export function tpRoutes(router: Router, sv: Services): void {
+  const log = sv.log;
+
+  // URL verification (GET) and 指令回调 pushes (POST): receiver id = suite id
+  router.get(
+    '/wecom-tp/:codeName/events',
+    pushRoute(log, async (ctx) => {
+      const tp = await sv.wecomTp.find(ctx.params.codeName);
+      if (!tp) return noApp(ctx);
+      // base64 has no spaces: a "+" that arrived unencoded was read as one
+      const echostr = (one(ctx, 'echostr') ?? '').replace(/ /g, '+');
+      if (!echostr) throw new PushRejected(400, 'no echostr');
+      const crypt = sv.wecomTp.crypt(tp);
+      crypt.verify(one(ctx, 'msg_signature') ?? '', one(ctx, 'timestamp') ?? '', one(ctx, 'nonce') ?? '', echostr);
+      const plain = crypt.decrypt(echostr);
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = plain;
+    }),
+  );
+
+  router.post(
+    '/wecom-tp/:codeName/events',
+    pushRoute(log, async (ctx) => {
+      const tp = await sv.wecomTp.find(ctx.params.codeName);
+      if (!tp) return noApp(ctx);
+      const push = await readEncryptedPush(ctx, sv.wecomTp.crypt(tp));
+      await sv.wecomTp.onEvent(tp, push.fields);
+      ctx.type = 'text/plain; charset=utf-8';
+      ctx.body = 'success';
+    }),
+  );
+
+  const page = (handler: (ctx: Koa.Context, tp: AppConfig) => Promise<void>, what: string): Koa.Middleware => {
+    return async (ctx) => {
+      let tp: AppConfig | null;
+      try {
+        tp = await sv.wecomTp.find(ctx.params.codeName);
+      } catch (err) {
+        return failurePage(sv, ctx, err, what);
+      }
+      if (!tp) return noApp(ctx);
+      try {
+        await handler(ctx, tp);
+      } catch (err) {
+        failurePage(sv, ctx, err, what);
+      }
+    };
+  };
+
+  // the install link (从服务商网站发起): a page that goes on to WeCom with a fresh pre_auth_code
+  router.get(
+    '/wecom-tp/:codeName/install',
+    page(async (ctx, tp) => {
+      const state = one(ctx, 'state') ?? '';
+      if (!INSTALL_STATE.test(state)) return htmlPage(ctx, 400, '参数错误 / Bad request', 'state: at most 128 of a-z, A-Z, 0-9, "_" and "-".');
+      const url = await sv.wecomTp.installUrl(tp, state);
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = forwardPage('安装企业微信应用 / Install the app', url);
+    }, 'install'),
+  );
+
+  // WeCom's redirect after the install: the auth code is exchanged at once
+  router.get(
+    '/wecom-tp/:codeName/installed',
+    page(async (ctx, tp) => {
+      const authCode = one(ctx, 'auth_code');
+      if (!authCode || authCode.length > 512) return htmlPage(ctx, 400, '参数错误 / Bad request', 'auth_code is missing.');
+      const corp = await sv.wecomTp.authorize(tp, authCode);
+      ctx.set('Cache-Control', 'no-store');
+      const redirectUrl = tp.config.redirectUrl as string | undefined;
+      if (redirectUrl) {
+        ctx.redirect(withQuery(redirectUrl, { ...(ctx.query as Record<string, unknown>), auth_corpid: corp }));
+        return;
+      }
+      htmlPage(ctx, 200, '安装成功 / Installed', `The app is installed for corp ${corp}.`);
+    }, 'installed'),
+  );
+}

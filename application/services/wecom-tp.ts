@@ -1,0 +1,263 @@
+import { Codes, RpcError } from '../../system/errors';
+import type { Logger } from '../../system/log';
+import type { SecretBox } from '../../system/secretbox';
+import { text } from '../../system/xml';
+import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { AppConfig, AppService } from './apps';
+import type { WecomClient } from './clients/wecom';
+import { MsgCrypt } from './crypto/msgcrypt';
+import type { PushLog } from './pushes';
+import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
+import { makeSpec, specKey } from './tokens/spec';
+
+const PLATFORM = 'wecom_tp';
+const SUITE_KIND = 'suite_access_token';
+const CORP_KIND = 'corp_access_token';
+
+/** errcodes meaning "this suite_access_token is no good": invalid suitetoken, expired, invalid credential */
+const BAD_SUITE_TOKEN = new Set([40082, 42009, 40001, 40014, 42001]);
+/** errcodes meaning "this permanent code is no good": the corp must install again */
+const BAD_PERMANENT_CODE = new Set([40084]);
+
+const errcodeOf = (err: unknown): number | undefined =>
+  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR ? Number((err.data as { errcode?: unknown }).errcode) : undefined;
+
+/** state of the install link (WeCom: a-zA-Z0-9, at most 128 bytes) */
+export const INSTALL_STATE = /^[A-Za-z0-9_-]{0,128}$/;
+
+/**
+ * A WeCom third-party suite (第三方应用): suite_ticket pushes, the suite token, authorizations
+ * (install page, redirect, create_auth / reset_permanent_code pushes, get_permanent_code) and the
+ * authorized corps' tokens from their permanent codes (sealed in the authorizers table).
+ */
+export class WecomTp {
+  constructor(
+    private readonly store: Store,
+    private readonly apps: AppService,
+    private readonly engine: TokenEngine,
+    private readonly wecom: WecomClient,
+    private readonly box: SecretBox,
+    private readonly pushes: PushLog,
+    private readonly log: Logger,
+    private readonly openBase: string,
+    private readonly publicUrl: string,
+  ) {
+    engine.resolver(PLATFORM, SUITE_KIND, async (row) => {
+      const tp = await this.tpFor(row);
+      return tp ? this.suiteSpec(tp) : null;
+    });
+    engine.resolver(PLATFORM, CORP_KIND, async (row) => {
+      const tp = await this.tpFor(row);
+      const corpId = row.subject.slice(row.subject.indexOf(':') + 1);
+      return tp && (await this.usable(tp, corpId)) ? this.corpSpec(tp, corpId) : null;
+    });
+  }
+
+  private async tpFor(row: TokenRow): Promise<AppConfig | null> {
+    const tp = await this.apps.get(PLATFORM, row.codeName);
+    return tp && tp.enabled && row.subject.split(':')[0] === tp.appId ? tp : null;
+  }
+
+  /** the enabled suite, or a 1012 */
+  require(codeName: string): Promise<AppConfig> {
+    return this.apps.require(PLATFORM, codeName);
+  }
+
+  /** the enabled suite, or null (routes answer 404) */
+  async find(codeName: string): Promise<AppConfig | null> {
+    const tp = await this.apps.get(PLATFORM, codeName);
+    return tp && tp.enabled ? tp : null;
+  }
+
+  /** message crypto of the suite's callback URL: receiver id = suite id */
+  crypt(tp: AppConfig): MsgCrypt {
+    return new MsgCrypt(String(tp.config.token), String(tp.config.aesKey), tp.appId);
+  }
+
+  // ---- suite token
+
+  suiteSpec(tp: AppConfig): TokenSpec {
+    return makeSpec(PLATFORM, tp.codeName, tp.appId, SUITE_KIND, async () => {
+      const ticket = await this.store.getTicket(PLATFORM, tp.appId);
+      if (!ticket) throw new RpcError('NOT_READY', '', `${tp.codeName}: no suite_ticket received yet`);
+      return this.wecom.suiteToken(tp.appId, String(tp.config.secret), ticket.value);
+    });
+  }
+
+  suiteToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
+    return this.engine.get(this.suiteSpec(tp), opts);
+  }
+
+  /**
+   * Runs a suite API call; when WeCom rejects the suite token (40082 invalid, 42009 expired, …) that
+   * exact token is compare-and-refreshed (§5.4) and the call runs once more.
+   */
+  private async withSuite<T>(tp: AppConfig, use: (token: string) => Promise<T>): Promise<T> {
+    const spec = this.suiteSpec(tp);
+    const t = await this.engine.get(spec);
+    try {
+      return await use(t.value);
+    } catch (err) {
+      const errcode = errcodeOf(err);
+      if (errcode === undefined || !BAD_SUITE_TOKEN.has(errcode)) throw err;
+      const fresh = await this.engine.get(spec, { invalidToken: t.value });
+      return use(fresh.value);
+    }
+  }
+
+  // ---- authorized corps
+
+  private subject(tp: AppConfig, corpId: string): string {
+    return `${tp.appId}:${corpId}`;
+  }
+
+  private corpKey(tp: AppConfig, corpId: string): string {
+    return specKey(PLATFORM, this.subject(tp, corpId), CORP_KIND);
+  }
+
+  /** the corp when its token may be served: authorized, permanent code known and not revoked */
+  private async usable(tp: AppConfig, corpId: string): Promise<AuthorizerRow | null> {
+    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, corpId);
+    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
+  }
+
+  /** read from the store on every call, so a cancel_auth stops serving at once on every node */
+  async requireCorp(tp: AppConfig, corpId: string): Promise<AuthorizerRow> {
+    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, corpId);
+    if (!a) throw new RpcError('NO_APP', '', `${tp.codeName}: corp ${corpId} unknown`);
+    if (!a.authorized || a.needsReauth || !a.refreshToken) throw new RpcError('NOT_READY', '', `${tp.codeName}: corp ${corpId} must install the suite again`);
+    return a;
+  }
+
+  corpSpec(tp: AppConfig, corpId: string): TokenSpec {
+    return makeSpec(PLATFORM, tp.codeName, this.subject(tp, corpId), CORP_KIND, async () => {
+      const a = await this.requireCorp(tp, corpId);
+      const permanentCode = this.box.open(a.refreshToken!);
+      try {
+        return await this.withSuite(tp, (st) => this.wecom.corpToken(st, corpId, permanentCode));
+      } catch (err) {
+        const errcode = errcodeOf(err);
+        if (errcode !== undefined && BAD_PERMANENT_CODE.has(errcode)) {
+          // the permanent code is gone (the corp uninstalled): its token went with it, and nothing
+          // is retried until the corp installs again
+          await this.store.updateAuthorizer(PLATFORM, tp.appId, corpId, { needsReauth: true }, Date.now());
+          await this.engine.clear(this.corpKey(tp, corpId));
+          throw new RpcError('NOT_READY', '', `${tp.codeName}: corp ${corpId} permanent code invalid (${errcode})`);
+        }
+        throw err;
+      }
+    });
+  }
+
+  async corpToken(tp: AppConfig, corpId: string, opts: GetOptions = {}): Promise<CurrentToken> {
+    await this.requireCorp(tp, corpId);
+    return this.engine.get(this.corpSpec(tp, corpId), opts);
+  }
+
+  async listCorps(tp: AppConfig) {
+    const rows = await this.store.listAuthorizers(PLATFORM, tp.appId);
+    return rows.map((a) => ({ corpId: a.authorizerId, authorized: a.authorized && !a.needsReauth && !!a.refreshToken, updatedAt: Math.floor(a.updatedAt / 1000) }));
+  }
+
+  /**
+   * Exchanges a temporary auth code at once (get_permanent_code), stores the corp with its sealed
+   * permanent code and seeds its token with the one WeCom handed over; returns the corpid.
+   * `authAt` is the push's TimeStamp when it came in a push (unix s), else now.
+   */
+  async authorize(tp: AppConfig, authCode: string, authAt = Math.floor(Date.now() / 1000)): Promise<string> {
+    const r = await this.withSuite(tp, (st) => this.wecom.permanentCode(st, authCode));
+    const now = Date.now();
+    await this.store.putAuthorizer({
+      platform: PLATFORM,
+      ownerId: tp.appId,
+      authorizerId: r.corpId,
+      refreshToken: this.box.seal(r.permanentCode),
+      authorized: true,
+      needsReauth: false,
+      info: JSON.stringify({ ...r.info, authAt }),
+      createdAt: now,
+      updatedAt: now,
+    });
+    const spec = this.corpSpec(tp, r.corpId);
+    if (r.accessToken && r.expiresIn) await this.engine.seed(spec, r.accessToken, r.expiresIn);
+    else await this.engine.clear(spec.key);
+    return r.corpId;
+  }
+
+  /** the suite install page's URL (从服务商网站发起) with a fresh pre_auth_code */
+  async installUrl(tp: AppConfig, state: string): Promise<string> {
+    const code = await this.withSuite(tp, (st) => this.wecom.preAuthCode(st));
+    const redirect = `${this.publicUrl}/wecom-tp/${encodeURIComponent(tp.codeName)}/installed`;
+    const q = new URLSearchParams({ suite_id: tp.appId, pre_auth_code: code, redirect_uri: redirect, state });
+    return `${this.openBase}/3rdapp/install?${q.toString()}`;
+  }
+
+  /**
+   * Stops serving a corp at once (every node reads the corp's state before serving). A cancel
+   * older than the corp's last authorization (a replayed push) changes nothing.
+   */
+  async cancel(tp: AppConfig, corpId: string, timestamp?: number): Promise<boolean> {
+    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, corpId);
+    if (a && timestamp !== undefined && a.authorized) {
+      let authAt: number | undefined;
+      try {
+        authAt = Number((JSON.parse(a.info ?? '{}') as { authAt?: unknown }).authAt) || undefined;
+      } catch {
+        authAt = undefined;
+      }
+      if (authAt !== undefined && timestamp < authAt) {
+        this.log.info({ codeName: tp.codeName, corpId }, 'cancel_auth older than the last authorization: ignored');
+        return false;
+      }
+    }
+    const now = Date.now();
+    if (!a || !(await this.store.updateAuthorizer(PLATFORM, tp.appId, corpId, { authorized: false }, now))) {
+      await this.store.putAuthorizer({ platform: PLATFORM, ownerId: tp.appId, authorizerId: corpId, refreshToken: null, authorized: false, needsReauth: false, info: null, createdAt: now, updatedAt: now });
+    }
+    await this.engine.clear(this.corpKey(tp, corpId));
+    return true;
+  }
+
+  // ---- pushes
+
+  /**
+   * Handles a decrypted push to the suite's 指令回调URL. Everything it stores is committed before
+   * the caller answers `success`; a failure that a retry may fix throws (→ 503, WeCom pushes again).
+   */
+  async onEvent(tp: AppConfig, fields: Record<string, unknown>): Promise<void> {
+    const infoType = text(fields, 'InfoType') ?? 'unknown';
+    const ts = Number(text(fields, 'TimeStamp'));
+    const timestamp = Number.isFinite(ts) && ts > 0 ? Math.floor(ts) : undefined;
+    let corpId = text(fields, 'AuthCorpId');
+    switch (infoType) {
+      case 'suite_ticket': {
+        const ticket = text(fields, 'SuiteTicket');
+        if (ticket && timestamp !== undefined) await this.store.putTicket(PLATFORM, tp.appId, ticket, timestamp, Date.now());
+        break;
+      }
+      case 'create_auth':
+      case 'reset_permanent_code': {
+        const code = text(fields, 'AuthCode');
+        if (code) {
+          try {
+            corpId = await this.authorize(tp, code, timestamp);
+          } catch (err) {
+            const errcode = errcodeOf(err);
+            // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
+            // pushing it again cannot help, so it is acknowledged. Anything else is retried.
+            if (errcode === undefined || errcode === -1 || BAD_SUITE_TOKEN.has(errcode)) throw err;
+            this.log.warn({ codeName: tp.codeName, infoType, errcode }, 'auth code refused by WeCom; push acknowledged');
+          }
+        }
+        break;
+      }
+      case 'cancel_auth':
+        if (corpId) await this.cancel(tp, corpId, timestamp);
+        break;
+      default:
+        // change_auth and anything else: recorded only
+        break;
+    }
+    await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: corpId ?? tp.appId, verified: true, fields });
+  }
+}
