@@ -8,14 +8,13 @@ import type { WecomClient } from './clients/wecom';
 import { MsgCrypt } from './crypto/msgcrypt';
 import type { PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
-import { makeSpec, specKey } from './tokens/spec';
+import { INVALID_TOKEN_ERRCODES, makeSpec, specKey, withAccessToken } from './tokens/spec';
 
 const PLATFORM = 'wecom_tp';
 const SUITE_KIND = 'suite_access_token';
 const CORP_KIND = 'corp_access_token';
 
 /** errcodes meaning "this suite_access_token is no good": invalid suitetoken, expired, invalid credential */
-const BAD_SUITE_TOKEN = new Set([40082, 42009, 40001, 40014, 42001]);
 /** errcodes meaning "this permanent code is no good": the corp must install again */
 const BAD_PERMANENT_CODE = new Set([40084]);
 
@@ -92,17 +91,8 @@ export class WecomTp {
    * Runs a suite API call; when WeCom rejects the suite token (40082 invalid, 42009 expired, …) that
    * exact token is compare-and-refreshed (§5.4) and the call runs once more.
    */
-  private async withSuite<T>(tp: AppConfig, use: (token: string) => Promise<T>): Promise<T> {
-    const spec = this.suiteSpec(tp);
-    const t = await this.engine.get(spec);
-    try {
-      return await use(t.value);
-    } catch (err) {
-      const errcode = errcodeOf(err);
-      if (errcode === undefined || !BAD_SUITE_TOKEN.has(errcode)) throw err;
-      const fresh = await this.engine.get(spec, { invalidToken: t.value });
-      return use(fresh.value);
-    }
+  private withSuite<T>(tp: AppConfig, use: (token: string) => Promise<T>): Promise<T> {
+    return withAccessToken(this.engine, this.suiteSpec(tp), use);
   }
 
   // ---- authorized corps
@@ -245,7 +235,7 @@ export class WecomTp {
             const errcode = errcodeOf(err);
             // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
             // pushing it again cannot help, so it is acknowledged. Anything else is retried.
-            if (errcode === undefined || errcode === -1 || BAD_SUITE_TOKEN.has(errcode)) throw err;
+            if (errcode === undefined || errcode === -1 || INVALID_TOKEN_ERRCODES.has(errcode)) throw err;
             this.log.warn({ codeName: tp.codeName, infoType, errcode }, 'auth code refused by WeCom; push acknowledged');
           }
         }

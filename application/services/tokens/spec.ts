@@ -1,8 +1,8 @@
 import { Codes, RpcError } from '../../../system/errors';
 import type { CurrentToken, TokenEngine, TokenSpec } from './engine';
 
-/** errcodes that mean "this access token is no good" (WeChat and WeCom alike) */
-export const INVALID_TOKEN_ERRCODES = new Set([40001, 40014, 42001]);
+/** errcodes that mean "this access token is no good" (WeChat and WeCom; 40082 / 42009: WeCom suite tokens) */
+export const INVALID_TOKEN_ERRCODES = new Set([40001, 40014, 42001, 40082, 42009]);
 
 export function isInvalidTokenError(err: unknown): boolean {
   return err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && INVALID_TOKEN_ERRCODES.has(Number((err.data as { errcode?: unknown }).errcode));
