@@ -2,9 +2,12 @@ import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
 import { FakePlatform } from '../fake/platform';
 import { FakeWechatTp } from '../fake/wechat-tp';
+import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
 import { CHROMIUM, launchChromium } from '../helpers/browser';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
+
+const SUITE = 'wwsuite0000000009';
 
 const COMPONENT = 'wxcomponent000009';
 const TOKEN = 'tok';
@@ -16,6 +19,7 @@ describe('authorization pages in Chromium', function () {
   let browser: Browser | null;
   let fake: FakePlatform;
   let wx: FakeWechatTp;
+  let wc: FakeWecomTp;
   let node: TestNode;
 
   before(async function () {
@@ -29,7 +33,12 @@ describe('authorization pages in Chromium', function () {
     fake = await new FakePlatform().start();
     wx = new FakeWechatTp(fake);
     fake.app(COMPONENT, 's');
-    node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_WECHAT_MP: fake.url } });
+    wc = installWecomTp(fake);
+    wc.suite(SUITE, 'suite-s');
+    node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_WECHAT_MP: fake.url, GATEHOUSE_WECOM_OPEN: fake.url } });
+    await node.rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: 'suite-s', token: TOKEN, aesKey: AES } }, node.token());
+    const st = signedPush(TOKEN, AES, SUITE, xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: 1, SuiteTicket: wc.ticket(SUITE) }));
+    expect(await (await fetch(`${node.url}/wecom-tp/suite/events?${st.query}`, { method: 'POST', body: st.body })).text()).to.equal('success');
     await node.rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: 's', token: TOKEN, aesKey: AES } }, node.token());
     // gatehouse must have its component_verify_ticket before it can make pre_auth_codes
     wx.acceptTicket(COMPONENT, 'ticket@@@b');
@@ -59,4 +68,21 @@ describe('authorization pages in Chromium', function () {
       }
     });
   }
+
+  it('WeCom: the install page lands on /3rdapp/install with suite_id, a fresh pre_auth_code, redirect_uri and state', async () => {
+    const page = await browser!.newPage();
+    try {
+      await page.goto(`${node.url}/wecom-tp/suite/install?state=shop42`);
+      await page.waitForURL((u) => u.pathname === '/3rdapp/install', { timeout: 10_000 });
+      const u = new URL(page.url());
+      expect(u.origin).to.equal(fake.url);
+      expect(u.searchParams.get('suite_id')).to.equal(SUITE);
+      expect(wc.preAuthOf(u.searchParams.get('pre_auth_code') ?? '')).to.equal(SUITE);
+      expect(u.searchParams.get('redirect_uri')).to.equal('http://localhost:4236/wecom-tp/suite/installed');
+      expect(u.searchParams.get('state')).to.equal('shop42');
+      expect(await page.textContent('#suite')).to.equal(SUITE);
+    } finally {
+      await page.close();
+    }
+  });
 });
