@@ -30,6 +30,8 @@ export interface Config {
   trustProxy: boolean;
   metricsToken?: string;
   pushRetentionDays: number;
+  /** largest request body a proxy route forwards (bytes) */
+  proxyBodyLimit: number;
   /** how long a node may answer `auth` from its memory before re-reading the session row */
   sessionCacheMs: number;
   /** token engine: upstream refreshes the background refresher keeps in flight at once */
@@ -148,6 +150,7 @@ export function configFromEnv(env: Env): Config {
     trustProxy: bool(env, 'GATEHOUSE_TRUST_PROXY', false),
     metricsToken: env.GATEHOUSE_METRICS_TOKEN || undefined,
     pushRetentionDays: int(env, 'GATEHOUSE_PUSH_RETENTION_DAYS', 7, 1, 3650),
+    proxyBodyLimit: int(env, 'GATEHOUSE_PROXY_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     sessionCacheMs: int(env, 'GATEHOUSE_SESSION_CACHE_MS', 1000, 0, 60_000),
     refreshConcurrency: int(env, 'GATEHOUSE_REFRESH_CONCURRENCY', 8, 1, 1000),
     refreshScanMs: int(env, 'GATEHOUSE_REFRESH_SCAN_MS', 1000, 50, 3_600_000),

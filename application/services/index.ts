@@ -9,7 +9,9 @@ import type { Store } from '../../db/store';
 import { AppService } from './apps';
 import { WechatClient } from './clients/wechat';
 import { WecomClient } from './clients/wecom';
+import { Fengniao } from './fengniao';
 import { PushLog } from './pushes';
+import { Shansong } from './shansong';
 import { SessionService } from './sessions';
 import { TokenEngine } from './tokens/engine';
 import { WechatTokens } from './wechat-tokens';
@@ -35,6 +37,8 @@ export interface Services {
   wechatTokens: WechatTokens;
   wecomTokens: WecomTokens;
   wechatTp: WechatTp;
+  fengniao: Fengniao;
+  shansong: Shansong;
   wecomTp: WecomTp;
   /** this process's name in leases */
   nodeId: string;
@@ -54,7 +58,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     concurrency: config.refreshConcurrency,
     scanMs: config.refreshScanMs,
   });
-  return {
+  const services = {
     config,
     store,
     log,
@@ -72,5 +76,9 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     wechatTp: new WechatTp(store, apps, engine, wechat, box, pushes, log, config.upstream.wechatMp, config.publicUrl),
     wecomTp: new WecomTp(store, apps, engine, wecom, box, pushes, log, config.upstream.wecomOpen, config.publicUrl),
     nodeId,
-  };
+  } as Services;
+  // platforms that need the whole toolbox get it once it exists
+  services.fengniao = new Fengniao(services);
+  services.shansong = new Shansong(services);
+  return services;
 }

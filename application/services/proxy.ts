@@ -1,0 +1,114 @@
+import { Readable } from 'node:stream';
+import type Koa from 'koa';
+import { appsAllow, scopeCovers, type AppRef, type Caller } from '../../system/callers';
+import { Codes, RpcError, messageOf } from '../../system/errors';
+import type { Services } from '.';
+
+/** A proxy call gatehouse itself refuses: `{"returnCode","returnMessage"}` with an HTTP status (§7). */
+export class ProxyRefused extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+  ) {
+    super(messageOf(code));
+  }
+}
+
+export function answerRefusal(ctx: Koa.Context, err: ProxyRefused): void {
+  ctx.status = err.status;
+  ctx.body = { returnCode: err.code, returnMessage: messageOf(err.code) };
+}
+
+/**
+ * Checks the caller of a proxy route: a valid JWT (401), whose scope covers `proxy.<platform>`
+ * and whose `apps` claim covers the app (403).
+ */
+export function proxyCaller(ctx: Koa.Context, sv: Services, platform: string, apps: AppRef[]): Caller {
+  let caller: Caller;
+  try {
+    caller = sv.callers.verify(ctx.get('authorization') || undefined);
+  } catch {
+    throw new ProxyRefused(401, Codes.UNAUTHENTICATED);
+  }
+  if (!scopeCovers(caller.scope, `proxy.${platform}`) || !appsAllow(caller, apps)) throw new ProxyRefused(403, Codes.FORBIDDEN);
+  return caller;
+}
+
+/**
+ * The platform path of a proxy URL (what follows the route's fixed segments), refused (400) when
+ * it could leave the platform's base URL: `..` or `.` segments, encoded slashes or backslashes,
+ * an absolute URL, a scheme or a host.
+ */
+export function platformPath(rawPath: string): string {
+  if (/%2f|%5c|\\/i.test(rawPath)) throw new ProxyRefused(400, Codes.PARA_ERROR);
+  const segments = rawPath.split('/').filter((s) => s !== '');
+  if (segments.length === 0) throw new ProxyRefused(400, Codes.PARA_ERROR);
+  for (const seg of segments) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(seg);
+    } catch {
+      throw new ProxyRefused(400, Codes.PARA_ERROR);
+    }
+    if (decoded === '..' || decoded === '.' || decoded.includes('/') || decoded.includes(':') || /[\u0000-\u001f]/.test(decoded)) {
+      throw new ProxyRefused(400, Codes.PARA_ERROR);
+    }
+  }
+  return `/${segments.join('/')}`;
+}
+
+/** the raw (still encoded) part of the request path after `prefixSegments` segments */
+export function restOfPath(ctx: Koa.Context, prefixSegments: number): string {
+  const raw = ctx.originalUrl.split('?')[0];
+  const parts = raw.split('/');
+  // parts[0] is '' (leading slash): skip it and the fixed segments
+  return parts.slice(1 + prefixSegments).join('/');
+}
+
+/** reads the request body for forwarding, at most `limit` bytes (413 beyond) */
+export async function proxyBody(ctx: Koa.Context, limit: number): Promise<Buffer | undefined> {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') return undefined;
+  const announced = Number(ctx.get('content-length') || 0);
+  if (announced > limit) throw new ProxyRefused(413, Codes.REQUEST_IS_NOT_JSON);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new ProxyRefused(413, Codes.REQUEST_IS_NOT_JSON);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'content-encoding', 'content-length']);
+
+/** passes a platform response through: status, headers (less hop-by-hop ones) and body */
+export function relay(ctx: Koa.Context, res: Response, body: Buffer | ReadableStream<Uint8Array> | null): void {
+  ctx.status = res.status;
+  res.headers.forEach((v, k) => {
+    if (!HOP_BY_HOP.has(k)) ctx.set(k, v);
+  });
+  if (body === null) ctx.body = null;
+  else if (Buffer.isBuffer(body)) ctx.body = body;
+  else ctx.body = Readable.fromWeb(body as import('node:stream/web').ReadableStream);
+}
+
+/** a wrapper for proxy routes: refusals become their JSON error, platform failures a 502 */
+export function proxyRoute(sv: Services, handler: (ctx: Koa.Context) => Promise<void>): Koa.Middleware {
+  return async (ctx) => {
+    try {
+      await handler(ctx);
+    } catch (err) {
+      if (err instanceof ProxyRefused) return answerRefusal(ctx, err);
+      if (err instanceof RpcError) {
+        const status = err.code === Codes.NO_APP ? 404 : err.code === Codes.NOT_READY ? 503 : 502;
+        ctx.status = status;
+        ctx.body = { returnCode: err.code, returnMessage: messageOf(err.code), ...(err.code === Codes.UPSTREAM_ERROR ? { returnData: err.data } : {}) };
+        return;
+      }
+      sv.log.error({ path: ctx.path, err }, 'proxy failed');
+      ctx.status = 502;
+      ctx.body = { returnCode: Codes.INTERNAL_ERROR, returnMessage: messageOf(Codes.INTERNAL_ERROR) };
+    }
+  };
+}
