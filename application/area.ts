@@ -15,6 +15,8 @@ export interface Area {
   /** its RPC interfaces; a function when they depend on what the other areas define */
   interfaces?: Interface[] | ((services: Services) => Interface[]);
   routes?: (router: Router, services: Services) => void;
+  /** runs once the services exist (e.g. registers token resolvers for the background refresher) */
+  setup?: (services: Services) => void;
 }
 
 /** Schema helpers shared by the controllers' para schemas. */

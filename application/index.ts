@@ -84,6 +84,7 @@ export interface Gatehouse {
 export function assemble(services: Services): { registry: Registry<Services>; app: ReturnType<typeof createServer> } {
   const areas = loadAreas();
   for (const a of areas) for (const p of a.platforms ?? []) services.apps.definePlatform(p);
+  for (const a of areas) a.setup?.(services);
   const registry = new Registry<Services>();
   for (const a of areas) {
     const defs = typeof a.interfaces === 'function' ? a.interfaces(services) : (a.interfaces ?? []);

@@ -8,6 +8,7 @@ import { Upstream } from '../../system/upstream';
 import type { Store } from '../../db/store';
 import { AppService } from './apps';
 import { WechatClient } from './clients/wechat';
+import { ToutiaoClient } from './clients/toutiao';
 import { WecomClient } from './clients/wecom';
 import { Fengniao } from './fengniao';
 import { PushLog } from './pushes';
@@ -30,6 +31,7 @@ export interface Services {
   apps: AppService;
   wechat: WechatClient;
   wecom: WecomClient;
+  toutiao: ToutiaoClient;
   sessions: SessionService;
   pushes: PushLog;
   /** the token engine every platform's tokens go through (§5) */
@@ -68,6 +70,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     apps,
     wechat,
     wecom,
+    toutiao: new ToutiaoClient(upstream, config.upstream.toutiaoApi),
     sessions: new SessionService(store, apps, wechat, box, config.sessionCacheMs),
     pushes,
     engine,

@@ -1,8 +1,11 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
+import { interfaces, setupToutiao } from './interfaces';
 
 const area: Area = {
   name: 'toutiao',
+  interfaces,
+  setup: setupToutiao,
   platforms: [
     { platform: 'toutiao_app', idField: 'appId', secrets: ['secret'], schema: configSchema({ appId: field.id, secret: field.secret }, ['appId', 'secret']) },
   ],

@@ -102,6 +102,9 @@ function retryable(err: unknown): boolean {
 export class TokenEngine {
   private readonly o: Required<EngineOptions>;
   private readonly flights = new Map<string, { promise: Promise<CurrentToken>; need: Need }>();
+  private readonly reads = new Map<string, Promise<TokenRow>>();
+  /** due rows found by the last scan, waiting for a free refresher slot */
+  private queue: TokenRow[] = [];
   private readonly cache: NodeCache;
   private readonly resolvers = new Map<string, Resolver>();
   private timer?: NodeJS.Timeout;
@@ -147,7 +150,13 @@ export class TokenEngine {
         return { value: c.value, expiresAt: c.expiresAt };
       }
     }
-    const row = (await this.store.getToken(spec.key)) ?? (await this.store.ensureToken(spec));
+    if (!force && opts.invalidToken === undefined) {
+      // a cold refresh of this key is already under way on this node: its result is ours
+      // (a refresh ahead is not waited for: the stored token is still good)
+      const flight = this.flights.get(spec.key);
+      if (flight && flight.need === 'cold') return flight.promise;
+    }
+    const row = await this.read(spec);
     const need = this.need(row, force, opts.invalidToken, now);
     if (need === 'none' || need === 'ahead') {
       this.remember(row);
@@ -155,6 +164,20 @@ export class TokenEngine {
       return { value: row.value!, expiresAt: row.expiresAt! };
     }
     return this.refresh(spec, need, row.version, opts.invalidToken);
+  }
+
+  /** reads (creating if need be) a token row; concurrent readers of one key share one read */
+  private read(spec: TokenSpec): Promise<TokenRow> {
+    let r = this.reads.get(spec.key);
+    if (!r) {
+      r = (async () => (await this.store.getToken(spec.key)) ?? (await this.store.ensureToken(spec)))();
+      this.reads.set(spec.key, r);
+      const forget = () => {
+        if (this.reads.get(spec.key) === r) this.reads.delete(spec.key);
+      };
+      r.then(forget, forget);
+    }
+    return r;
   }
 
   /**
@@ -354,31 +377,45 @@ export class TokenEngine {
     this.timer = undefined;
   }
 
-  /** one pass: renews due tokens, at most `concurrency` upstream refreshes in flight */
+  /**
+   * One pass: queues the tokens due for refresh-ahead and keeps `concurrency` refreshes running;
+   * a finished refresh starts the next queued one at once, without waiting for the next pass.
+   */
   async scan(): Promise<number> {
     if (this.scanning) return 0;
     this.scanning = true;
-    let started = 0;
     try {
-      const room = this.o.concurrency - this.running;
-      if (room <= 0) return 0;
-      const due = await this.store.dueTokens(Date.now(), this.o.errorQuietMs, room * 4);
-      for (const row of due) {
-        if (this.running >= this.o.concurrency) break;
-        if (this.flights.has(row.key)) continue;
-        const resolve = this.resolvers.get(`${row.platform}:${row.kind}`);
-        const spec = resolve ? await resolve(row).catch(() => null) : null;
-        if (!spec) continue;
-        this.running++;
-        started++;
-        this.refresh(spec, 'ahead', row.version)
-          .catch((err: unknown) => this.log.warn({ token: row.key, error: describe(err) }, 'background refresh failed'))
-          .finally(() => this.running--);
+      if (this.queue.length < this.o.concurrency * 8) {
+        const due = await this.store.dueTokens(Date.now(), this.o.errorQuietMs, this.o.concurrency * 32);
+        const queued = new Set(this.queue.map((r) => r.key));
+        for (const row of due) if (!queued.has(row.key) && !this.flights.has(row.key)) this.queue.push(row);
       }
     } catch (err) {
       this.log.warn({ error: describe(err) }, 'refresher scan failed');
     } finally {
       this.scanning = false;
+    }
+    return this.pump();
+  }
+
+  /** starts queued refreshes while there is room; returns how many it started */
+  private pump(): number {
+    let started = 0;
+    while (this.running < this.o.concurrency && this.queue.length > 0) {
+      const row = this.queue.shift()!;
+      if (this.flights.has(row.key)) continue;
+      const resolve = this.resolvers.get(`${row.platform}:${row.kind}`);
+      if (!resolve) continue;
+      this.running++;
+      started++;
+      resolve(row)
+        .catch(() => null)
+        .then((spec) => (spec ? this.refresh(spec, 'ahead', row.version) : undefined))
+        .catch((err: unknown) => this.log.warn({ token: row.key, error: describe(err) }, 'background refresh failed'))
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
     }
     return started;
   }

@@ -1,0 +1,51 @@
+import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import type { Services } from '../../services';
+import type { AppConfig } from '../../services/apps';
+import { makeSpec } from '../../services/tokens/spec';
+
+const { codeName, force, invalidToken } = tokenPara;
+const str = { type: 'string' };
+
+const app = (sv: Services, p: { codeName: string }) => sv.apps.require('toutiao_app', p.codeName);
+const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('toutiao_app', p.codeName))?.appId]];
+
+/** the access token of a ByteDance mini program, through the token engine */
+export const toutiaoSpec = (sv: Services, a: AppConfig) =>
+  makeSpec('toutiao_app', a.codeName, a.appId, 'access_token', () => sv.toutiao.token(a.appId, String(a.config.secret)));
+
+export const interfaces: Interface[] = [
+  {
+    name: 'toutiao.app.token',
+    access: 'backend',
+    summary: 'Access token of a ByteDance mini program (POST /api/apps/v2/token).',
+    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
+    result: s.obj({ appId: str, token: str, expiresAt: { type: 'integer' } }, ['appId', 'token', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; force?: boolean; invalidToken?: string }, { services: sv }) => {
+      const a = await app(sv, p);
+      const t = await sv.engine.get(toutiaoSpec(sv, a), p);
+      return { appId: a.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
+  {
+    name: 'toutiao.app.code2session',
+    access: 'backend',
+    summary: 'jscode2session for a ByteDance mini program (code and/or anonymousCode).',
+    para: { ...s.obj({ codeName, code: s.str(512), anonymousCode: s.str(512) }, ['codeName']), anyOf: [{ required: ['code'] }, { required: ['anonymousCode'] }] },
+    result: s.obj({ openid: str, sessionKey: str, anonymousOpenid: str, unionid: str }, ['openid', 'sessionKey']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; code?: string; anonymousCode?: string }, { services: sv }) => {
+      const a = await app(sv, p);
+      const r = await sv.toutiao.code2session(a.appId, String(a.config.secret), p.code, p.anonymousCode);
+      return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined));
+    },
+  },
+];
+
+/** lets the background refresher renew ByteDance tokens */
+export function setupToutiao(sv: Services): void {
+  sv.engine.resolver('toutiao_app', 'access_token', async (row) => {
+    const a = await sv.apps.get('toutiao_app', row.codeName);
+    return a && a.enabled && a.appId === row.subject ? toutiaoSpec(sv, a) : null;
+  });
+}
