@@ -15,6 +15,8 @@ export interface LoadOptions {
   body: string;
   /** the exact response body every request must get */
   expectBody: string;
+  /** request headers besides content-type (e.g. authorization) */
+  headers?: Record<string, string>;
   connections: number;
   durationS: number;
   warmupS: number;
@@ -43,6 +45,7 @@ export function loadArgs(o: LoadOptions): string[] {
     ...(o.warmupS > 0 ? ['--warmup', '[', '-c', String(o.connections), '-d', String(o.warmupS), ']'] : []),
     '--method', 'POST',
     '--headers', 'content-type=application/json',
+    ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['--headers', `${k}=${v}`]),
     '--body', o.body,
     '--expectBody', o.expectBody,
     '--json',

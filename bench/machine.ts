@@ -43,3 +43,14 @@ export async function machineBusy(ms = 1000): Promise<number | undefined> {
   if (!a || !b || b[1] === a[1]) return undefined;
   return (b[0] - a[0]) / (b[1] - a[1]);
 }
+
+/** a process's resident set size in bytes (VmRSS in /proc/<pid>/status); undefined where there is no /proc */
+export function rssBytes(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}

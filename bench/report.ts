@@ -10,17 +10,38 @@ export interface Row {
   cpuUsPerRequest?: number;
   /** minimum share of the bare Koa requests/s, in %, when the scenario has a target */
   targetPct?: number;
+  /** maximum p99 latency as a multiple of bare Koa's p99, when the scenario has that target too */
+  targetP99x?: number;
 }
+
+/** what the rows are compared with: the bare Koa row's result */
+export type Baseline = Pick<LoadResult, 'requestsPerSec' | 'p99'>;
 
 export interface Verdict {
   ratioPct?: number;
+  /** p99 / bare Koa's p99 */
+  p99x?: number;
   met?: boolean;
 }
 
-export function verdict(row: Row, baseline: number | undefined): Verdict {
-  if (!row.result || !baseline) return {};
-  const ratioPct = (row.result.requestsPerSec / baseline) * 100;
-  return { ratioPct, met: row.targetPct === undefined ? undefined : ratioPct >= row.targetPct };
+export function verdict(row: Row, baseline: Baseline | undefined): Verdict {
+  if (!row.result || !baseline?.requestsPerSec) return {};
+  const ratioPct = (row.result.requestsPerSec / baseline.requestsPerSec) * 100;
+  // autocannon reports whole milliseconds: a 1 ms baseline p99 is "at most 1 ms"
+  const p99x = row.result.p99 / Math.max(baseline.p99, 1);
+  const targets = [
+    ...(row.targetPct === undefined ? [] : [ratioPct >= row.targetPct]),
+    ...(row.targetP99x === undefined ? [] : [p99x <= row.targetP99x]),
+  ];
+  return { ratioPct, p99x, met: targets.length ? targets.every(Boolean) : undefined };
+}
+
+export function targetText(row: Row): string {
+  const parts = [
+    ...(row.targetPct === undefined ? [] : [`>= ${row.targetPct} %`]),
+    ...(row.targetP99x === undefined ? [] : [`p99 <= ${row.targetP99x}x`]),
+  ];
+  return parts.length ? parts.join(', ') : '-';
 }
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -30,14 +51,14 @@ const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFracti
  * required columns it shows the server's CPU time per request and the ratio that CPU cost gives
  * against bare Koa's: the throughput ratio to expect if the server had a core to itself.
  */
-export function table(rows: Row[], baseline: number | undefined, baselineCpu: number | undefined): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'bad body', 'srv CPU us/req', 'CPU vs bare', 'vs bare Koa', 'target', 'verdict'];
-  const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+export function table(rows: Row[], baseline: Baseline | undefined, baselineCpu: number | undefined): string {
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'bad body', 'srv CPU us/req', 'CPU vs bare', 'vs bare Koa', 'p99 vs bare', 'target', 'verdict'];
+  const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
   const body = rows.map((row) => {
     const r = row.result;
     const v = verdict(row, baseline);
-    const target = row.targetPct === undefined ? '-' : `>= ${row.targetPct} %`;
-    if (!r) return [row.scenario, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', target, `NOT RUN: ${row.failed ?? '?'}`];
+    const target = targetText(row);
+    if (!r) return [row.scenario, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', target, `NOT RUN: ${row.failed ?? '?'}`];
     const bad = r.errors + r.non2xx + r.mismatches;
     let mark = v.met === undefined ? '-' : v.met ? 'met' : 'MISSED';
     if (bad > 0) mark += ' + FAILED REQUESTS';
@@ -54,10 +75,38 @@ export function table(rows: Row[], baseline: number | undefined, baselineCpu: nu
       cpu === undefined ? '-' : num(cpu, 1),
       cpu === undefined || !baselineCpu ? '-' : `${num((baselineCpu / cpu) * 100, 1)} %`,
       v.ratioPct === undefined ? '-' : `${num(v.ratioPct, 1)} %`,
+      v.p99x === undefined ? '-' : `${num(v.p99x, 2)}x`,
       target,
       mark,
     ];
   });
+  return align(head, body, right);
+}
+
+/** One measured quantity of a scenario that is not a load run (stampede, token fleet). */
+export interface Check {
+  scenario: string;
+  what: string;
+  value: string;
+  /** the target, as text; '-' or undefined when the line is for information */
+  target?: string;
+  met?: boolean;
+}
+
+/** the checks as a table; the scenario name is shown once per group */
+export function checkTable(checks: Check[]): string {
+  const head = ['scenario', 'measured', 'value', 'target', 'verdict'];
+  const body = checks.map((c, i) => [
+    i > 0 && checks[i - 1].scenario === c.scenario ? '' : c.scenario,
+    c.what,
+    c.value,
+    c.target ?? '-',
+    c.met === undefined ? '-' : c.met ? 'met' : 'MISSED',
+  ]);
+  return align(head, body, new Set([2]));
+}
+
+function align(head: string[], body: string[][], right: Set<number>): string {
   const last = head.length - 1;
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (i === last ? 0 : b[i].length))));
   const line = (cells: string[]) =>

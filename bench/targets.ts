@@ -65,12 +65,12 @@ async function waitHealthy(url: string, child: Child, timeoutMs = 60_000): Promi
   throw new Error(`${child.name} did not answer GET /healthz with 200 within ${timeoutMs / 1000} s (last: ${last}):\n${child.output().trim()}`);
 }
 
-async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, port: number): Promise<Target> {
+async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, port: number, timeoutMs?: number): Promise<Target> {
   const child = startChild(name, args, { cwd: REPO, env, maxOutput: 16_384 });
   const stop = onTeardown(`stop ${name}`, () => child.stop());
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitHealthy(url, child);
+    await waitHealthy(url, child, timeoutMs);
   } catch (err) {
     await stop();
     throw err;
@@ -90,6 +90,10 @@ export interface GatehouseOptions {
   wechatApi: string;
   /** write a V8 CPU profile of the server into this directory (on exit) */
   cpuProfDir?: string;
+  /** more GATEHOUSE_* settings (e.g. GATEHOUSE_APPS_FILE, GATEHOUSE_REFRESH_CONCURRENCY) */
+  env?: Record<string, string>;
+  /** how long it may take to answer /healthz (an apps file is loaded before it listens) */
+  startTimeoutMs?: number;
 }
 
 /** `node --require tsx/cjs index.ts serve`, as an operator would start it (minus the build) */
@@ -104,9 +108,10 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
     GATEHOUSE_LOG_LEVEL: 'warn',
     GATEHOUSE_PUBLIC_RATE_LIMIT: '0',
     GATEHOUSE_WECHAT_API: o.wechatApi,
+    ...o.env,
   };
   const prof = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-  return launch(o.name, [...prof, '--require', 'tsx/cjs', 'index.ts', 'serve'], env, port);
+  return launch(o.name, [...prof, '--require', 'tsx/cjs', 'index.ts', 'serve'], env, port, o.startTimeoutMs);
 }
 
 /** the bench's own environment may carry GATEHOUSE_* settings (a .env, a shell); none may leak in */
@@ -152,7 +157,7 @@ export async function mariadbDatabase(): Promise<BenchDatabase | string> {
   return { url: `mariadb://${MARIADB.user}@${MARIADB.host}:${MARIADB.port}/${name}`, drop };
 }
 
-/** a caller token for the admin interfaces */
+/** a caller token for the admin and backend interfaces: HS256, claims {sub: "bench", scope: "*"}, 1 h */
 export function adminToken(): string {
   return jwt.sign({ scope: '*' }, JWT_SECRET, { algorithm: 'HS256', subject: 'bench', expiresIn: 3600 });
 }
@@ -200,18 +205,22 @@ export async function expectReturnCode(what: string, url: string, body: string, 
  * the fake WeChat); returns the live session's credentials.
  */
 export async function liveSession(gatehouse: Target): Promise<{ id: string; skey: string }> {
-  const auth = { authorization: `Bearer ${adminToken()}` };
-  await expectReturnCode(
-    'admin.app.put',
-    gatehouse.url,
-    rpcBody('admin.app.put', { platform: 'wechat_app', codeName: 'bench', config: { appId: 'wxbench0000000001', secret: 's' } }),
-    0,
-    auth,
-  );
+  await putWechatApp(gatehouse, 'bench', { appId: 'wxbench0000000001', secret: 's' });
   const login = await expectReturnCode('qcloud.cam.id_skey', gatehouse.url, rpcBody('qcloud.cam.id_skey', { code: 'x' }), 0);
   const data = login.body?.returnData as { id?: unknown; skey?: unknown } | undefined;
   if (typeof data?.id !== 'string' || typeof data.skey !== 'string') {
     throw new Error(`qcloud.cam.id_skey: no id/skey in ${login.text.slice(0, 500)}`);
   }
   return { id: data.id, skey: data.skey };
+}
+
+/** admin.app.put of a wechat_app (idempotent: an upsert) */
+export async function putWechatApp(gatehouse: Target, codeName: string, config: Record<string, unknown>): Promise<void> {
+  await expectReturnCode(
+    `admin.app.put ${codeName}`,
+    gatehouse.url,
+    rpcBody('admin.app.put', { platform: 'wechat_app', codeName, config }),
+    0,
+    { authorization: `Bearer ${adminToken()}` },
+  );
 }
