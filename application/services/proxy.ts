@@ -3,6 +3,8 @@ import type Koa from 'koa';
 import { appsAllow, scopeCovers, type AppRef, type Caller } from '../../system/callers';
 import { Codes, RpcError, messageOf } from '../../system/errors';
 import type { Services } from '.';
+import type { TokenSpec } from './tokens/engine';
+import { INVALID_TOKEN_ERRCODES } from './tokens/spec';
 
 /** A proxy call gatehouse itself refuses: `{"returnCode","returnMessage"}` with an HTTP status (§7). */
 export class ProxyRefused extends Error {
@@ -111,4 +113,81 @@ export function proxyRoute(sv: Services, handler: (ctx: Koa.Context) => Promise<
       ctx.body = { returnCode: Codes.INTERNAL_ERROR, returnMessage: messageOf(Codes.INTERNAL_ERROR) };
     }
   };
+}
+
+/** What a token proxy needs to know about the app named in its URL. */
+export interface ProxyTarget {
+  /** the app's names, checked against the caller's `apps` claim */
+  refs: AppRef[];
+  spec: TokenSpec;
+}
+
+export interface TokenProxy {
+  /** app platform: the caller's scope must cover `proxy.<platform>` */
+  platform: string;
+  /** the platform's base URL */
+  base: string;
+  /** the query parameter that carries the token */
+  param: string;
+  /** fixed path segments before the platform path (`proxy`, `wechat-app`, `{codeName}` = 3) */
+  fixed: number;
+  /** the app and token spec named by the URL; throws 1012 (→ 404) / 1014 (→ 503) */
+  resolve(ctx: Koa.Context): Promise<ProxyTarget>;
+}
+
+/** how long a proxied platform call may take (uploads and downloads included) */
+const PROXY_TIMEOUT_MS = 60_000;
+/** platform answers up to this size are read to look for an invalid-token errcode */
+const INSPECT_LIMIT = 1024 * 1024;
+const FORWARDED_HEADERS = ['content-type', 'accept', 'accept-language', 'user-agent'];
+
+function errcodeIn(body: Buffer): number | undefined {
+  try {
+    const j = JSON.parse(body.toString('utf8')) as { errcode?: unknown };
+    return typeof j.errcode === 'number' ? j.errcode : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A token-adding proxy (§7): method, platform path, query, body and content type go through, the
+ * token is put in `param` (replacing one the caller sent), the platform's answer comes back as it
+ * came. An answer saying the token is invalid (40001/40014/42001 …) compare-and-refreshes exactly
+ * that token (§5.4) and the call is sent once more.
+ */
+export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
+  return proxyRoute(sv, async (ctx) => {
+    const caller = proxyCaller(ctx, sv, p.platform, []);
+    const target = await p.resolve(ctx);
+    if (!appsAllow(caller, target.refs)) throw new ProxyRefused(403, Codes.FORBIDDEN);
+    const path = platformPath(restOfPath(ctx, p.fixed));
+    const body = await proxyBody(ctx, sv.config.proxyBodyLimit);
+    const headers: Record<string, string> = {};
+    for (const h of FORWARDED_HEADERS) if (ctx.get(h)) headers[h] = ctx.get(h);
+    let token = (await sv.engine.get(target.spec)).value;
+    for (let attempt = 0; ; attempt++) {
+      const url = new URL(p.base + path);
+      for (const [k, v] of new URLSearchParams(ctx.querystring)) if (k !== p.param) url.searchParams.append(k, v);
+      url.searchParams.set(p.param, token);
+      let res: Response;
+      try {
+        res = await fetch(url, { method: ctx.method, headers, body, redirect: 'manual', signal: AbortSignal.timeout(PROXY_TIMEOUT_MS) });
+      } catch {
+        throw new RpcError('UPSTREAM_UNREACHABLE', '', `${p.platform} proxy: platform unreachable`);
+      }
+      const type = res.headers.get('content-type') ?? '';
+      const length = Number(res.headers.get('content-length') ?? 0);
+      if (attempt > 0 || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.body === null) {
+        return relay(ctx, res, res.body);
+      }
+      const buf = Buffer.from(await res.arrayBuffer());
+      const errcode = errcodeIn(buf);
+      if (errcode !== undefined && INVALID_TOKEN_ERRCODES.has(errcode)) {
+        token = (await sv.engine.get(target.spec, { invalidToken: token })).value;
+        continue;
+      }
+      return relay(ctx, res, buf);
+    }
+  });
 }

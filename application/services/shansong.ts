@@ -1,6 +1,288 @@
+import { Codes, RpcError, upstreamError } from '../../system/errors';
+import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { Services } from '.';
+import type { AppConfig } from './apps';
+import { developerSign, refreshData, shansongSign } from './crypto/shansong';
+import { forwardJson } from './pushes';
+import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
+import { makeSpec } from './tokens/spec';
 
-/** Shansong (闪送) merchants: authorization, tokens, callbacks, form-signed developer API proxy. */
+export const PLATFORM = 'shansong_app';
+/** the platform name in errors (`{platform, errcode, errmsg}`) and logs */
+const UPSTREAM = 'shansong';
+const KIND = 'merchant_access_token';
+
+/** merchant codes (the `state` of an authorization): safe in a path, a key and a table column */
+export const MERCHANT_CODE_PATTERN = '^[A-Za-z0-9_.@-]{1,128}$';
+const MERCHANT_CODE = new RegExp(MERCHANT_CODE_PATTERN);
+
+/**
+ * Shansong `status` values that say the credential the call carried is no good: on the developer
+ * API the access token (gatehouse refreshes it once and retries), on the refresh call the refresh
+ * token (the merchant must authorize again). Shansong's public error table was not found in the
+ * reference material; 401 is what the fake platform answers and the one place to change.
+ */
+export const CREDENTIAL_REJECTED = new Set([401]);
+
+/** query parameters of a proxied call that gatehouse sets itself (never passed twice) */
+const SYSTEM_PARAMS = new Set(['accesstoken', 'clientid', 'timestamp', 'sign', 'data']);
+
+export interface ShansongTokens {
+  accessToken: string;
+  refreshToken?: string;
+  /** seconds */
+  expiresIn: number;
+  /** the rest of what the platform said (no credentials), kept with the merchant */
+  info: Record<string, unknown>;
+}
+
+export interface RawReply {
+  res: Response;
+  body: Buffer;
+}
+
+function parseObject(body: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `data` of a token exchange or refresh → tokens; expires_in may be a number or a numeric string */
+function tokensOf(data: unknown, api: string): ShansongTokens {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const accessToken = d.access_token;
+  const expiresIn = typeof d.expires_in === 'string' && d.expires_in.trim() !== '' ? Number(d.expires_in) : d.expires_in;
+  if (typeof accessToken !== 'string' || !accessToken || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+    throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: no access_token / expires_in in the reply`);
+  }
+  const refreshToken = typeof d.refresh_token === 'string' && d.refresh_token ? d.refresh_token : undefined;
+  const { access_token: _a, refresh_token: _r, ...info } = d;
+  return { accessToken, refreshToken, expiresIn, info };
+}
+
+/**
+ * Shansong (闪送) merchants: authorization (code → token), per-merchant access tokens through the
+ * engine with the refresh token rotated and kept sealed in the authorizers table (platform
+ * `shansong_app`, owner = clientId, authorizer = merchantCode), order callbacks, and the
+ * form-signed developer API behind the proxy.
+ */
 export class Shansong {
-  constructor(private readonly sv: Services) {}
+  constructor(private readonly sv: Services) {
+    sv.engine.resolver(PLATFORM, KIND, async (row) => {
+      const app = await this.appFor(row);
+      const merchantCode = row.subject.slice(row.subject.indexOf(':') + 1);
+      return app && (await this.usable(app, merchantCode)) ? this.merchantSpec(app, merchantCode) : null;
+    });
+  }
+
+  private async appFor(row: TokenRow): Promise<AppConfig | null> {
+    const app = await this.sv.apps.get(PLATFORM, row.codeName);
+    return app && app.enabled && row.subject.startsWith(`${app.appId}:`) ? app : null;
+  }
+
+  /** the enabled app, or a 1012 */
+  require(codeName: string): Promise<AppConfig> {
+    return this.sv.apps.require(PLATFORM, codeName);
+  }
+
+  static validMerchantCode(code: unknown): code is string {
+    return typeof code === 'string' && MERCHANT_CODE.test(code);
+  }
+
+  private get engine() {
+    return this.sv.engine;
+  }
+
+  private get base(): string {
+    return this.sv.config.upstream.shansongApi;
+  }
+
+  // ---- HTTP
+
+  /**
+   * One form-urlencoded POST to the platform: a timeout per call, network failures → 1005.
+   * (system/upstream.ts speaks JSON bodies only; see the report for the form variant it could grow.)
+   */
+  private async post(api: string, path: string, form: Record<string, string>, query?: URLSearchParams): Promise<RawReply> {
+    const url = new URL(this.base + path);
+    if (query) for (const [k, v] of query) url.searchParams.append(k, v);
+    const started = Date.now();
+    const timeoutMs = this.sv.config.upstreamTimeoutMs;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+        body: new URLSearchParams(form).toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return { res, body: Buffer.from(await res.arrayBuffer()) };
+    } catch (err) {
+      const why = (err as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'connection failed';
+      this.sv.log.warn({ platform: UPSTREAM, api, ms: Date.now() - started }, `upstream ${why}`);
+      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${UPSTREAM} ${api}: ${why}`);
+    }
+  }
+
+  /** a call whose `{"status","msg","data"}` reply is ours to read: non-2xx → 1005, unparsable → 1007, status ≠ 200 → 40029 */
+  private async call(api: string, path: string, form: Record<string, string>): Promise<unknown> {
+    const { res, body } = await this.post(api, path, form);
+    if (res.status < 200 || res.status > 299) {
+      this.sv.log.warn({ platform: UPSTREAM, api, status: res.status }, 'upstream answered non-2xx');
+      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${UPSTREAM} ${api}: HTTP ${res.status}`);
+    }
+    const reply = parseObject(body);
+    const status = reply ? Number(reply.status) : NaN;
+    if (!reply || !Number.isInteger(status)) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: reply is not a {status, msg, data} object`);
+    if (status !== 200) throw upstreamError(UPSTREAM, status, typeof reply.msg === 'string' ? reply.msg : String(reply.msg ?? ''));
+    return reply.data;
+  }
+
+  /** the authorization code of the redirect → tokens (unsigned: clientId, code) */
+  async exchange(app: AppConfig, code: string): Promise<ShansongTokens> {
+    return tokensOf(await this.call('oauth_token', '/openapi/oauth/token', { clientId: app.appId, code }), 'oauth_token');
+  }
+
+  /** a refresh token → new tokens (signed: clientId, timestamp, sign, data = {"refreshToken":"RT"}) */
+  async refresh(app: AppConfig, refreshToken: string): Promise<ShansongTokens> {
+    const timestamp = String(Date.now());
+    const data = refreshData(refreshToken);
+    const sign = shansongSign(String(app.config.secret), { clientId: app.appId, data, timestamp });
+    return tokensOf(await this.call('oauth_refresh_token', '/openapi/oauth/refresh_token', { clientId: app.appId, timestamp, sign, data }), 'oauth_refresh_token');
+  }
+
+  // ---- merchants
+
+  private subject(app: AppConfig, merchantCode: string): string {
+    return `${app.appId}:${merchantCode}`;
+  }
+
+  /** the merchant when its token may be served: authorized and its refresh token not rejected */
+  private async usable(app: AppConfig, merchantCode: string): Promise<AuthorizerRow | null> {
+    const a = await this.sv.store.getAuthorizer(PLATFORM, app.appId, merchantCode);
+    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
+  }
+
+  /**
+   * Read from the store on every call, so a rejected refresh token stops serving on every node at
+   * once. A merchant that never authorized is a 1014 (PROTOCOL §2: "merchant not authorized"), as is
+   * one whose refresh token the platform rejected.
+   */
+  async requireMerchant(app: AppConfig, merchantCode: string): Promise<AuthorizerRow> {
+    const a = await this.sv.store.getAuthorizer(PLATFORM, app.appId, merchantCode);
+    if (!a || !a.authorized || !a.refreshToken) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} has not authorized`);
+    if (a.needsReauth) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} must authorize again`);
+    return a;
+  }
+
+  merchantSpec(app: AppConfig, merchantCode: string): TokenSpec {
+    return makeSpec(PLATFORM, app.codeName, this.subject(app, merchantCode), KIND, async () => {
+      const a = await this.requireMerchant(app, merchantCode);
+      const current = this.sv.box.open(a.refreshToken!);
+      let t: ShansongTokens;
+      try {
+        t = await this.refresh(app, current);
+      } catch (err) {
+        if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && CREDENTIAL_REJECTED.has(Number((err.data as { errcode?: unknown }).errcode))) {
+          // the refresh token is gone: no more refresh calls until the merchant authorizes again
+          await this.sv.store.updateAuthorizer(PLATFORM, app.appId, merchantCode, { needsReauth: true }, Date.now());
+          this.sv.log.warn({ codeName: app.codeName, merchantCode }, 'shansong refresh token rejected; the merchant must authorize again');
+          throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} refresh token rejected`);
+        }
+        throw err;
+      }
+      // a rotated refresh token is kept before the new access token is handed out
+      if (t.refreshToken && t.refreshToken !== current) {
+        await this.sv.store.updateAuthorizer(PLATFORM, app.appId, merchantCode, { refreshToken: this.sv.box.seal(t.refreshToken) }, Date.now());
+      }
+      return { value: t.accessToken, expiresIn: t.expiresIn };
+    });
+  }
+
+  async merchantToken(app: AppConfig, merchantCode: string, opts: GetOptions = {}): Promise<CurrentToken> {
+    await this.requireMerchant(app, merchantCode);
+    return this.engine.get(this.merchantSpec(app, merchantCode), opts);
+  }
+
+  /** the URL of Shansong's authorization page for a merchant (PROTOCOL §7, parameters in that order) */
+  authorizationUrl(app: AppConfig, merchantCode: string): string {
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: app.appId,
+      scope: 'shop_open_api',
+      redirect_uri: `${this.sv.config.publicUrl}/shansong/${encodeURIComponent(app.codeName)}/authorized`,
+      state: merchantCode,
+    });
+    return `${this.base}/auth?${q.toString()}`;
+  }
+
+  /**
+   * Exchanges the code of the authorization redirect at once: the refresh token is stored sealed
+   * (a new authorization clears a rejected one), the access token seeded into the engine.
+   */
+  async authorize(app: AppConfig, merchantCode: string, code: string): Promise<void> {
+    const t = await this.exchange(app, code);
+    if (!t.refreshToken) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} oauth_token: no refresh_token in the reply`);
+    const now = Date.now();
+    await this.sv.store.putAuthorizer({
+      platform: PLATFORM,
+      ownerId: app.appId,
+      authorizerId: merchantCode,
+      refreshToken: this.sv.box.seal(t.refreshToken),
+      authorized: true,
+      needsReauth: false,
+      info: Object.keys(t.info).length ? JSON.stringify(t.info) : null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await this.engine.seed(this.merchantSpec(app, merchantCode), t.accessToken, t.expiresIn);
+  }
+
+  // ---- callbacks
+
+  /** an order status callback: recorded, then forwarded as JSON to callbackUrl in the background */
+  async onCallback(app: AppConfig, fields: Record<string, unknown>): Promise<void> {
+    const infoType = typeof fields.status === 'number' || typeof fields.status === 'string' ? `order_status_${String(fields.status)}` : 'callback';
+    // Shansong does not sign its callbacks: recorded as unverified
+    await this.sv.pushes.record({ platform: PLATFORM, codeName: app.codeName, infoType, appId: app.appId, verified: false, fields });
+    forwardJson(this.sv.log, app.config.callbackUrl as string | undefined, fields, `${app.codeName} shansong callback`);
+  }
+
+  // ---- developer API (proxy)
+
+  /**
+   * Calls `/openapi/developer/v5{path}` for a merchant: clientId, accessToken, timestamp, sign and
+   * (when given) data, form-signed. When the platform says the access token is no good, that exact
+   * token is compare-and-refreshed (§5.4) and the call made once more. The reply is returned as it came.
+   */
+  async developer(app: AppConfig, merchantCode: string, path: string, data: string | undefined, query?: URLSearchParams): Promise<RawReply> {
+    await this.requireMerchant(app, merchantCode);
+    const spec = this.merchantSpec(app, merchantCode);
+    const passed = new URLSearchParams();
+    for (const [k, v] of query ?? []) if (!SYSTEM_PARAMS.has(k.toLowerCase())) passed.append(k, v);
+    const send = (accessToken: string) => {
+      const timestamp = String(Date.now());
+      const form: Record<string, string> = {
+        clientId: app.appId,
+        accessToken,
+        timestamp,
+        sign: developerSign(String(app.config.secret), app.appId, accessToken, timestamp, data),
+      };
+      if (data) form.data = data;
+      return this.post('developer', `/openapi/developer/v5${path}`, form, passed);
+    };
+    const t = await this.engine.get(spec);
+    const first = await send(t.value);
+    if (!this.tokenRejected(first)) return first;
+    const fresh = await this.engine.get(spec, { invalidToken: t.value });
+    return send(fresh.value);
+  }
+
+  private tokenRejected(r: RawReply): boolean {
+    if (r.res.status < 200 || r.res.status > 299) return false;
+    const reply = parseObject(r.body);
+    return !!reply && CREDENTIAL_REJECTED.has(Number(reply.status));
+  }
 }

@@ -1,8 +1,12 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
+import { interfaces } from './interfaces';
+import { routes } from './routes';
 
 const area: Area = {
   name: 'fengniao',
+  interfaces,
+  routes,
   platforms: [
     {
       platform: 'fengniao_app',

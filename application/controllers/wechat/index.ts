@@ -1,12 +1,16 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
 import { interfaces } from './interfaces';
+import { wechatProxies } from './proxies';
 import { tpInterfaces, tpRoutes } from './tp';
 
 const area: Area = {
   name: 'wechat',
   interfaces: [...interfaces, ...tpInterfaces],
-  routes: tpRoutes,
+  routes: (router, services) => {
+    tpRoutes(router, services);
+    wechatProxies(router, services);
+  },
   platforms: [
     {
       platform: 'wechat_app',

@@ -1,12 +1,16 @@
 import type { Area } from '../../area';
 import { configSchema, field } from '../platform-fields';
 import { interfaces } from './interfaces';
+import { wecomProxies } from './proxies';
 import { tpInterfaces, tpRoutes } from './tp';
 
 const area: Area = {
   name: 'wecom',
   interfaces: [...interfaces, ...tpInterfaces],
-  routes: (router, services) => tpRoutes(router, services),
+  routes: (router, services) => {
+    tpRoutes(router, services);
+    wecomProxies(router, services);
+  },
   platforms: [
     {
       platform: 'wecom_corp',

@@ -1,0 +1,103 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { readBody } from '../../../system/body';
+import { Codes } from '../../../system/errors';
+import type { Services } from '../../services';
+import type { AppConfig } from '../../services/apps';
+import { PushRejected } from '../../services/crypto/msgcrypt';
+import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
+import { forwardPage } from '../../services/pages';
+import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
+import { PUSH_LIMIT, pushRoute } from '../../services/pushes';
+
+/** what gatehouse answers Fengniao when a callback was taken (Fengniao only looks for HTTP 200) */
+const ACCEPTED = { code: 200, msg: 'success' };
+
+/** the enabled app named in the route, or a 404 answered here */
+async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> {
+  const app = await sv.fengniao.find(String(ctx.params.codeName));
+  if (app) return app;
+  ctx.status = 404;
+  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
+  return null;
+}
+
+/** a callback body: JSON (what Fengniao sends) or a form; anything else is a 400 */
+async function readCallback(ctx: Koa.Context): Promise<Record<string, unknown>> {
+  const text = await readBody(ctx.req, PUSH_LIMIT);
+  const form = /application\/x-www-form-urlencoded/i.test(ctx.get('content-type'));
+  if (!form) {
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // perhaps a form sent without its content type
+    }
+  }
+  if (text.includes('=')) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of new URLSearchParams(text)) out[k] = v;
+    if (Object.keys(out).length > 0) return out;
+  }
+  throw new PushRejected(400, 'body is neither JSON nor a form');
+}
+
+export function routes(router: Router, sv: Services): void {
+  router.get('/fengniao/:codeName/authorize', async (ctx) => {
+    const app = await appOf(ctx, sv);
+    if (!app) return;
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = forwardPage('前往蜂鸟授权 / Authorize on Fengniao', sv.fengniao.authorizationUrl(app));
+  });
+
+  router.post(
+    '/fengniao/:codeName/auth-callback',
+    pushRoute(sv.log, async (ctx) => {
+      const app = await appOf(ctx, sv);
+      if (!app) return;
+      const b = await readCallback(ctx);
+      const code = typeof b.code === 'string' ? b.code : '';
+      const merchantId = typeof b.merchant_id === 'string' || typeof b.merchant_id === 'number' ? String(b.merchant_id) : '';
+      if (!code || code.length > 512 || !MERCHANT_ID.test(merchantId)) throw new PushRejected(400, 'code and merchant_id are required');
+      // committed (refresh token stored, token seeded) before Fengniao is answered
+      await sv.fengniao.authorize(app, code, merchantId);
+      ctx.body = ACCEPTED;
+    }),
+  );
+
+  router.post(
+    '/fengniao/:codeName/callback',
+    pushRoute(sv.log, async (ctx) => {
+      const app = await appOf(ctx, sv);
+      if (!app) return;
+      const b = await readCallback(ctx);
+      if (!(await sv.fengniao.onCallback(app, b as FengniaoCallback))) throw new PushRejected(403, 'bad signature');
+      ctx.body = ACCEPTED;
+    }),
+  );
+
+  const proxy = proxyRoute(sv, async (ctx) => {
+    const codeName = String(ctx.params.codeName);
+    const app = await sv.apps.get(PLATFORM, codeName);
+    proxyCaller(ctx, sv, PLATFORM, [[codeName, app?.appId]]);
+    if (!app || !app.enabled) throw new ProxyRefused(404, Codes.NO_APP);
+    const merchantId = String(ctx.params.merchantId);
+    if (!MERCHANT_ID.test(merchantId)) throw new ProxyRefused(400, Codes.PARA_ERROR);
+    const path = platformPath(restOfPath(ctx, 4));
+    const raw = await proxyBody(ctx, sv.config.proxyBodyLimit);
+    // the body is the business data: a JSON value, passed on as the exact text the caller sent
+    let businessData = raw ? raw.toString('utf8') : '';
+    if (businessData.trim() === '') businessData = '{}';
+    try {
+      JSON.parse(businessData);
+    } catch {
+      throw new ProxyRefused(400, Codes.REQUEST_IS_NOT_JSON);
+    }
+    const q = ctx.originalUrl.indexOf('?');
+    const search = q >= 0 ? ctx.originalUrl.slice(q) : '';
+    const out = await sv.fengniao.invoke(app, merchantId, path, search, businessData);
+    relay(ctx, out.res, out.body);
+  });
+  router.post('/proxy/fengniao/:codeName/:merchantId{/*path}', proxy);
+}

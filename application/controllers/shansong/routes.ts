@@ -1,0 +1,123 @@
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { readBody } from '../../../system/body';
+import { Codes, RpcError } from '../../../system/errors';
+import type { Services } from '../../services';
+import type { AppConfig } from '../../services/apps';
+import { forwardPage, successPage, withQuery } from '../../services/pages';
+import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
+import { PUSH_LIMIT, pushRoute } from '../../services/pushes';
+import { PLATFORM, Shansong } from '../../services/shansong';
+
+/** the enabled app named in the route, or a 404 answered here */
+async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> {
+  const app = await sv.apps.get(PLATFORM, String(ctx.params.codeName));
+  if (app?.enabled) return app;
+  ctx.status = 404;
+  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
+  return null;
+}
+
+function htmlPage(ctx: Koa.Context, status: number, title: string, detail: string): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = successPage(title, detail);
+}
+
+function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string): void {
+  const e = err instanceof RpcError ? err : undefined;
+  if (!e) sv.log.error({ path: ctx.path, err }, `${what} failed`);
+  else sv.log.warn({ path: ctx.path, code: e.code, detail: e.detail }, `${what} failed`);
+  htmlPage(ctx, e?.code === Codes.NOT_READY ? 503 : 502, '授权失败 / Authorization failed', `Shansong did not answer as expected (${e ? e.message : 'internal error'}). Please authorize again.`);
+}
+
+const PROXY_PREFIX_SEGMENTS = 4; // proxy / shansong / {codeName} / {merchantCode}
+
+export function routes(router: Router, sv: Services): void {
+  router.get('/shansong/:codeName/authorize/:merchantCode', async (ctx) => {
+    const app = await appOf(ctx, sv);
+    if (!app) return;
+    const merchantCode = String(ctx.params.merchantCode);
+    if (!Shansong.validMerchantCode(merchantCode)) {
+      htmlPage(ctx, 400, '商户编号无效 / Invalid merchant code', 'A merchant code is 1 to 128 characters of A–Z, a–z, 0–9, _ . @ -.');
+      return;
+    }
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = forwardPage('前往闪送授权 / Authorize on Shansong', sv.shansong.authorizationUrl(app, merchantCode));
+  });
+
+  router.get('/shansong/:codeName/authorized', async (ctx) => {
+    const app = await appOf(ctx, sv);
+    if (!app) return;
+    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
+    const merchantCode = ctx.query.state;
+    if (!code || code.length > 512 || !Shansong.validMerchantCode(merchantCode)) {
+      htmlPage(ctx, 400, '缺少授权码 / Missing code or state', 'This page is where Shansong sends the merchant back after authorizing.');
+      return;
+    }
+    try {
+      await sv.shansong.authorize(app, merchantCode, code);
+    } catch (err) {
+      failurePage(ctx, sv, err, 'shansong authorization exchange');
+      return;
+    }
+    const redirect = app.config.redirectUrl as string | undefined;
+    if (redirect) {
+      ctx.redirect(withQuery(redirect, ctx.query));
+      return;
+    }
+    htmlPage(ctx, 200, '授权成功 / Authorized', `Merchant ${merchantCode} is now authorized for ${app.codeName}.`);
+  });
+
+  router.post(
+    '/shansong/:codeName/callback',
+    pushRoute(sv.log, async (ctx) => {
+      const app = await appOf(ctx, sv);
+      if (!app) return;
+      const text = await readBody(ctx.req, PUSH_LIMIT);
+      let fields: unknown;
+      try {
+        fields = JSON.parse(text);
+      } catch {
+        fields = undefined;
+      }
+      if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+        ctx.status = 400;
+        ctx.body = { status: 400, msg: 'body is not a JSON object' };
+        return;
+      }
+      await sv.shansong.onCallback(app, fields as Record<string, unknown>);
+      ctx.body = { status: 200, msg: '' };
+    }),
+  );
+
+  router.post(
+    '/proxy/shansong/:codeName/:merchantCode{/*path}',
+    proxyRoute(sv, async (ctx) => {
+      const codeName = String(ctx.params.codeName);
+      const merchantCode = String(ctx.params.merchantCode);
+      const known = await sv.apps.get(PLATFORM, codeName);
+      proxyCaller(ctx, sv, PLATFORM, [[codeName, known?.appId], merchantCode]);
+      if (!known?.enabled) throw new ProxyRefused(404, Codes.NO_APP);
+      if (!Shansong.validMerchantCode(merchantCode)) throw new ProxyRefused(400, Codes.PARA_ERROR);
+      const path = platformPath(restOfPath(ctx, PROXY_PREFIX_SEGMENTS));
+      const body = await proxyBody(ctx, sv.config.proxyBodyLimit);
+      // the body is the business parameter `data`, passed on exactly as received (a JSON object)
+      const text = body && body.length ? body.toString('utf8') : '';
+      if (text.trim() !== '') {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ProxyRefused(400, Codes.REQUEST_IS_NOT_JSON);
+      }
+      const query = new URLSearchParams(ctx.querystring);
+      const reply = await sv.shansong.developer(known, merchantCode, path, text.trim() === '' ? undefined : text, query);
+      relay(ctx, reply.res, reply.body);
+    }),
+  );
+}

@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import crypto from 'node:crypto';
+import { FakePlatform } from '../fake/platform';
+import { FakeWechatTp } from '../fake/wechat-tp';
+import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
+import { startNode, type TestNode } from '../helpers/gatehouse';
+import { signedPush, xml } from '../helpers/push';
+
+const WX = 'wxproxy0000000001';
+const CORP = 'wwproxy0000000001';
+const COMPONENT = 'wxcomponentproxy1';
+const SUITE = 'wwsuiteproxy00001';
+const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+const MEDIA = crypto.randomBytes(2 * 1024 * 1024 + 17);
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const WechatAPI = require('wechat-api') as new (appid: string, secret: string, getToken: (cb: (e: unknown, t: unknown) => void) => void, saveToken: (t: unknown, cb: (e: unknown) => void) => void) => {
+  endpoint: string;
+  setOpts(o: unknown): void;
+  getMenu(cb: (err: Error | null, result: any) => void): void;
+};
+
+/** The signed proxies (§7) on the fake platform. */
+describe('token proxies', function () {
+  this.timeout(30_000);
+  let fake: FakePlatform;
+  let wx: FakeWechatTp;
+  let wc: FakeWecomTp;
+  let node: TestNode;
+  let caller: string;
+  let seen: Array<{ path: string; query: Record<string, string[]>; method: string; body: string; type: string }> = [];
+
+  const call = (path: string, init: RequestInit = {}, token: string | null = caller) =>
+    fetch(`${node.url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
+
+  before(async () => {
+    fake = await new FakePlatform().start();
+    wx = new FakeWechatTp(fake);
+    wc = installWecomTp(fake);
+    fake.app(WX, 's');
+    fake.app(CORP, 'cs');
+    fake.app(COMPONENT, 'ts');
+    wc.suite(SUITE, 'ss');
+    // platform endpoints to proxy to: they insist on a live token and echo what they got
+    const echo = (path: string) =>
+      fake.route(path, (u, body, res, req) => {
+        const query: Record<string, string[]> = {};
+        for (const [k, v] of u.searchParams) (query[k] ??= []).push(v);
+        seen.push({ path: u.pathname, query, method: req.method ?? '', body, type: String(req.headers['content-type'] ?? '') });
+        fake.hit(`proxied:${u.pathname}`);
+        const token = u.searchParams.get('access_token') ?? u.searchParams.get('component_access_token') ?? u.searchParams.get('suite_access_token') ?? '';
+        if (!fake.isLive(token)) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+        res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'x-platform': 'fake' });
+        res.end(JSON.stringify({ errcode: 0, errmsg: 'ok', menu: { button: [{ name: '菜单' }] }, echo: body }));
+      });
+    for (const p of ['/cgi-bin/menu/get', '/cgi-bin/user/get', '/cgi-bin/component/api_get_authorizer_info', '/cgi-bin/service/get_auth_info', '/cgi-bin/agent/get']) echo(p);
+    fake.route('/cgi-bin/media/get', (u, _b, res) => {
+      if (!fake.isLive(u.searchParams.get('access_token') ?? '')) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-disposition': 'attachment; filename="a.jpg"' });
+      res.end(MEDIA);
+    });
+    node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_PROXY_BODY_LIMIT: '65536' } });
+    const admin = node.token('admin.*');
+    await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: WX, secret: 's', tokenMode: 'classic' } }, admin);
+    await node.rpc('admin.app.put', { platform: 'wecom_corp', codeName: 'hr', config: { corpId: CORP, agentId: 1000002, secret: 'cs' } }, admin);
+    await node.rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: 'ts', token: 'tk', aesKey: AES } }, admin);
+    await node.rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: 'ss', token: 'tk', aesKey: AES } }, admin);
+    caller = node.token('proxy.*');
+  });
+  after(async () => {
+    await node?.close();
+    await fake?.stop();
+  });
+  beforeEach(() => {
+    seen = [];
+  });
+
+  it('wechat-app: adds access_token, replaces the caller\'s, passes method, query, body, type; status, headers and body verbatim', async () => {
+    const res = await call('/proxy/wechat-app/mp/cgi-bin/user/get?next_openid=o1&access_token=mine&x=1&x=2', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+    expect(res.status).to.equal(201);
+    expect(res.headers.get('x-platform')).to.equal('fake');
+    const body = (await res.json()) as any;
+    expect(body.echo).to.equal('{"a":1}');
+    expect(seen).to.have.length(1);
+    expect(seen[0].method).to.equal('POST');
+    expect(seen[0].type).to.equal('application/json');
+    expect(seen[0].query.next_openid).to.deep.equal(['o1']);
+    expect(seen[0].query.x).to.deep.equal(['1', '2']);
+    expect(seen[0].query.access_token).to.have.length(1);
+    expect(seen[0].query.access_token[0]).to.not.equal('mine');
+    expect(fake.isLive(seen[0].query.access_token[0])).to.equal(true);
+  });
+
+  it('streams a large binary answer through unchanged', async () => {
+    const res = await call('/proxy/wechat-app/mp/cgi-bin/media/get?media_id=m1');
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.equal('image/jpeg');
+    expect(Buffer.from(await res.arrayBuffer()).equals(MEDIA)).to.equal(true);
+  });
+
+  it('on 40001 invalidates exactly that token and retries once', async () => {
+    const first = (await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token('wechat.*'))).returnData.token;
+    fake.expireAll();
+    const before = fake.count('token');
+    const res = await call('/proxy/wechat-app/mp/cgi-bin/menu/get');
+    expect(res.status).to.equal(201);
+    expect(fake.count('token')).to.equal(before + 1);
+    expect(seen).to.have.length(2);
+    expect(seen[0].query.access_token[0]).to.equal(first);
+    expect(seen[1].query.access_token[0]).to.not.equal(first);
+  });
+
+  it('works with the wechat-api client library pointed at the proxy', async () => {
+    const api = new WechatAPI(WX, 'not-used', (cb) => cb(null, { accessToken: 'client-side-token', expireTime: Date.now() + 3_600_000 }), (_t, cb) => cb(null));
+    api.endpoint = `${node.url}/proxy/wechat-app/mp`;
+    api.setOpts({ headers: { authorization: `Bearer ${caller}` }, timeout: 10_000 });
+    const menu = await new Promise<any>((resolve, reject) => api.getMenu((err, r) => (err ? reject(err) : resolve(r))));
+    expect(menu.menu.button[0].name).to.equal('菜单');
+    expect(seen[0].query.access_token[0]).to.not.equal('client-side-token');
+  });
+
+  it('refuses: no or bad caller token 401, wrong scope or apps 403, unknown codeName 404, escaping paths 400, oversized 413', async () => {
+    expect((await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, null)).status).to.equal(401);
+    const r401 = await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, 'garbage');
+    expect(r401.status).to.equal(401);
+    expect(await r401.json()).to.deep.equal({ returnCode: 4001, returnMessage: 'UNAUTHENTICATED' });
+    expect((await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, node.token('proxy.wecom_corp'))).status).to.equal(403);
+    expect((await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, node.token('proxy.wechat_app', ['other']))).status).to.equal(403);
+    expect((await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, node.token('proxy.wechat_app', [WX]))).status).to.equal(201);
+    const r404 = await call('/proxy/wechat-app/nope/cgi-bin/menu/get');
+    expect(r404.status).to.equal(404);
+    expect(await r404.json()).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
+    seen = [];
+    const before = fake.count('unknown');
+    for (const bad of ['/cgi-bin/../../etc/passwd', '/cgi-bin/%2e%2e/%2e%2e/x', '/cgi-bin%2fmenu%2fget', '/cgi-bin%5cmenu', '/http:%2f%2fevil.example.com/x', '/%2F%2Fevil.example.com/x']) {
+      const r = await fetch(`${node.url}/proxy/wechat-app/mp${bad}`, { headers: { authorization: `Bearer ${caller}` } });
+      expect([400, 404], bad).to.include(r.status);
+    }
+    expect(seen).to.deep.equal([]);
+    expect(fake.count('unknown')).to.equal(before);
+    const big = await call('/proxy/wechat-app/mp/cgi-bin/user/get', { method: 'POST', body: 'x'.repeat(70_000) });
+    expect(big.status).to.equal(413);
+  });
+
+  it('wecom-corp, wechat-tp, wechat-tpauth, wecom-tp and wecom-tpauth add their own tokens', async () => {
+    expect((await call('/proxy/wecom-corp/hr/cgi-bin/agent/get?agentid=1000002')).status).to.equal(201);
+    expect(seen[0].query.access_token[0]).to.match(/^WT_/);
+    // the third-party platforms need their tickets first
+    expect((await call('/proxy/wechat-tp/tp/cgi-bin/component/api_get_authorizer_info', { method: 'POST', body: '{}' })).status).to.equal(503);
+    wx.acceptTicket(COMPONENT, 'ticket@@@p');
+    const p = signedPush('tk', AES, COMPONENT, xml({ AppId: COMPONENT, CreateTime: 1, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'ticket@@@p' }));
+    await fetch(`${node.url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body });
+    seen = [];
+    expect((await call('/proxy/wechat-tp/tp/cgi-bin/component/api_get_authorizer_info', { method: 'POST', body: '{}' })).status).to.equal(201);
+    expect(seen[0].query.component_access_token[0]).to.match(/^CT_/);
+    const code = wx.authorizationCode(COMPONENT, 'wxauthorizedproxy');
+    await fetch(`${node.url}/wechat-tp/tp/authorized?auth_code=${encodeURIComponent(code)}`, { redirect: 'manual' });
+    expect((await call('/proxy/wechat-tpauth/tp/wxauthorizedproxy/cgi-bin/menu/get')).status).to.equal(201);
+    expect(seen[1].query.access_token[0]).to.match(/^AAT_wxauthorizedproxy_/);
+    expect((await call('/proxy/wechat-tpauth/tp/wxnotauthorized/cgi-bin/menu/get')).status).to.equal(404);
+    const st = signedPush('tk', AES, SUITE, xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: 1, SuiteTicket: wc.ticket(SUITE) }));
+    await fetch(`${node.url}/wecom-tp/suite/events?${st.query}`, { method: 'POST', body: st.body });
+    seen = [];
+    expect((await call('/proxy/wecom-tp/suite/cgi-bin/service/get_auth_info', { method: 'POST', body: '{}' })).status).to.equal(201);
+    expect(seen[0].query.suite_access_token).to.have.length(1);
+    const auth = wc.authCode(SUITE, 'wwcorpproxy');
+    await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${auth}`, { redirect: 'manual' });
+    expect((await call('/proxy/wecom-tpauth/suite/wwcorpproxy/cgi-bin/agent/get')).status).to.equal(201);
+    expect(seen[1].query.access_token).to.have.length(1);
+  });
+});
