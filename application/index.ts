@@ -96,6 +96,9 @@ export function assemble(services: Services): { registry: Registry<Services>; ap
     callers: () => services.callers,
     log: services.log,
     trustProxy: services.config.trustProxy,
+    metrics: services.metrics,
+    metricsToken: services.config.metricsToken,
+    publicRateLimit: services.config.publicRateLimit,
     version: VERSION,
     ready: () => services.store.ping(),
     routes: (router: Router) => {

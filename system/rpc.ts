@@ -3,6 +3,8 @@ import type Koa from 'koa';
 import { appsAllow, scopeCovers, type CallerAuth } from './callers';
 import { Codes, RpcError, messageOf } from './errors';
 import type { Logger } from './log';
+import type { Metrics } from './metrics';
+import { RateLimiter } from './ratelimit';
 import type { Registry } from './registry';
 
 export const RPC_PATHS = new Set(['/', '/mina_auth', '/mina_auth/']);
@@ -46,6 +48,9 @@ export interface RpcOptions<S> {
   services: S;
   callers: () => CallerAuth;
   log: Logger;
+  metrics?: Metrics;
+  /** public interfaces per second per client IP (0 = off) */
+  publicRateLimit?: number;
 }
 
 /**
@@ -53,11 +58,18 @@ export interface RpcOptions<S> {
  * (1003) → apps claim (4003) → handler. Always answers HTTP 200 with an envelope.
  */
 export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: unknown) => Promise<void> {
-  const { registry, services, log } = opts;
+  const { registry, services, log, metrics } = opts;
   const debug = log.isLevelEnabled('debug');
+  const limiter = new RateLimiter(opts.publicRateLimit ?? 0);
+  const count = (name: string | undefined, known: boolean, code: number, started: number) => {
+    if (!metrics) return;
+    const label = known && name !== undefined ? name : 'unknown';
+    metrics.rpc.inc({ interface: label, code });
+    metrics.rpcSeconds.observe({ interface: label }, (performance.now() - started) / 1000);
+  };
   return async (ctx, body) => {
     const reqId = requestId(ctx);
-    const started = debug ? Date.now() : 0;
+    const started = performance.now();
     const echo = isObject(body) ? body : undefined;
     let name: string | undefined;
     let code: number = Codes.OK;
@@ -73,8 +85,18 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
     else if (!isObject(para)) code = Codes.NO_PARA;
     if (code !== Codes.OK || !def || !isObject(para)) {
       ctx.body = envelope(code, '', echo);
-      if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, ms: Date.now() - started }, 'rpc');
+      count(name, false, code, started);
+      if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, ms: performance.now() - started }, 'rpc');
       return;
+    }
+    if (def.access === 'public') {
+      const retryAfter = limiter.take(ctx.ip);
+      if (retryAfter > 0) {
+        ctx.body = envelope(Codes.RATE_LIMITED, { retryAfter }, echo);
+        ctx.set('Retry-After', String(retryAfter));
+        count(name, true, Codes.RATE_LIMITED, started);
+        return;
+      }
     }
     try {
       let caller;
@@ -98,6 +120,7 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
       }
       ctx.body = envelope(code, e ? e.data : '', echo);
     }
-    if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, sub, ms: Date.now() - started }, 'rpc');
+    count(name, true, code, started);
+    if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, sub, ms: performance.now() - started }, 'rpc');
   };
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { Codes } from './errors';
@@ -13,6 +14,8 @@ export interface ServerOptions<S> extends RpcOptions<S> {
   version: string;
   /** resolves when the store answers, rejects otherwise */
   ready: () => Promise<void>;
+  /** when set, GET /metrics needs `Authorization: Bearer <it>` */
+  metricsToken?: string;
   /** adds the areas' own routes (callbacks, authorization pages, proxies) */
   routes?: (router: Router) => void;
 }
@@ -95,6 +98,24 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
   router.get('/openrpc.json', (ctx) => {
     ctx.type = 'application/json; charset=utf-8';
     ctx.body = openRpc;
+  });
+  router.get('/metrics', async (ctx) => {
+    if (!opts.metrics) {
+      ctx.status = 404;
+      return;
+    }
+    if (opts.metricsToken) {
+      const given = Buffer.from(ctx.get('authorization'));
+      const want = Buffer.from(`Bearer ${opts.metricsToken}`);
+      if (given.length !== want.length || !crypto.timingSafeEqual(given, want)) {
+        ctx.status = 401;
+        ctx.set('WWW-Authenticate', 'Bearer');
+        ctx.body = { returnCode: Codes.UNAUTHENTICATED, returnMessage: 'UNAUTHENTICATED' };
+        return;
+      }
+    }
+    ctx.type = opts.metrics.registry.contentType;
+    ctx.body = await opts.metrics.registry.metrics();
   });
   opts.routes?.(router);
   app.use(router.routes());

@@ -1,5 +1,6 @@
 import { RpcError } from './errors';
 import type { Logger } from './log';
+import type { Metrics } from './metrics';
 
 export interface UpstreamRequest {
   /** platform name for errors and logs, e.g. "wechat" */
@@ -21,7 +22,14 @@ export class Upstream {
   constructor(
     private readonly timeoutMs: number,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
+
+  private count(req: UpstreamRequest, errcode: string, started: number): void {
+    if (!this.metrics) return;
+    this.metrics.upstream.inc({ platform: req.platform, api: req.api, errcode });
+    this.metrics.upstreamSeconds.observe({ platform: req.platform, api: req.api }, (Date.now() - started) / 1000);
+  }
 
   async json<T = Record<string, unknown>>(req: UpstreamRequest): Promise<T> {
     const url = new URL(req.url);
@@ -39,18 +47,24 @@ export class Upstream {
       text = await res.text();
     } catch (err) {
       const why = (err as Error).name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : 'connection failed';
+      this.count(req, (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable', started);
       this.log.warn({ platform: req.platform, api: req.api, ms: Date.now() - started }, `upstream ${why}`);
       throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: ${why}`);
     }
     if (res.status < 200 || res.status > 299) {
+      this.count(req, `http_${res.status}`, started);
       this.log.warn({ platform: req.platform, api: req.api, status: res.status }, 'upstream answered non-2xx');
       throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: HTTP ${res.status}`);
     }
     try {
       const body = JSON.parse(text) as unknown;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
+      const b = body as { errcode?: unknown; err_no?: unknown; code?: unknown; status?: unknown };
+      const errcode = b.errcode ?? b.err_no ?? (typeof b.code === 'string' ? b.code : undefined) ?? b.status ?? 0;
+      this.count(req, String(errcode).slice(0, 16), started);
       return body as T;
     } catch {
+      this.count(req, 'bad_reply', started);
       throw new RpcError('UPSTREAM_BAD_REPLY', '', `${req.platform} ${req.api}: reply is not a JSON object`);
     }
   }

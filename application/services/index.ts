@@ -4,6 +4,7 @@ import type { Config } from '../../system/config';
 import { CallerAuth } from '../../system/callers';
 import type { Logger } from '../../system/log';
 import { SecretBox } from '../../system/secretbox';
+import { Metrics } from '../../system/metrics';
 import { Upstream } from '../../system/upstream';
 import type { Store } from '../../db/store';
 import { AppService } from './apps';
@@ -28,6 +29,7 @@ export interface Services {
   box: SecretBox;
   upstream: Upstream;
   callers: CallerAuth;
+  metrics: Metrics;
   apps: AppService;
   wechat: WechatClient;
   wecom: WecomClient;
@@ -48,13 +50,15 @@ export interface Services {
 
 export function buildServices(config: Config, store: Store, log: Logger, jwtSecret: string): Services {
   const box = new SecretBox(config.masterKey);
-  const upstream = new Upstream(config.upstreamTimeoutMs, log);
+  const metrics = new Metrics();
+  const upstream = new Upstream(config.upstreamTimeoutMs, log, metrics);
   const apps = new AppService(store, box);
   const wechat = new WechatClient(upstream, config.upstream.wechatApi);
   const wecom = new WecomClient(upstream, config.upstream.wecomApi);
   const pushes = new PushLog(store, config.pushRetentionDays, log);
   const nodeId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const engine = new TokenEngine(store, log, {
+    metrics,
     nodeId,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
     concurrency: config.refreshConcurrency,
@@ -67,6 +71,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     box,
     upstream,
     callers: new CallerAuth(jwtSecret),
+    metrics,
     apps,
     wechat,
     wecom,

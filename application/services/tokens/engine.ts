@@ -1,6 +1,7 @@
 import NodeCache from 'node-cache';
 import { Codes, RpcError } from '../../../system/errors';
 import type { Logger } from '../../../system/log';
+import type { Metrics } from '../../../system/metrics';
 import type { Store, TokenIdentity, TokenRow } from '../../../db/store';
 
 /** What a platform hands back for one refresh. */
@@ -31,6 +32,7 @@ export interface GetOptions {
 
 export interface EngineOptions {
   nodeId: string;
+  metrics?: Metrics;
   /** how long a refresh lease lasts (a dead node delays others at most this long) */
   leaseMs?: number;
   /** forces refresh at most once per window */
@@ -100,7 +102,8 @@ function retryable(err: unknown): boolean {
  * - a dead node's lease expires after 15 s; errors are never cached, the last one is stored.
  */
 export class TokenEngine {
-  private readonly o: Required<EngineOptions>;
+  private readonly o: Required<Omit<EngineOptions, 'metrics'>>;
+  private readonly metrics?: Metrics;
   private readonly flights = new Map<string, { promise: Promise<CurrentToken>; need: Need }>();
   private readonly reads = new Map<string, Promise<TokenRow>>();
   /** due rows found by the last scan, waiting for a free refresher slot */
@@ -118,6 +121,9 @@ export class TokenEngine {
     private readonly log: Logger,
     opts: EngineOptions,
   ) {
+    this.metrics = opts.metrics;
+    const { metrics: _m, ...rest } = opts;
+    void _m;
     this.o = {
       leaseMs: 15_000,
       forceWindowMs: 30_000,
@@ -129,7 +135,7 @@ export class TokenEngine {
       scanMs: 1_000,
       concurrency: 8,
       errorQuietMs: 30_000,
-      ...opts,
+      ...rest,
     };
     this.cache = new NodeCache({ stdTTL: this.o.cacheMs / 1000, checkperiod: 0, useClones: false });
   }
@@ -146,6 +152,7 @@ export class TokenEngine {
     if (!force && opts.invalidToken === undefined) {
       const c = this.cache.get<Cached>(spec.key);
       if (c && c.expiresAt > now + MIN_VALID_MS) {
+        this.metrics?.cache.inc({ result: 'hit' });
         if (c.refreshAt <= now) this.refreshInBackground(spec, c.version);
         return { value: c.value, expiresAt: c.expiresAt };
       }
@@ -156,6 +163,7 @@ export class TokenEngine {
       const flight = this.flights.get(spec.key);
       if (flight && flight.need === 'cold') return flight.promise;
     }
+    this.metrics?.cache.inc({ result: 'miss' });
     const row = await this.read(spec);
     const need = this.need(row, force, opts.invalidToken, now);
     if (need === 'none' || need === 'ahead') {
@@ -278,6 +286,7 @@ export class TokenEngine {
         return this.refreshHoldingLease(spec, need, seenVersion, invalidToken, now + leaseMs);
       }
       // another node holds the lease: its result is ours
+      this.metrics?.leaseWaits.inc();
       const row = await this.store.getToken(spec.key);
       if (row && this.satisfied(row, need, seenVersion, invalidToken)) {
         this.remember(row);
@@ -319,6 +328,7 @@ export class TokenEngine {
         forced: force,
         aux: fetched.aux,
       });
+      this.metrics?.refreshes.inc({ platform: spec.platform, kind: spec.kind, reason: need, result: 'ok' });
       const after = await this.store.getToken(spec.key);
       if (!saved) this.log.warn({ token: spec.key }, 'lease lost before the refreshed token was written');
       if (after && this.valid(after)) {
@@ -329,6 +339,7 @@ export class TokenEngine {
     } catch (err) {
       const error = describe(err);
       this.stats.failed++;
+      this.metrics?.refreshes.inc({ platform: spec.platform, kind: spec.kind, reason: need, result: 'failed' });
       await this.store.releaseLease(spec.key, owner, error, Date.now()).catch(() => undefined);
       this.log.warn({ token: spec.key, need, error }, 'token refresh failed');
       const current = await this.store.getToken(spec.key).catch(() => null);

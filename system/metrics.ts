@@ -1,0 +1,33 @@
+import client from 'prom-client';
+
+/**
+ * Prometheus metrics (GET /metrics). One registry per process; label values are bounded (an
+ * unknown interfaceName is counted as "unknown").
+ */
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly rpc = new client.Counter({ name: 'gatehouse_rpc_requests_total', help: 'RPC calls by interface and returnCode', labelNames: ['interface', 'code'], registers: [this.registry] });
+  readonly rpcSeconds = new client.Histogram({
+    name: 'gatehouse_rpc_duration_seconds',
+    help: 'RPC latency by interface',
+    labelNames: ['interface'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly upstream = new client.Counter({ name: 'gatehouse_upstream_requests_total', help: 'platform API calls by platform, api and errcode (or failure)', labelNames: ['platform', 'api', 'errcode'], registers: [this.registry] });
+  readonly upstreamSeconds = new client.Histogram({
+    name: 'gatehouse_upstream_duration_seconds',
+    help: 'platform API latency',
+    labelNames: ['platform', 'api'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly refreshes = new client.Counter({ name: 'gatehouse_token_refreshes_total', help: 'token refreshes by platform, kind, reason (cold, force, invalidate, ahead) and result', labelNames: ['platform', 'kind', 'reason', 'result'], registers: [this.registry] });
+  readonly cache = new client.Counter({ name: 'gatehouse_token_cache_total', help: 'token reads answered from the node cache (hit) or the store (miss)', labelNames: ['result'], registers: [this.registry] });
+  readonly leaseWaits = new client.Counter({ name: 'gatehouse_token_lease_waits_total', help: 'times a node waited for another node holding a refresh lease', registers: [this.registry] });
+  readonly pushes = new client.Counter({ name: 'gatehouse_pushes_total', help: 'platform pushes by platform and HTTP status answered', labelNames: ['platform', 'status'], registers: [this.registry] });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+  }
+}

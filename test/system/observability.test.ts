@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { startNode, type TestNode } from '../helpers/gatehouse';
+
+describe('public rate limit', () => {
+  let node: TestNode;
+  afterEach(async () => node?.close());
+
+  const auth = (headers: Record<string, string> = {}) =>
+    node.post(JSON.stringify({ interface: { interfaceName: 'qcloud.cam.auth', para: { id: 'a', skey: 'b' } } }), headers).then((r) => r.body);
+
+  it('answers 4029 with retryAfter past GATEHOUSE_PUBLIC_RATE_LIMIT calls a second per IP; backend calls are not limited', async () => {
+    node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_PUBLIC_RATE_LIMIT: '5' } });
+    // start at the beginning of a second so the burst stays in one window
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => auth()));
+    const limited = answers.filter((a) => a.returnCode === 4029);
+    expect(answers.filter((a) => a.returnCode === 60012)).to.have.length(5);
+    expect(limited).to.have.length(3);
+    expect(limited[0]).to.deep.equal({ returnCode: 4029, returnMessage: 'RATE_LIMITED', returnData: { retryAfter: 1 } });
+    const admin = await Promise.all(Array.from({ length: 8 }, () => node.rpc('admin.app.list', {}, node.token())));
+    expect(admin.every((a) => a.returnCode === 0)).to.equal(true);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await auth()).returnCode).to.equal(60012);
+  });
+
+  it('honours X-Forwarded-For only with GATEHOUSE_TRUST_PROXY', async () => {
+    node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_PUBLIC_RATE_LIMIT: '2', GATEHOUSE_TRUST_PROXY: 'true' } });
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    const a = await Promise.all(['1.1.1.1', '1.1.1.1', '2.2.2.2', '2.2.2.2', '1.1.1.1'].map((ip) => auth({ 'x-forwarded-for': ip })));
+    expect(a.map((x) => x.returnCode)).to.deep.equal([60012, 60012, 60012, 60012, 4029]);
+    await node.close();
+    node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_PUBLIC_RATE_LIMIT: '2' } });
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    const b = await Promise.all(['1.1.1.1', '2.2.2.2', '3.3.3.3'].map((ip) => auth({ 'x-forwarded-for': ip })));
+    expect(b.map((x) => x.returnCode)).to.deep.equal([60012, 60012, 4029]);
+  });
+});
+
+describe('/metrics', () => {
+  let node: TestNode;
+  afterEach(async () => node?.close());
+
+  it('counts RPC calls by interface and returnCode, with latency', async () => {
+    node = await startNode({ dialect: 'sqlite' });
+    await node.rpc('qcloud.cam.auth', { id: 'a', skey: 'b' });
+    await node.post('{"interface":{"interfaceName":"no.such","para":{}}}');
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    expect(text).to.include('gatehouse_rpc_requests_total{interface="qcloud.cam.auth",code="60012"} 1');
+    expect(text).to.include('gatehouse_rpc_requests_total{interface="unknown",code="1010"} 1');
+    expect(text).to.match(/gatehouse_rpc_duration_seconds_count\{interface="qcloud.cam.auth"\} 1/);
+    expect(text).to.include('gatehouse_process_resident_memory_bytes');
+  });
+
+  it('needs the bearer token when GATEHOUSE_METRICS_TOKEN is set', async () => {
+    node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_METRICS_TOKEN: 'scrape-me' } });
+    expect((await fetch(`${node.url}/metrics`)).status).to.equal(401);
+    expect((await fetch(`${node.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).to.equal(401);
+    const ok = await fetch(`${node.url}/metrics`, { headers: { authorization: 'Bearer scrape-me' } });
+    expect(ok.status).to.equal(200);
+    expect(ok.headers.get('content-type')).to.match(/^text\/plain/);
+  });
+});
