@@ -104,7 +104,7 @@ export class Shansong {
 
   /**
    * One form-urlencoded POST to the platform: a timeout per call, network failures → 1005.
-   * (system/upstream.ts speaks JSON bodies only; see the report for the form variant it could grow.)
+   * (Upstream.json sends JSON bodies only; a form variant there would replace this and add metrics.)
    */
   private async post(api: string, path: string, form: Record<string, string>, query?: URLSearchParams): Promise<RawReply> {
     const url = new URL(this.base + path);
