@@ -369,6 +369,7 @@ export class Fengniao {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify(payload),
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.sv.config.upstreamTimeoutMs),
       });
       body = Buffer.from(await res.arrayBuffer());
