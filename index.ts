@@ -5,7 +5,9 @@
  */
 import { Command } from 'commander';
 import pino from 'pino';
-import { ConfigError, loadConfig, type Config } from './system/config';
+import { ConfigError, loadConfig, masterKey, type Config } from './system/config';
+import { SecretBox } from './system/secretbox';
+import { rotateSecrets } from './application/services/secrets';
 import { createLogger } from './system/log';
 import { parseTtl, signCaller } from './system/callers';
 import { assemble, openMigratedStore, start, unlock, VERSION } from './application';
@@ -155,6 +157,21 @@ program
           }
         })();
     process.stdout.write(`${signCaller(secret, { sub: o.sub, scope: o.scope, apps, ttlSeconds })}\n`);
+  });
+
+program
+  .command('secrets')
+  .description('secrets at rest')
+  .command('rotate')
+  .description('re-seal every stored secret under a new master key, in one transaction')
+  .requiredOption('--new-key <base64>', 'the new GATEHOUSE_MASTER_KEY (base64 of 32 bytes)')
+  .action(async (o: { newKey: string }) => {
+    const next = masterKey({ '--new-key': o.newKey }, '--new-key');
+    if (!next) throw new ConfigError('--new-key: must be base64 of 32 bytes');
+    await withServices(async (sv, config) => {
+      const n = await rotateSecrets(sv.store, sv.apps, new SecretBox(config.masterKey), new SecretBox(next));
+      process.stdout.write(`re-sealed ${n} value(s); restart every node with GATEHOUSE_MASTER_KEY set to the new key\n`);
+    });
   });
 
 program

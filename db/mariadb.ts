@@ -72,6 +72,24 @@ export class MariaDbStore extends SqlStore {
     await this.pool.query(sql, params);
   }
 
+  protected async transaction<T>(fn: (q: { all: MariaDbStore['all']; run: MariaDbStore['run'] }) => Promise<T>): Promise<T> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      const r = await fn({
+        all: async (sql, p = []) => Array.from((await conn.query(sql, p)) as Record<string, unknown>[]),
+        run: async (sql, p = []) => Number(((await conn.query(sql, p)) as { affectedRows?: number }).affectedRows ?? 0),
+      });
+      await conn.commit();
+      return r;
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      await conn.release();
+    }
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }

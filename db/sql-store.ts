@@ -102,6 +102,8 @@ export abstract class SqlStore implements Store {
   /** runs fn while holding the cluster-wide migration lock */
   protected abstract withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   protected abstract applyMigration(statements: string[], version: number): Promise<void>;
+  /** runs fn in one transaction on one connection; `q` runs statements inside it */
+  protected abstract transaction<T>(fn: (q: { all: SqlStore['all']; run: SqlStore['run'] }) => Promise<T>): Promise<T>;
   abstract ping(): Promise<void>;
   abstract close(): Promise<void>;
 
@@ -402,5 +404,28 @@ export abstract class SqlStore implements Store {
 
   async prunePushes(before: number): Promise<number> {
     return this.run('DELETE FROM pushes WHERE at < ?', [before]);
+  }
+
+  // ---- master-key rotation
+
+  async rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string): Promise<number> {
+    return this.transaction(async (q) => {
+      let changed = 0;
+      const rewrite = async (table: string, keys: string[], column: string, where = '', map: (r: Row) => string = (r) => secret(String(r[column]))) => {
+        const rows = await q.all(`SELECT ${[...keys, column].join(', ')} FROM ${table} WHERE ${column} IS NOT NULL ${where}`);
+        for (const r of rows) {
+          const next = map(r);
+          if (next === String(r[column])) continue;
+          await q.run(`UPDATE ${table} SET ${column} = ? WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`, [next, ...keys.map((k) => r[k] as Param)]);
+          changed++;
+        }
+      };
+      await rewrite('meta', ['k'], 'v', "AND k IN ('jwt_secret', 'master_key_check')");
+      await rewrite('apps', ['platform', 'code_name'], 'config', '', (r) => config(String(r.platform), String(r.config)));
+      await rewrite('sessions', ['id'], 'session_key');
+      await rewrite('authorizers', ['platform', 'owner_id', 'authorizer_id'], 'refresh_token');
+      await rewrite('tokens', ['token_key'], 'aux');
+      return changed;
+    });
   }
 }

@@ -19,6 +19,8 @@ export class SqliteStore extends SqlStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // overwritten and deleted values (old secrets after a key rotation) are zeroed, not left in free pages
+    this.db.pragma('secure_delete = ON');
   }
 
   private prepare(sql: string): Database.Statement {
@@ -51,6 +53,19 @@ export class SqliteStore extends SqlStore {
       for (const s of statements) this.db.exec(s);
       this.db.prepare(metaSql).run(...metaParams);
     }).immediate();
+  }
+
+  protected async transaction<T>(fn: (q: { all: SqliteStore['all']; run: SqliteStore['run'] }) => Promise<T>): Promise<T> {
+    // better-sqlite3 runs statements synchronously: nothing else can interleave on this connection
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = await fn({ all: (sql, p) => this.all(sql, p), run: (sql, p) => this.run(sql, p) });
+      this.db.exec('COMMIT');
+      return r;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   async ping(): Promise<void> {

@@ -191,6 +191,13 @@ export interface Store {
   listPushes(filter: PushFilter): Promise<PushRow[]>;
   /** deletes pushes older than `before`; returns how many */
   prunePushes(before: number): Promise<number>;
+
+  /**
+   * Rewrites every stored value that may hold a secret, in one transaction: `secret` gets each
+   * secret column's value, `config` each app's config JSON (with its platform); a returned string
+   * replaces the value. Returns how many values changed. (Master-key rotation.)
+   */
+  rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string): Promise<number>;
 }
 
 export function tokenKey(platform: string, codeName: string, subject: string, kind: string): string {

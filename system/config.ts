@@ -109,8 +109,7 @@ function databaseUrl(env: Env): string {
   return raw;
 }
 
-function masterKey(env: Env): Buffer | undefined {
-  const name = 'GATEHOUSE_MASTER_KEY';
+export function masterKey(env: Env, name = 'GATEHOUSE_MASTER_KEY'): Buffer | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const trimmed = raw.trim();

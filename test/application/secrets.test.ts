@@ -10,6 +10,7 @@ import { FakePlatform } from '../fake/platform';
 import { forEachDialect, freshDatabase, type TestDatabase } from '../helpers/db';
 import { JWT_SECRET, startNode } from '../helpers/gatehouse';
 import { SAMPLE_APPS, SECRET_FIELDS } from '../helpers/apps';
+import { cli } from '../helpers/cli';
 
 /** Everything the database holds, as text a backup would. */
 function dump(db: TestDatabase): string {
@@ -68,6 +69,39 @@ forEachDialect('secrets at rest', (dialect) => {
       const failure = (env: Record<string, string>) => boot(env).then(() => 'started', (e: Error) => e.message);
       expect(await failure({ GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('base64') })).to.match(/^GATEHOUSE_MASTER_KEY: .*wrong key/);
       expect(await failure({})).to.match(/^GATEHOUSE_MASTER_KEY: /);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('gatehouse secrets rotate re-seals everything under the new key in one go', async function () {
+    this.timeout(30_000);
+    const db = await freshDatabase(dialect);
+    const next = crypto.randomBytes(32).toString('base64');
+    try {
+      // secrets written before any key (clear) and under the first key (sealed)
+      let node = await startNode({ dialect, db, fake, env: { GATEHOUSE_JWT_SECRET: '' } });
+      await node.rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'clear', config: { appId: 'tt1', secret: 'written-in-clear' } }, node.token());
+      await node.gh.close();
+      node = await startNode({ dialect, db, fake, env: { GATEHOUSE_MASTER_KEY: key, GATEHOUSE_JWT_SECRET: '' } });
+      await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: 'wxrotate', secret: 'sealed-secret-1' } }, node.token());
+      const c = fake.code({ appid: 'wxrotate' });
+      const { id, skey } = (await node.rpc('qcloud.cam.id_skey', { code: c.code })).returnData;
+      await node.gh.close();
+      const r = cli(['secrets', 'rotate', '--new-key', next], { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_MASTER_KEY: key });
+      expect(r.status, r.stderr).to.equal(0);
+      expect(r.stdout).to.match(/^re-sealed \d+ value\(s\)/);
+      const text = dump(db);
+      for (const secret of ['written-in-clear', 'sealed-secret-1', c.sessionKey]) expect(text).to.not.include(secret);
+      // the old key no longer opens the store; the new one opens every secret
+      const old = cli(['app', 'list'], { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_MASTER_KEY: key });
+      expect(old.status).to.equal(1);
+      expect(old.stderr).to.match(/^GATEHOUSE_MASTER_KEY: /);
+      node = await startNode({ dialect, db, fake, env: { GATEHOUSE_MASTER_KEY: next, GATEHOUSE_JWT_SECRET: '' } });
+      const sig = crypto.createHash('sha1').update(`x${c.sessionKey}`).digest('hex');
+      expect((await node.rpc('qcloud.cam.check_signature', { id, skey, raw_data: 'x', signature: sig })).returnData).to.deep.equal({ valid: true });
+      expect((await node.rpc('admin.app.get', { platform: 'toutiao_app', codeName: 'clear' }, node.token())).returnData.secret).to.equal('****lear');
+      await node.gh.close();
     } finally {
       await db.drop();
     }

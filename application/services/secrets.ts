@@ -1,0 +1,17 @@
+import type { SecretBox } from '../../system/secretbox';
+import type { Store } from '../../db/store';
+import type { AppService } from './apps';
+
+/**
+ * Re-seals every stored secret (app secrets, session keys, refresh tokens, permanent codes, the
+ * generated JWT secret) from `from` to `to`, in one transaction. Values stored in clear (written
+ * before a key was set) are sealed too. Returns how many values were rewritten.
+ */
+export function rotateSecrets(store: Store, apps: AppService, from: SecretBox, to: SecretBox): Promise<number> {
+  const reseal = (v: string) => to.seal(from.open(v));
+  return store.rewriteSecrets(reseal, (platform, json) => {
+    const config = JSON.parse(json) as Record<string, unknown>;
+    for (const f of apps.platformDef(platform)?.secrets ?? []) if (typeof config[f] === 'string') config[f] = reseal(config[f] as string);
+    return JSON.stringify(config);
+  });
+}
