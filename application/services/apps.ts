@@ -53,6 +53,7 @@ export function mask(value: unknown): string {
 export class AppService {
   private readonly defs = new Map<string, PlatformDef & { validate: ValidateFunction }>();
   private readonly cache = new NodeCache({ stdTTL: CACHE_SECONDS, checkperiod: 0, useClones: false });
+  private readonly lastKnown = new Map<string, unknown>();
 
   constructor(
     private readonly store: Store,
@@ -116,6 +117,7 @@ export class AppService {
       throw err;
     } finally {
       this.cache.flushAll();
+      this.lastKnown.clear();
     }
   }
 
@@ -127,6 +129,7 @@ export class AppService {
       throw err;
     } finally {
       this.cache.flushAll();
+      this.lastKnown.clear();
     }
   }
 
@@ -145,13 +148,27 @@ export class AppService {
     };
   }
 
-  /** cached per node; concurrent misses share one load, failures are not kept */
+  /**
+   * Cached per node; concurrent misses share one load, failures are not kept. While the store is
+   * down the last value loaded keeps being used, so cached tokens stay servable (§5.5).
+   */
   private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.cache.get<{ v: Promise<T> }>(key);
     if (hit) return hit.v;
-    const v = load();
+    const v = load().then(
+      (value) => {
+        if (this.lastKnown.size >= 100_000 && !this.lastKnown.has(key)) this.lastKnown.clear();
+        this.lastKnown.set(key, value);
+        return value;
+      },
+      (err: unknown) => {
+        // the fallback stays cached for its TTL: requests do not each wait on a dead database
+        if (err instanceof StoreError && this.lastKnown.has(key)) return this.lastKnown.get(key) as T;
+        this.cache.del(key);
+        throw err;
+      },
+    );
     this.cache.set(key, { v });
-    v.catch(() => this.cache.del(key));
     return v;
   }
 

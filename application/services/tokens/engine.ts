@@ -1,5 +1,5 @@
 import NodeCache from 'node-cache';
-import { Codes, RpcError } from '../../../system/errors';
+import { Codes, RpcError, StoreError } from '../../../system/errors';
 import type { Logger } from '../../../system/log';
 import type { Metrics } from '../../../system/metrics';
 import type { Store, TokenIdentity, TokenRow } from '../../../db/store';
@@ -106,6 +106,8 @@ export class TokenEngine {
   private readonly metrics?: Metrics;
   private readonly flights = new Map<string, { promise: Promise<CurrentToken>; need: Need }>();
   private readonly reads = new Map<string, Promise<TokenRow>>();
+  /** the last value seen per token, beyond the cache's life: served while the store is down */
+  private readonly lastKnown = new Map<string, Cached>();
   /** due rows found by the last scan, waiting for a free refresher slot */
   private queue: TokenRow[] = [];
   private readonly cache: NodeCache;
@@ -164,7 +166,18 @@ export class TokenEngine {
       if (flight && flight.need === 'cold') return flight.promise;
     }
     this.metrics?.cache.inc({ result: 'miss' });
-    const row = await this.read(spec);
+    let row: TokenRow;
+    try {
+      row = await this.read(spec);
+    } catch (err) {
+      // the store is down: a token this node saw, still valid, keeps being served (§5.5)
+      const known = this.lastKnown.get(spec.key);
+      if (err instanceof StoreError && known && known.expiresAt > Date.now() + MIN_VALID_MS && opts.invalidToken !== known.value) {
+        this.cache.set<Cached>(spec.key, known); // the next requests need not wait on the dead store
+        return { value: known.value, expiresAt: known.expiresAt };
+      }
+      throw err;
+    }
     const need = this.need(row, force, opts.invalidToken, now);
     if (need === 'none' || need === 'ahead') {
       this.remember(row);
@@ -212,6 +225,7 @@ export class TokenEngine {
   async clear(key: string): Promise<void> {
     await this.store.clearToken(key);
     this.cache.del(key);
+    this.lastKnown.delete(key);
   }
 
   /** drops this node's cached copy (e.g. after an unauthorization) */
@@ -251,7 +265,10 @@ export class TokenEngine {
 
   private remember(row: TokenRow): void {
     if (row.value === null || row.expiresAt === null) return;
-    this.cache.set<Cached>(row.key, { value: row.value, expiresAt: row.expiresAt, refreshAt: row.refreshAt ?? Infinity, version: row.version });
+    const c: Cached = { value: row.value, expiresAt: row.expiresAt, refreshAt: row.refreshAt ?? Infinity, version: row.version };
+    this.cache.set<Cached>(row.key, c);
+    if (this.lastKnown.size >= 100_000 && !this.lastKnown.has(row.key)) this.lastKnown.clear();
+    this.lastKnown.set(row.key, c);
   }
 
   private refreshInBackground(spec: TokenSpec, seenVersion: number): void {
