@@ -109,21 +109,17 @@ export class AppService {
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      const res = await this.store.putApp(row);
-      return res;
-    } catch (err) {
-      if (err instanceof StoreError) throw new RpcError('APP_WRITE_FAILED', '', err.detail);
-      throw err;
-    } finally {
-      this.cache.flushAll();
-      this.lastKnown.clear();
-    }
+    return this.write(() => this.store.putApp(row));
   }
 
   async delete(platform: string, codeName: string): Promise<boolean> {
+    return this.write(() => this.store.deleteApp(platform, codeName));
+  }
+
+  /** an admin write: a store failure is a 1013, and this node's caches start afresh */
+  private async write<T>(fn: () => Promise<T>): Promise<T> {
     try {
-      return await this.store.deleteApp(platform, codeName);
+      return await fn();
     } catch (err) {
       if (err instanceof StoreError) throw new RpcError('APP_WRITE_FAILED', '', err.detail);
       throw err;
