@@ -3,6 +3,9 @@ import { SqlStore } from './sql-store';
 
 type Param = string | number | null;
 
+/** no gatehouse query takes long: past this the database is taken as hung */
+const QUERY_TIMEOUT_MS = 3000;
+
 export interface MariaDbOptions {
   connectionLimit?: number;
   acquireTimeout?: number;
@@ -19,7 +22,7 @@ export function poolConfig(url: string, opts: MariaDbOptions = {}): mariadb.Pool
     password: decodeURIComponent(u.password),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')),
     connectionLimit: limit,
-    acquireTimeout: opts.acquireTimeout ?? 3000,
+    acquireTimeout: opts.acquireTimeout ?? 2000,
     connectTimeout: 2000,
     bigIntAsNumber: true,
     insertIdAsNumber: true,
@@ -40,13 +43,25 @@ export class MariaDbStore extends SqlStore {
     this.pool = mariadb.createPool(poolConfig(url, opts));
   }
 
+  /**
+   * A query with a client-side deadline: a database that hangs (rather than refusing) must not
+   * hang requests. The stuck connection is left to the pool; the caller gets an error.
+   */
+  private query(sql: string | { sql: string; rowsAsArray: boolean }, params: Param[]): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('query timed out'), { code: 'GATEHOUSE_QUERY_TIMEOUT' })), QUERY_TIMEOUT_MS);
+    });
+    return Promise.race([this.pool.query(sql, params), deadline]).finally(() => clearTimeout(timer));
+  }
+
   protected async all(sql: string, params: Param[] = []): Promise<Record<string, unknown>[]> {
-    const rows = (await this.pool.query({ sql, rowsAsArray: false }, params)) as Record<string, unknown>[];
+    const rows = (await this.query({ sql, rowsAsArray: false }, params)) as Record<string, unknown>[];
     return Array.from(rows);
   }
 
   protected async run(sql: string, params: Param[] = []): Promise<number> {
-    const res = (await this.pool.query(sql, params)) as { affectedRows?: number };
+    const res = (await this.query(sql, params)) as { affectedRows?: number };
     return Number(res.affectedRows ?? 0);
   }
 
@@ -91,7 +106,7 @@ export class MariaDbStore extends SqlStore {
   }
 
   async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+    await this.query('SELECT 1', []);
   }
 
   async close(): Promise<void> {
