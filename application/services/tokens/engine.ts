@@ -281,7 +281,14 @@ export class TokenEngine {
   /** single-flight per key on this node; a force does not settle for a flight that was not one */
   private refresh(spec: TokenSpec, need: Need, seenVersion: number, invalidToken?: string): Promise<CurrentToken> {
     const flight = this.flights.get(spec.key);
-    if (flight && !(need === 'force' && flight.need !== 'force')) return flight.promise;
+    if (flight && !(need === 'force' && flight.need !== 'force')) {
+      if (need !== 'invalidate') return flight.promise;
+      // a flight that ends serving the very token the caller reported invalid has failed for it
+      return flight.promise.then((t) => {
+        if (t.value === invalidToken) throw new RpcError('UPSTREAM_UNREACHABLE', '', `${spec.key}: refresh failed`);
+        return t;
+      });
+    }
     const run = async (): Promise<CurrentToken> => {
       if (flight) await flight.promise.catch(() => undefined);
       return this.refreshOnce(spec, need, seenVersion, invalidToken);
