@@ -1,7 +1,8 @@
 /**
  * The baseline for `npm run bench`: a bare Koa app answering POST / with a fixed JSON envelope of
- * the same shape gatehouse sends. No body parsing, no routing, no store — the ceiling that
- * gatehouse's numbers are compared with.
+ * the same shape gatehouse sends, and POST /wechat-tp/{codeName}/events (the callbacks scenario's
+ * route) with `success`, as gatehouse answers a push. No body parsing, no signature, no
+ * decryption, no routing library, no store — the ceiling that gatehouse's numbers are compared with.
  *
  *   BENCH_PORT=1234 node --require tsx/cjs bench/bare-koa.ts
  */
@@ -17,6 +18,9 @@ const app = new Koa();
 app.use((ctx) => {
   if (ctx.method === 'POST' && ctx.path === '/') {
     ctx.body = { returnCode: 0, returnMessage: 'OK', returnData: {}, version: 1, componentName: 'MA' };
+  } else if (ctx.method === 'POST' && /^\/wechat-tp\/[^/]+\/events$/.test(ctx.path)) {
+    ctx.type = 'text/plain';
+    ctx.body = 'success';
   } else if (ctx.path === '/healthz') {
     ctx.body = { status: 'ok' };
   }

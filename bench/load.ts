@@ -12,7 +12,12 @@ export const AUTOCANNON = path.join('node_modules', 'autocannon', 'autocannon.js
 
 export interface LoadOptions {
   url: string;
-  body: string;
+  /** POST unless said otherwise */
+  method?: 'GET' | 'POST';
+  /** the request body (none for a GET) */
+  body?: string;
+  /** its content type: application/json unless said otherwise */
+  contentType?: string;
   /** the exact response body every request must get */
   expectBody: string;
   /** request headers besides content-type (e.g. authorization) */
@@ -43,10 +48,10 @@ export function loadArgs(o: LoadOptions): string[] {
     '--connections', String(o.connections),
     '--duration', String(o.durationS),
     ...(o.warmupS > 0 ? ['--warmup', '[', '-c', String(o.connections), '-d', String(o.warmupS), ']'] : []),
-    '--method', 'POST',
-    '--headers', 'content-type=application/json',
+    '--method', o.method ?? 'POST',
+    ...(o.body === undefined ? [] : ['--headers', `content-type=${o.contentType ?? 'application/json'}`]),
     ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['--headers', `${k}=${v}`]),
-    '--body', o.body,
+    ...(o.body === undefined ? [] : ['--body', o.body]),
     '--expectBody', o.expectBody,
     '--json',
     o.url,

@@ -12,15 +12,19 @@ export interface Row {
   targetPct?: number;
   /** maximum p99 latency as a multiple of bare Koa's p99, when the scenario has that target too */
   targetP99x?: number;
+  /** maximum p50 latency added to the baseline's p50, in ms, when the scenario has that target */
+  targetP50AddMs?: number;
 }
 
-/** what the rows are compared with: the bare Koa row's result */
-export type Baseline = Pick<LoadResult, 'requestsPerSec' | 'p99'>;
+/** what the rows are compared with: the bare Koa row's result (or another baseline row's) */
+export type Baseline = Pick<LoadResult, 'requestsPerSec' | 'p99'> & Partial<Pick<LoadResult, 'p50'>>;
 
 export interface Verdict {
   ratioPct?: number;
   /** p99 / bare Koa's p99 */
   p99x?: number;
+  /** p50 − the baseline's p50, in ms */
+  p50AddMs?: number;
   met?: boolean;
 }
 
@@ -29,36 +33,49 @@ export function verdict(row: Row, baseline: Baseline | undefined): Verdict {
   const ratioPct = (row.result.requestsPerSec / baseline.requestsPerSec) * 100;
   // autocannon reports whole milliseconds: a 1 ms baseline p99 is "at most 1 ms"
   const p99x = row.result.p99 / Math.max(baseline.p99, 1);
+  const p50AddMs = baseline.p50 === undefined ? undefined : row.result.p50 - baseline.p50;
   const targets = [
     ...(row.targetPct === undefined ? [] : [ratioPct >= row.targetPct]),
     ...(row.targetP99x === undefined ? [] : [p99x <= row.targetP99x]),
+    ...(row.targetP50AddMs === undefined || p50AddMs === undefined ? [] : [p50AddMs <= row.targetP50AddMs]),
   ];
-  return { ratioPct, p99x, met: targets.length ? targets.every(Boolean) : undefined };
+  return { ratioPct, p99x, p50AddMs, met: targets.length ? targets.every(Boolean) : undefined };
 }
 
 export function targetText(row: Row): string {
   const parts = [
     ...(row.targetPct === undefined ? [] : [`>= ${row.targetPct} %`]),
     ...(row.targetP99x === undefined ? [] : [`p99 <= ${row.targetP99x}x`]),
+    ...(row.targetP50AddMs === undefined ? [] : [`p50 +<= ${row.targetP50AddMs} ms`]),
   ];
   return parts.length ? parts.join(', ') : '-';
 }
 
 const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+export interface TableOptions {
+  /** what the ratios compare with ("bare Koa" unless said), and its short form ("bare") */
+  baselineName?: string;
+  baselineShort?: string;
+  /** a "p50 added" column: p50 minus the baseline's */
+  p50Added?: boolean;
+}
+
 /**
  * A plain-text table; misses are marked "MISSED" so that they stand out in a log. Besides the
  * required columns it shows the server's CPU time per request and the ratio that CPU cost gives
  * against bare Koa's: the throughput ratio to expect if the server had a core to itself.
  */
-export function table(rows: Row[], baseline: Baseline | undefined, baselineCpu: number | undefined): string {
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'bad body', 'srv CPU us/req', 'CPU vs bare', 'vs bare Koa', 'p99 vs bare', 'target', 'verdict'];
-  const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+export function table(rows: Row[], baseline: Baseline | undefined, baselineCpu: number | undefined, opts: TableOptions = {}): string {
+  const name = opts.baselineName ?? 'bare Koa';
+  const short = opts.baselineShort ?? 'bare';
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'bad body', 'srv CPU us/req', `CPU vs ${short}`, `vs ${name}`, `p99 vs ${short}`, ...(opts.p50Added ? ['p50 added'] : []), 'target', 'verdict'];
+  const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...(opts.p50Added ? [12] : [])]);
   const body = rows.map((row) => {
     const r = row.result;
     const v = verdict(row, baseline);
     const target = targetText(row);
-    if (!r) return [row.scenario, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', target, `NOT RUN: ${row.failed ?? '?'}`];
+    if (!r) return [row.scenario, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ...(opts.p50Added ? ['-'] : []), target, `NOT RUN: ${row.failed ?? '?'}`];
     const bad = r.errors + r.non2xx + r.mismatches;
     let mark = v.met === undefined ? '-' : v.met ? 'met' : 'MISSED';
     if (bad > 0) mark += ' + FAILED REQUESTS';
@@ -76,6 +93,7 @@ export function table(rows: Row[], baseline: Baseline | undefined, baselineCpu: 
       cpu === undefined || !baselineCpu ? '-' : `${num((baselineCpu / cpu) * 100, 1)} %`,
       v.ratioPct === undefined ? '-' : `${num(v.ratioPct, 1)} %`,
       v.p99x === undefined ? '-' : `${num(v.p99x, 2)}x`,
+      ...(opts.p50Added ? [v.p50AddMs === undefined ? '-' : `${v.p50AddMs >= 0 ? '+' : ''}${num(v.p50AddMs)} ms`] : []),
       target,
       mark,
     ];

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --duration 10 --connections 50 --warmup 2 --cpu-prof --no-mariadb --only tokens,fleet]`
+ * `npm run bench [-- --duration 5 --connections 50 --warmup 2 --cpu-prof --no-mariadb --only tokens,fleet,proxy]`
  *
  * Throughput of gatehouse's RPC endpoint against a bare Koa app on the same machine:
  *
@@ -20,6 +20,25 @@
  * and once, on MariaDB when reachable (else SQLite), the token fleet: 10,000 classic-mode apps with
  * 40–60 s tokens kept fresh by the background refresher (bench/tokens.ts has the details).
  *
+ * The platform-facing routes under load:
+ *
+ *   proxy        GET /proxy/wechat-app/{codeName}/cgi-bin/menu/get through gatehouse (SQLite) vs the
+ *                same GET straight to the fake platform (bench/fake-wechat.ts as its own process),
+ *                same connections: target p50 added <= 2 ms and >= 60 % of the direct req/s
+ *                (bench/proxy.ts); plus both latencies without queueing (one connection)
+ *   callbacks    POST /wechat-tp/tp/events: one signed, encrypted component_verify_ticket push
+ *                (built once with wechat-crypto, bench/pushes.ts), answered `success`, vs bare Koa
+ *                answering `success` to the same request; per store, no target (the ratio is shown)
+ *
+ * and, after the fleet and like it, the authorizers (on SQLite unless --authorizers-store mariadb):
+ * 10,000 authorizers of a WeChat third-party platform with 40–60 s tokens and refresh tokens
+ * rotated on every refresh (bench/authorizers.ts).
+ *
+ * Defaults keep the whole run near 4 minutes on a 2-core machine: 5 s loads, a 50 s fleet watch, a
+ * 25 s authorizers watch; priming the 2 x 10,000 tokens and waiting for them to come due take most
+ * of the rest. (A watch starts when the first primed token enters its refresh-ahead window, when
+ * priming was quicker than that: before, nothing can be due.)
+ *
  * A missed target is marked in the table but is not a failure: the exit code is 0 unless a
  * scenario could not run at all. Child processes and the MariaDB database are cleaned up on every
  * way out, Ctrl-C included.
@@ -29,11 +48,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { onTeardown, teardown } from './children';
-import { FakeWechat } from './fake-wechat';
+import { FakeWechat, MENU_BODY, type FakeStats } from './fake-wechat';
 import { cpuTimeUs, machineBusy } from './machine';
 import { loadCommand, runLoad, shellQuote, type LoadOptions } from './load';
 import { nowUs, summarizeProfiles, type Window } from './profile';
-import { checkTable, table, verdict, type Check, type Row } from './report';
+import { checkTable, table, verdict, type Check, type Row, type TableOptions } from './report';
+import { authorizers } from './authorizers';
+import { PROXY_APP, PROXY_CODE_NAME, proxyCallerToken, sequentialGets, TARGET_PROXY_P50_ADD_MS, TARGET_PROXY_PCT } from './proxy';
+import { PUSH_CONTENT_TYPE, signedPush, TP, verifyTicketXml, type SignedPush } from './pushes';
 import {
   callerHeaders,
   expectToken,
@@ -47,27 +69,32 @@ import {
 } from './tokens';
 import {
   expectReturnCode,
+  get,
   liveSession,
   mariadbDatabase,
+  post,
+  putApp,
   putWechatApp,
   rpcBody,
   sqliteDatabase,
   startBareKoa,
+  startFakeWechatProcess,
   startGatehouse,
   type BenchDatabase,
   type Reply,
   type Target,
 } from './targets';
 
-const GROUPS = ['sessions', 'tokens', 'stampede', 'fleet'] as const;
+const GROUPS = ['sessions', 'tokens', 'stampede', 'fleet', 'proxy', 'callbacks', 'authorizers'] as const;
 type Group = (typeof GROUPS)[number];
 
 const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmup S] [--cpu-prof] [--no-mariadb]
                         [--only G,..] [--skip G,..] [--stampede N] [--stampede-latency MS]
                         [--fleet-apps N] [--fleet-concurrency N] [--fleet-scan-ms MS] [--fleet-latency MS]
                         [--fleet-life S-S] [--fleet-watch S] [--fleet-samples N] [--fleet-prime N]
+                        [--authorizers N] [--authorizers-watch S] [--authorizers-store sqlite|mariadb]
 
-  --duration S      measured seconds per load scenario (default 10)
+  --duration S      measured seconds per load scenario (default 5)
   --connections N   concurrent connections (default 50)
   --warmup S        unmeasured warm-up seconds before each load scenario (default 2; 0 = none)
   --cpu-prof        write V8 CPU profiles of the gatehouse children and print where the time goes
@@ -77,7 +104,10 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmu
                       tokens    cached wechat.app.token under load
                       stampede  cold stampede
                       fleet     the token fleet kept fresh by the refresher
-                    (bare Koa runs whenever sessions or tokens do: it is their baseline)
+                      proxy     GET through /proxy/wechat-app vs the same GET direct to the fake platform
+                      callbacks signed, encrypted component_verify_ticket pushes under load
+                      authorizers  third-party-platform authorizers kept fresh by the refresher
+                    (bare Koa runs whenever sessions, tokens or callbacks do: it is their baseline)
   --stampede N            concurrent requests of the stampede (default 1000)
   --stampede-latency MS   the fake's token latency for it (default 200)
   --fleet-apps N          apps in the fleet (default 10000)
@@ -85,9 +115,14 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmu
   --fleet-scan-ms MS      GATEHOUSE_REFRESH_SCAN_MS (default 200)
   --fleet-latency MS      the fake's token latency (default 20)
   --fleet-life S-S        expires_in of the fleet's tokens, fixed per app, spread over the range (default 40-60)
-  --fleet-watch S         seconds the refresher is watched after priming (default 50)
+  --fleet-watch S         seconds the refresher is watched after priming (default 50; the watch starts
+                          no earlier than the first primed token's refresh-ahead window)
   --fleet-samples N       wechat.app.token calls sampled during the watch (default 200)
   --fleet-prime N         wechat.app.token calls in flight while priming (default 32)
+  --authorizers N         authorizers in the authorizers scenario (default 10000); it takes the
+                          --fleet-concurrency, -scan-ms, -latency, -life, -samples and -prime settings
+  --authorizers-watch S   seconds the refresher is watched there after priming (default 25)
+  --authorizers-store S   sqlite (default) or mariadb (falls back to SQLite when unreachable or --no-mariadb)
 
 MariaDB: root with an empty password on 127.0.0.1:3306 (BENCH_MARIADB_HOST / BENCH_MARIADB_PORT to
 change); a database gh_bench_<random> is created and dropped. Unreachable: the variant is skipped.`;
@@ -101,13 +136,17 @@ interface Settings {
   groups: Set<Group>;
   stampede: StampedeSettings;
   fleet: FleetSettings;
+  authorizers: number;
+  /** the fleet settings with the authorizers' watch */
+  authorizersFleet: FleetSettings;
+  authorizersOnMariadb: boolean;
 }
 
 function settings(argv: string[]): Settings {
   const { values } = parseArgs({
     args: argv,
     options: {
-      duration: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '5' },
       connections: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '2' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -124,6 +163,9 @@ function settings(argv: string[]): Settings {
       'fleet-watch': { type: 'string', default: '50' },
       'fleet-samples': { type: 'string', default: '200' },
       'fleet-prime': { type: 'string', default: '32' },
+      authorizers: { type: 'string', default: '10000' },
+      'authorizers-watch': { type: 'string', default: '25' },
+      'authorizers-store': { type: 'string', default: 'sqlite' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -142,8 +184,23 @@ function settings(argv: string[]): Settings {
       return g as Group;
     });
   const skip = new Set(groups('skip', values.skip));
+  const store = (name: string, v: string) => {
+    if (v !== 'sqlite' && v !== 'mariadb') throw new Error(`--${name}: expected sqlite or mariadb, got "${v}"`);
+    return v === 'mariadb';
+  };
   const life = /^(\d+)-(\d+)$/.exec(values['fleet-life']);
   if (!life || Number(life[1]) < 10 || Number(life[2]) < Number(life[1])) throw new Error(`--fleet-life: expected MIN-MAX seconds, MIN >= 10, got "${values['fleet-life']}"`);
+  const fleet: FleetSettings = {
+    apps: int('fleet-apps', values['fleet-apps'], 1),
+    concurrency: int('fleet-concurrency', values['fleet-concurrency'], 1),
+    scanMs: int('fleet-scan-ms', values['fleet-scan-ms'], 50),
+    latencyMs: int('fleet-latency', values['fleet-latency'], 0),
+    lifeMinS: Number(life[1]),
+    lifeMaxS: Number(life[2]),
+    watchS: int('fleet-watch', values['fleet-watch'], 1),
+    samples: int('fleet-samples', values['fleet-samples'], 0),
+    primeConcurrency: int('fleet-prime', values['fleet-prime'], 1),
+  };
   return {
     durationS: int('duration', values.duration, 1),
     connections: int('connections', values.connections, 1),
@@ -155,17 +212,10 @@ function settings(argv: string[]): Settings {
       requests: int('stampede', values.stampede, 1),
       latencyMs: int('stampede-latency', values['stampede-latency'], 0),
     },
-    fleet: {
-      apps: int('fleet-apps', values['fleet-apps'], 1),
-      concurrency: int('fleet-concurrency', values['fleet-concurrency'], 1),
-      scanMs: int('fleet-scan-ms', values['fleet-scan-ms'], 50),
-      latencyMs: int('fleet-latency', values['fleet-latency'], 0),
-      lifeMinS: Number(life[1]),
-      lifeMaxS: Number(life[2]),
-      watchS: int('fleet-watch', values['fleet-watch'], 1),
-      samples: int('fleet-samples', values['fleet-samples'], 0),
-      primeConcurrency: int('fleet-prime', values['fleet-prime'], 1),
-    },
+    fleet,
+    authorizers: int('authorizers', values.authorizers, 1),
+    authorizersFleet: { ...fleet, watchS: int('authorizers-watch', values['authorizers-watch'], 1) },
+    authorizersOnMariadb: store('authorizers-store', values['authorizers-store']),
   };
 }
 
@@ -178,10 +228,20 @@ const say = (s: string) => {
 };
 const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0];
 
+/** what one load sends */
+type Request = Pick<LoadOptions, 'url' | 'method' | 'body' | 'contentType' | 'headers'>;
+
+const TARGET_CALLBACK_NOTE = 'no target: the ratio is reported';
+
 class Bench {
   readonly rows: Row[] = [];
-  /** the stampede and fleet results */
+  /** the stampede, fleet and authorizers results */
   readonly checks: Check[] = [];
+  /** the proxy group: [direct, through gatehouse], and what else it measured */
+  readonly proxyRows: Row[] = [];
+  readonly proxyChecks: Check[] = [];
+  /** the callbacks group: bare Koa first (its baseline), then one row per store */
+  readonly callbackRows: Row[] = [];
   readonly commands: string[] = [];
   readonly notes: string[] = [];
   /** share of the CPUs others used just before the bench started: their work skews the numbers */
@@ -197,44 +257,69 @@ class Bench {
    * that exact body expected; fills row.result or row.failed
    */
   private async scenario(row: Row, target: Target, body: string, expectCode: number, opts: { headers?: Record<string, string>; check?: (r: Reply) => void } = {}): Promise<void> {
-    try {
+    await this.measure(row, target, { url: target.url, body, headers: opts.headers }, this.s.durationS, async () => {
       const sample = await expectReturnCode(row.scenario, target.url, body, expectCode, opts.headers);
       opts.check?.(sample);
-      const load: LoadOptions = {
-        url: target.url,
-        body,
-        headers: opts.headers,
-        expectBody: sample.text,
-        connections: this.s.connections,
-        durationS: this.s.durationS,
-        warmupS: this.s.warmupS,
-      };
+      return sample.text;
+    });
+  }
+
+  /**
+   * `sample` sends one request and returns the body every request under load must get (it throws
+   * when that one is wrong); then the load, with the server's CPU time per request counted for
+   * `target` (and for `also`, returned). Fills row.result or row.failed.
+   */
+  private async measure(row: Row, target: Target, req: Request, durationS: number, sample: () => Promise<string>, also?: Target): Promise<number | undefined> {
+    try {
+      const expectBody = await sample();
+      const load: LoadOptions = { ...req, expectBody, connections: this.s.connections, durationS, warmupS: this.s.warmupS };
       this.commands.push(`# ${row.scenario}\n${loadCommand(load)}`);
-      say(`  ${row.scenario}: ${this.s.warmupS} s warm-up + ${this.s.durationS} s at ${this.s.connections} connections ...`);
+      say(`  ${row.scenario}: ${this.s.warmupS} s warm-up + ${durationS} s at ${this.s.connections} connections ...`);
       const started = nowUs();
       const cpuBefore = cpuTimeUs(target.child.proc.pid);
+      const alsoBefore = cpuTimeUs(also?.child.proc.pid);
       row.result = await runLoad(load);
       const cpuAfter = cpuTimeUs(target.child.proc.pid);
+      const alsoAfter = cpuTimeUs(also?.child.proc.pid);
       const served = row.result.total + row.result.warmupTotal;
       if (cpuBefore !== undefined && cpuAfter !== undefined && served > 0) row.cpuUsPerRequest = (cpuAfter - cpuBefore) / served;
       this.windows.push({ label: row.scenario.replace(/\s+/g, ' '), fromUs: started + this.s.warmupS * 1e6, toUs: nowUs() });
       if (target.child.done()) throw new Error(`${target.name} died under load:\n${target.child.output().trim()}`);
+      if (also?.child.done()) throw new Error(`${also.name} died under load:\n${also.child.output().trim()}`);
+      return alsoBefore !== undefined && alsoAfter !== undefined && served > 0 ? (alsoAfter - alsoBefore) / served : undefined;
     } catch (err) {
       row.failed = firstLine(err);
       if (!interrupted) process.stderr.write(`bench: ${row.scenario}: ${(err as Error).message ?? err}\n`);
+      return undefined;
     }
   }
 
+  /** the callbacks load: the same signed push over and over; the sample must be HTTP 200 `success` */
+  private async callbackLoad(row: Row, target: Target, push: SignedPush): Promise<void> {
+    const url = `${target.url}${push.path}`;
+    await this.measure(row, target, { url, body: push.body, contentType: PUSH_CONTENT_TYPE }, this.s.durationS, async () => {
+      const r = await post(url, push.body, { 'content-type': PUSH_CONTENT_TYPE });
+      if (r.status !== 200 || r.text !== 'success') throw new Error(`${row.scenario}: expected HTTP 200 with exactly "success", got HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+      return r.text;
+    });
+  }
+
+  /** the baselines: POST / (sessions, tokens) and the push route (callbacks) */
   async bareKoa(): Promise<void> {
+    const g = this.s.groups;
     const row: Row = { scenario: 'bare Koa  POST /' };
-    this.rows.push(row);
+    const push: Row = { scenario: 'bare Koa  POST /wechat-tp/tp/events' };
+    const rows = [...(g.has('sessions') || g.has('tokens') ? [row] : []), ...(g.has('callbacks') ? [push] : [])];
+    if (rows.includes(row)) this.rows.push(row);
+    if (rows.includes(push)) this.callbackRows.push(push);
     say('bare Koa');
     let koa: Target | undefined;
     try {
       koa = await startBareKoa();
-      await this.scenario(row, koa, rpcBody('bench', {}), 0);
+      if (rows.includes(row)) await this.scenario(row, koa, rpcBody('bench', {}), 0);
+      if (rows.includes(push)) await this.callbackLoad(push, koa, signedPush(verifyTicketXml('ticket@@@bench')));
     } catch (err) {
-      row.failed = firstLine(err);
+      for (const r of rows) if (!r.result && !r.failed) r.failed = firstLine(err);
       if (!interrupted) process.stderr.write(`bench: ${(err as Error).message}\n`);
     } finally {
       await koa?.stop();
@@ -246,8 +331,13 @@ class Bench {
     const auth: Row = { scenario: `gatehouse ${store}  qcloud.cam.auth`, targetPct: TARGET_AUTH_PCT };
     const error: Row = { scenario: `gatehouse ${store}  error path (1010)`, targetPct: TARGET_ERROR_PCT };
     const token: Row = { scenario: `gatehouse ${store}  wechat.app.token (cached)`, targetPct: TARGET_TOKEN_PCT, targetP99x: TARGET_TOKEN_P99X };
+    const callbacks: Row = { scenario: `gatehouse ${store}  POST /wechat-tp/tp/events` };
     const rows = [...(g.has('sessions') ? [auth, error] : []), ...(g.has('tokens') ? [token] : [])];
     this.rows.push(...rows);
+    if (g.has('callbacks')) {
+      rows.push(callbacks);
+      this.callbackRows.push(callbacks);
+    }
     if (typeof db === 'string') {
       for (const r of rows) r.failed = `skipped (${store} unavailable)`;
       this.notes.push(`${store} variant skipped: ${db}`);
@@ -267,6 +357,12 @@ class Bench {
       if (g.has('tokens')) {
         await putWechatApp(gh, 'bench', { appId: 'wxbench0000000001', secret: 's' });
         await this.scenario(token, gh, tokenBody('bench'), 0, { headers: callerHeaders(), check: (r) => void expectToken(token.scenario, r) });
+      }
+      if (g.has('callbacks')) {
+        // every request is the same push: verified, decrypted, parsed; the ticket written
+        // conditionally (CreateTime) and a push-log row added; answered `success`
+        await putApp(gh, 'wechat_tp', TP.codeName, { ...TP.config });
+        await this.callbackLoad(callbacks, gh, signedPush(verifyTicketXml('ticket@@@bench')));
       }
       if (g.has('stampede')) {
         const label = `stampede ${store}`;
@@ -312,6 +408,98 @@ class Bench {
     }
   }
 
+  /**
+   * GET /proxy/wechat-app/proxy/cgi-bin/menu/get through gatehouse (SQLite) vs the same GET direct
+   * to the fake platform, a process of its own, with the token gatehouse holds
+   */
+  async proxy(): Promise<void> {
+    const direct: Row = { scenario: 'direct to the fake  GET /cgi-bin/menu/get' };
+    const via: Row = { scenario: 'gatehouse SQLite  GET /proxy/wechat-app/proxy/cgi-bin/menu/get', targetPct: TARGET_PROXY_PCT, targetP50AddMs: TARGET_PROXY_P50_ADD_MS };
+    this.proxyRows.push(direct, via);
+    const label = 'proxy SQLite';
+    const add = (what: string, value: string, target?: string, met?: boolean) => this.proxyChecks.push({ scenario: label, what, value, target, met });
+    say('proxy: gatehouse on SQLite, the fake platform as its own process');
+    const db = sqliteDatabase();
+    let fake: Target | undefined;
+    let gh: Target | undefined;
+    const profDir = this.s.cpuProf ? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-prof-proxy-')) : undefined;
+    try {
+      fake = await startFakeWechatProcess();
+      gh = await startGatehouse({ name: 'gatehouse proxy (SQLite)', databaseUrl: db.url, wechatApi: fake.url, cpuProfDir: profDir });
+      await putApp(gh, 'wechat_app', PROXY_CODE_NAME, PROXY_APP);
+      const headers = { authorization: `Bearer ${proxyCallerToken()}` };
+      const viaUrl = `${gh.url}/proxy/wechat-app/${PROXY_CODE_NAME}/cgi-bin/menu/get`;
+      const expectMenu = (what: string) => async (r: Promise<Reply>) => {
+        const x = await r;
+        if (x.status !== 200 || x.text !== MENU_BODY) throw new Error(`${what}: expected HTTP 200 with ${MENU_BODY}, got HTTP ${x.status}: ${x.text.slice(0, 300)}`);
+      };
+      await expectMenu('proxied GET')(get(viaUrl, headers));
+      // the token gatehouse holds (and just used): the direct requests present the same one
+      const held = expectToken('wechat.app.token', await post(gh.url, tokenBody(PROXY_CODE_NAME), callerHeaders()));
+      const directUrl = `${fake.url}/cgi-bin/menu/get?access_token=${encodeURIComponent(held.token)}`;
+      await expectMenu('direct GET')(get(directUrl));
+
+      const n = 1000;
+      const seqDirect = await sequentialGets(directUrl, {}, MENU_BODY, n);
+      const seqVia = await sequentialGets(viaUrl, headers, MENU_BODY, n);
+      add(
+        `one connection, ${n} GETs one after another: p50 / p99 direct, through gatehouse`,
+        `${seqDirect.p50Ms.toFixed(2)} / ${seqDirect.p99Ms.toFixed(2)} ms, ${seqVia.p50Ms.toFixed(2)} / ${seqVia.p99Ms.toFixed(2)} ms: +${(seqVia.p50Ms - seqDirect.p50Ms).toFixed(2)} ms at p50${seqDirect.bad + seqVia.bad ? ` (${seqDirect.bad + seqVia.bad} wrong answers)` : ''}`,
+        `p50 +<= ${TARGET_PROXY_P50_ADD_MS} ms`,
+        seqVia.p50Ms - seqDirect.p50Ms <= TARGET_PROXY_P50_ADD_MS && seqDirect.bad + seqVia.bad === 0,
+      );
+
+      const sample = (what: string, url: string, h: Record<string, string>) => async () => {
+        await expectMenu(what)(get(url, h));
+        return MENU_BODY;
+      };
+      await this.measure(direct, fake, { url: directUrl, method: 'GET' }, this.s.durationS, sample(direct.scenario, directUrl, {}));
+      const fakeCpuVia = await this.measure(via, gh, { url: viaUrl, method: 'GET', headers }, this.s.durationS, sample(via.scenario, viaUrl, headers), fake);
+      const stats = JSON.parse((await get(`${fake.url}/__bench/stats`)).text) as FakeStats;
+      const us = (n?: number) => (n === undefined ? '?' : `${n.toFixed(1)} us`);
+      add('srv CPU per request: the fake (direct); gatehouse + the fake (proxied)', `${us(direct.cpuUsPerRequest)}; ${us(via.cpuUsPerRequest)} + ${us(fakeCpuVia)}`);
+      add(
+        'the fake, whole run: menu/get calls answered 40001 / token calls (TCP connections it accepted)',
+        `${stats.menuRejected} of ${stats.menuCalls} / ${stats.tokenCalls} (${stats.connections})`,
+        '0 / 1',
+        stats.menuRejected === 0 && stats.tokenCalls === 1,
+      );
+    } catch (err) {
+      for (const r of [direct, via]) if (!r.result && !r.failed) r.failed = firstLine(err);
+      if (!interrupted) process.stderr.write(`bench: proxy: ${(err as Error).message}\n`);
+    } finally {
+      await gh?.stop();
+      await fake?.stop();
+      await db.drop();
+      if (profDir) this.profileDirs.push({ store: 'proxy, SQLite', dir: profDir });
+    }
+  }
+
+  /**
+   * the authorizers, on SQLite unless --authorizers-store mariadb (then on MariaDB when reachable
+   * and not --no-mariadb). SQLite by default: the fleet covers the refresher on MariaDB already,
+   * and its priming is about twice as fast, which keeps the default run short.
+   */
+  async authorizers(): Promise<void> {
+    let db: BenchDatabase | string = !this.s.authorizersOnMariadb ? 'sqlite' : this.s.mariadb ? await mariadbDatabase() : 'not tried (--no-mariadb)';
+    let store = 'MariaDB';
+    if (typeof db === 'string') {
+      if (db !== 'sqlite') this.notes.push(`the authorizers ran on SQLite: MariaDB ${db}`);
+      db = sqliteDatabase();
+      store = 'SQLite';
+    }
+    const f = this.s.authorizersFleet;
+    say(`authorizers on ${store} (${db.url}): ${this.s.authorizers} authorizers of one third-party platform, tokens of ${f.lifeMinS}-${f.lifeMaxS} s, fake latency ${f.latencyMs} ms`);
+    try {
+      this.checks.push(...(await authorizers(store, db, this.s.authorizers, f, say)));
+    } catch (err) {
+      this.checks.push({ scenario: `authorizers ${store}`, what: 'NOT RUN', value: firstLine(err) });
+      if (!interrupted) process.stderr.write(`bench: authorizers: ${(err as Error).message}\n`);
+    } finally {
+      await db.drop();
+    }
+  }
+
   report(): void {
     const baseline = this.rows[0]?.result;
     const baselineCpu = this.rows[0]?.cpuUsPerRequest;
@@ -330,8 +518,38 @@ class Bench {
       say('  divided by bare Koa\'s p99 (taken as >= 1 ms: autocannon reports whole milliseconds).');
       say('');
     }
+    const proxyBase = this.proxyRows[0]?.result;
+    const proxyOpts: TableOptions = { baselineName: 'direct', baselineShort: 'direct', p50Added: true };
+    if (this.proxyRows.length) {
+      say(`Proxy (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; the fake platform is a process of its own):`);
+      say('');
+      say(table(this.proxyRows, proxyBase, this.proxyRows[0]?.cpuUsPerRequest, proxyOpts));
+      say('');
+      if (this.proxyChecks.length) {
+        say(checkTable(this.proxyChecks));
+        say('');
+      }
+      say('  Both loads present the access token gatehouse holds (the proxied GET gets it added by gatehouse). "vs direct":');
+      say('  req/s through gatehouse / req/s straight to the fake; "p50 added": p50 through gatehouse minus p50 direct (whole ms,');
+      say('  as autocannon reports them; the one-connection line has them without queueing, to 0.01 ms). srv CPU us/req: of');
+      say('  the fake for the direct row, of gatehouse for the proxied one (the fake\'s share is in the line below the table).');
+      say('');
+    }
+    const callbackBase = this.callbackRows[0]?.result;
+    if (this.callbackRows.length) {
+      say(`Event callbacks (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; ${TARGET_CALLBACK_NOTE}):`);
+      say('');
+      say(table(this.callbackRows, callbackBase, this.callbackRows[0]?.cpuUsPerRequest, { p50Added: true }));
+      say('');
+      say('  Every request is the same component_verify_ticket push to the wechat_tp app "tp", encrypted and signed once with');
+      say('  wechat-crypto before the load: gatehouse checks msg_signature, decrypts, parses both XML layers, writes the ticket');
+      say('  (conditionally on CreateTime: after the first push an UPDATE that changes nothing) and a push-log row, and answers');
+      say('  `success` (every answer is compared with it: "bad body"). Bare Koa answers `success` to the same request without');
+      say('  reading it. req/s = pushes/s.');
+      say('');
+    }
     if (this.checks.length) {
-      say('Token engine (stampede: one burst from bench/stampede.ts in its own process; fleet: bench/tokens.ts):');
+      say('Token engine (stampede: one burst from bench/stampede.ts in its own process; fleet: bench/tokens.ts; authorizers: bench/authorizers.ts):');
       say('');
       say(checkTable(this.checks));
       say('');
@@ -345,12 +563,25 @@ class Bench {
       say('  (index.ts run through tsx, as in every scenario here; a compiled dist/ needs somewhat less).');
       say('');
     }
+    if (this.checks.some((c) => c.scenario.startsWith('authorizers'))) {
+      say(`  authorizers: ${this.s.authorizers} authorizations the fake platform knew before gatehouse, adopted with one`);
+      say('  wechat.tp.authorizers {sync: true} after one signed component_verify_ticket push; each api_authorizer_token call');
+      say('  rotates the refresh token (the old one then gets 61023) and issues an access token with the authorizer\'s fixed');
+      say(`  expires_in (${this.s.fleet.lifeMinS}-${this.s.fleet.lifeMaxS} s). Priming, watch (${this.s.authorizersFleet.watchS} s), refreshes, lapses and samples as for the fleet. The`);
+      say('  stored refresh tokens are read from the database after the watch, gatehouse still running: one that is not the');
+      say('  fake\'s current token is stale unless the fake rotated it during the read or under 2 s before (its write may be');
+      say('  under way).');
+      say('');
+    }
     const missed = [
       ...this.rows.filter((r) => verdict(r, baseline).met === false).map((r) => r.scenario.replace(/\s+/g, ' ')),
+      ...this.proxyRows.filter((r) => verdict(r, proxyBase).met === false).map((r) => r.scenario.replace(/\s+/g, ' ')),
+      ...this.proxyChecks.filter((c) => c.met === false).map((c) => `${c.scenario}: ${c.what}`),
       ...this.checks.filter((c) => c.met === false).map((c) => `${c.scenario}: ${c.what}`),
     ];
-    const bad = this.rows.filter((r) => r.result && r.result.errors + r.result.non2xx + r.result.mismatches > 0);
+    const bad = [...this.rows, ...this.proxyRows, ...this.callbackRows].filter((r) => r.result && r.result.errors + r.result.non2xx + r.result.mismatches > 0);
     if (!baseline && this.rows.length) say('No bare Koa baseline: ratios and targets could not be computed.');
+    if (!proxyBase && this.proxyRows.length) say('No direct proxy baseline: the proxy ratio and targets could not be computed.');
     if (missed.length) say(`TARGETS MISSED (${missed.length}): ${missed.join('; ')}`);
     else say('All targets that could be measured were met.');
     if (bad.length) say(`FAILED REQUESTS under load in: ${bad.map((r) => r.scenario.replace(/\s+/g, ' ')).join('; ')}`);
@@ -386,17 +617,20 @@ async function main(): Promise<number> {
   onTeardown('stop the fake WeChat', () => fake.stop());
 
   const g = s.groups;
-  if (g.has('sessions') || g.has('tokens')) await bench.bareKoa();
-  if (g.has('sessions') || g.has('tokens') || g.has('stampede')) {
+  if (g.has('sessions') || g.has('tokens') || g.has('callbacks')) await bench.bareKoa();
+  if (g.has('sessions') || g.has('tokens') || g.has('stampede') || g.has('callbacks')) {
     await bench.gatehouse('SQLite', sqliteDatabase(), fake);
     if (s.mariadb) await bench.gatehouse('MariaDB', await mariadbDatabase(), fake);
     else bench.notes.push('MariaDB variant skipped (--no-mariadb)');
   }
+  if (g.has('proxy')) await bench.proxy();
   if (g.has('fleet')) await bench.fleet();
+  if (g.has('authorizers')) await bench.authorizers();
 
   await teardown();
   bench.report();
-  const notRun = bench.rows.some((r) => !r.result && !r.failed?.startsWith('skipped')) || bench.checks.some((c) => c.what === 'NOT RUN');
+  const notRun =
+    [...bench.rows, ...bench.proxyRows, ...bench.callbackRows].some((r) => !r.result && !r.failed?.startsWith('skipped')) || bench.checks.some((c) => c.what === 'NOT RUN');
   return notRun ? 1 : 0;
 }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import jwt from 'jsonwebtoken';
 import * as mariadb from 'mariadb';
 import { onTeardown, startChild, type Child } from './children';
@@ -84,6 +85,12 @@ export async function startBareKoa(): Promise<Target> {
   return launch('bare Koa', ['--require', 'tsx/cjs', 'bench/bare-koa.ts'], { ...process.env, BENCH_PORT: String(port) }, port);
 }
 
+/** bench/fake-wechat.ts as a process of its own (GET /__bench/stats for its counters) */
+export async function startFakeWechatProcess(): Promise<Target> {
+  const port = await freePort();
+  return launch('fake WeChat', ['--require', 'tsx/cjs', 'bench/fake-wechat.ts'], { ...process.env, BENCH_PORT: String(port) }, port);
+}
+
 export interface GatehouseOptions {
   name: string;
   databaseUrl: string;
@@ -94,6 +101,8 @@ export interface GatehouseOptions {
   env?: Record<string, string>;
   /** how long it may take to answer /healthz (an apps file is loaded before it listens) */
   startTimeoutMs?: number;
+  /** more node flags (e.g. --trace-gc) */
+  nodeArgs?: string[];
 }
 
 /** `node --require tsx/cjs index.ts serve`, as an operator would start it (minus the build) */
@@ -111,7 +120,7 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
     ...o.env,
   };
   const prof = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-  return launch(o.name, [...prof, '--require', 'tsx/cjs', 'index.ts', 'serve'], env, port, o.startTimeoutMs);
+  return launch(o.name, [...prof, ...(o.nodeArgs ?? []), '--require', 'tsx/cjs', 'index.ts', 'serve'], env, port, o.startTimeoutMs);
 }
 
 /** the bench's own environment may carry GATEHOUSE_* settings (a .env, a shell); none may leak in */
@@ -173,14 +182,18 @@ export function rpcBody(interfaceName: string, para: unknown): string {
   return JSON.stringify({ version: 1, componentName: 'MA', interface: { interfaceName, para } });
 }
 
-/** one POST, the reply as text and (when it is JSON) parsed */
-export async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<Reply> {
-  const res = await fetch(url, {
-    method: 'POST',
-    body,
-    headers: { 'content-type': 'application/json', ...headers },
-    signal: AbortSignal.timeout(10_000),
-  });
+/** one POST (JSON unless headers say otherwise), the reply as text and (when it is JSON) parsed */
+export async function post(url: string, body: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Reply> {
+  return request('POST', url, body, { 'content-type': 'application/json', ...headers }, timeoutMs);
+}
+
+/** one GET, the reply as text and (when it is JSON) parsed */
+export async function get(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Reply> {
+  return request('GET', url, undefined, headers, timeoutMs);
+}
+
+async function request(method: string, url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number): Promise<Reply> {
+  const res = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let parsed: Reply['body'];
   try {
@@ -216,11 +229,45 @@ export async function liveSession(gatehouse: Target): Promise<{ id: string; skey
 
 /** admin.app.put of a wechat_app (idempotent: an upsert) */
 export async function putWechatApp(gatehouse: Target, codeName: string, config: Record<string, unknown>): Promise<void> {
+  await putApp(gatehouse, 'wechat_app', codeName, config);
+}
+
+/** admin.app.put (idempotent: an upsert) */
+export async function putApp(gatehouse: Target, platform: string, codeName: string, config: Record<string, unknown>): Promise<void> {
   await expectReturnCode(
-    `admin.app.put ${codeName}`,
+    `admin.app.put ${platform} ${codeName}`,
     gatehouse.url,
-    rpcBody('admin.app.put', { platform: 'wechat_app', codeName, config }),
+    rpcBody('admin.app.put', { platform, codeName, config }),
     0,
     { authorization: `Bearer ${adminToken()}` },
   );
+}
+
+/**
+ * Rows of a bench database, read behind gatehouse's back (for checks the RPC interface does not
+ * expose, e.g. the stored refresh tokens: stored plain, as the bench sets no GATEHOUSE_MASTER_KEY).
+ */
+export async function queryDatabase(db: BenchDatabase, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  if (db.url.startsWith('sqlite:')) {
+    const conn = new Database(db.url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
+    try {
+      return conn.prepare(sql).all(...params) as Array<Record<string, unknown>>;
+    } finally {
+      conn.close();
+    }
+  }
+  const u = new URL(db.url);
+  const conn = await mariadb.createConnection({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.slice(1),
+    connectTimeout: 5000,
+  });
+  try {
+    return (await conn.query(sql, params)) as Array<Record<string, unknown>>;
+  } finally {
+    await conn.end();
+  }
 }

@@ -199,166 +199,19 @@ export async function fleet(storeName: string, db: BenchDatabase, s: FleetSettin
       },
       startTimeoutMs: 600_000,
     });
-    const pid = gh.child.proc.pid;
-    const rssStart = rssBytes(pid);
+    const rssStart = rssBytes(gh.child.proc.pid);
     add(`start-up, ${s.apps} apps from GATEHOUSE_APPS_FILE`, `${((Date.now() - t) / 1000).toFixed(1)} s`);
-
-    // priming: every token once, cold (these refreshes are on the request path, not the refresher's)
-    say(`  priming: ${s.apps} cold wechat.app.token calls, ${s.primeConcurrency} at a time (fake latency ${s.latencyMs} ms) ...`);
-    const headers = callerHeaders();
-    const failures: string[] = [];
-    let next = 0;
-    t = Date.now();
-    const cpuPrimeStart = cpuTimeUs(pid);
-    await Promise.all(
-      Array.from({ length: s.primeConcurrency }, async () => {
-        while (next < apps.length) {
-          const a = apps[next++];
-          try {
-            const d = tokenData(await post(gh!.url, tokenBody(a.codeName), headers));
-            if (typeof d === 'string') failures.push(`${a.codeName}: ${d}`);
-            else if (!fake.isLive(d.token)) failures.push(`${a.codeName}: a token the fake does not know as live`);
-          } catch (err) {
-            failures.push(`${a.codeName}: ${(err as Error).message}`);
-          }
-        }
-      }),
-    );
-    const primeS = (Date.now() - t) / 1000;
-    const primeCpuUs = (cpuTimeUs(pid) ?? NaN) - (cpuPrimeStart ?? NaN);
-    const rssPrimed = rssBytes(pid);
-    add(
-      `priming: ${s.apps} cold wechat.app.token, ${s.primeConcurrency} in flight`,
-      `${primeS.toFixed(1)} s (${(s.apps / primeS).toFixed(0)}/s, srv CPU ${cpuText(primeCpuUs / s.apps)}/call), ${failures.length} failed${failures.length ? ` — first: ${failures[0]}` : ''}`,
-      'no failures',
-      failures.length === 0,
-    );
-
-    // the watch: the refresher alone keeps the tokens fresh; samples check what callers get
-    say(`  watching ${s.watchS} s: background refresher at work, ${s.samples} sampled wechat.app.token calls ...`);
-    const log: TokenCall[] = [];
-    fake.log = log;
-    fake.resetMaxInFlight();
-    const callsBefore = fake.tokenCalls;
-    const cpuWatchStart = cpuTimeUs(pid);
-    const watchStart = Date.now();
-    const watchEnd = watchStart + s.watchS * 1000;
-    let rssMax = rssBytes(pid) ?? 0;
-    const samples: Sample[] = [];
-    const sampler = (async () => {
-      for (let k = 0; k < s.samples; k++) {
-        const at = watchStart + ((k + 0.5) * s.watchS * 1000) / s.samples;
-        await sleep(Math.max(0, at - Date.now()));
-        const a = apps[crypto.randomInt(apps.length)];
-        const start = Date.now();
-        let d: TokenData | string;
-        try {
-          d = tokenData(await post(gh!.url, tokenBody(a.codeName), headers));
-        } catch (err) {
-          d = (err as Error).message;
-        }
-        const end = Date.now();
-        if (typeof d === 'string') samples.push({ appId: a.appId, start, end, problem: d, expired: false, waited: false });
-        else {
-          const issued = fake.token(d.token);
-          // waited: the token it got was fetched while it was in progress, and it took that long
-          const waited = issued !== undefined && issued.issuedAt >= start && end - start >= s.latencyMs;
-          samples.push({ appId: a.appId, start, end, expired: !fake.isLive(d.token, end), waited });
-        }
-      }
-    })();
-    let lastSay = watchStart;
-    while (Date.now() < watchEnd) {
-      await sleep(Math.min(1000, watchEnd - Date.now()));
-      rssMax = Math.max(rssMax, rssBytes(pid) ?? 0);
-      if (gh.child.done()) throw new Error(`${gh.name} died during the watch:\n${gh.child.output().trim()}`);
-      if (Date.now() - lastSay >= 10_000) {
-        lastSay = Date.now();
-        say(`    +${((lastSay - watchStart) / 1000).toFixed(0)} s: ${fake.tokenCalls - callsBefore} refreshes, at most ${fake.maxInFlight} upstream calls at once, RSS ${mb(rssBytes(pid))} MB`);
-      }
-    }
-    await sampler;
-    const watchStop = Date.now();
-    const watchCpuUs = (cpuTimeUs(pid) ?? NaN) - (cpuWatchStart ?? NaN);
-    fake.log = undefined;
-    const rssEnd = rssBytes(pid);
-    rssMax = Math.max(rssMax, rssEnd ?? 0);
-
-    // what the fake saw
-    // a sampled request that finds its token in the refresh-ahead window starts a refresh of its own
-    // (on the request path, not bounded by the refresher's concurrency): leave those calls out
-    const bySample = (c: TokenCall) => samples.some((x) => x.appId === c.appId && c.start >= x.start && c.start <= x.end + 500);
-    const refresherCalls = log.filter((c) => !bySample(c));
-    const maxRefresher = maxOverlap(refresherCalls);
-    let ahead = 0;
-    let late = 0;
-    let lapsedApps = 0;
-    let gapMs = 0;
-    let longestGapMs = 0;
-    for (const a of apps) {
-      const h = fake.history(a.appId);
-      let covered = -Infinity; // the app had a live token until then
-      let gap = 0;
-      for (const tok of h) {
-        if (tok.issuedAt >= watchStart && tok.issuedAt < watchStop) {
-          if (covered > tok.issuedAt) ahead++;
-          else late++;
-        }
-        const from = Math.max(covered, watchStart);
-        const to = Math.min(tok.issuedAt, watchStop);
-        if (to > from && covered > -Infinity) {
-          gap += to - from;
-          longestGapMs = Math.max(longestGapMs, to - from);
-        }
-        covered = Math.max(covered, tok.expiresAt);
-      }
-      if (covered < watchStop) {
-        const g = watchStop - Math.max(covered, watchStart);
-        gap += g;
-        longestGapMs = Math.max(longestGapMs, g);
-      }
-      if (gap > 0) lapsedApps++;
-      gapMs += gap;
-    }
-    const latencies = samples.map((x) => x.end - x.start).sort((x, y) => x - y);
-    const failed = samples.filter((x) => x.problem);
-    const expired = samples.filter((x) => x.expired);
-    const waited = samples.filter((x) => x.waited);
-    const meanLife = (s.lifeMinS + s.lifeMaxS) / 2;
-
-    add(
-      'refresh rate needed / possible at that concurrency',
-      `${(s.apps / meanLife).toFixed(0)}/s (${s.apps} tokens / ${meanLife} s mean life) / ${((s.concurrency * 1000) / Math.max(1, s.latencyMs)).toFixed(0)}/s (${s.concurrency} in flight / ${s.latencyMs} ms)`,
-    );
-    add(
-      'RSS at start / after priming / end (max in watch)',
-      `${mb(rssStart)} / ${mb(rssPrimed)} / ${mb(rssEnd)} (${mb(rssMax)}) MB`,
-      `<= ${FLEET_RSS_TARGET_MB} MB`,
-      Math.max(rssStart ?? 0, rssPrimed ?? 0, rssMax) <= FLEET_RSS_TARGET_MB * 2 ** 20,
-    );
-    add(
-      `refreshes during the ${s.watchS} s watch`,
-      `${ahead + late} (${((ahead + late) / s.watchS).toFixed(0)}/s): ${ahead} before the old token expired, ${late} after; srv CPU ${((watchCpuUs / 1e6 / s.watchS) * 100).toFixed(0)} %`,
-    );
-    add(
-      'max upstream calls at once, refresher',
-      `${maxRefresher} (all calls: ${fake.maxInFlight}; ${log.length - refresherCalls.length} started by sampled requests)`,
-      `<= ${s.concurrency}`,
-      maxRefresher <= s.concurrency,
-    );
-    add(
-      'apps without a live token at some point in the watch',
-      `${lapsedApps} of ${s.apps}${lapsedApps ? ` (${(gapMs / 1000).toFixed(0)} app-s in total, longest ${(longestGapMs / 1000).toFixed(1)} s)` : ''}`,
-      '0',
-      lapsedApps === 0,
-    );
-    add(
-      `sampled wechat.app.token (${samples.length}, one every ${((s.watchS * 1000) / Math.max(1, s.samples)).toFixed(0)} ms)`,
-      `${failed.length} not returnCode 0, ${expired.length} expired token, ${waited.length} waited on the upstream${failed.length ? ` — first: ${failed[0].problem}` : ''}`,
-      'all 0 / 0 / 0',
-      failed.length + expired.length + waited.length === 0 && samples.length === s.samples,
-    );
-    add('sampled wechat.app.token p50 / p99 / max', `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.99))} / ${ms(latencies[latencies.length - 1] ?? 0)} ms`);
+    await primeAndWatch({
+      gh,
+      fake,
+      s,
+      say,
+      add,
+      rssStart,
+      members: apps.map((a) => ({ name: a.codeName, subject: a.appId, body: tokenBody(a.codeName) })),
+      call: 'wechat.app.token',
+      noun: 'apps',
+    });
     return checks;
   } finally {
     await gh?.stop();
@@ -366,4 +219,205 @@ export async function fleet(storeName: string, db: BenchDatabase, s: FleetSettin
     await stopFake();
     await removeDir();
   }
+}
+
+/** one token of a fleet: how a caller asks for it, and whose tokens they are at the fake */
+export interface FleetMember {
+  /** for failure messages (the codeName, the authorizer) */
+  name: string;
+  /** the appid the fake issues its tokens to */
+  subject: string;
+  /** the RPC body that asks gatehouse for it */
+  body: string;
+}
+
+export interface WatchRun {
+  gh: Target;
+  fake: FakeWechat;
+  s: FleetSettings;
+  say: (line: string) => void;
+  add: (what: string, value: string, target?: string, met?: boolean) => void;
+  /** VmRSS right after start-up */
+  rssStart: number | undefined;
+  members: FleetMember[];
+  /** the interface name, and what the members are called in the report ("apps", "authorizers") */
+  call: string;
+  noun: string;
+}
+
+/**
+ * Priming (every member's token requested once, cold), then `s.watchS` s in which the refresher
+ * alone keeps the tokens fresh while `s.samples` random calls check what a caller gets; the checks
+ * of the fleet table (RSS, refreshes, upstream concurrency, lapses, samples) go to `add`.
+ */
+export async function primeAndWatch({ gh, fake, s, say, add, rssStart, members, call, noun }: WatchRun): Promise<void> {
+  const pid = gh.child.proc.pid;
+  const n = members.length;
+
+  // priming: every token once, cold (these refreshes are on the request path, not the refresher's)
+  say(`  priming: ${n} cold ${call} calls, ${s.primeConcurrency} at a time (fake latency ${s.latencyMs} ms) ...`);
+  const headers = callerHeaders();
+  const failures: string[] = [];
+  let next = 0;
+  const t = Date.now();
+  const cpuPrimeStart = cpuTimeUs(pid);
+  await Promise.all(
+    Array.from({ length: s.primeConcurrency }, async () => {
+      while (next < members.length) {
+        const a = members[next++];
+        try {
+          const d = tokenData(await post(gh.url, a.body, headers));
+          if (typeof d === 'string') failures.push(`${a.name}: ${d}`);
+          else if (!fake.isLive(d.token)) failures.push(`${a.name}: a token the fake does not know as live`);
+        } catch (err) {
+          failures.push(`${a.name}: ${(err as Error).message}`);
+        }
+      }
+    }),
+  );
+  const primeS = (Date.now() - t) / 1000;
+  const primeCpuUs = (cpuTimeUs(pid) ?? NaN) - (cpuPrimeStart ?? NaN);
+  const rssPrimed = rssBytes(pid);
+  add(
+    `priming: ${n} cold ${call}, ${s.primeConcurrency} in flight`,
+    `${primeS.toFixed(1)} s (${(n / primeS).toFixed(0)}/s, srv CPU ${cpuText(primeCpuUs / n)}/call), ${failures.length} failed${failures.length ? ` — first: ${failures[0]}` : ''}`,
+    'no failures',
+    failures.length === 0,
+  );
+  const primeEnd = Date.now();
+
+  // nothing is due before the first primed token enters its refresh-ahead window (its last 20 %,
+  // at most 10 minutes): when priming was quicker than that, the watch starts there
+  const firstDue = t + s.lifeMinS * 1000 - Math.min(600_000, s.lifeMinS * 200) - 1000;
+  if (firstDue > Date.now()) {
+    say(`  waiting ${((firstDue - Date.now()) / 1000).toFixed(0)} s until the first primed tokens are due for refresh ...`);
+    await sleep(firstDue - Date.now());
+    if (gh.child.done()) throw new Error(`${gh.name} died after priming:\n${gh.child.output().trim()}`);
+  }
+
+  // the watch: the refresher alone keeps the tokens fresh; samples check what callers get
+  say(`  watching ${s.watchS} s: background refresher at work, ${s.samples} sampled ${call} calls ...`);
+  const log: TokenCall[] = [];
+  fake.log = log;
+  fake.resetMaxInFlight();
+  const callsBefore = fake.tokenCalls;
+  const cpuWatchStart = cpuTimeUs(pid);
+  const watchStart = Date.now();
+  const watchEnd = watchStart + s.watchS * 1000;
+  let rssMax = rssBytes(pid) ?? 0;
+  const samples: Sample[] = [];
+  const sampler = (async () => {
+    for (let k = 0; k < s.samples; k++) {
+      const at = watchStart + ((k + 0.5) * s.watchS * 1000) / s.samples;
+      await sleep(Math.max(0, at - Date.now()));
+      const a = members[crypto.randomInt(members.length)];
+      const start = Date.now();
+      let d: TokenData | string;
+      try {
+        d = tokenData(await post(gh.url, a.body, headers));
+      } catch (err) {
+        d = (err as Error).message;
+      }
+      const end = Date.now();
+      if (typeof d === 'string') samples.push({ appId: a.subject, start, end, problem: d, expired: false, waited: false });
+      else {
+        const issued = fake.token(d.token);
+        // waited: the token it got was fetched while it was in progress, and it took that long
+        const waited = issued !== undefined && issued.issuedAt >= start && end - start >= s.latencyMs;
+        samples.push({ appId: a.subject, start, end, expired: !fake.isLive(d.token, end), waited });
+      }
+    }
+  })();
+  let lastSay = watchStart;
+  while (Date.now() < watchEnd) {
+    await sleep(Math.min(1000, watchEnd - Date.now()));
+    rssMax = Math.max(rssMax, rssBytes(pid) ?? 0);
+    if (gh.child.done()) throw new Error(`${gh.name} died during the watch:\n${gh.child.output().trim()}`);
+    if (Date.now() - lastSay >= 10_000) {
+      lastSay = Date.now();
+      say(`    +${((lastSay - watchStart) / 1000).toFixed(0)} s: ${fake.tokenCalls - callsBefore} refreshes, at most ${fake.maxInFlight} upstream calls at once, RSS ${mb(rssBytes(pid))} MB`);
+    }
+  }
+  await sampler;
+  const watchStop = Date.now();
+  const watchCpuUs = (cpuTimeUs(pid) ?? NaN) - (cpuWatchStart ?? NaN);
+  fake.log = undefined;
+  const rssEnd = rssBytes(pid);
+  rssMax = Math.max(rssMax, rssEnd ?? 0);
+
+  // what the fake saw
+  // a sampled request that finds its token in the refresh-ahead window starts a refresh of its own
+  // (on the request path, not bounded by the refresher's concurrency): leave those calls out
+  const bySample = (c: TokenCall) => samples.some((x) => x.appId === c.appId && c.start >= x.start && c.start <= x.end + 500);
+  const refresherCalls = log.filter((c) => !bySample(c));
+  const maxRefresher = maxOverlap(refresherCalls);
+  let ahead = 0;
+  let late = 0;
+  let lapsedApps = 0;
+  let gapMs = 0;
+  let longestGapMs = 0;
+  for (const a of members) {
+    const h = fake.history(a.subject);
+    let covered = -Infinity; // the app had a live token until then
+    let gap = 0;
+    for (const tok of h) {
+      if (tok.issuedAt >= watchStart && tok.issuedAt < watchStop) {
+        if (covered > tok.issuedAt) ahead++;
+        else late++;
+      }
+      const from = Math.max(covered, watchStart);
+      const to = Math.min(tok.issuedAt, watchStop);
+      if (to > from && covered > -Infinity) {
+        gap += to - from;
+        longestGapMs = Math.max(longestGapMs, to - from);
+      }
+      covered = Math.max(covered, tok.expiresAt);
+    }
+    if (covered < watchStop) {
+      const g = watchStop - Math.max(covered, watchStart);
+      gap += g;
+      longestGapMs = Math.max(longestGapMs, g);
+    }
+    if (gap > 0) lapsedApps++;
+    gapMs += gap;
+  }
+  const latencies = samples.map((x) => x.end - x.start).sort((x, y) => x - y);
+  const failed = samples.filter((x) => x.problem);
+  const expired = samples.filter((x) => x.expired);
+  const waited = samples.filter((x) => x.waited);
+  const meanLife = (s.lifeMinS + s.lifeMaxS) / 2;
+
+  add(
+    'refresh rate needed / possible at that concurrency',
+    `${(n / meanLife).toFixed(0)}/s (${n} tokens / ${meanLife} s mean life) / ${((s.concurrency * 1000) / Math.max(1, s.latencyMs)).toFixed(0)}/s (${s.concurrency} in flight / ${s.latencyMs} ms)`,
+  );
+  add(
+    'RSS at start / after priming / end (max in watch)',
+    `${mb(rssStart)} / ${mb(rssPrimed)} / ${mb(rssEnd)} (${mb(rssMax)}) MB`,
+    `<= ${FLEET_RSS_TARGET_MB} MB`,
+    Math.max(rssStart ?? 0, rssPrimed ?? 0, rssMax) <= FLEET_RSS_TARGET_MB * 2 ** 20,
+  );
+  add(
+    `refreshes during the ${s.watchS} s watch${watchStart - primeEnd > 1000 ? ` (from ${((watchStart - t) / 1000).toFixed(0)} s after priming began)` : ''}`,
+    `${ahead + late} (${((ahead + late) / s.watchS).toFixed(0)}/s): ${ahead} before the old token expired, ${late} after; srv CPU ${((watchCpuUs / 1e6 / s.watchS) * 100).toFixed(0)} %`,
+  );
+  add(
+    'max upstream calls at once, refresher',
+    `${maxRefresher} (all calls: ${fake.maxInFlight}; ${log.length - refresherCalls.length} started by sampled requests)`,
+    `<= ${s.concurrency}`,
+    maxRefresher <= s.concurrency,
+  );
+  add(
+    `${noun} without a live token at some point in the watch`,
+    `${lapsedApps} of ${n}${lapsedApps ? ` (${(gapMs / 1000).toFixed(0)} app-s in total, longest ${(longestGapMs / 1000).toFixed(1)} s)` : ''}`,
+    '0',
+    lapsedApps === 0,
+  );
+  add(
+    `sampled ${call} (${samples.length}, one every ${((s.watchS * 1000) / Math.max(1, s.samples)).toFixed(0)} ms)`,
+    `${failed.length} not returnCode 0, ${expired.length} expired token, ${waited.length} waited on the upstream${failed.length ? ` — first: ${failed[0].problem}` : ''}`,
+    'all 0 / 0 / 0',
+    failed.length + expired.length + waited.length === 0 && samples.length === s.samples,
+  );
+  add(`sampled ${call} p50 / p99 / max`, `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.99))} / ${ms(latencies[latencies.length - 1] ?? 0)} ms`);
 }
