@@ -489,7 +489,7 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     await wechatApp(node.url, 'cold', 'wxfaulthang000002', 'hang-secret');
     await rpcOk(node.url, 'wechat.app.token', { codeName: 'hot' });
     const samples: Sample[] = [];
-    const ready: number[] = [];
+    const ready: Array<{ at: number; ms: number }> = [];
     maria!.pause();
     const tPause = Date.now();
     const probes: Promise<unknown>[] = [];
@@ -500,21 +500,24 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
         (async () => {
           const start = Date.now();
           const r = await fetch(`${node.url}/readyz`, { signal: AbortSignal.timeout(60_000) }).catch(() => undefined);
-          if (r?.status === 503) ready.push(Date.now() - start);
-          else ready.push(-1);
+          ready.push({ at: start, ms: r?.status === 503 ? Date.now() - start : -1 });
         })(),
       );
       await sleep(1000);
     }
     const hangFor = tPause + 8000 - Date.now();
     if (hangFor > 0) await sleep(hangFor);
+    const tResume = Date.now();
     maria!.resume();
     await Promise.all(probes);
     note(`hung store: ${summary(samples)}; readyz ${JSON.stringify(ready)}`);
     expect(samples.filter((s) => ms(s) > STORE_WAIT_MS + MARGIN_MS).map((s) => ({ kind: s.kind, ms: ms(s), code: s.code }))).to.deep.equal([]);
     expectEnvelopes(samples.filter((s) => s.kind === 'hot'), [0], 'the cached token, store hung');
     expectEnvelopes(samples.filter((s) => s.kind === 'cold'), [1001], 'a token never fetched, store hung');
-    expect(ready.every((t) => t >= 0 && t <= STORE_WAIT_MS + MARGIN_MS), `/readyz while hung (ms, -1 = not a prompt 503): ${ready}`).to.equal(true);
+    // a probe whose query deadline falls after the resume may rightly see the database answer
+    const whileHung = ready.filter((r) => r.at + STORE_WAIT_MS + 500 < tResume).map((r) => r.ms);
+    expect(whileHung.length).to.be.at.least(4);
+    expect(whileHung.every((t) => t >= 0 && t <= STORE_WAIT_MS + MARGIN_MS), `/readyz while hung (ms, -1 = not a prompt 503): ${whileHung}`).to.equal(true);
   });
 
   it('MariaDB down, sparse traffic: a cached token is served within the timeout + margin (not after two pool timeouts)', async () => {

@@ -131,3 +131,15 @@ export function forwardJson(log: Logger, url: string | undefined, body: unknown,
     log.warn({ what, attempts }, 'forward failed; the push itself is stored');
   })();
 }
+
+/** whether a parsed JSON value nests deeper than `max` (checked without recursion) */
+export function tooDeep(value: unknown, max = 64): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
+  }
+  return false;
+}

@@ -8,7 +8,7 @@ import { PushRejected } from '../../services/crypto/msgcrypt';
 import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
 import { forwardPage } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
-import { PUSH_LIMIT, pushRoute } from '../../services/pushes';
+import { PUSH_LIMIT, pushRoute, tooDeep } from '../../services/pushes';
 
 /** what gatehouse answers Fengniao when a callback was taken (Fengniao only looks for HTTP 200) */
 const ACCEPTED = { code: 200, msg: 'success' };
@@ -22,17 +22,32 @@ async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> 
   return null;
 }
 
+/** a body nested absurdly deep (in itself or in a business_data string) is refused, not processed */
+function shallow(body: Record<string, unknown>): Record<string, unknown> {
+  let inner: unknown;
+  if (typeof body.business_data === 'string') {
+    try {
+      inner = JSON.parse(body.business_data);
+    } catch {
+      inner = undefined;
+    }
+  }
+  if (tooDeep(body) || tooDeep(inner)) throw new PushRejected(400, 'body nested too deeply');
+  return body;
+}
+
 /** a callback body: JSON (what Fengniao sends) or a form; anything else is a 400 */
 async function readCallback(ctx: Koa.Context): Promise<Record<string, unknown>> {
   const text = await readBody(ctx.req, PUSH_LIMIT);
   const form = /application\/x-www-form-urlencoded/i.test(ctx.get('content-type'));
   if (!form) {
+    let v: unknown;
     try {
-      const v = JSON.parse(text) as unknown;
-      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+      v = JSON.parse(text) as unknown;
     } catch {
       // perhaps a form sent without its content type
     }
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return shallow(v as Record<string, unknown>);
   }
   if (text.includes('=')) {
     const out: Record<string, unknown> = {};

@@ -6,7 +6,7 @@ import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { forwardPage, successPage, withQuery } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
-import { PUSH_LIMIT, pushRoute } from '../../services/pushes';
+import { PUSH_LIMIT, pushRoute, tooDeep } from '../../services/pushes';
 import { PLATFORM, Shansong } from '../../services/shansong';
 
 /** the enabled app named in the route, or a 404 answered here */
@@ -83,9 +83,9 @@ export function routes(router: Router, sv: Services): void {
       } catch {
         fields = undefined;
       }
-      if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      if (fields === null || typeof fields !== 'object' || Array.isArray(fields) || tooDeep(fields)) {
         ctx.status = 400;
-        ctx.body = { status: 400, msg: 'body is not a JSON object' };
+        ctx.body = { status: 400, msg: 'body is not a JSON object of reasonable depth' };
         return;
       }
       await sv.shansong.onCallback(app, fields as Record<string, unknown>);
