@@ -15,6 +15,9 @@ import type { AddressInfo } from 'node:net';
  *                              → {access_token, expires_in}: a new token on every call; the previous
  *                              one stays valid for at most 5 more minutes, as on the real platform
  *
+ *   GET  /cgi-bin/ticket/getticket?access_token=&type=jsapi|wx_card
+ *                              → {errcode: 0, ticket, expires_in: 7200} for a live token it issued,
+ *                              else errcode 40001 (the soak's wechat.app.jsconfig)
  *   GET  /cgi-bin/menu/get?access_token=
  *                              → MENU_BODY for a live token it issued, else errcode 40001 (the
  *                              proxy scenario's platform call)
@@ -78,6 +81,8 @@ export interface FakeStats {
   /** menu/get calls answered 40001 (a token the fake did not issue, or a dead one) */
   menuRejected: number;
   tokenCalls: number;
+  /** getticket calls */
+  ticketCalls: number;
   /** TCP connections accepted (keep-alive clients open few) */
   connections: number;
 }
@@ -111,6 +116,8 @@ export class FakeWechat {
   /** GET /cgi-bin/menu/get calls, and how many of them got 40001 */
   menuCalls = 0;
   menuRejected = 0;
+  /** GET /cgi-bin/ticket/getticket calls */
+  ticketCalls = 0;
   /** component API calls per api name (api_component_token, api_authorizer_token, …) */
   readonly componentCalls = new Map<string, number>();
   /** api_authorizer_token calls answered 61023 (a refresh token that is not the current one) */
@@ -232,12 +239,27 @@ export class FakeWechat {
       this.menuRejected++;
       return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
     }
+    if (req.method === 'GET' && u.pathname === '/cgi-bin/ticket/getticket') {
+      this.ticketCalls++;
+      const type = u.searchParams.get('type');
+      if (type !== 'jsapi' && type !== 'wx_card') return this.json(res, { errcode: 40097, errmsg: 'invalid args' });
+      if (!this.isLive(u.searchParams.get('access_token') ?? '')) {
+        return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+      }
+      return this.json(res, { errcode: 0, errmsg: 'ok', ticket: `TK_${type}_${crypto.randomBytes(12).toString('base64url')}`, expires_in: 7200 });
+    }
     if (u.pathname.startsWith('/cgi-bin/component/') && req.method === 'POST') {
       return this.component(u, body, res);
     }
     if (req.method === 'GET' && u.pathname === '/healthz') return this.json(res, { status: 'ok' });
     if (this.opts.control && req.method === 'GET' && u.pathname === '/__bench/stats') {
-      const stats: FakeStats = { menuCalls: this.menuCalls, menuRejected: this.menuRejected, tokenCalls: this.tokenCalls, connections: this.connections };
+      const stats: FakeStats = {
+        menuCalls: this.menuCalls,
+        menuRejected: this.menuRejected,
+        tokenCalls: this.tokenCalls,
+        ticketCalls: this.ticketCalls,
+        connections: this.connections,
+      };
       return this.json(res, stats);
     }
     if (req.method === 'GET' && u.pathname === '/sns/jscode2session') {

@@ -34,6 +34,10 @@
  * 10,000 authorizers of a WeChat third-party platform with 40–60 s tokens and refresh tokens
  * rotated on every refresh (bench/authorizers.ts).
  *
+ * `--soak S` runs only the soak instead (bench/soak.ts): mixed traffic (auth, token, jsconfig, proxy,
+ * callbacks) against one gatehouse process for S seconds after a warm-up, with the gatehouse RSS
+ * sampled every 5 s (target: growth <= 10 % after the warm-up, zero 5xx, zero bad bodies).
+ *
  * Defaults keep the whole run near 4 minutes on a 2-core machine: 5 s loads, a 50 s fleet watch, a
  * 25 s authorizers watch; priming the 2 x 10,000 tokens and waiting for them to come due take most
  * of the rest. (A watch starts when the first primed token enters its refresh-ahead window, when
@@ -55,6 +59,7 @@ import { nowUs, summarizeProfiles, type Window } from './profile';
 import { checkTable, table, verdict, type Check, type Row, type TableOptions } from './report';
 import { authorizers } from './authorizers';
 import { PROXY_APP, PROXY_CODE_NAME, proxyCallerToken, sequentialGets, TARGET_PROXY_P50_ADD_MS, TARGET_PROXY_PCT } from './proxy';
+import { soak, type SoakSettings } from './soak';
 import { PUSH_CONTENT_TYPE, signedPush, TP, verifyTicketXml, type SignedPush } from './pushes';
 import {
   callerHeaders,
@@ -93,6 +98,7 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmu
                         [--fleet-apps N] [--fleet-concurrency N] [--fleet-scan-ms MS] [--fleet-latency MS]
                         [--fleet-life S-S] [--fleet-watch S] [--fleet-samples N] [--fleet-prime N]
                         [--authorizers N] [--authorizers-watch S] [--authorizers-store sqlite|mariadb]
+       npm run bench -- --soak S [--soak-store sqlite|mariadb] [--soak-warmup S] [--connections N]
 
   --duration S      measured seconds per load scenario (default 5)
   --connections N   concurrent connections (default 50)
@@ -123,6 +129,11 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmu
                           --fleet-concurrency, -scan-ms, -latency, -life, -samples and -prime settings
   --authorizers-watch S   seconds the refresher is watched there after priming (default 25)
   --authorizers-store S   sqlite (default) or mariadb (falls back to SQLite when unreachable or --no-mariadb)
+  --soak S                run ONLY the soak, S measured seconds (e.g. 300): auth, token, jsconfig, proxy and
+                          callbacks at once against one gatehouse, --connections split over 5 autocannon
+                          processes; RSS growth after the warm-up (target <= 10 %), 5xx and bad bodies
+  --soak-store S          sqlite (default) or mariadb (fails when MariaDB is unreachable)
+  --soak-warmup S         the soak's warm-up, excluded from the RSS baseline (default 25)
 
 MariaDB: root with an empty password on 127.0.0.1:3306 (BENCH_MARIADB_HOST / BENCH_MARIADB_PORT to
 change); a database gh_bench_<random> is created and dropped. Unreachable: the variant is skipped.`;
@@ -140,6 +151,8 @@ interface Settings {
   /** the fleet settings with the authorizers' watch */
   authorizersFleet: FleetSettings;
   authorizersOnMariadb: boolean;
+  /** --soak: run only the soak */
+  soak?: SoakSettings;
 }
 
 function settings(argv: string[]): Settings {
@@ -166,6 +179,9 @@ function settings(argv: string[]): Settings {
       authorizers: { type: 'string', default: '10000' },
       'authorizers-watch': { type: 'string', default: '25' },
       'authorizers-store': { type: 'string', default: 'sqlite' },
+      soak: { type: 'string' },
+      'soak-store': { type: 'string', default: 'sqlite' },
+      'soak-warmup': { type: 'string', default: '25' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -216,6 +232,15 @@ function settings(argv: string[]): Settings {
     authorizers: int('authorizers', values.authorizers, 1),
     authorizersFleet: { ...fleet, watchS: int('authorizers-watch', values['authorizers-watch'], 1) },
     authorizersOnMariadb: store('authorizers-store', values['authorizers-store']),
+    soak:
+      values.soak === undefined
+        ? undefined
+        : {
+            durationS: int('soak', values.soak, 1),
+            warmupS: int('soak-warmup', values['soak-warmup'], 1),
+            connections: int('connections', values.connections, 5),
+            mariadb: store('soak-store', values['soak-store']),
+          },
   };
 }
 
@@ -610,6 +635,13 @@ async function main(): Promise<number> {
   } catch (err) {
     process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}\n`);
     return 2;
+  }
+  if (s.soak) {
+    const code = await soak(s.soak, say);
+    say('');
+    say('Benchmark command (from the repository root):');
+    say(`  node --require tsx/cjs bench/run.ts ${process.argv.slice(2).map(shellQuote).join(' ')}`.trimEnd());
+    return code;
   }
   const bench = new Bench(s);
   bench.busyAtStart = await machineBusy();
