@@ -1,5 +1,14 @@
 import client from 'prom-client';
 
+export interface TokenState {
+  platform: string;
+  codeName: string;
+  subject: string;
+  kind: string;
+  expiresAt: number;
+  refreshedAt: number | null;
+}
+
 /**
  * Prometheus metrics (GET /metrics). One registry per process; label values are bounded (an
  * unknown interfaceName is counted as "unknown").
@@ -27,7 +36,39 @@ export class Metrics {
   readonly leaseWaits = new client.Counter({ name: 'gatehouse_token_lease_waits_total', help: 'times a node waited for another node holding a refresh lease', registers: [this.registry] });
   readonly pushes = new client.Counter({ name: 'gatehouse_pushes_total', help: 'platform pushes by platform and HTTP status answered', labelNames: ['platform', 'status'], registers: [this.registry] });
 
+  private tokens: () => TokenState[] = () => [];
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
+    const labelNames = ['platform', 'code_name', 'subject', 'kind'];
+    const tokens = () => this.tokens();
+    const labels = (t: TokenState) => ({ platform: t.platform, code_name: t.codeName, subject: t.subject, kind: t.kind });
+    new client.Gauge({
+      name: 'gatehouse_token_expires_in_seconds',
+      help: 'seconds until each token this node has seen expires',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const t of tokens()) this.set(labels(t), Math.round((t.expiresAt - now) / 1000));
+      },
+    });
+    new client.Gauge({
+      name: 'gatehouse_token_age_seconds',
+      help: 'seconds since each token this node has seen was refreshed',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const t of tokens()) if (t.refreshedAt !== null) this.set(labels(t), Math.round((now - t.refreshedAt) / 1000));
+      },
+    });
+  }
+
+  /** where the per-token gauges read from (the token engine's last known values) */
+  watchTokens(source: () => TokenState[]): void {
+    this.tokens = source;
   }
 }

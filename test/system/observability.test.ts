@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { FakePlatform } from '../fake/platform';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 
 describe('public rate limit', () => {
@@ -49,6 +50,22 @@ describe('/metrics', () => {
     expect(text).to.include('gatehouse_rpc_requests_total{interface="unknown",code="1010"} 1');
     expect(text).to.match(/gatehouse_rpc_duration_seconds_count\{interface="qcloud.cam.auth"\} 1/);
     expect(text).to.include('gatehouse_process_resident_memory_bytes');
+  });
+
+  it("shows each token's time to expiry and age, never its value", async () => {
+    const fake = await new FakePlatform().start();
+    try {
+      node = await startNode({ dialect: 'sqlite', fake });
+      await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: 'wxmetrics', secret: 's' } }, node.token());
+      const t = (await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token())).returnData.token;
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      expect(text).to.match(/gatehouse_token_expires_in_seconds\{platform="wechat_app",code_name="mp",subject="wxmetrics",kind="access_token"\} 7\d\d\d/);
+      expect(text).to.match(/gatehouse_token_age_seconds\{platform="wechat_app",code_name="mp",subject="wxmetrics",kind="access_token"\} \d/);
+      expect(text).to.include('gatehouse_token_refreshes_total{platform="wechat_app",kind="access_token",reason="cold",result="ok"} 1');
+      expect(text).to.not.include(t);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it('needs the bearer token when GATEHOUSE_METRICS_TOKEN is set', async () => {

@@ -64,6 +64,11 @@ type Resolver = (row: TokenRow) => Promise<TokenSpec | null>;
 interface Cached extends CurrentToken {
   refreshAt: number;
   version: number;
+  refreshedAt: number | null;
+  platform: string;
+  kind: string;
+  codeName: string;
+  subject: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,6 +145,7 @@ export class TokenEngine {
       ...rest,
     };
     this.cache = new NodeCache({ stdTTL: this.o.cacheMs / 1000, checkperiod: 0, useClones: false });
+    this.metrics?.watchTokens(() => [...this.lastKnown.values()]);
   }
 
   /** how the refresher rebuilds a spec from a stored row, per `platform:kind` */
@@ -265,7 +271,17 @@ export class TokenEngine {
 
   private remember(row: TokenRow): void {
     if (row.value === null || row.expiresAt === null) return;
-    const c: Cached = { value: row.value, expiresAt: row.expiresAt, refreshAt: row.refreshAt ?? Infinity, version: row.version };
+    const c: Cached = {
+      value: row.value,
+      expiresAt: row.expiresAt,
+      refreshAt: row.refreshAt ?? Infinity,
+      version: row.version,
+      refreshedAt: row.refreshedAt,
+      platform: row.platform,
+      kind: row.kind,
+      codeName: row.codeName,
+      subject: row.subject,
+    };
     this.cache.set<Cached>(row.key, c);
     if (this.lastKnown.size >= 100_000 && !this.lastKnown.has(row.key)) this.lastKnown.clear();
     this.lastKnown.set(row.key, c);
