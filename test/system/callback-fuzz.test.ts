@@ -7,6 +7,7 @@ import { encrypt as wecomEncrypt, getSignature as wecomSignature } from '@wecom/
 import { FakePlatform } from '../fake/platform';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
+import { Rng } from '../helpers/rng';
 
 /*
  * Deterministic fuzzing of the platform callback routes (PROTOCOL.md §7, issue 6 "XML callbacks"):
@@ -47,54 +48,6 @@ const SS_SECRET = 'shansong-fuzz-secret';
 
 const TABLES = ['tickets', 'authorizers', 'tokens', 'pushes', 'apps'];
 
-// ---------------------------------------------------------------------------------------------
-// PRNG
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[Math.floor(this.next() * xs.length)];
-  }
-  bytes(n: number): Buffer {
-    const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = Math.floor(this.next() * 256);
-    return b;
-  }
-  hex(n: number): string {
-    let s = '';
-    for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(this.next() * 16)];
-    return s;
-  }
-  b64(n: number): string {
-    const A = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-    let s = '';
-    for (let i = 0; i < n; i++) s += A[Math.floor(this.next() * 64)];
-    return s;
-  }
-}
 
 const JUNK = [
   '\u0000', '\ud800', '\udfff', '\u202e', '\ufeff', '\uffff', '\u2028', '😀', '中', '\u0007', '\u001b', '\n', '\r', '\t',
