@@ -31,6 +31,9 @@ interface Issued {
  *   - `lifetimeS` sets expires_in; `latencyMs` delays every token/ticket answer; `mode(api, m)`
  *     makes an API fail (errcode / HTTP status / stall / garbage) until `mode(api, null)`
  */
+/** every token, ticket and session key any fake issued in this test run (checked against the logs) */
+export const ISSUED_SECRETS = new Set<string>();
+
 export class FakePlatform {
   lifetimeS = 7200;
   stableRenewS = 300;
@@ -83,6 +86,7 @@ export class FakePlatform {
     const code = `c_${crypto.randomBytes(8).toString('hex')}`;
     const openid = opts.openid ?? `o_${crypto.randomBytes(10).toString('hex')}`;
     const sessionKey = opts.sessionKey ?? crypto.randomBytes(16).toString('base64');
+    ISSUED_SECRETS.add(sessionKey);
     this.codes.set(code, { openid, session_key: sessionKey, unionid: opts.unionid, appid: opts.appid });
     return { code, openid, sessionKey };
   }
@@ -123,6 +127,7 @@ export class FakePlatform {
       return { value: current.value, expiresIn: Math.max(1, Math.round((current.expiresAt - now) / 1000)) };
     }
     const value = `${kind}_${owner}_${crypto.randomBytes(12).toString('hex')}`;
+    ISSUED_SECRETS.add(value);
     const t = { value, expiresAt: now + this.lifetimeS * 1000 };
     this.tokens.set(key, t);
     this.live.set(value, t);
