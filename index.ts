@@ -44,11 +44,17 @@ program
   .description('serve RPC, callbacks and proxies (default)')
   .action(async () => {
     const config = loadConfig();
-    const log = createLogger(config.logLevel);
+    // buffered writes: a log line per request must not cost a write(2) each
+    const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    const log = createLogger(config.logLevel, dest);
+    process.once('exit', () => dest.flushSync());
     const g = await start(config, log);
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down');
-      g.close().then(() => process.exit(0), () => process.exit(1));
+      g.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
