@@ -8,6 +8,7 @@ import { FakePlatform } from '../fake/platform';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
 import { Rng } from '../helpers/rng';
+import { pool, sendRaw, type Answer } from '../helpers/raw-http';
 
 /*
  * Deterministic fuzzing of the platform callback routes (PROTOCOL.md §7, issue 6 "XML callbacks"):
@@ -620,50 +621,8 @@ function generate(r: Rng): Case[] {
 // ---------------------------------------------------------------------------------------------
 // transport
 
-interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-}
-
 function send(base: URL, agent: http.Agent, c: Case): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...c.headers };
-    if (c.body && !c.chunked) headers['content-length'] = String(c.body.length);
-    if (!c.body && c.method === 'POST') headers['content-length'] = '0';
-    const big = (c.body?.length ?? 0) > LIMIT || c.expect.includes(413);
-    let answered = false;
-    const req = http.request({ host: base.hostname, port: base.port, path: c.path, method: c.method, headers, agent: big ? false : agent }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(15_000, () => req.destroy(new Error('client timeout')));
-    // a server may answer 413 and close before it has read an oversized body: not an error
-    req.on('error', (err) => {
-      if (!answered) reject(err);
-    });
-    if (c.body) {
-      if (c.chunked) {
-        for (let i = 0; i < c.body.length; i += 8192) req.write(c.body.subarray(i, i + 8192));
-      } else req.write(c.body);
-    }
-    req.end();
-  });
-}
-
-async function pool<T>(items: T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
+  return sendRaw(base, agent, { path: c.path, method: c.method, headers: c.headers, body: c.body, chunked: c.chunked, big: (c.body?.length ?? 0) > LIMIT || c.expect.includes(413) });
 }
 
 function check(c: Case, a: Answer): string | null {
