@@ -21,3 +21,12 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
     destination,
   );
 }
+
+/**
+ * The per-request access log: a child without redaction (its fields are known-safe: request id,
+ * interface or route, return code / status, caller, duration). Redaction costs ~40 µs a line;
+ * this costs ~4.
+ */
+export function accessLogger(log: Logger): Logger {
+  return log.child({ log: 'access' }, { redact: { paths: [] } });
+}

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type Koa from 'koa';
 import { appsAllow, scopeCovers, type CallerAuth } from './callers';
 import { Codes, RpcError, messageOf } from './errors';
-import type { Logger } from './log';
+import { accessLogger, type Logger } from './log';
 import type { Metrics } from './metrics';
 import { RateLimiter } from './ratelimit';
 import type { Registry } from './registry';
@@ -35,6 +35,12 @@ export function envelope(code: number, data: unknown = '', echo?: Record<string,
 const NODE_TAG = crypto.randomBytes(4).toString('hex');
 let sequence = 0;
 
+/** one access line for a non-RPC call (callbacks, proxies): request id, route, status, duration */
+export function accessLine(log: Logger, ctx: Koa.Context, started: number, extra: Record<string, unknown> = {}): void {
+  if (!log.isLevelEnabled('info')) return;
+  accessLogger(log).info({ reqId: requestId(ctx), method: ctx.method, route: ctx.path.slice(0, 256), status: ctx.status, ms: Math.round((performance.now() - started) * 100) / 100, ...extra }, 'http');
+}
+
 /** the caller's X-Request-Id when it is sane, else a node-unique one (cheap: no CSPRNG per request) */
 export function requestId(ctx: Koa.Context): string {
   const given = ctx.get('x-request-id');
@@ -59,7 +65,10 @@ export interface RpcOptions<S> {
  */
 export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: unknown) => Promise<void> {
   const { registry, services, log, metrics } = opts;
-  const debug = log.isLevelEnabled('debug');
+  const access = accessLogger(log);
+  const logged = log.isLevelEnabled('info');
+  const line = (reqId: string, name: string | undefined, code: number, sub: string | undefined, started: number) =>
+    access.info({ reqId, interfaceName: name?.slice(0, 128), returnCode: code, sub, ms: Math.round((performance.now() - started) * 100) / 100 }, 'rpc');
   const limiter = new RateLimiter(opts.publicRateLimit ?? 0);
   const count = (name: string | undefined, known: boolean, code: number, started: number) => {
     if (!metrics) return;
@@ -86,7 +95,7 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
     if (code !== Codes.OK || !def || !isObject(para)) {
       ctx.body = envelope(code, '', echo);
       count(name, false, code, started);
-      if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, ms: performance.now() - started }, 'rpc');
+      if (logged) line(reqId, name, code, undefined, started);
       return;
     }
     if (def.access === 'public') {
@@ -95,6 +104,7 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
         ctx.body = envelope(Codes.RATE_LIMITED, { retryAfter }, echo);
         ctx.set('Retry-After', String(retryAfter));
         count(name, true, Codes.RATE_LIMITED, started);
+        if (logged) line(reqId, name, Codes.RATE_LIMITED, undefined, started);
         return;
       }
     }
@@ -121,6 +131,6 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
       ctx.body = envelope(code, e ? e.data : '', echo);
     }
     count(name, true, code, started);
-    if (debug) log.debug({ reqId, interfaceName: name, returnCode: code, sub, ms: performance.now() - started }, 'rpc');
+    if (logged) line(reqId, name, code, sub, started);
   };
 }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type Koa from 'koa';
 import { appsAllow, scopeCovers, type AppRef, type Caller } from '../../system/callers';
 import { Codes, RpcError, messageOf } from '../../system/errors';
+import { accessLine } from '../../system/rpc';
 import type { Services } from '.';
 import type { TokenSpec } from './tokens/engine';
 import { INVALID_TOKEN_ERRCODES } from './tokens/spec';
@@ -100,21 +101,27 @@ export function relay(ctx: Koa.Context, res: Response, body: Buffer | ReadableSt
 /** a wrapper for proxy routes: refusals become their JSON error, platform failures a 502 */
 export function proxyRoute(sv: Services, handler: (ctx: Koa.Context) => Promise<void>): Koa.Middleware {
   return async (ctx) => {
+    const started = performance.now();
     try {
       await handler(ctx);
+      accessLine(sv.log, ctx, started);
     } catch (err) {
-      if (err instanceof ProxyRefused) return answerRefusal(ctx, err);
-      if (err instanceof RpcError) {
-        const status = err.code === Codes.NO_APP ? 404 : err.code === Codes.NOT_READY ? 503 : 502;
-        ctx.status = status;
-        ctx.body = { returnCode: err.code, returnMessage: messageOf(err.code), ...(err.code === Codes.UPSTREAM_ERROR ? { returnData: err.data } : {}) };
-        return;
-      }
-      sv.log.error({ path: ctx.path, err }, 'proxy failed');
-      ctx.status = 502;
-      ctx.body = { returnCode: Codes.INTERNAL_ERROR, returnMessage: messageOf(Codes.INTERNAL_ERROR) };
+      answerProxyError(sv, ctx, err);
+      accessLine(sv.log, ctx, started);
     }
   };
+}
+
+function answerProxyError(sv: Services, ctx: Koa.Context, err: unknown): void {
+  if (err instanceof ProxyRefused) return answerRefusal(ctx, err);
+  if (err instanceof RpcError) {
+    ctx.status = err.code === Codes.NO_APP ? 404 : err.code === Codes.NOT_READY ? 503 : 502;
+    ctx.body = { returnCode: err.code, returnMessage: messageOf(err.code), ...(err.code === Codes.UPSTREAM_ERROR ? { returnData: err.data } : {}) };
+    return;
+  }
+  sv.log.error({ path: ctx.path, err }, 'proxy failed');
+  ctx.status = 502;
+  ctx.body = { returnCode: Codes.INTERNAL_ERROR, returnMessage: messageOf(Codes.INTERNAL_ERROR) };
 }
 
 /** What a token proxy needs to know about the app named in its URL. */

@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import { BodyError, readBody } from '../../system/body';
 import { StoreError } from '../../system/errors';
 import type { Logger } from '../../system/log';
+import { accessLine } from '../../system/rpc';
 import { XmlRejected, parsePushXml, text } from '../../system/xml';
 import type { PushFilter, PushRow, Store } from '../../db/store';
 import { MsgCrypt, PushRejected } from './crypto/msgcrypt';
@@ -50,8 +51,10 @@ export async function readEncryptedPush(ctx: Koa.Context, crypt: MsgCrypt): Prom
  */
 export function pushRoute(log: Logger, handler: (ctx: Koa.Context) => Promise<void>): Koa.Middleware {
   return async (ctx) => {
+    const started = performance.now();
     try {
       await handler(ctx);
+      accessLine(log, ctx, started);
     } catch (err) {
       ctx.type = 'text/plain; charset=utf-8';
       if (err instanceof PushRejected) {
@@ -69,6 +72,7 @@ export function pushRoute(log: Logger, handler: (ctx: Koa.Context) => Promise<vo
         ctx.status = 503;
         ctx.body = 'try again';
       }
+      accessLine(log, ctx, started);
     }
   };
 }

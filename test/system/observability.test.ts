@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fs from 'node:fs';
 import { FakePlatform } from '../fake/platform';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 
@@ -75,5 +76,24 @@ describe('/metrics', () => {
     const ok = await fetch(`${node.url}/metrics`, { headers: { authorization: 'Bearer scrape-me' } });
     expect(ok.status).to.equal(200);
     expect(ok.headers.get('content-type')).to.match(/^text\/plain/);
+  });
+});
+
+describe('access log', () => {
+  it('one JSON line per RPC and per callback with request id, name / route, code, caller and duration', async () => {
+    const node = await startNode({ dialect: 'sqlite' });
+    try {
+      await node.post(JSON.stringify({ interface: { interfaceName: 'admin.app.list', para: {} } }), { authorization: `Bearer ${node.token('admin.*')}`, 'x-request-id': 'req-abc-123' });
+      await node.post('{"interface":{"interfaceName":"no.such","para":{}}}');
+      await fetch(`${node.url}/wechat-tp/nope/events?timestamp=1&nonce=2&msg_signature=3`, { method: 'POST', body: '<xml/>', headers: { 'x-request-id': 'req-push-1' } });
+      const lines = fs.readFileSync(node.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const rpc = lines.find((l) => l.reqId === 'req-abc-123');
+      expect(rpc).to.include({ level: 30, log: 'access', msg: 'rpc', interfaceName: 'admin.app.list', returnCode: 0, sub: 'test' });
+      expect(rpc!.ms).to.be.a('number');
+      expect(lines.find((l) => l.interfaceName === 'no.such')).to.include({ returnCode: 1010, msg: 'rpc' });
+      expect(lines.find((l) => l.reqId === 'req-push-1')).to.include({ msg: 'http', method: 'POST', route: '/wechat-tp/nope/events', status: 404 });
+    } finally {
+      await node.close();
+    }
   });
 });
