@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { AppRef } from '../system/callers';
 import type { InterfaceDef } from '../system/registry';
 import { CODE_NAME_PATTERN, type PlatformDef } from './services/apps';
 import type { Services } from './services';
@@ -42,6 +43,14 @@ export const tokenPara = {
   invalidToken: { type: 'string', minLength: 1, maxLength: 2048 },
   url: { type: 'string', maxLength: 4096, pattern: '^https?://[^\\s/?#]+[^\\s]*$' },
 };
+
+/**
+ * The `apps` hook of an interface addressed by codeName: the app counts under its codeName or its
+ * platform-side id; `extra` names further subjects (authorizer, corp, merchant) the claim must cover.
+ */
+export function appRefs<P extends { codeName: string }>(platform: string, extra: (p: P) => Array<string | undefined> = () => []) {
+  return async (p: P, sv: Services): Promise<AppRef[]> => [[p.codeName, (await sv.apps.get(platform, p.codeName))?.appId], ...extra(p)];
+}
 
 /** unix seconds of an epoch-ms time */
 export const unixSeconds = (ms: number) => Math.floor(ms / 1000);

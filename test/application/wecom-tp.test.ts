@@ -487,8 +487,12 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
 
       expect((await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', ['other']))).returnCode).to.equal(4003);
       expect((await rpc('wecom.tp.token', { codeName: 'suite' }, node.token('wecom.tpauth.*'))).returnCode).to.equal(4003);
-      for (const apps of [['suite'], [SUITE], [CORP]]) {
+      // like wechat.tpauth.*: the claim must cover the suite (codeName or suite id) and the corp
+      for (const apps of [['suite', CORP], [SUITE, CORP]]) {
         expect((await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', apps))).returnCode, apps[0]).to.equal(0);
+      }
+      for (const apps of [['suite'], [CORP]]) {
+        expect((await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', apps))).returnCode, apps[0]).to.equal(4003);
       }
       expect((await rpc('wecom.tp.token', { codeName: 'suite' }, node.token('wecom.tp.*', [SUITE]))).returnCode).to.equal(0);
 

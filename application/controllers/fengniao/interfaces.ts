@@ -1,4 +1,4 @@
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import { MERCHANT_ID_PATTERN, PLATFORM } from '../../services/fengniao';
 
@@ -14,7 +14,7 @@ interface MerchantPara {
 }
 
 /** a caller's `apps` claim must name the app (by codeName or appId) */
-const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get(PLATFORM, p.codeName))?.appId]];
+const byCodeName = appRefs<{ codeName: string; merchantId: string }>(PLATFORM, (p) => [p.merchantId]);
 
 export const interfaces: Interface[] = [
   {

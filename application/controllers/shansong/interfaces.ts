@@ -1,4 +1,4 @@
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import { MERCHANT_CODE_PATTERN, PLATFORM } from '../../services/shansong';
 
@@ -15,7 +15,7 @@ interface ByMerchant {
 }
 
 /** the app by codeName or clientId, and the merchant (a caller's `apps` claim must cover both) */
-const byMerchant = async (p: ByMerchant, sv: Services) => [[p.codeName, (await sv.apps.get(PLATFORM, p.codeName))?.appId], p.merchantCode];
+const byMerchant = appRefs<ByMerchant>(PLATFORM, (p) => [p.merchantCode]);
 
 export const interfaces: Interface[] = [
   {

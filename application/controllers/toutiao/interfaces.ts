@@ -1,4 +1,4 @@
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { makeSpec } from '../../services/tokens/spec';
@@ -7,7 +7,7 @@ const { codeName, force, invalidToken } = tokenPara;
 const str = { type: 'string' };
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('toutiao_app', p.codeName);
-const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('toutiao_app', p.codeName))?.appId]];
+const byCodeName = appRefs('toutiao_app');
 
 /** the access token of a ByteDance mini program, through the token engine */
 export const toutiaoSpec = (sv: Services, a: AppConfig) =>

@@ -1,4 +1,4 @@
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { WechatTicketType } from '../../services/wechat-tokens';
 import { RpcError } from '../../../system/errors';
@@ -15,7 +15,7 @@ interface ByCode {
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_app', p.codeName);
 /** a caller's apps claim may name the codeName or the appId */
-const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wechat_app', p.codeName))?.appId]];
+const byCodeName = appRefs('wechat_app');
 
 export const interfaces: Interface[] = [
   {

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { forwardPage, successPage, withQuery } from '../../services/pages';
@@ -21,8 +21,8 @@ interface ByAuthorizer {
 }
 
 const tp = (sv: Services, p: { codeName: string }) => sv.wechatTp.require(p.codeName);
-const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wechat_tp', p.codeName))?.appId]];
-const byAuthorizer = async (p: ByAuthorizer, sv: Services) => [...(await byCodeName(p, sv)), p.authorizerAppId];
+const byCodeName = appRefs('wechat_tp');
+const byAuthorizer = appRefs<ByAuthorizer>('wechat_tp', (p) => [p.authorizerAppId]);
 
 export const tpInterfaces: Interface[] = [
   {

@@ -1,4 +1,4 @@
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import type { WecomTicketType } from '../../services/wecom-tokens';
@@ -24,7 +24,7 @@ interface ByAgent {
 }
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wecom_corp', p.codeName);
-const byCodeName = async (p: { codeName: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wecom_corp', p.codeName))?.appId]];
+const byCodeName = appRefs('wecom_corp');
 const byCorp = (p: ByAgent) => [[p.corpid, `${p.corpid}:${p.agentid}`]];
 
 async function agentApp(sv: Services, p: ByAgent): Promise<AppConfig> {

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type Router from '@koa/router';
-import { s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
@@ -21,7 +21,7 @@ interface ByCode {
 }
 
 /** a caller's apps claim may name the codeName or the suite id (tpauth: or the corpid) */
-const bySuite = async (p: { codeName: string; corpId?: string }, sv: Services) => [[p.codeName, (await sv.apps.get('wecom_tp', p.codeName))?.appId, p.corpId]];
+const bySuite = appRefs<{ codeName: string; corpId?: string }>('wecom_tp', (p) => [p.corpId]);
 
 export const tpInterfaces: Interface[] = [
   {
