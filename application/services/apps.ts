@@ -185,10 +185,14 @@ export class AppService {
 
   /** the enabled app with this platform-side id (appId / corpId …), or null */
   async byAppId(platform: string, appId: string): Promise<AppConfig | null> {
-    return this.cached(`a:${platform}:${appId}`, async () => {
+    return (await this.allByAppId(platform, appId))[0] ?? null;
+  }
+
+  /** every enabled app with this platform-side id (e.g. the agents of one WeCom corp), cached */
+  async allByAppId(platform: string, appId: string): Promise<AppConfig[]> {
+    return this.cached(`A:${platform}:${appId}`, async () => {
       const rows = await this.store.findApps(platform, appId);
-      const row = rows.find((r) => r.enabled);
-      return row ? this.open(row) : null;
+      return rows.filter((r) => r.enabled).map((r) => this.open(r));
     });
   }
 

@@ -32,12 +32,7 @@ export class WecomTokens {
   async byAgent(corpId: string, agentId: string): Promise<AppConfig | null> {
     const named = await this.apps.get('wecom_corp', `${corpId}:${agentId}`);
     if (named?.enabled && named.appId === corpId && String(named.config.agentId) === agentId) return named;
-    for (const row of await this.apps.list('wecom_corp')) {
-      if (row.appId !== corpId || !row.enabled) continue;
-      const app = await this.apps.get('wecom_corp', row.codeName);
-      if (app?.enabled && String(app.config.agentId) === agentId) return app;
-    }
-    return null;
+    return (await this.apps.allByAppId('wecom_corp', corpId)).find((a) => String(a.config.agentId) === agentId) ?? null;
   }
 
   accessSpec(app: AppConfig): TokenSpec {
