@@ -1,17 +1,10 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { FakePlatform } from './platform';
+import { FENGNIAO_CODES } from '../../application/services/fengniao';
 
-/** Fengniao's answer codes as the fake speaks them (string codes; "200" is success) */
-export const FN = {
-  OK: '200',
-  PARAM_ERROR: 'A0001',
-  SIGN_ERROR: 'A0002',
-  CODE_INVALID: 'A0003',
-  ACCESS_TOKEN_INVALID: 'A0005',
-  ACCESS_TOKEN_EXPIRED: 'A0006',
-  REFRESH_TOKEN_INVALID: 'A0007',
-} as const;
+/** Fengniao's answer codes: the one place gatehouse's assumption about them is written down */
+export const FN = FENGNIAO_CODES;
 
 /** the business APIs (`/anubis-webapi/v3/invoke/{api}`) the fake knows */
 export const INVOKE_APIS = ['getAmount', 'preCreateOrder', 'createOrder', 'getOrderDetail', 'cancelOrder', 'chainstoreQuery'];
