@@ -28,5 +28,13 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
  * this costs ~4.
  */
 export function accessLogger(log: Logger): Logger {
-  return log.child({ log: 'access' }, { redact: { paths: [] } });
+  let access = accessLoggers.get(log);
+  if (!access) {
+    access = log.child({ log: 'access' }, { redact: { paths: [] } });
+    accessLoggers.set(log, access);
+  }
+  return access;
 }
+
+/** one access child per logger: making a child (and its serializers) per request would cost */
+const accessLoggers = new WeakMap<Logger, Logger>();
