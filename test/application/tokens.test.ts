@@ -101,8 +101,28 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     const fresh = (await token({ invalidToken: first })).returnData.token;
     expect(fresh).to.not.equal(first);
     expect(fake.count('stable_token')).to.equal(2);
+    // within 30 s of an accepted invalidation, reporting the new token invalid refreshes nothing (§5.3)
     const concurrent = await Promise.all(Array.from({ length: 50 }, () => token({ invalidToken: fresh })));
-    expect(new Set(concurrent.map((r) => r.returnData.token)).size).to.equal(1);
+    expect(concurrent.map((r) => r.returnData.token)).to.deep.equal(Array(50).fill(fresh));
+    expect(fake.count('stable_token')).to.equal(2);
+  });
+
+  it('accepted forces and invalidations share one budget: one refresh per token per 30 s', async () => {
+    // the attack: six calls, each reporting the token it was just given as invalid
+    let current = (await token()).returnData.token;
+    for (let i = 0; i < 6; i++) {
+      const r = await token(i % 2 ? { invalidToken: current } : { force: true });
+      expect(r.returnCode).to.equal(0);
+      current = r.returnData.token;
+    }
+    expect(fake.count('stable_token')).to.equal(2); // the cold fetch + one accepted force
+    const [row] = await node.db.query('SELECT value, forced_at FROM tokens');
+    expect(row.value).to.equal(current);
+    // the budget is per token: after the window passes (moved back in the store), one more is accepted
+    await node.db.exec('UPDATE tokens SET forced_at = forced_at - 31000');
+    node.gh.services.engine.forget(String((await node.db.query('SELECT token_key FROM tokens'))[0].token_key));
+    const again = await token({ invalidToken: current });
+    expect(again.returnData.token).to.not.equal(current);
     expect(fake.count('stable_token')).to.equal(3);
   });
 

@@ -31,6 +31,8 @@ export interface TestDatabase {
   url: string;
   /** runs SQL directly against the database (to look at what was stored) */
   query(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
+  /** runs a writing statement directly against the database (to set up a state); returns the rows changed */
+  exec(sql: string, params?: unknown[]): Promise<number>;
   drop(): Promise<void>;
 }
 
@@ -53,6 +55,15 @@ export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
           db.close();
         }
       },
+      async exec(sql, params = []) {
+        const db = new Database(file);
+        try {
+          db.pragma('busy_timeout = 5000');
+          return db.prepare(sql).run(...(params as never[])).changes;
+        } finally {
+          db.close();
+        }
+      },
       async drop() {
         fs.rmSync(dir, { recursive: true, force: true });
       },
@@ -67,6 +78,9 @@ export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
     url: `mariadb://root@${MARIADB.host}:${MARIADB.port}/${tag}`,
     async query(sql, params = []) {
       return Array.from((await pool.query(sql, params)) as Record<string, unknown>[]);
+    },
+    async exec(sql, params = []) {
+      return Number(((await pool.query(sql, params)) as { affectedRows: number }).affectedRows);
     },
     async drop() {
       await pool.end();

@@ -246,9 +246,15 @@ export class TokenEngine {
   private need(row: TokenRow, force: boolean, invalidToken: string | undefined, now: number): Need {
     const valid = this.valid(row, now);
     if (!valid) return 'cold';
-    if (invalidToken !== undefined) return row.value === invalidToken ? 'invalidate' : 'none';
-    if (force) return row.forcedAt !== null && now - row.forcedAt < this.o.forceWindowMs ? 'none' : 'force';
+    // accepted forces and invalidations share one budget: one refresh per token per window (§5.3)
+    if (invalidToken !== undefined) return row.value === invalidToken && !this.recentlyForced(row, now) ? 'invalidate' : 'none';
+    if (force) return this.recentlyForced(row, now) ? 'none' : 'force';
     return row.refreshAt !== null && row.refreshAt <= now ? 'ahead' : 'none';
+  }
+
+  /** a force or invalidation was accepted for this token within the window */
+  private recentlyForced(row: TokenRow, now: number): boolean {
+    return row.forcedAt !== null && now - row.forcedAt < this.o.forceWindowMs;
   }
 
   /** whether a row read after taking the lease (or while waiting) already answers the need */
@@ -259,9 +265,9 @@ export class TokenEngine {
       case 'cold':
         return true;
       case 'invalidate':
-        return row.value !== invalidToken;
+        return row.value !== invalidToken || this.recentlyForced(row, now);
       case 'force':
-        return row.version > seenVersion || (row.forcedAt !== null && now - row.forcedAt < this.o.forceWindowMs);
+        return row.version > seenVersion || this.recentlyForced(row, now);
       case 'ahead':
         return row.version > seenVersion || row.refreshAt === null || row.refreshAt > now;
       default:
