@@ -14,6 +14,15 @@ export interface UpstreamRequest {
 }
 
 /**
+ * Every outbound HTTP call gatehouse makes with fetch (platform APIs, signed proxies, push
+ * forwarding) goes through here: a redirect is never followed — it would re-send tokens,
+ * signatures or pushes to whatever host the answer names. A 3xx comes back as the answer it is.
+ */
+export function outboundFetch(url: string | URL, init: Omit<RequestInit, 'redirect'>): Promise<Response> {
+  return fetch(url, { ...init, redirect: 'manual' });
+}
+
+/**
  * The one HTTP client gatehouse uses to reach a platform: a timeout per call, JSON in and out,
  * failures mapped to envelope codes (1005 unreachable / non-2xx, 1007 unparsable). Platform
  * error codes inside a 2xx JSON reply are the platform client's business.
@@ -38,7 +47,7 @@ export class Upstream {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, {
+      res = await outboundFetch(url, {
         method: req.method ?? (req.json === undefined ? 'GET' : 'POST'),
         headers: req.json === undefined ? undefined : { 'content-type': 'application/json' },
         body: req.json === undefined ? undefined : JSON.stringify(req.json),

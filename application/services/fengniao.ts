@@ -1,4 +1,5 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
+import { outboundFetch } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { Services } from '.';
 import { mask, type AppConfig } from './apps';
@@ -365,11 +366,10 @@ export class Fengniao {
     let body: Buffer;
     const started = Date.now();
     try {
-      res = await fetch(`${this.api}/anubis-webapi/v3/invoke${path}${search}`, {
+      res = await outboundFetch(`${this.api}/anubis-webapi/v3/invoke${path}${search}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json; charset=utf-8' },
         body: JSON.stringify(payload),
-        redirect: 'manual',
         signal: AbortSignal.timeout(this.sv.config.upstreamTimeoutMs),
       });
       body = Buffer.from(await res.arrayBuffer());

@@ -1,4 +1,5 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
+import { outboundFetch } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { Services } from '.';
 import type { AppConfig } from './apps';
@@ -112,7 +113,7 @@ export class Shansong {
     const started = Date.now();
     const timeoutMs = this.sv.config.upstreamTimeoutMs;
     try {
-      const res = await fetch(url, {
+      const res = await outboundFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
         body: new URLSearchParams(form).toString(),
