@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { BodyError, readBody } from '../../system/body';
 import { StoreError } from '../../system/errors';
+import { outboundFetch } from '../../system/upstream';
 import type { Logger } from '../../system/log';
 import { accessLine } from '../../system/rpc';
 import { XmlRejected, parsePushXml, text } from '../../system/xml';
@@ -125,7 +126,7 @@ export function forwardJson(log: Logger, url: string | undefined, body: unknown,
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 500 * 2 ** (i - 1)));
       try {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+        const res = await outboundFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, signal: AbortSignal.timeout(timeoutMs) });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;
       } catch {
