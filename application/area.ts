@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { AppRef } from '../system/callers';
 import type { InterfaceDef } from '../system/registry';
 import { CODE_NAME_PATTERN, type PlatformDef } from './services/apps';
+import { subjectsOf } from './claims';
 import type { Services } from './services';
 
 export type Interface<P = any, R = unknown> = InterfaceDef<Services, P, R>;
@@ -45,11 +46,11 @@ export const tokenPara = {
 };
 
 /**
- * The `apps` hook of an interface addressed by codeName: the app counts under its codeName or its
- * platform-side id; `extra` names further subjects (authorizer, corp, merchant) the claim must cover.
+ * The `apps` hook of an interface addressed by codeName: the app (under its codeName or its
+ * platform-side id) and every authorizer / corp / merchant its para names (application/claims.ts).
  */
-export function appRefs<P extends { codeName: string }>(platform: string, extra: (p: P) => Array<string | undefined> = () => []) {
-  return async (p: P, sv: Services): Promise<AppRef[]> => [[p.codeName, (await sv.apps.get(platform, p.codeName))?.appId], ...extra(p)];
+export function appRefs(platform: string) {
+  return (p: Record<string, unknown>, sv: Services): Promise<AppRef[]> => subjectsOf(sv, platform, p);
 }
 
 /** unix seconds of an epoch-ms time */

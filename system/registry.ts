@@ -25,6 +25,11 @@ export interface InterfaceDef<S = unknown, P = any, R = unknown> {
   result: JsonSchema;
   /** the apps a call touches (each by one or several names), checked against a caller's `apps` claim */
   apps?: (para: P, services: S) => AppRef[] | Promise<AppRef[]>;
+  /**
+   * true when the handler itself shows a caller limited by an `apps` claim only what the claim
+   * covers (lists). A non-public interface with neither this nor `apps` refuses such callers (4003).
+   */
+  appsFiltered?: boolean;
   handler: (para: P, call: Call<S>) => Promise<R> | R;
 }
 

@@ -2,9 +2,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import type Koa from 'koa';
-import { appsAllow, scopeCovers, type AppRef, type Caller } from '../../system/callers';
+import { scopeCovers, type Caller } from '../../system/callers';
 import { Codes, RpcError, messageOf } from '../../system/errors';
 import { accessLine } from '../../system/rpc';
+import { claimCovers } from '../claims';
 import type { Services } from '.';
 import type { TokenSpec } from './tokens/engine';
 import { INVALID_TOKEN_ERRCODES } from './tokens/spec';
@@ -26,16 +27,19 @@ export function answerRefusal(ctx: Koa.Context, err: ProxyRefused): void {
 
 /**
  * Checks the caller of a proxy route: a valid JWT (401), whose scope covers `proxy.<platform>`
- * and whose `apps` claim covers the app (403).
+ * and whose `apps` claim covers every subject the route names — the app of `:codeName` and any
+ * authorizer, corp or merchant in its parameters (403; the same rule as interfaces: claims.ts).
+ * Runs before the app is looked up, so a caller learns nothing about apps it may not touch.
  */
-export function proxyCaller(ctx: Koa.Context, sv: Services, platform: string, apps: AppRef[]): Caller {
+export async function proxyCaller(ctx: Koa.Context, sv: Services, platform: string): Promise<Caller> {
   let caller: Caller;
   try {
     caller = sv.callers.verify(ctx.get('authorization') || undefined);
   } catch {
     throw new ProxyRefused(401, Codes.UNAUTHENTICATED);
   }
-  if (!scopeCovers(caller.scope, `proxy.${platform}`) || !appsAllow(caller, apps)) throw new ProxyRefused(403, Codes.FORBIDDEN);
+  if (!scopeCovers(caller.scope, `proxy.${platform}`)) throw new ProxyRefused(403, Codes.FORBIDDEN);
+  if (!(await claimCovers(caller, sv, platform, ctx.params as Record<string, unknown>))) throw new ProxyRefused(403, Codes.FORBIDDEN);
   return caller;
 }
 
@@ -126,8 +130,6 @@ function answerProxyError(sv: Services, ctx: Koa.Context, err: unknown): void {
 
 /** What a token proxy needs to know about the app named in its URL. */
 export interface ProxyTarget {
-  /** the app's names, checked against the caller's `apps` claim */
-  refs: AppRef[];
   spec: TokenSpec;
 }
 
@@ -198,9 +200,8 @@ async function readAll(res: http.IncomingMessage): Promise<Buffer> {
  */
 export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
   return proxyRoute(sv, async (ctx) => {
-    const caller = proxyCaller(ctx, sv, p.platform, []);
+    await proxyCaller(ctx, sv, p.platform);
     const target = await p.resolve(ctx);
-    if (!appsAllow(caller, target.refs)) throw new ProxyRefused(403, Codes.FORBIDDEN);
     const path = platformPath(restOfPath(ctx, p.fixed));
     const body = await proxyBody(ctx, sv.config.proxyBodyLimit);
     const headers: Record<string, string> = {};

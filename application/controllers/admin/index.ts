@@ -62,6 +62,7 @@ function interfaces(services: Services): Interface[] {
         ['apps'],
       ),
       handler: async (p: { platform?: string }, { services: sv, caller }) => {
+      appsFiltered: true,
         const rows = await sv.apps.list(p.platform);
         return {
           apps: rows

@@ -14,7 +14,7 @@ interface MerchantPara {
 }
 
 /** a caller's `apps` claim must name the app (by codeName or appId) */
-const byCodeName = appRefs<{ codeName: string; merchantId: string }>(PLATFORM, (p) => [p.merchantId]);
+const byCodeName = appRefs(PLATFORM);
 
 export const interfaces: Interface[] = [
   {

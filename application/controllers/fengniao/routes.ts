@@ -93,9 +93,8 @@ export function routes(router: Router, sv: Services): void {
   );
 
   const proxy = proxyRoute(sv, async (ctx) => {
-    const codeName = String(ctx.params.codeName);
-    const app = await sv.apps.get(PLATFORM, codeName);
-    proxyCaller(ctx, sv, PLATFORM, [[codeName, app?.appId]]);
+    await proxyCaller(ctx, sv, PLATFORM);
+    const app = await sv.apps.get(PLATFORM, String(ctx.params.codeName));
     if (!app || !app.enabled) throw new ProxyRefused(404, Codes.NO_APP);
     const merchantId = String(ctx.params.merchantId);
     if (!MERCHANT_ID.test(merchantId)) throw new ProxyRefused(400, Codes.PARA_ERROR);

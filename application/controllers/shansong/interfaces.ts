@@ -15,7 +15,7 @@ interface ByMerchant {
 }
 
 /** the app by codeName or clientId, and the merchant (a caller's `apps` claim must cover both) */
-const byMerchant = appRefs<ByMerchant>(PLATFORM, (p) => [p.merchantCode]);
+const byMerchant = appRefs(PLATFORM);
 
 export const interfaces: Interface[] = [
   {

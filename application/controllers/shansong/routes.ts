@@ -96,10 +96,9 @@ export function routes(router: Router, sv: Services): void {
   router.post(
     '/proxy/shansong/:codeName/:merchantCode{/*path}',
     proxyRoute(sv, async (ctx) => {
-      const codeName = String(ctx.params.codeName);
+      await proxyCaller(ctx, sv, PLATFORM);
       const merchantCode = String(ctx.params.merchantCode);
-      const known = await sv.apps.get(PLATFORM, codeName);
-      proxyCaller(ctx, sv, PLATFORM, [[codeName, known?.appId], merchantCode]);
+      const known = await sv.apps.get(PLATFORM, String(ctx.params.codeName));
       if (!known?.enabled) throw new ProxyRefused(404, Codes.NO_APP);
       if (!Shansong.validMerchantCode(merchantCode)) throw new ProxyRefused(400, Codes.PARA_ERROR);
       const path = platformPath(restOfPath(ctx, PROXY_PREFIX_SEGMENTS));

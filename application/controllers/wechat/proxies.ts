@@ -14,7 +14,7 @@ export function wechatProxies(router: Router, sv: Services): void {
       fixed: 3,
       resolve: async (ctx) => {
         const app = await sv.apps.require('wechat_app', String(ctx.params.codeName));
-        return { refs: [[app.codeName, app.appId]], spec: sv.wechatTokens.accessSpec(app) };
+        return { spec: sv.wechatTokens.accessSpec(app) };
       },
     }),
   );
@@ -27,7 +27,7 @@ export function wechatProxies(router: Router, sv: Services): void {
       fixed: 3,
       resolve: async (ctx) => {
         const tp = await sv.wechatTp.require(String(ctx.params.codeName));
-        return { refs: [[tp.codeName, tp.appId]], spec: sv.wechatTp.componentSpec(tp) };
+        return { spec: sv.wechatTp.componentSpec(tp) };
       },
     }),
   );
@@ -42,7 +42,7 @@ export function wechatProxies(router: Router, sv: Services): void {
         const tp = await sv.wechatTp.require(String(ctx.params.codeName));
         const appid = String(ctx.params.authorizerAppId);
         await sv.wechatTp.requireAuthorizer(tp, appid);
-        return { refs: [[tp.codeName, tp.appId], appid], spec: sv.wechatTp.authorizerSpec(tp, appid) };
+        return { spec: sv.wechatTp.authorizerSpec(tp, appid) };
       },
     }),
   );

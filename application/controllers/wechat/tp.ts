@@ -22,7 +22,7 @@ interface ByAuthorizer {
 
 const tp = (sv: Services, p: { codeName: string }) => sv.wechatTp.require(p.codeName);
 const byCodeName = appRefs('wechat_tp');
-const byAuthorizer = appRefs<ByAuthorizer>('wechat_tp', (p) => [p.authorizerAppId]);
+const byAuthorizer = appRefs('wechat_tp');
 
 export const tpInterfaces: Interface[] = [
   {

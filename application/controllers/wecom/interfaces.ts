@@ -25,7 +25,8 @@ interface ByAgent {
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wecom_corp', p.codeName);
 const byCodeName = appRefs('wecom_corp');
-const byCorp = (p: ByAgent) => [[p.corpid, `${p.corpid}:${p.agentid}`]];
+/** the agent's app: under its corpid, its `corpid:agentid` or the codeName it was configured with */
+const byCorp = async (p: ByAgent, sv: Services) => [[p.corpid, `${p.corpid}:${p.agentid}`, (await sv.wecomTokens.byAgent(p.corpid, String(p.agentid)))?.codeName]];
 
 async function agentApp(sv: Services, p: ByAgent): Promise<AppConfig> {
   const a = await sv.wecomTokens.byAgent(p.corpid, String(p.agentid));

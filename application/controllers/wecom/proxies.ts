@@ -14,7 +14,7 @@ export function wecomProxies(router: Router, sv: Services): void {
       fixed: 3,
       resolve: async (ctx) => {
         const app = await sv.apps.require('wecom_corp', String(ctx.params.codeName));
-        return { refs: [[app.codeName, app.appId]], spec: sv.wecomTokens.accessSpec(app) };
+        return { spec: sv.wecomTokens.accessSpec(app) };
       },
     }),
   );
@@ -27,7 +27,7 @@ export function wecomProxies(router: Router, sv: Services): void {
       fixed: 3,
       resolve: async (ctx) => {
         const tp = await sv.wecomTp.require(String(ctx.params.codeName));
-        return { refs: [[tp.codeName, tp.appId]], spec: sv.wecomTp.suiteSpec(tp) };
+        return { spec: sv.wecomTp.suiteSpec(tp) };
       },
     }),
   );
@@ -42,7 +42,7 @@ export function wecomProxies(router: Router, sv: Services): void {
         const tp = await sv.wecomTp.require(String(ctx.params.codeName));
         const corpId = String(ctx.params.corpId);
         await sv.wecomTp.requireCorp(tp, corpId);
-        return { refs: [[tp.codeName, tp.appId], corpId], spec: sv.wecomTp.corpSpec(tp, corpId) };
+        return { spec: sv.wecomTp.corpSpec(tp, corpId) };
       },
     }),
   );

@@ -21,7 +21,7 @@ interface ByCode {
 }
 
 /** a caller's apps claim may name the codeName or the suite id (tpauth: or the corpid) */
-const bySuite = appRefs<{ codeName: string; corpId?: string }>('wecom_tp', (p) => [p.corpId]);
+const bySuite = appRefs('wecom_tp');
 
 export const tpInterfaces: Interface[] = [
   {
