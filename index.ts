@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, masterKey, type Config } from './system/config
 import { SecretBox } from './system/secretbox';
 import { rotateSecrets } from './application/services/secrets';
 import { createLogger } from './system/log';
-import { parseTtl, signCaller } from './system/callers';
+import { JTI_PATTERN, mintCaller, parseTtl } from './system/callers';
 import { assemble, openMigratedStore, start, unlock, VERSION } from './application';
 import { buildServices, type Services } from './application/services';
 
@@ -134,11 +134,10 @@ app
     });
   });
 
-program
-  .command('caller')
-  .description('caller tokens (PROTOCOL.md §4)')
+const caller = program.command('caller').description('caller tokens (PROTOCOL.md §4)');
+caller
   .command('token')
-  .description('print a caller JWT')
+  .description('print a caller JWT (with a random jti, recorded in the store: never the token)')
   .requiredOption('--sub <name>', 'caller name')
   .requiredOption('--scope <scopes>', 'space-separated interfaceName patterns, e.g. "wechat.* admin.*"')
   .option('--ttl <ttl>', 'lifetime: 30d, 12h, 15m or seconds', '30d')
@@ -152,17 +151,51 @@ program
     }
     const apps = o.apps ? o.apps.split(',').map((a) => a.trim()).filter(Boolean) : undefined;
     const config = loadConfig();
-    const secret = config.jwtSecret
-      ? config.jwtSecret
-      : await (async () => {
-          const store = await openMigratedStore(config);
-          try {
-            return await unlock(config, store, createLogger('silent'));
-          } finally {
-            await store.close();
-          }
-        })();
-    process.stdout.write(`${signCaller(secret, { sub: o.sub, scope: o.scope, apps, ttlSeconds })}\n`);
+    const store = await openMigratedStore(config);
+    try {
+      const secret = await unlock(config, store, createLogger('silent'));
+      const minted = mintCaller(secret, { sub: o.sub, scope: o.scope, apps, ttlSeconds });
+      // recorded before it is printed: a token that exists can always be listed and revoked
+      await store.recordCaller(minted.record);
+      process.stdout.write(`${minted.token}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+caller
+  .command('list')
+  .description('caller tokens minted by gatehouse and revoked ids (never a token)')
+  .option('--json', 'one JSON object per line')
+  .action(async (o: { json?: boolean }) => {
+    await withServices(async (sv) => {
+      const rows = await sv.store.listCallers();
+      const iso = (s: number | null) => (s === null ? '-' : new Date(s * 1000).toISOString());
+      if (!o.json) process.stdout.write('jti\tsub\tscope\tapps\texp\trevoked\n');
+      for (const r of rows) {
+        const revoked = r.revokedAt !== null;
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify({ jti: r.jti, sub: r.sub, scope: r.scope, apps: r.apps, exp: r.exp, revoked })}\n`
+            : `${r.jti}\t${r.sub ?? '-'}\t${r.scope ?? '-'}\t${r.apps ? r.apps.join(',') : '*'}\t${iso(r.exp)}\t${revoked ? 'revoked' : '-'}\n`,
+        );
+      }
+    });
+  });
+caller
+  .command('revoke')
+  .description('revoke a caller token by its jti: every node refuses it (4001) within 5 s')
+  .requiredOption('--jti <jti>', 'the token id (see caller list)')
+  .action(async (o: { jti: string }) => {
+    if (!new RegExp(JTI_PATTERN).test(o.jti)) throw new ConfigError('--jti: expected 1 to 64 visible ASCII characters');
+    await withServices(async (sv) => {
+      const r = await sv.store.revokeCaller(o.jti, Date.now());
+      const what = r.already
+        ? 'was already revoked'
+        : r.known
+          ? 'revoked'
+          : 'revoked (not minted by this gatehouse: recorded, any token carrying it is refused)';
+      process.stdout.write(`${o.jti} ${what}\n`);
+    });
   });
 
 program

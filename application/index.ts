@@ -114,6 +114,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   let server: http.Server | undefined;
   let startedEngine: Services['engine'] | undefined;
   try {
+  let startedCallers: Services['callers'] | undefined;
     const jwtSecret = await unlock(config, store, log);
     const services = buildServices(config, store, log, jwtSecret);
     const { registry, app } = assemble(services);
@@ -122,6 +123,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       log.info({ apps: n }, 'apps file loaded');
     }
     services.engine.start();
+    await services.callers.start();
+    startedCallers = services.callers;
     services.pushes.start();
     startedEngine = services.engine;
     server = http.createServer(app.callback());
@@ -143,6 +146,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       jwtSecret,
       close: async () => {
         services.engine.stop();
+        services.callers.stop();
         services.pushes.stop();
         await new Promise<void>((resolve) => {
           srv.close(() => resolve());
@@ -155,6 +159,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     server?.close();
     startedEngine?.stop();
     await store.close().catch(() => {});
+    startedCallers?.stop();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);
     }

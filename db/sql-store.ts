@@ -1,6 +1,6 @@
 import { loadMigrations } from './migrations';
 import type {
-  AppRow, AuthorizerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
+  AppRow, AuthorizerRow, CallerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
 } from './store';
 
 type Row = Record<string, unknown>;
@@ -427,5 +427,60 @@ export abstract class SqlStore implements Store {
       await rewrite('tokens', ['token_key'], 'aux');
       return changed;
     });
+  }
+
+  // ---- caller tokens (§4 trust: jti, list, revocation) — owned by the callers work
+
+  private static callerRow(r: Row): CallerRow {
+    let apps: string[] | null = null;
+    if (r.apps !== null && r.apps !== undefined) {
+      try {
+        const parsed = JSON.parse(String(r.apps)) as unknown;
+        apps = Array.isArray(parsed) ? parsed.map(String) : null;
+      } catch {
+        apps = null;
+      }
+    }
+    return {
+      jti: String(r.jti),
+      sub: strOrNull(r.sub),
+      scope: strOrNull(r.scope),
+      apps,
+      exp: numOrNull(r.exp),
+      createdAt: num(r.created_at),
+      revokedAt: numOrNull(r.revoked_at),
+    };
+  }
+
+  async recordCaller(c: CallerRow): Promise<void> {
+    await this.run(
+      `${this.insertIgnore} INTO callers (jti, sub, scope, apps, exp, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      [c.jti, c.sub, c.scope, c.apps ? JSON.stringify(c.apps) : null, c.exp, c.createdAt, c.revokedAt],
+    );
+  }
+
+  async listCallers(): Promise<CallerRow[]> {
+    const rows = await this.all('SELECT jti, sub, scope, apps, exp, created_at, revoked_at FROM callers ORDER BY created_at DESC, jti');
+    return rows.map(SqlStore.callerRow);
+  }
+
+  async getCaller(jti: string): Promise<CallerRow | null> {
+    const r = await this.one('SELECT jti, sub, scope, apps, exp, created_at, revoked_at FROM callers WHERE jti = ?', [jti], 'jti', jti);
+    return r ? SqlStore.callerRow(r) : null;
+  }
+
+  async revokeCaller(jti: string, now: number): Promise<{ known: boolean; already: boolean }> {
+    if ((await this.run('UPDATE callers SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL', [now, jti])) > 0) {
+      return { known: true, already: false };
+    }
+    const inserted = await this.run(`${this.insertIgnore} INTO callers (jti, created_at, revoked_at) VALUES (?, ?, ?)`, [jti, now, now]);
+    if (inserted > 0) return { known: false, already: false };
+    const row = await this.getCaller(jti);
+    return { known: row?.sub !== null && row?.sub !== undefined, already: true };
+  }
+
+  async revokedCallers(nowS: number): Promise<string[]> {
+    const rows = await this.all('SELECT jti FROM callers WHERE revoked_at IS NOT NULL AND (exp IS NULL OR exp > ?)', [nowS]);
+    return rows.map((r) => String(r.jti));
   }
 }

@@ -126,6 +126,19 @@ export interface PushFilter {
   limit: number;
 }
 
+/** A caller token gatehouse minted (§4); never the token. A revoked foreign jti has only jti. */
+export interface CallerRow {
+  jti: string;
+  sub: string | null;
+  /** space-separated, as in the token */
+  scope: string | null;
+  apps: string[] | null;
+  /** the token's exp, unix seconds */
+  exp: number | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'mariadb';
   /** applies pending migrations; returns the schema version */
@@ -198,6 +211,21 @@ export interface Store {
    * replaces the value. Returns how many values changed. (Master-key rotation.)
    */
   rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string): Promise<number>;
+
+  // ---- caller tokens (§4 trust: jti, list, revocation) — owned by the callers work
+
+  /** records a minted caller token (never the token itself); a jti already recorded is kept */
+  recordCaller(c: CallerRow): Promise<void>;
+  /** every recorded or revoked jti, newest first */
+  listCallers(): Promise<CallerRow[]>;
+  getCaller(jti: string): Promise<CallerRow | null>;
+  /**
+   * marks jti revoked at `now`; a jti never recorded is recorded as revoked (a token signed
+   * elsewhere with the JWT secret). `known`: it was recorded; `already`: it was revoked before.
+   */
+  revokeCaller(jti: string, now: number): Promise<{ known: boolean; already: boolean }>;
+  /** the revoked jtis that may still be presented: exp unknown or later than `nowS` (seconds) */
+  revokedCallers(nowS: number): Promise<string[]>;
 }
 
 export function tokenKey(platform: string, codeName: string, subject: string, kind: string): string {

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { appsAllow, scopeCovers, type CallerAuth } from './callers';
+import { appsAllow, scopeCoversInterface, type CallerAuth } from './callers';
 import { Codes, RpcError, messageOf } from './errors';
 import { accessLogger, type Logger } from './log';
 import type { Metrics } from './metrics';
@@ -113,7 +113,7 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
       if (def.access !== 'public') {
         caller = opts.callers().verify(ctx.get('authorization') || undefined);
         sub = caller.sub;
-        if (!scopeCovers(caller.scope, def.name)) throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
+        if (!scopeCoversInterface(caller.scope, def)) throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
       }
       registry.check(def, para);
       if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, services))) {

@@ -70,7 +70,7 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     log,
     box,
     upstream,
-    callers: new CallerAuth(jwtSecret),
+    callers: new CallerAuth(jwtSecret, store, log),
     metrics,
     apps,
     wechat,

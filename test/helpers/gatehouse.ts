@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { configFromEnv } from '../../system/config';
-import { signCaller } from '../../system/callers';
+import { mintCaller } from '../../system/callers';
 import { createLogger } from '../../system/log';
 import { start, type Gatehouse } from '../../application';
 import { freshDatabase, type Dialect, type TestDatabase } from './db';
@@ -92,7 +92,13 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     }
     return { status: res.status, body: parsed, text };
   };
-  const token = (scope = '*', apps?: string[], ttlSeconds = 3600) => signCaller(gh.jwtSecret, { sub: 'test', scope, apps, ttlSeconds });
+  // minted like `gatehouse caller token`: with a jti, recorded in the store (awaited before close)
+  const recording: Promise<unknown>[] = [];
+  const token = (scope = '*', apps?: string[], ttlSeconds = 3600) => {
+    const minted = mintCaller(gh.jwtSecret, { sub: 'test', scope, apps, ttlSeconds });
+    recording.push(gh.services.store.recordCaller(minted.record).catch(() => undefined));
+    return minted.token;
+  };
   return {
     gh,
     db,
@@ -109,6 +115,7 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       return res.body as Envelope;
     },
     async close() {
+      await Promise.all(recording);
       await gh.close();
       if (!opts.db) await db.drop();
     },

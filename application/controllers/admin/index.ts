@@ -1,4 +1,5 @@
 import { RpcError } from '../../../system/errors';
+import { JTI_PATTERN, type Caller } from '../../../system/callers';
 import { s, type Area, type Interface } from '../../area';
 import { CODE_NAME_PATTERN } from '../../services/apps';
 import type { Services } from '../../services';
@@ -159,6 +160,66 @@ function interfaces(services: Services): Interface[] {
       handler: async (p: { corpid: string; agentid: string | number; agentsecret: string }, { services: sv }) => {
         await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, { corpId: p.corpid, agentId: String(p.agentid), secret: p.agentsecret });
         return {};
+      },
+    },
+    // ---- caller tokens (§4 trust): list and revoke — owned by the callers work
+    ...callerInterfaces(),
+  ];
+}
+
+/**
+ * A caller limited by an `apps` claim sees and revokes only tokens limited to apps it holds itself
+ * (never an unlimited token, nor a jti gatehouse did not mint).
+ */
+const coversTokenClaim = (caller: Caller | undefined, apps: string[] | null) =>
+  !caller?.apps || (apps !== null && apps.length > 0 && apps.every((a) => caller.apps!.includes(a)));
+
+function callerInterfaces(): Interface[] {
+  return [
+    {
+      name: 'admin.caller.list',
+      access: 'admin',
+      // its handler shows / lets touch only tokens the caller's own claim covers (coversTokenClaim)
+      appsFiltered: true,
+      summary: 'Caller tokens minted by gatehouse and revoked ids: sub, scope, apps, exp, revoked. Never a token.',
+      para: s.obj({}),
+      result: s.obj(
+        {
+          callers: {
+            type: 'array',
+            items: s.obj(
+              {
+                jti: { type: 'string' }, sub: s.nullable({ type: 'string' }), scope: s.nullable({ type: 'string' }),
+                apps: s.nullable({ type: 'array', items: { type: 'string' } }), exp: secondsOrNull, revoked: { type: 'boolean' },
+              },
+              ['jti', 'sub', 'scope', 'apps', 'exp', 'revoked'],
+            ),
+          },
+        },
+        ['callers'],
+      ),
+      handler: async (_p: Record<string, never>, { services: sv, caller }) => ({
+        callers: (await sv.store.listCallers())
+          .filter((r) => coversTokenClaim(caller, r.apps))
+          .map((r) => ({ jti: r.jti, sub: r.sub, scope: r.scope, apps: r.apps, exp: r.exp, revoked: r.revokedAt !== null })),
+      }),
+    },
+    {
+      name: 'admin.caller.revoke',
+      access: 'admin',
+      appsFiltered: true,
+      summary: 'Revokes a caller token by its jti: every node answers it 4001 within 5 s. A jti gatehouse did not mint is recorded as revoked.',
+      para: s.obj({ jti: { type: 'string', pattern: JTI_PATTERN } }, ['jti']),
+      result: s.obj({ revoked: { type: 'boolean' } }, ['revoked']),
+      handler: async (p: { jti: string }, { services: sv, caller, log }) => {
+        if (caller?.apps) {
+          const row = await sv.store.getCaller(p.jti);
+          if (!row || !coversTokenClaim(caller, row.apps)) throw new RpcError('FORBIDDEN', '', 'apps claim does not cover that caller token');
+        }
+        const r = await sv.store.revokeCaller(p.jti, Date.now());
+        sv.callers.revoke(p.jti);
+        log.info({ jti: p.jti, by: caller?.sub, known: r.known, already: r.already }, 'caller token revoked');
+        return { revoked: true };
       },
     },
   ];
