@@ -12,6 +12,8 @@ import { createLogger } from './system/log';
 import { JTI_PATTERN, mintCaller, parseTtl } from './system/callers';
 import { assemble, openMigratedStore, start, unlock, VERSION } from './application';
 import { buildServices, type Services } from './application/services';
+import { firstError } from './application/services/apps';
+import { Codes, RpcError } from './system/errors';
 
 function fail(err: unknown): never {
   const msg = err instanceof ConfigError ? err.message : `gatehouse: ${(err as Error)?.message ?? String(err)}`;
@@ -109,7 +111,14 @@ app
         entry[kv.slice(0, i)] = v;
       }
       const [{ platform, codeName, ...config }] = sv.apps.parseEntries([entry], 'app');
-      const { created } = await sv.apps.put(platform, codeName, config);
+      let created: boolean;
+      try {
+        ({ created } = await sv.apps.put(platform, codeName, config));
+      } catch (err) {
+        // e.g. an identity owned by another codeName: one line naming the field and the owner
+        if (err instanceof RpcError && err.code === Codes.PARA_ERROR) throw new ConfigError(`app put --code-name ${codeName}: ${firstError(err)}`);
+        throw err;
+      }
       process.stdout.write(`${created ? 'created' : 'updated'} ${platform} ${codeName}\n`);
     });
   });

@@ -18,6 +18,7 @@ function appRow(r: Row): AppRow {
     enabled: Boolean(num(r.enabled)),
     isDefault: Boolean(num(r.is_default)),
     config: String(r.config),
+    identity: r.identity === null || r.identity === undefined ? String(r.app_id) : String(r.identity),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
   };
@@ -86,7 +87,7 @@ function pushRow(r: Row): PushRow {
 
 const AUTHORIZER_COLS = 'platform, owner_id, authorizer_id, refresh_token, authorized, needs_reauth, info, created_at, updated_at';
 const SESSION_COLS = 'id, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit';
-const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, created_at, updated_at';
+const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, created_at, updated_at, identity';
 
 /**
  * Everything both SQL dialects share. A dialect supplies query execution, `INSERT IGNORE`
@@ -132,6 +133,11 @@ export abstract class SqlStore implements Store {
       let current = await this.schemaVersion();
       for (const m of loadMigrations(this.dialect)) {
         if (m.version <= current) continue;
+        if (m.precheck) {
+          // a migration that cannot apply to what is stored refuses before changing anything
+          const found = await this.all(m.precheck.sql);
+          if (found.length > 0) throw new Error(`migration ${m.name}: ${m.precheck.explain(found)}`);
+        }
         await this.applyMigration(m.statements, m.version);
         current = m.version;
       }
@@ -165,13 +171,14 @@ export abstract class SqlStore implements Store {
 
   async putApp(a: AppRow): Promise<{ created: boolean }> {
     const inserted = await this.run(
-      `${this.insertIgnore} INTO apps (${APP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [a.platform, a.codeName, a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.createdAt, a.updatedAt],
+      `${this.insertIgnore} INTO apps (${APP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [a.platform, a.codeName, a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.createdAt, a.updatedAt, a.identity ?? a.appId],
     );
     if (inserted > 0) return { created: true };
+    // an identity owned by another codeName fails here (unique index): the caller checks first
     await this.run(
-      'UPDATE apps SET app_id = ?, enabled = ?, is_default = ?, config = ?, updated_at = ? WHERE platform = ? AND code_name = ?',
-      [a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.updatedAt, a.platform, a.codeName],
+      'UPDATE apps SET app_id = ?, enabled = ?, is_default = ?, config = ?, updated_at = ?, identity = ? WHERE platform = ? AND code_name = ?',
+      [a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.updatedAt, a.identity ?? a.appId, a.platform, a.codeName],
     );
     return { created: false };
   }
@@ -184,6 +191,11 @@ export abstract class SqlStore implements Store {
   async findApps(platform: string, appId: string): Promise<AppRow[]> {
     const rows = await this.all(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND app_id = ? ORDER BY code_name`, [platform, appId]);
     return rows.filter((r) => r.app_id === appId).map(appRow);
+  }
+
+  async appByIdentity(platform: string, identity: string): Promise<AppRow | null> {
+    const r = await this.one(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND identity = ?`, [platform, identity], 'identity', identity);
+    return r ? appRow(r) : null;
   }
 
   async listApps(platform?: string): Promise<AppRow[]> {

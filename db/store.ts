@@ -12,6 +12,11 @@ export interface AppRow {
   isDefault: boolean;
   /** JSON of the app config; secret fields are sealed when a master key is set. */
   config: string;
+  /**
+   * the app's identity on its platform (appId; corpId:agentId; appId:secretId …), unique per
+   * platform (§6, trust); `appId` when not given
+   */
+  identity?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -156,6 +161,8 @@ export interface Store {
   putApp(row: AppRow): Promise<{ created: boolean }>;
   getApp(platform: string, codeName: string): Promise<AppRow | null>;
   findApps(platform: string, appId: string): Promise<AppRow[]>;
+  /** the app that owns an identity on a platform (§6, trust), or null */
+  appByIdentity(platform: string, identity: string): Promise<AppRow | null>;
   listApps(platform?: string): Promise<AppRow[]>;
   deleteApp(platform: string, codeName: string): Promise<boolean>;
 

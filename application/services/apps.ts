@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import NodeCache from 'node-cache';
 import { ConfigError } from '../../system/config';
-import { RpcError, StoreError } from '../../system/errors';
+import { RpcError, StoreError, paraError } from '../../system/errors';
 import { assertValid, compileSchema, type JsonSchema } from '../../system/registry';
 import type { SecretBox } from '../../system/secretbox';
 import type { AppRow, Store } from '../../db/store';
@@ -18,6 +18,11 @@ export interface PlatformDef {
   schema: JsonSchema;
   /** normalises a validated config in place (e.g. WeCom agentId number → string) */
   normalize?: (config: Record<string, unknown>) => void;
+  /**
+   * The app's identity on the platform, owned by exactly one codeName (§6, trust): by default the
+   * `idField` value; a WeCom agent is corpId + agentId, a COS profile appId + secretId.
+   */
+  identity?: (config: Record<string, unknown>) => string;
 }
 
 export interface AppConfig {
@@ -40,6 +45,16 @@ export interface AppEntry {
 
 export const CODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$';
 const CACHE_SECONDS = 5;
+
+/** the message of a 1003's first error */
+export function firstError(err: RpcError): string {
+  return ((err.data as { errors?: { message: string }[] })?.errors ?? [])[0]?.message ?? err.message;
+}
+
+/** how an identity is named in errors, per platform */
+function identityLabel(platform: string): string {
+  return { wecom_corp: 'corpId:agentId', wecom_tp: 'suiteId', cos: 'appId:secretId' }[platform] ?? 'appId';
+}
 
 export function mask(value: unknown): string {
   const s = String(value ?? '');
@@ -93,9 +108,29 @@ export class AppService {
     return copy;
   }
 
+  /** the identity a validated config claims on its platform (§6, trust) */
+  identityOf(platform: string, config: Record<string, unknown>): string {
+    const def = this.defs.get(platform)!;
+    return def.identity ? def.identity(config) : String(config[def.idField]);
+  }
+
+  /**
+   * A 1003 when the identity of a config is owned by another codeName of its platform: one
+   * identity, one codeName (§6, trust). Otherwise a second codeName could alias another app —
+   * its tokens, its sessions, its secret.
+   */
+  private async checkIdentity(platform: string, codeName: string, identity: string, pathPrefix = '/config'): Promise<void> {
+    const owner = await this.store.appByIdentity(platform, identity);
+    if (!owner || owner.codeName === codeName) return;
+    const field = this.defs.get(platform)!.idField;
+    throw paraError([{ path: `${pathPrefix}/${field}`, message: `${identityLabel(platform)} ${identity} is already configured as codeName "${owner.codeName}"` }]);
+  }
+
   async put(platform: string, codeName: string, rawConfig: Record<string, unknown>): Promise<{ created: boolean }> {
     const def = this.defs.get(platform);
     const config = this.validate(platform, rawConfig);
+    const identity = this.identityOf(platform, config);
+    await this.checkIdentity(platform, codeName, identity);
     const { enabled, ...fields } = config as { enabled?: boolean } & Record<string, unknown>;
     for (const s of def!.secrets) if (typeof fields[s] === 'string') fields[s] = this.box.seal(fields[s] as string);
     const now = Date.now();
@@ -106,10 +141,21 @@ export class AppService {
       enabled: enabled !== false,
       isDefault: fields.default === true,
       config: JSON.stringify(fields),
+      identity,
       createdAt: now,
       updatedAt: now,
     };
-    return this.write(() => this.store.putApp(row));
+    try {
+      return await this.write(() => this.store.putApp(row));
+    } catch (err) {
+      // another node put the same identity under another codeName since the check: name it
+      await this.checkIdentity(platform, codeName, identity);
+      throw err;
+    } finally {
+      // an insert the unique index ignored (SQLite / MariaDB INSERT IGNORE) is no success either
+      const stored = await this.store.getApp(platform, codeName).catch(() => undefined);
+      if (stored === null || (stored && stored.identity !== identity)) await this.checkIdentity(platform, codeName, identity);
+    }
   }
 
   async delete(platform: string, codeName: string): Promise<boolean> {
@@ -253,6 +299,23 @@ export class AppService {
       throw new ConfigError(`${source}: ${file} is not readable as JSON`);
     }
     const entries = this.parseEntries(parsed, source);
+    // one identity, one codeName — within the file and against the store — before anything is written
+    const seen = new Map<string, string>();
+    for (const [i, { platform, codeName, ...config }] of entries.entries()) {
+      const identity = this.identityOf(platform, this.validate(platform, config, ''));
+      const where = `${source}[${i}].${this.defs.get(platform)!.idField}`;
+      const first = seen.get(`${platform}\n${identity}`);
+      if (first !== undefined && first !== codeName) {
+        throw new ConfigError(`${where}: ${identityLabel(platform)} ${identity} is also given to codeName "${first}" in this file (one identity, one codeName)`);
+      }
+      seen.set(`${platform}\n${identity}`, codeName);
+      try {
+        await this.checkIdentity(platform, codeName, identity);
+      } catch (err) {
+        if (err instanceof RpcError && err.code === 1003) throw new ConfigError(`${where}: ${firstError(err)}`);
+        throw err;
+      }
+    }
     for (const { platform, codeName, ...config } of entries) await this.put(platform, codeName, config);
     return entries.length;
   }

@@ -10,6 +10,7 @@ const area: Area = {
       platform: 'cos',
       idField: 'appId',
       secrets: ['secretKey'],
+      identity: (c) => `${String(c.appId)}:${String(c.secretId)}`,
       schema: configSchema(
         {
           appId: field.id,

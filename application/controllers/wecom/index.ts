@@ -20,6 +20,7 @@ const area: Area = {
       normalize: (c) => {
         c.agentId = String(c.agentId);
       },
+      identity: (c) => `${String(c.corpId)}:${String(c.agentId)}`,
     },
     {
       platform: 'wecom_tp',
