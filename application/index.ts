@@ -113,8 +113,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   const store = await openMigratedStore(config);
   let server: http.Server | undefined;
   let startedEngine: Services['engine'] | undefined;
-  try {
   let startedCallers: Services['callers'] | undefined;
+  try {
     const jwtSecret = await unlock(config, store, log);
     const services = buildServices(config, store, log, jwtSecret);
     const { registry, app } = assemble(services);
@@ -122,9 +122,9 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       const n = await services.apps.loadFile(config.appsFile);
       log.info({ apps: n }, 'apps file loaded');
     }
-    services.engine.start();
     await services.callers.start();
     startedCallers = services.callers;
+    services.engine.start();
     services.pushes.start();
     startedEngine = services.engine;
     server = http.createServer(app.callback());
@@ -145,8 +145,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       port,
       jwtSecret,
       close: async () => {
-        services.engine.stop();
         services.callers.stop();
+        services.engine.stop();
         services.pushes.stop();
         await new Promise<void>((resolve) => {
           srv.close(() => resolve());
@@ -158,8 +158,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   } catch (err) {
     server?.close();
     startedEngine?.stop();
-    await store.close().catch(() => {});
     startedCallers?.stop();
+    await store.close().catch(() => {});
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);
     }
