@@ -6,7 +6,8 @@ import Router from '@koa/router';
 import { ConfigError, type Config } from '../system/config';
 import { createLogger, type Logger } from '../system/log';
 import { Registry } from '../system/registry';
-import { SecretBox } from '../system/secretbox';
+import { SEALED_PREFIX, SecretBox } from '../system/secretbox';
+import { KEY_CHECK } from './services/secrets';
 import { createServer } from '../system/server';
 import { guardStore } from '../system/store-guard';
 import { openStore } from '../db';
@@ -46,21 +47,33 @@ export async function openMigratedStore(config: Config): Promise<Store> {
   return store;
 }
 
-/** Checks GATEHOUSE_MASTER_KEY against what sealed the store, and returns the JWT secret. */
+/**
+ * Checks GATEHOUSE_MASTER_KEY against what sealed the store, and returns the JWT secret. A key that
+ * is refused writes nothing: the key check (meta master_key_check) is written only by a key that
+ * opens every kind of sealed value the store holds, or — when it holds none — by the first key set.
+ */
 export async function unlock(config: Config, store: Store, log: Logger): Promise<string> {
   const box = new SecretBox(config.masterKey);
+  const wrongKey = () => new ConfigError('GATEHOUSE_MASTER_KEY: does not open the secrets in the store (wrong key)');
+  const opens = (sealed: string, plain?: string) => {
+    try {
+      const v = box.open(sealed);
+      return plain === undefined || v === plain;
+    } catch {
+      return false;
+    }
+  };
   const check = await store.getMeta('master_key_check');
   if (config.masterKey) {
-    const stored = check ?? (await store.initMeta('master_key_check', box.seal('gatehouse')));
-    let ok = false;
-    try {
-      ok = box.open(stored) === 'gatehouse';
-    } catch {
-      ok = false;
+    if (check === null) {
+      // no check yet: sealed values (e.g. from a rotation by an older version) must open first
+      if (!(await store.sealedSamples(SEALED_PREFIX)).every((v) => opens(v))) throw wrongKey();
     }
-    if (!ok) throw new ConfigError('GATEHOUSE_MASTER_KEY: does not open the secrets in the store (wrong key)');
+    const stored = check ?? (await store.initMeta('master_key_check', box.seal(KEY_CHECK)));
+    if (!opens(stored, KEY_CHECK)) throw wrongKey();
   } else {
-    if (check && SecretBox.isSealed(check)) {
+    // (meta and app configs only: scanning sessions on every keyless start would cost too much)
+    if ((check && SecretBox.isSealed(check)) || (await store.sealedSamples(SEALED_PREFIX, false)).length > 0) {
       throw new ConfigError('GATEHOUSE_MASTER_KEY: the store holds sealed secrets; set the key that sealed them');
     }
     log.warn('GATEHOUSE_MASTER_KEY is not set: app secrets and session keys are stored in clear');

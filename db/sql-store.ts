@@ -420,7 +420,7 @@ export abstract class SqlStore implements Store {
 
   // ---- master-key rotation
 
-  async rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string): Promise<number> {
+  async rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string, keyCheck?: string): Promise<number> {
     return this.transaction(async (q) => {
       let changed = 0;
       const rewrite = async (table: string, keys: string[], column: string, where = '', map: (r: Row) => string = (r) => secret(String(r[column]))) => {
@@ -437,6 +437,10 @@ export abstract class SqlStore implements Store {
       await rewrite('sessions', ['id'], 'session_key');
       await rewrite('authorizers', ['platform', 'owner_id', 'authorizer_id'], 'refresh_token');
       await rewrite('tokens', ['token_key'], 'aux');
+      // the check that tells the new key from a wrong one commits with the values it describes
+      if (keyCheck !== undefined && (await q.run("UPDATE meta SET v = ? WHERE k = 'master_key_check'", [keyCheck])) === 0) {
+        await q.run("INSERT INTO meta (k, v) VALUES ('master_key_check', ?)", [keyCheck]);
+      }
       return changed;
     });
   }
@@ -494,5 +498,34 @@ export abstract class SqlStore implements Store {
   async revokedCallers(nowS: number): Promise<string[]> {
     const rows = await this.all('SELECT jti FROM callers WHERE revoked_at IS NOT NULL AND (exp IS NULL OR exp > ?)', [nowS]);
     return rows.map((r) => String(r.jti));
+  }
+
+  // ---- master-key check (issue 9 item 3) — owned by the callers work
+
+  async sealedSamples(prefix: string, deep = true): Promise<string[]> {
+    const samples: string[] = [];
+    // INSTR is spelled alike and case-sensitive in both dialects (no LIKE escaping to agree on)
+    const first = async (column: string, table: string, at: string, needle: string) => {
+      const [r] = await this.all(`SELECT ${column} AS v FROM ${table} WHERE ${at} LIMIT 1`, [needle]);
+      return r ? String(r.v) : undefined;
+    };
+    const jwtSecret = await this.getMeta('jwt_secret');
+    if (jwtSecret?.startsWith(prefix)) samples.push(jwtSecret);
+    // an app config is JSON: take the first string field that is sealed
+    const config = await first('config', 'apps', 'INSTR(config, ?) > 0', `"${prefix}`);
+    if (config) {
+      try {
+        const sealed = Object.values(JSON.parse(config) as Record<string, unknown>).find((v): v is string => typeof v === 'string' && v.startsWith(prefix));
+        if (sealed) samples.push(sealed);
+      } catch {
+        /* not JSON: nothing to learn from it */
+      }
+    }
+    if (!deep) return samples;
+    for (const [table, column] of [['sessions', 'session_key'], ['authorizers', 'refresh_token'], ['tokens', 'aux']]) {
+      const v = await first(column, table, `INSTR(${column}, ?) = 1`, prefix);
+      if (v?.startsWith(prefix)) samples.push(v);
+    }
+    return samples;
   }
 }

@@ -215,9 +215,10 @@ export interface Store {
   /**
    * Rewrites every stored value that may hold a secret, in one transaction: `secret` gets each
    * secret column's value, `config` each app's config JSON (with its platform); a returned string
-   * replaces the value. Returns how many values changed. (Master-key rotation.)
+   * replaces the value. Returns how many values changed. (Master-key rotation.) `keyCheck`, when
+   * given, becomes meta master_key_check in the same transaction (written whether or not one existed).
    */
-  rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string): Promise<number>;
+  rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string, keyCheck?: string): Promise<number>;
 
   // ---- caller tokens (§4 trust: jti, list, revocation) — owned by the callers work
 
@@ -233,6 +234,15 @@ export interface Store {
   revokeCaller(jti: string, now: number): Promise<{ known: boolean; already: boolean }>;
   /** the revoked jtis that may still be presented: exp unknown or later than `nowS` (seconds) */
   revokedCallers(nowS: number): Promise<string[]>;
+
+  // ---- master-key check (issue 9 item 3) — owned by the callers work
+
+  /**
+   * A few stored values that start with `prefix` (a sealed secret): at most one from each place
+   * secrets are kept (meta jwt_secret, app configs, and when `deep` sessions, authorizers, tokens).
+   * Read only.
+   */
+  sealedSamples(prefix: string, deep?: boolean): Promise<string[]>;
 }
 
 export function tokenKey(platform: string, codeName: string, subject: string, kind: string): string {

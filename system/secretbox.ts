@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 
-const PREFIX = 'enc:v1:';
+/** what every sealed value starts with */
+export const SEALED_PREFIX = 'enc:v1:';
+const PREFIX = SEALED_PREFIX;
 
 /**
  * Seals secrets at rest with AES-256-GCM under GATEHOUSE_MASTER_KEY. Without a key values are
