@@ -4,24 +4,40 @@ import { StoreError } from '../../system/errors';
 import { outboundFetch } from '../../system/upstream';
 import type { Logger } from '../../system/log';
 import { accessLine } from '../../system/rpc';
-import { XmlRejected, parsePushXml, text } from '../../system/xml';
+import { ENVELOPE_LIMITS, XmlRejected, parsePushXml, text } from '../../system/xml';
 import type { PushFilter, PushRow, Store } from '../../db/store';
 import { MsgCrypt, PushRejected } from './crypto/msgcrypt';
 import { mask } from './apps';
 
 export const PUSH_LIMIT = 64 * 1024;
 
-/** fields of a push that are credentials: shown masked in the push log */
-const MASKED = new Set([
-  'ComponentVerifyTicket', 'AuthorizationCode', 'PreAuthCode', 'SuiteTicket', 'AuthCode', 'PermanentCode', 'Ticket', 'AccessToken',
-]);
+/**
+ * Which fields of a push are credentials, by name: any case, "_" and "-" ignored, at any depth.
+ * Every code, ticket, token and secret (ComponentVerifyTicket, AuthorizationCode, auth_code,
+ * PreAuthCode, SuiteTicket, AuthCode, PermanentCode, RegisterCode, WelcomeCode, Ticket,
+ * AccessToken, …) is shown as "****" + its last 4 characters in the push log; everything under
+ * such a field is masked too. A few "…code" fields that are plain data stay readable.
+ */
+const SECRET_SUFFIXES = ['ticket', 'code', 'token', 'secret', 'password', 'passwd', 'aeskey', 'sessionkey', 'secretkey', 'apikey'];
+const DATA_CODES = new Set(['errcode', 'returncode', 'statuscode', 'resultcode', 'reasoncode', 'countrycode', 'areacode', 'citycode', 'zipcode', 'postcode', 'postalcode', 'langcode', 'currencycode']);
 
+function isSecretField(name: string): boolean {
+  const n = name.toLowerCase().replace(/[_-]/g, '');
+  return !DATA_CODES.has(n) && SECRET_SUFFIXES.some((suffix) => n.endsWith(suffix));
+}
+
+/** a push's fields as the push log shows them: every credential masked, at any depth */
 export function maskPush(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) {
-    out[k] = MASKED.has(k) && typeof v === 'string' ? mask(v) : v !== null && typeof v === 'object' && !Array.isArray(v) ? maskPush(v as Record<string, unknown>) : v;
+  return maskValue(fields, false) as Record<string, unknown>;
+}
+
+function maskValue(v: unknown, secret: boolean): unknown {
+  if (Array.isArray(v)) return v.map((x) => maskValue(x, secret));
+  if (v !== null && typeof v === 'object') {
+    // fromEntries defines own properties: a JSON key "__proto__" stays data
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskValue(x, secret || isSecretField(k))]));
   }
-  return out;
+  return secret && v !== null && v !== undefined ? mask(v) : v;
 }
 
 export interface DecryptedPush {
@@ -34,10 +50,12 @@ export interface DecryptedPush {
 /**
  * Reads an encrypted platform push: body ≤ 64 KiB (413), safe XML (400), msg_signature over
  * Encrypt (403), decryption and receiver id (400). Nothing is written before all of it passed.
+ * Before the signature is verified only the small outer envelope is read, by a linear parser
+ * that gives up after a few dozen nodes; the message itself is parsed once it is authenticated.
  */
 export async function readEncryptedPush(ctx: Koa.Context, crypt: MsgCrypt): Promise<DecryptedPush> {
   const xml = await readBody(ctx.req, PUSH_LIMIT);
-  const outer = parsePushXml(xml);
+  const outer = parsePushXml(xml, ENVELOPE_LIMITS);
   const encrypt = text(outer, 'Encrypt');
   if (!encrypt) throw new PushRejected(400, 'no Encrypt element');
   const q = ctx.query as Record<string, string | string[] | undefined>;
@@ -135,6 +153,26 @@ export function forwardJson(log: Logger, url: string | undefined, body: unknown,
     }
     log.warn({ what, attempts }, 'forward failed; the push itself is stored');
   })();
+}
+
+/**
+ * Whether JSON text nests deeper than `max`, by one linear scan of the text. Callbacks check this
+ * before JSON.parse, which spends tens of milliseconds on a 64 KiB body of nothing but brackets.
+ */
+export function jsonTextTooDeep(json: string, max = 64): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 /** whether a parsed JSON value nests deeper than `max` (checked without recursion) */

@@ -8,7 +8,7 @@ import { PushRejected } from '../../services/crypto/msgcrypt';
 import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
 import { forwardPage } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
-import { PUSH_LIMIT, pushRoute, tooDeep } from '../../services/pushes';
+import { PUSH_LIMIT, jsonTextTooDeep, pushRoute, tooDeep } from '../../services/pushes';
 
 /** what gatehouse answers Fengniao when a callback was taken (Fengniao only looks for HTTP 200) */
 const ACCEPTED = { code: 200, msg: 'success' };
@@ -26,6 +26,7 @@ async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> 
 function shallow(body: Record<string, unknown>): Record<string, unknown> {
   let inner: unknown;
   if (typeof body.business_data === 'string') {
+    if (jsonTextTooDeep(body.business_data)) throw new PushRejected(400, 'body nested too deeply');
     try {
       inner = JSON.parse(body.business_data);
     } catch {
@@ -41,6 +42,8 @@ async function readCallback(ctx: Koa.Context): Promise<Record<string, unknown>> 
   const text = await readBody(ctx.req, PUSH_LIMIT);
   const form = /application\/x-www-form-urlencoded/i.test(ctx.get('content-type'));
   if (!form) {
+    // checked on the text first: JSON.parse is slow on absurd nesting, and nothing is verified yet
+    if (jsonTextTooDeep(text)) throw new PushRejected(400, 'body nested too deeply');
     let v: unknown;
     try {
       v = JSON.parse(text) as unknown;
