@@ -1,4 +1,6 @@
 import crypto from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import net from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { Codes } from './errors';
@@ -14,10 +16,37 @@ export interface ServerOptions<S> extends RpcOptions<S> {
   version: string;
   /** resolves when the store answers, rejects otherwise */
   ready: () => Promise<void>;
-  /** when set, GET /metrics needs `Authorization: Bearer <it>` */
+  /** when set, GET /metrics needs `Authorization: Bearer <it>`; unset, it answers loopback clients only */
   metricsToken?: string;
   /** adds the areas' own routes (callbacks, authorization pages, proxies) */
   routes?: (router: Router) => void;
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x — the socket's own address, never a header */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (net.isIPv4(v4)) return v4.split('.')[0] === '127';
+  return net.isIPv6(address) && (address === '::1' || address === '0:0:0:0:0:0:0:1');
+}
+
+/** headers by which a reverse proxy says whom it forwards */
+const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
+
+/**
+ * Who may read /metrics (it names codeNames, appIds and authorizers). With a token: whoever sends
+ * it. Without: only a client on this machine — decided on the socket's remote address, and not
+ * when the request carries a proxy's forwarding header (a reverse proxy on loopback would forward
+ * everyone; operators behind one must set GATEHOUSE_METRICS_TOKEN). §7 (trust).
+ */
+export function metricsAccess(req: { remoteAddress: string | undefined; headers: IncomingHttpHeaders; token?: string }): 'ok' | 'forbidden' | 'unauthenticated' {
+  if (req.token) {
+    const given = Buffer.from(String(req.headers.authorization ?? ''));
+    const want = Buffer.from(`Bearer ${req.token}`);
+    return given.length === want.length && crypto.timingSafeEqual(given, want) ? 'ok' : 'unauthenticated';
+  }
+  if (!isLoopback(req.remoteAddress)) return 'forbidden';
+  return FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined) ? 'forbidden' : 'ok';
 }
 
 /**
@@ -104,15 +133,17 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
       ctx.status = 404;
       return;
     }
-    if (opts.metricsToken) {
-      const given = Buffer.from(ctx.get('authorization'));
-      const want = Buffer.from(`Bearer ${opts.metricsToken}`);
-      if (given.length !== want.length || !crypto.timingSafeEqual(given, want)) {
-        ctx.status = 401;
-        ctx.set('WWW-Authenticate', 'Bearer');
-        ctx.body = { returnCode: Codes.UNAUTHENTICATED, returnMessage: 'UNAUTHENTICATED' };
-        return;
-      }
+    const access = metricsAccess({ remoteAddress: ctx.req.socket.remoteAddress, headers: ctx.req.headers, token: opts.metricsToken });
+    if (access === 'unauthenticated') {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.body = { returnCode: Codes.UNAUTHENTICATED, returnMessage: 'UNAUTHENTICATED' };
+      return;
+    }
+    if (access === 'forbidden') {
+      ctx.status = 403;
+      ctx.body = { returnCode: Codes.FORBIDDEN, returnMessage: 'FORBIDDEN' };
+      return;
     }
     ctx.type = opts.metrics.registry.contentType;
     ctx.body = await opts.metrics.registry.metrics();
