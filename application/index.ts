@@ -112,6 +112,7 @@ export function assemble(services: Services): { registry: Registry<Services>; ap
     metrics: services.metrics,
     metricsToken: services.config.metricsToken,
     publicRateLimit: services.config.publicRateLimit,
+    limiter: services.publicLimiter,
     version: VERSION,
     ready: () => services.store.ping(),
     routes: (router: Router) => {

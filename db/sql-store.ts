@@ -1,6 +1,6 @@
 import { loadMigrations } from './migrations';
 import type {
-  AppRow, AuthorizerRow, CallerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
+  AppRow, AuthStateRow, AuthorizerRow, CallerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
 } from './store';
 
 type Row = Record<string, unknown>;
@@ -527,5 +527,45 @@ export abstract class SqlStore implements Store {
       if (v?.startsWith(prefix)) samples.push(v);
     }
     return samples;
+  }
+
+  // ---- authorization-flow state nonces (§7 trust) — owned by the oauth work
+
+  async putAuthState(a: AuthStateRow): Promise<void> {
+    await this.run(
+      'INSERT INTO auth_states (nonce_hash, platform, code_name, subject, caller_state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [a.nonceHash, a.platform, a.codeName, a.subject, a.callerState, a.createdAt, a.expiresAt],
+    );
+  }
+
+  async takeAuthState(nonceHash: string, platform: string, codeName: string, subject: string | null, now: number): Promise<AuthStateRow | null> {
+    // the row never changes once written: read it, then the one DELETE that removes it wins
+    const r = await this.one(
+      'SELECT nonce_hash, platform, code_name, subject, caller_state, created_at, expires_at FROM auth_states WHERE nonce_hash = ?',
+      [nonceHash],
+      'nonce_hash',
+      nonceHash,
+    );
+    if (!r || r.platform !== platform || r.code_name !== codeName || num(r.expires_at) <= now) return null;
+    const bound = strOrNull(r.subject);
+    if (bound !== null && subject !== null && bound !== subject) return null;
+    const n = await this.run(
+      'DELETE FROM auth_states WHERE nonce_hash = ? AND platform = ? AND code_name = ? AND expires_at > ?',
+      [nonceHash, platform, codeName, now],
+    );
+    if (n !== 1) return null;
+    return {
+      nonceHash,
+      platform,
+      codeName,
+      subject: bound,
+      callerState: strOrNull(r.caller_state),
+      createdAt: num(r.created_at),
+      expiresAt: num(r.expires_at),
+    };
+  }
+
+  async pruneAuthStates(now: number): Promise<number> {
+    return this.run('DELETE FROM auth_states WHERE expires_at <= ?', [now]);
   }
 }

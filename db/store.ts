@@ -243,6 +243,34 @@ export interface Store {
    * Read only.
    */
   sealedSamples(prefix: string, deep?: boolean): Promise<string[]>;
+
+  // ---- authorization-flow state nonces (§7 trust) — owned by the oauth work
+
+  /** records a nonce (by its hash) and what the page was opened for */
+  putAuthState(s: AuthStateRow): Promise<void>;
+  /**
+   * Consumes a nonce atomically: deletes the row when it matches platform and codeName, has not
+   * expired at `now` and, when both the row and the request name a subject, the subjects are equal
+   * (`subject` null: the request names none, the row's is taken as it is); returns it only to the
+   * one caller whose DELETE removed it. A mismatch or expired row is left as it is (null returned).
+   */
+  takeAuthState(nonceHash: string, platform: string, codeName: string, subject: string | null, now: number): Promise<AuthStateRow | null>;
+  /** deletes nonces expired at `now`; returns how many */
+  pruneAuthStates(now: number): Promise<number>;
+}
+
+/** A served authorization page's `state` nonce (§7 trust); never the nonce, only its hash. */
+export interface AuthStateRow {
+  /** hex SHA-256 of the nonce */
+  nonceHash: string;
+  platform: string;
+  codeName: string;
+  /** the merchant the page was opened for (Shansong merchantCode, Fengniao merchant_id), if any */
+  subject: string | null;
+  /** the caller-supplied state to hand on (WeCom install?state=), if any */
+  callerState: string | null;
+  createdAt: number;
+  expiresAt: number;
 }
 
 export function tokenKey(platform: string, codeName: string, subject: string, kind: string): string {

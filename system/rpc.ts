@@ -55,8 +55,10 @@ export interface RpcOptions<S> {
   callers: () => CallerAuth;
   log: Logger;
   metrics?: Metrics;
-  /** public interfaces per second per client IP (0 = off) */
+  /** public interfaces per second per client IP (0 = off); ignored when `limiter` is given */
   publicRateLimit?: number;
+  /** the node's one public per-IP limiter, shared with the public page routes */
+  limiter?: RateLimiter;
 }
 
 /**
@@ -69,7 +71,7 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
   const logged = log.isLevelEnabled('info');
   const line = (reqId: string, name: string | undefined, code: number, sub: string | undefined, started: number) =>
     access.info({ reqId, interfaceName: name?.slice(0, 128), returnCode: code, sub, ms: Math.round((performance.now() - started) * 100) / 100 }, 'rpc');
-  const limiter = new RateLimiter(opts.publicRateLimit ?? 0);
+  const limiter = opts.limiter ?? new RateLimiter(opts.publicRateLimit ?? 0);
   const count = (name: string | undefined, known: boolean, code: number, started: number) => {
     if (!metrics) return;
     const label = known && name !== undefined ? name : 'unknown';

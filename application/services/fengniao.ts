@@ -145,9 +145,12 @@ export class Fengniao {
     return String(app.config.secret);
   }
 
-  /** the page an administrator is sent to for a merchant's authorization (§7) */
-  authorizationUrl(app: AppConfig): string {
-    const q = new URLSearchParams({ app_id: app.appId, dev_id: String(app.config.devId) });
+  /**
+   * The page an administrator is sent to for a merchant's authorization (§7), with the single-use
+   * `state` nonce the page issued (§7 trust); Fengniao echoes it to the auth-callback.
+   */
+  authorizationUrl(app: AppConfig, state: string): string {
+    const q = new URLSearchParams({ app_id: app.appId, dev_id: String(app.config.devId), state });
     return `${this.sv.config.upstream.fengniaoOpen.replace(/\/+$/, '')}/app-auth?${q.toString()}`;
   }
 

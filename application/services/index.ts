@@ -5,9 +5,11 @@ import { CallerAuth } from '../../system/callers';
 import type { Logger } from '../../system/log';
 import { SecretBox } from '../../system/secretbox';
 import { Metrics } from '../../system/metrics';
+import { RateLimiter } from '../../system/ratelimit';
 import { Upstream } from '../../system/upstream';
 import type { Store } from '../../db/store';
 import { AppService } from './apps';
+import { AuthStates } from './auth-states';
 import { WechatClient } from './clients/wechat';
 import { ToutiaoClient } from './clients/toutiao';
 import { WecomClient } from './clients/wecom';
@@ -46,6 +48,10 @@ export interface Services {
   wecomTp: WecomTp;
   /** this process's name in leases */
   nodeId: string;
+  /** authorization-flow state nonces (§7 trust) */
+  authStates: AuthStates;
+  /** the node's one per-IP limiter for public RPC interfaces and public page routes */
+  publicLimiter: RateLimiter;
 }
 
 export function buildServices(config: Config, store: Store, log: Logger, jwtSecret: string): Services {
@@ -84,6 +90,8 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     wechatTp: new WechatTp(store, apps, engine, wechat, box, pushes, log, config.upstream.wechatMp, config.publicUrl),
     wecomTp: new WecomTp(store, apps, engine, wecom, box, pushes, log, config.upstream.wecomOpen, config.publicUrl),
     nodeId,
+    authStates: new AuthStates(store, log),
+    publicLimiter: new RateLimiter(config.publicRateLimit),
   } as Services;
   // platforms that need the whole toolbox get it once it exists
   services.fengniao = new Fengniao(services);

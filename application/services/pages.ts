@@ -1,5 +1,8 @@
 /** Small HTML pages for the authorization flows (no templates, everything escaped). */
 
+import type Koa from 'koa';
+import type { RateLimiter } from '../../system/ratelimit';
+
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
@@ -37,4 +40,40 @@ export function withQuery(url: string, query: Record<string, unknown>): string {
     else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') u.searchParams.append(k, x);
   }
   return u.toString();
+}
+
+// ---- trust (§7): refusals of the public page routes — owned by the oauth work
+
+/** a small HTML answer of a public page route, never cached */
+export function htmlAnswer(ctx: Koa.Context, status: number, title: string, detail: string): void {
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = successPage(title, detail);
+}
+
+/** 400: the redirect or callback did not carry a live state nonce of this flow (nothing was exchanged) */
+export function badStatePage(ctx: Koa.Context): void {
+  htmlAnswer(
+    ctx,
+    400,
+    '授权链接无效或已过期 / Invalid or expired authorization',
+    'This authorization was not started here, was already completed, or is more than 10 minutes old. Please start the authorization again.',
+  );
+}
+
+/**
+ * The public per-IP rate limit (GATEHOUSE_PUBLIC_RATE_LIMIT, the limiter public RPC interfaces
+ * use) in front of a public page route: over the limit → 429, Retry-After, a small HTML page.
+ */
+export function pageRateLimit(limiter: RateLimiter): Koa.Middleware {
+  return async (ctx, next) => {
+    const retryAfter = limiter.take(ctx.ip);
+    if (retryAfter > 0) {
+      ctx.set('Retry-After', String(retryAfter));
+      htmlAnswer(ctx, 429, '请求过于频繁 / Too many requests', `Please try again in ${retryAfter} s.`);
+      return;
+    }
+    await next();
+  };
 }

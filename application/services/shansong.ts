@@ -207,14 +207,17 @@ export class Shansong {
     return this.engine.get(this.merchantSpec(app, merchantCode), opts);
   }
 
-  /** the URL of Shansong's authorization page for a merchant (PROTOCOL §7, parameters in that order) */
-  authorizationUrl(app: AppConfig, merchantCode: string): string {
+  /**
+   * The URL of Shansong's authorization page (PROTOCOL §7, parameters in that order). `state` is the
+   * single-use nonce the page issued for the merchant (§7 trust), never the merchant code itself.
+   */
+  authorizationUrl(app: AppConfig, state: string): string {
     const q = new URLSearchParams({
       response_type: 'code',
       client_id: app.appId,
       scope: 'shop_open_api',
       redirect_uri: `${this.sv.config.publicUrl}/shansong/${encodeURIComponent(app.codeName)}/authorized`,
-      state: merchantCode,
+      state,
     });
     return `${this.base}/auth?${q.toString()}`;
   }

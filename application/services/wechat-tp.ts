@@ -198,10 +198,14 @@ export class WechatTp {
     return info.authorizerAppId;
   }
 
-  /** the URL of WeChat's authorization page (scan: PC QR code, link: inside WeChat) with a fresh pre_auth_code */
-  async authorizationUrl(tp: AppConfig, mode: 'scan' | 'link'): Promise<string> {
+  /**
+   * The URL of WeChat's authorization page (scan: PC QR code, link: inside WeChat) with a fresh
+   * pre_auth_code. WeChat carries no state of its own: the page's single-use nonce (§7 trust) rides
+   * in the redirect_uri's query, which WeChat keeps when it appends auth_code.
+   */
+  async authorizationUrl(tp: AppConfig, mode: 'scan' | 'link', state: string): Promise<string> {
     const code = await this.withComponent(tp, (ct) => this.wechat.preAuthCode(ct, tp.appId));
-    const redirect = `${this.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized`;
+    const redirect = `${this.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized?state=${encodeURIComponent(state)}`;
     const q = new URLSearchParams({ component_appid: tp.appId, pre_auth_code: code, redirect_uri: redirect, auth_type: '3' });
     return mode === 'link'
       ? `${this.mpBase}/safe/bindcomponent?action=bindcomponent&no_scan=1&${q.toString()}#wechat_redirect`

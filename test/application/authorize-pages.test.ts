@@ -61,15 +61,22 @@ describe('authorization pages in Chromium', function () {
         expect(`${u.origin}`).to.equal(fake.url);
         expect(u.searchParams.get('component_appid')).to.equal(COMPONENT);
         expect(u.searchParams.get('pre_auth_code')).to.match(/^preauthcode@@@[0-9a-f]+$/);
-        expect(u.searchParams.get('redirect_uri')).to.equal('http://localhost:4236/wechat-tp/tp/authorized');
+        // the page's single-use state nonce rides in redirect_uri (§7 trust)
+        const redirect = new URL(u.searchParams.get('redirect_uri')!);
+        expect(`${redirect.origin}${redirect.pathname}`).to.equal('http://localhost:4236/wechat-tp/tp/authorized');
+        expect(redirect.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/);
         expect(await page.textContent('#valid')).to.equal('valid');
+        // WeChat's redirect keeps that query and appends auth_code
+        const back = new URL((await page.getAttribute('#approve', 'href'))!);
+        expect(back.searchParams.get('state')).to.equal(redirect.searchParams.get('state'));
+        expect(back.searchParams.get('auth_code')).to.match(/^queryauthcode@@@/);
       } finally {
         await page.close();
       }
     });
   }
 
-  it('WeCom: the install page lands on /3rdapp/install with suite_id, a fresh pre_auth_code, redirect_uri and state', async () => {
+  it('WeCom: the install page lands on /3rdapp/install with suite_id, a fresh pre_auth_code, redirect_uri and a state nonce', async () => {
     const page = await browser!.newPage();
     try {
       await page.goto(`${node.url}/wecom-tp/suite/install?state=shop42`);
@@ -79,8 +86,10 @@ describe('authorization pages in Chromium', function () {
       expect(u.searchParams.get('suite_id')).to.equal(SUITE);
       expect(wc.preAuthOf(u.searchParams.get('pre_auth_code') ?? '')).to.equal(SUITE);
       expect(u.searchParams.get('redirect_uri')).to.equal('http://localhost:4236/wecom-tp/suite/installed');
-      expect(u.searchParams.get('state')).to.equal('shop42');
+      // WeCom gets the page's single-use nonce; the caller's state (shop42) is bound to it in the store
+      expect(u.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/);
       expect(await page.textContent('#suite')).to.equal(SUITE);
+      expect(await page.textContent('#state')).to.equal(u.searchParams.get('state'));
     } finally {
       await page.close();
     }

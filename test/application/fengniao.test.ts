@@ -132,9 +132,11 @@ forEachDialect('Fengniao merchants', (dialect) => {
     }
     return { status: res.status, text, json, headers: res.headers };
   };
+  /** the authorize page, on to Fengniao's page, then the auth-callback Fengniao posts (its state echoed) */
   const authorize = async (merchantId = MID) => {
-    const code = fn.authCode(APP, merchantId);
-    return postJson('/fengniao/fn/auth-callback', { code, merchant_id: merchantId, scope: 'all', state: 'x' });
+    const page = await (await fetch(`${node.url}/fengniao/fn/authorize`)).text();
+    expect((await fetch(new URL(/href="([^"]+)"/.exec(page)![1].replace(/&amp;/g, '&')))).status).to.equal(200);
+    return postJson('/fengniao/fn/auth-callback', fn.callbackBody(APP, merchantId));
   };
   const merchantRow = async (merchantId = MID) =>
     (await node.db.query("SELECT * FROM authorizers WHERE platform = 'fengniao_app' AND owner_id = ? AND authorizer_id = ?", [APP, merchantId]))[0];
@@ -193,6 +195,8 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(`${target.origin}${target.pathname}`).to.equal(`${fake.url}/app-auth`);
       expect(target.searchParams.get('app_id')).to.equal(APP);
       expect(target.searchParams.get('dev_id')).to.equal(DEV);
+      // the single-use nonce Fengniao echoes to the auth-callback (§7 trust)
+      expect(target.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/);
       const auth = await (await fetch(target)).text();
       expect(auth).to.include(`<p id="app">${APP}</p>`).and.include(`<p id="dev">${DEV}</p>`);
       expect(fake.count('fengniao_app_auth', APP)).to.equal(1);

@@ -154,7 +154,11 @@ describe('token proxies', function () {
     expect((await call('/proxy/wechat-tp/tp/cgi-bin/component/api_get_authorizer_info', { method: 'POST', body: '{}' })).status).to.equal(201);
     expect(seen[0].query.component_access_token[0]).to.match(/^CT_/);
     const code = wx.authorizationCode(COMPONENT, 'wxauthorizedproxy');
-    await fetch(`${node.url}/wechat-tp/tp/authorized?auth_code=${encodeURIComponent(code)}`, { redirect: 'manual' });
+    // the redirect carries the state nonce the authorization page put into redirect_uri (§7 trust)
+    const wxPage = await (await fetch(`${node.url}/wechat-tp/tp/authorize`)).text();
+    const redirectUri = new URL(new URL(/id="go" href="([^"]+)"/.exec(wxPage)![1].replace(/&amp;/g, '&')).searchParams.get('redirect_uri')!);
+    const wxState = redirectUri.searchParams.get('state')!;
+    expect((await fetch(`${node.url}/wechat-tp/tp/authorized?auth_code=${encodeURIComponent(code)}&state=${wxState}`, { redirect: 'manual' })).status).to.equal(200);
     expect((await call('/proxy/wechat-tpauth/tp/wxauthorizedproxy/cgi-bin/menu/get')).status).to.equal(201);
     expect(seen[1].query.access_token[0]).to.match(/^AAT_wxauthorizedproxy_/);
     expect((await call('/proxy/wechat-tpauth/tp/wxnotauthorized/cgi-bin/menu/get')).status).to.equal(404);
@@ -164,7 +168,9 @@ describe('token proxies', function () {
     expect((await call('/proxy/wecom-tp/suite/cgi-bin/service/get_auth_info', { method: 'POST', body: '{}' })).status).to.equal(201);
     expect(seen[0].query.suite_access_token).to.have.length(1);
     const auth = wc.authCode(SUITE, 'wwcorpproxy');
-    await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${auth}`, { redirect: 'manual' });
+    const wcPage = await (await fetch(`${node.url}/wecom-tp/suite/install`)).text();
+    const wcState = new URL(/id="go" href="([^"]+)"/.exec(wcPage)![1].replace(/&amp;/g, '&')).searchParams.get('state')!;
+    expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${auth}&state=${wcState}`, { redirect: 'manual' })).status).to.equal(200);
     expect((await call('/proxy/wecom-tpauth/suite/wwcorpproxy/cgi-bin/agent/get')).status).to.equal(201);
     expect(seen[1].query.access_token).to.have.length(1);
   });

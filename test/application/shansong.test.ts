@@ -110,16 +110,23 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
     unknown: fake.count('unknown'),
   });
 
-  /** the authorization page's link, followed through the fake's /auth page back to gatehouse */
+  /** the authorization page's link, followed through the fake's /auth page (the merchant logs in there) back to gatehouse */
   const authorize = async (merchant = MERCHANT, codeName = 'ss') => {
     const page = await fetch(`${node.url}/shansong/${codeName}/authorize/${encodeURIComponent(merchant)}`);
     expect(page.status).to.equal(200);
     const target = unescape(/id="go" href="([^"]+)"/.exec(await page.text())![1]);
+    ss.loginAs = merchant;
     const auth = await (await fetch(target)).text();
     const approve = new URL(unescape(/id="approve" href="([^"]+)"/.exec(auth)![1]));
     // GATEHOUSE_PUBLIC_URL is the public name; the test reaches the node on loopback
     expect(approve.origin).to.equal(PUBLIC);
     return fetch(`${node.url}${approve.pathname}${approve.search}`, { redirect: 'manual' });
+  };
+
+  /** the single-use state nonce an authorization page issued for the merchant (§7 trust) */
+  const nonce = async (merchant = MERCHANT, codeName = 'ss') => {
+    const page = await (await fetch(`${node.url}/shansong/${codeName}/authorize/${encodeURIComponent(merchant)}`)).text();
+    return new URL(unescape(/id="go" href="([^"]+)"/.exec(page)![1])).searchParams.get('state')!;
   };
 
   const proxy = (path: string, body?: string, token: string | null = tok, headers: Record<string, string> = {}) =>
@@ -164,8 +171,10 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
         ['client_id', CLIENT],
         ['scope', 'shop_open_api'],
         ['redirect_uri', `${PUBLIC}/shansong/ss/authorized`],
-        ['state', MERCHANT],
+        // the merchant travels in a single-use nonce kept by gatehouse (§7 trust), not in the URL
+        ['state', target.searchParams.get('state')],
       ]);
+      expect(target.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/);
       expect(target.hash).to.equal('');
 
       const unknown = await fetch(`${node.url}/shansong/nope/authorize/${MERCHANT}`);
@@ -216,12 +225,14 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
 
       const state = async () => JSON.stringify([await node.db.query('SELECT * FROM authorizers ORDER BY authorizer_id'), await node.db.query('SELECT token_key, value FROM tokens ORDER BY token_key')]);
       const before = await state();
-      const bad = await fetch(`${node.url}/shansong/ss/authorized?code=ssc_unknown&state=${MERCHANT}`, { redirect: 'manual' });
+      const bad = await fetch(`${node.url}/shansong/ss/authorized?code=ssc_unknown&state=${await nonce()}`, { redirect: 'manual' });
       expect(bad.status).to.equal(502);
       expect(await bad.text()).to.not.include('ssc_unknown');
       expect((await fetch(`${node.url}/shansong/ss/authorized?state=${MERCHANT}`, { redirect: 'manual' })).status).to.equal(400);
       expect((await fetch(`${node.url}/shansong/ss/authorized?code=x`, { redirect: 'manual' })).status).to.equal(400);
       expect((await fetch(`${node.url}/shansong/ss/authorized?code=x&state=a%20b`, { redirect: 'manual' })).status).to.equal(400);
+      // a merchant code as the state (what the page used to send) is not a state gatehouse issued
+      expect((await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${MERCHANT}`, { redirect: 'manual' })).status).to.equal(400);
       const unknown = await fetch(`${node.url}/shansong/nope/authorized?code=x&state=${MERCHANT}`, { redirect: 'manual' });
       expect(unknown.status).to.equal(404);
       expect(await unknown.json()).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
@@ -229,7 +240,7 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
 
       // the platform unreachable: a page, never a 500
       fake.mode('oauth_token', { http: 503 });
-      const down = await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${MERCHANT}`, { redirect: 'manual' });
+      const down = await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${await nonce()}`, { redirect: 'manual' });
       expect(down.status).to.equal(502);
     });
   });

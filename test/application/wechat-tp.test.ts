@@ -137,6 +137,7 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     expect(loc.searchParams.get('from')).to.equal('gh');
     expect(loc.searchParams.get('authorizer_appid')).to.equal(AUTHORIZER);
     expect(loc.searchParams.get('auth_code')).to.match(/^queryauthcode@@@/);
+    expect(loc.searchParams.has('state')).to.equal(false); // the spent nonce is gatehouse's own
     expect(fake.count('api_query_auth')).to.equal(1);
     const list = await rpc('wechat.tp.authorizers', { codeName: 'tp' });
     expect(list.returnData.authorizers).to.have.length(1);
@@ -161,7 +162,11 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     const target = new URL(/href="([^"]+)"/.exec(page)![1].replace(/&amp;/g, '&'));
     expect(target.pathname).to.equal('/safe/bindcomponent');
     expect(target.searchParams.get('component_appid')).to.equal(COMPONENT);
-    expect(target.searchParams.get('redirect_uri')).to.equal('https://gh.example.com/wechat-tp/tp/authorized');
+    // the page's single-use state nonce rides in redirect_uri (WeChat carries no state of its own)
+    const redirect = new URL(target.searchParams.get('redirect_uri')!);
+    expect(`${redirect.origin}${redirect.pathname}`).to.equal('https://gh.example.com/wechat-tp/tp/authorized');
+    expect([...redirect.searchParams.keys()]).to.deep.equal(['state']);
+    expect(redirect.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/);
     expect(target.searchParams.get('pre_auth_code')).to.match(/^preauthcode@@@/);
     expect(target.hash).to.equal('#wechat_redirect');
   });

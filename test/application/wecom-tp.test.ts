@@ -91,6 +91,8 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
   const rpc = (name: string, para: Record<string, unknown>, token = tok) => node.rpc(name, para, token);
   const suiteToken = (para: Record<string, unknown> = {}) => rpc('wecom.tp.token', { codeName: 'suite', ...para });
   const corpToken = (para: Record<string, unknown> = {}) => rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP, ...para });
+  /** a state nonce as the install page issues it (§7 trust), here without spending a pre_auth_code */
+  const installState = (callerState = '') => node.gh.services.authStates.issue({ platform: 'wecom_tp', codeName: 'suite', callerState });
   const tables = async () => {
     const out: Record<string, unknown> = {};
     for (const t of ['tickets', 'authorizers', 'pushes', 'tokens']) out[t] = await node.db.query(`SELECT * FROM ${t} ORDER BY 1, 2`);
@@ -316,16 +318,21 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(target.searchParams.get('suite_id')).to.equal(SUITE);
       expect(wt.preAuthOf(target.searchParams.get('pre_auth_code')!)).to.equal(SUITE);
       expect(target.searchParams.get('redirect_uri')).to.equal(`${PUBLIC}/wecom-tp/suite/installed`);
-      expect(target.searchParams.get('state')).to.equal('from-admin_1');
+      // WeCom gets the page's single-use nonce (§7 trust); the caller's state comes back to redirectUrl
+      expect(target.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/);
       expect(fake.count('get_pre_auth_code')).to.equal(1);
-      // the install page on the (fake) WeCom site gets them
+      // the install page on the (fake) WeCom site gets them; its redirect lands with the caller's state
       const landing = await (await fetch(target)).text();
       expect(landing).to.include(SUITE).and.include(target.searchParams.get('pre_auth_code')!);
+      const approve = new URL(/id="approve" href="([^"]+)"/.exec(landing)![1].replace(/&#38;/g, '&'));
+      const back = await fetch(`${node.url}${approve.pathname}${approve.search}`, { redirect: 'manual' });
+      expect(back.status).to.equal(302);
+      expect(new URL(back.headers.get('location')!).searchParams.get('state')).to.equal('from-admin_1');
 
       // each visit gets a fresh code
       const again = forwardTarget(await (await fetch(`${node.url}/wecom-tp/suite/install`)).text());
       expect(again.searchParams.get('pre_auth_code')).to.not.equal(target.searchParams.get('pre_auth_code'));
-      expect(again.searchParams.get('state')).to.equal('');
+      expect(again.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/).and.not.equal(target.searchParams.get('state'));
       expect((await fetch(`${node.url}/wecom-tp/suite/install?state=${'x'.repeat(129)}`)).status).to.equal(400);
 
       // WeCom refusing the pre_auth_code call: a page, not a 500
@@ -352,7 +359,7 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       await rawUpdate(node, 'UPDATE tokens SET value = ? WHERE kind = ?', ['not-a-suite-token', 'suite_access_token']);
       node.gh.services.engine.forget(`wecom_tp:${SUITE}:suite_access_token`);
       expect((await suiteToken()).returnData.token).to.equal('not-a-suite-token');
-      expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}`, { redirect: 'manual' })).status).to.equal(302);
+      expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}&state=${await installState()}`, { redirect: 'manual' })).status).to.equal(302);
       expect(fake.count('get_suite_token')).to.equal(3);
       expect(fake.count('get_permanent_code')).to.equal(2);
       expect(fake.isLive((await suiteToken()).returnData.token)).to.equal(true);
@@ -361,7 +368,7 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
     it('/installed exchanges auth_code at once, stores the corp and redirects to redirectUrl with the query', async () => {
       await ready();
       const code = wt.authCode(SUITE, CORP);
-      const res = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${code}&expires_in=1200&state=abc`, { redirect: 'manual' });
+      const res = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${code}&expires_in=1200&state=${await installState('abc')}`, { redirect: 'manual' });
       expect(res.status).to.equal(302);
       const loc = new URL(res.headers.get('location')!);
       expect(`${loc.origin}${loc.pathname}`).to.equal(REDIRECT);
@@ -382,14 +389,18 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(await createAuth(node.url, code)).to.deep.equal({ status: 200, text: 'success' });
       expect((await corpToken()).returnData.token).to.equal(t.returnData.token);
       // used again on the redirect: a page, not a 500
-      const reused = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${code}`, { redirect: 'manual' });
+      const reused = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${code}&state=${await installState()}`, { redirect: 'manual' });
       expect(reused.status).to.equal(502);
+      // without a state the install page issued: 400, nothing exchanged
+      const exchanges = fake.count('get_permanent_code');
+      expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}`, { redirect: 'manual' })).status).to.equal(400);
+      expect(fake.count('get_permanent_code')).to.equal(exchanges);
       expect((await fetch(`${node.url}/wecom-tp/suite/installed`, { redirect: 'manual' })).status).to.equal(400);
       expect((await fetch(`${node.url}/wecom-tp/nosuch/installed?auth_code=x`, { redirect: 'manual' })).status).to.equal(404);
 
       // without a redirectUrl: a success page
       await rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES } });
-      const page = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, 'wwcorp000000000c2')}`, { redirect: 'manual' });
+      const page = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, 'wwcorp000000000c2')}&state=${await installState()}`, { redirect: 'manual' });
       expect(page.status).to.equal(200);
       expect(page.headers.get('content-type')).to.match(/^text\/html/);
       expect(await page.text()).to.include('wwcorp000000000c2');

@@ -46,7 +46,9 @@ export interface InvokeSeen {
  *     numeric strings)
  *   - counts: fake.count('fengniao_token' | 'fengniao_refresh' | 'fengniao_invoke', merchantId),
  *     fake.count('fengniao_app_auth', appId); fake.mode(those, …) makes them misbehave
- *   - GET /app-auth?app_id=&dev_id=: the authorization page (HTML naming both)
+ *   - GET /app-auth?app_id=&dev_id=&state=: the authorization page (HTML naming them); the state is
+ *     kept, and `callbackBody()` builds the auth-callback Fengniao then posts (server-to-server):
+ *     {code, merchant_id, scope, state} with the state of the page the merchant approved on
  */
 export class FakeFengniao {
   /** access token lifetime, seconds (Fengniao: 365 days) */
@@ -62,6 +64,8 @@ export class FakeFengniao {
   private readonly codes = new Map<string, { appId: string; merchantId: string }>();
   private readonly used = new Set<string>();
   private readonly merchants = new Map<string, Merchant>();
+  /** app_id → the state of the last authorization page opened */
+  private readonly states = new Map<string, string>();
 
   constructor(private readonly fake: FakePlatform) {
     fake.route('/anubis-webapi/openapi/token', (_u, body, res, req) => this.token('fengniao_token', body, res, req));
@@ -70,9 +74,10 @@ export class FakeFengniao {
     fake.route('/app-auth', (u, _body, res) => {
       const p = u.searchParams;
       fake.hit('fengniao_app_auth', p.get('app_id'));
+      if (p.get('state') !== null) this.states.set(String(p.get('app_id')), String(p.get('state')));
       const esc = (s: string | null) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>蜂鸟开放平台授权</title><p id="app">${esc(p.get('app_id'))}</p><p id="dev">${esc(p.get('dev_id'))}</p>`);
+      res.end(`<!doctype html><title>蜂鸟开放平台授权</title><p id="app">${esc(p.get('app_id'))}</p><p id="dev">${esc(p.get('dev_id'))}</p><p id="state">${esc(p.get('state'))}</p>`);
     });
   }
 
@@ -86,6 +91,17 @@ export class FakeFengniao {
     const code = `fncode_${crypto.randomBytes(10).toString('hex')}`;
     this.codes.set(code, { appId, merchantId });
     return code;
+  }
+
+  /**
+   * The auth-callback Fengniao posts once the merchant approved on the last /app-auth page opened
+   * for the app: a fresh code, the merchant, and that page's state echoed (none when no page was opened).
+   */
+  callbackBody(appId: string, merchantId: string): Record<string, string> {
+    const body: Record<string, string> = { code: this.authCode(appId, merchantId), merchant_id: merchantId, scope: 'all' };
+    const state = this.states.get(appId);
+    if (state !== undefined) body.state = state;
+    return body;
   }
 
   merchant(appId: string, merchantId: string): Merchant | undefined {

@@ -31,7 +31,7 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
  * `{"status","msg","data"}` out, with the platform's field names:
  *   - GET /auth?response_type=code&client_id=&scope=shop_open_api&redirect_uri=&state= — the
  *     authorization page: HTML whose `#approve` link goes back to redirect_uri with a fresh one-time
- *     `code` and the `state`
+ *     `code` for the merchant who logged in (`loginAs`) and the `state` exactly as given
  *   - POST /openapi/oauth/token (clientId, code; unsigned) → data {access_token, refresh_token, expires_in}
  *   - POST /openapi/oauth/refresh_token (clientId, timestamp, sign, data {"refreshToken"}) — signature
  *     verified; the refresh token must be the merchant's current one (else 401); a new access token
@@ -56,6 +56,8 @@ export class FakeShansong {
   readonly calls: DeveloperCall[] = [];
   /** whether a refresh hands out a new refresh token */
   rotate = true;
+  /** the merchant who logs in on the /auth page and approves (Shansong knows who, not the state) */
+  loginAs = 'merchant-0';
 
   constructor(private readonly fake: FakePlatform) {
     fake.route('/auth', (u, _body, res) => this.authPage(u, res));
@@ -156,7 +158,7 @@ export class FakeShansong {
       res.end('<!doctype html><title>闪送授权</title><p id="error">invalid authorization request</p>');
       return;
     }
-    redirect.searchParams.set('code', this.code(clientId, state));
+    redirect.searchParams.set('code', this.code(clientId, this.loginAs));
     redirect.searchParams.set('state', state);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><title>闪送授权</title><p id="client">${esc(clientId)}</p><p id="state">${esc(state)}</p><a id="approve" href="${esc(redirect.toString())}">授权</a>`);

@@ -101,7 +101,16 @@ export class FakeWechatTp {
       const component = u.searchParams.get('component_appid') ?? '';
       const valid = this.preAuth.get(u.searchParams.get('pre_auth_code') ?? '') === component;
       const approve = valid ? this.authorizationCode(component, this.approveAs) : '';
-      const back = `${u.searchParams.get('redirect_uri')}?auth_code=${encodeURIComponent(approve)}&expires_in=3600`;
+      // WeChat appends auth_code and expires_in to redirect_uri, keeping the query it already has
+      let back: string;
+      try {
+        const r = new URL(u.searchParams.get('redirect_uri') ?? '');
+        r.searchParams.append('auth_code', approve);
+        r.searchParams.append('expires_in', '3600');
+        back = r.toString();
+      } catch {
+        back = 'about:blank';
+      }
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><title>fake ${kind}</title><h1 id="kind">${kind}</h1>
 <p id="component">${component}</p><p id="valid">${valid ? 'valid' : 'invalid'}</p>

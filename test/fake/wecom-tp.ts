@@ -14,7 +14,9 @@ import type { FakePlatform } from './platform';
  *   - get_corp_token {auth_corpid, permanent_code}: 40084 unless it is the corp's current code
  *   - every API counts calls (`fake.count(api)`, `fake.count(api, suiteId or corpId)`) and honours
  *     `fake.mode(api, …)`
- *   - GET /3rdapp/install: the install page (HTML naming suite_id, pre_auth_code, redirect_uri)
+ *   - GET /3rdapp/install: the install page (HTML naming suite_id, pre_auth_code, redirect_uri,
+ *     state); its `#approve` link is WeCom's redirect after the admin of `approveAs` installed:
+ *     redirect_uri with a fresh auth_code, expires_in and the state exactly as given
  */
 export class FakeWecomTp {
   private readonly suites = new Map<string, string>();
@@ -23,6 +25,8 @@ export class FakeWecomTp {
   private readonly used = new Set<string>();
   private readonly permanent = new Map<string, string>();
   private readonly preAuth = new Map<string, string>();
+  /** the corp whose admin installs the suite on the fake install page */
+  approveAs = 'wwcorp000000000c1';
 
   constructor(private readonly fake: FakePlatform) {
     const post = (api: string, handler: (q: URLSearchParams, b: Record<string, unknown>, res: http.ServerResponse) => Promise<void> | void) =>
@@ -44,8 +48,22 @@ export class FakeWecomTp {
     fake.route('/3rdapp/install', (u, _body, res) => {
       const p = u.searchParams;
       fake.hit('install_page', p.get('suite_id'));
+      const suiteId = p.get('suite_id') ?? '';
+      let approve = '';
+      try {
+        const back = new URL(p.get('redirect_uri') ?? '');
+        if (this.preAuth.get(p.get('pre_auth_code') ?? '') === suiteId) {
+          back.searchParams.set('auth_code', this.authCode(suiteId, this.approveAs));
+          back.searchParams.set('expires_in', '1200');
+          back.searchParams.set('state', p.get('state') ?? '');
+          approve = back.toString();
+        }
+      } catch {
+        approve = '';
+      }
+      const esc = (v: string | null) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>WeCom install</title><p id="suite">${p.get('suite_id')}</p><p id="pre">${p.get('pre_auth_code')}</p><p id="redirect">${p.get('redirect_uri')}</p><p id="state">${p.get('state')}</p>`);
+      res.end(`<!doctype html><title>WeCom install</title><p id="suite">${esc(suiteId)}</p><p id="pre">${esc(p.get('pre_auth_code'))}</p><p id="redirect">${esc(p.get('redirect_uri'))}</p><p id="state">${esc(p.get('state'))}</p><a id="approve" href="${esc(approve)}">安装 install</a>`);
     });
   }
 

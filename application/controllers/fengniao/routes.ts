@@ -6,7 +6,7 @@ import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
-import { forwardPage } from '../../services/pages';
+import { badStatePage, forwardPage, htmlAnswer, pageRateLimit } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute, tooDeep } from '../../services/pushes';
 
@@ -61,16 +61,26 @@ async function readCallback(ctx: Koa.Context): Promise<Record<string, unknown>> 
 }
 
 export function routes(router: Router, sv: Services): void {
-  router.get('/fengniao/:codeName/authorize', async (ctx) => {
+  const limited = pageRateLimit(sv.publicLimiter);
+
+  // ?merchant_id= (optional) binds the authorization to that merchant: a callback for another is refused
+  router.get('/fengniao/:codeName/authorize', limited, async (ctx) => {
     const app = await appOf(ctx, sv);
     if (!app) return;
+    const merchant = ctx.query.merchant_id;
+    if (merchant !== undefined && (typeof merchant !== 'string' || !MERCHANT_ID.test(merchant))) {
+      htmlAnswer(ctx, 400, '商户编号无效 / Invalid merchant id', 'merchant_id: 1 to 64 characters of A–Z, a–z, 0–9, _ . -.');
+      return;
+    }
+    const state = await sv.authStates.issue({ platform: PLATFORM, codeName: app.codeName, subject: merchant ?? null });
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = forwardPage('前往蜂鸟授权 / Authorize on Fengniao', sv.fengniao.authorizationUrl(app));
+    ctx.body = forwardPage('前往蜂鸟授权 / Authorize on Fengniao', sv.fengniao.authorizationUrl(app, state));
   });
 
   router.post(
     '/fengniao/:codeName/auth-callback',
+    limited,
     pushRoute(sv.log, async (ctx) => {
       const app = await appOf(ctx, sv);
       if (!app) return;
@@ -78,6 +88,14 @@ export function routes(router: Router, sv: Services): void {
       const code = typeof b.code === 'string' ? b.code : '';
       const merchantId = typeof b.merchant_id === 'string' || typeof b.merchant_id === 'number' ? String(b.merchant_id) : '';
       if (!code || code.length > 512 || !MERCHANT_ID.test(merchantId)) throw new PushRejected(400, 'code and merchant_id are required');
+      // Fengniao calls this server-to-server. When it echoes the page's state, that nonce must be
+      // live, of this app and (when the page named one) of this merchant, and is consumed before the
+      // exchange. Without a state the code alone decides: Fengniao binds it to app and merchant, and
+      // the exchange is signed with the app's secret (README: "Authorization state").
+      if (b.state !== undefined) {
+        const issued = await sv.authStates.take(b.state, { platform: PLATFORM, codeName: app.codeName, subject: merchantId });
+        if (!issued) return badStatePage(ctx);
+      }
       // committed (refresh token stored, token seeded) before Fengniao is answered
       await sv.fengniao.authorize(app, code, merchantId);
       ctx.body = ACCEPTED;

@@ -4,7 +4,7 @@ import { readBody } from '../../../system/body';
 import { Codes, RpcError } from '../../../system/errors';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
-import { forwardPage, successPage, withQuery } from '../../services/pages';
+import { badStatePage, forwardPage, pageRateLimit, successPage, withQuery } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute, tooDeep } from '../../services/pushes';
 import { PLATFORM, Shansong } from '../../services/shansong';
@@ -35,7 +35,9 @@ function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string)
 const PROXY_PREFIX_SEGMENTS = 4; // proxy / shansong / {codeName} / {merchantCode}
 
 export function routes(router: Router, sv: Services): void {
-  router.get('/shansong/:codeName/authorize/:merchantCode', async (ctx) => {
+  const limited = pageRateLimit(sv.publicLimiter);
+
+  router.get('/shansong/:codeName/authorize/:merchantCode', limited, async (ctx) => {
     const app = await appOf(ctx, sv);
     if (!app) return;
     const merchantCode = String(ctx.params.merchantCode);
@@ -43,20 +45,25 @@ export function routes(router: Router, sv: Services): void {
       htmlPage(ctx, 400, '商户编号无效 / Invalid merchant code', 'A merchant code is 1 to 128 characters of A–Z, a–z, 0–9, _ . @ -.');
       return;
     }
+    // the merchant travels in the single-use state nonce (§7 trust), not in the redirect
+    const state = await sv.authStates.issue({ platform: PLATFORM, codeName: app.codeName, subject: merchantCode });
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = forwardPage('前往闪送授权 / Authorize on Shansong', sv.shansong.authorizationUrl(app, merchantCode));
+    ctx.body = forwardPage('前往闪送授权 / Authorize on Shansong', sv.shansong.authorizationUrl(app, state));
   });
 
-  router.get('/shansong/:codeName/authorized', async (ctx) => {
+  router.get('/shansong/:codeName/authorized', limited, async (ctx) => {
     const app = await appOf(ctx, sv);
     if (!app) return;
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
-    const merchantCode = ctx.query.state;
-    if (!code || code.length > 512 || !Shansong.validMerchantCode(merchantCode)) {
+    if (!code || code.length > 512) {
       htmlPage(ctx, 400, '缺少授权码 / Missing code or state', 'This page is where Shansong sends the merchant back after authorizing.');
       return;
     }
+    // consumed before anything is exchanged: unknown, used, expired or another app's → nothing happens
+    const issued = await sv.authStates.take(ctx.query.state, { platform: PLATFORM, codeName: app.codeName });
+    if (!issued || !Shansong.validMerchantCode(issued.subject)) return badStatePage(ctx);
+    const merchantCode = issued.subject;
     try {
       await sv.shansong.authorize(app, merchantCode, code);
     } catch (err) {
@@ -65,7 +72,8 @@ export function routes(router: Router, sv: Services): void {
     }
     const redirect = app.config.redirectUrl as string | undefined;
     if (redirect) {
-      ctx.redirect(withQuery(redirect, ctx.query));
+      // redirectUrl sees the merchant code as `state`, as it did before the nonce
+      ctx.redirect(withQuery(redirect, { ...ctx.query, state: merchantCode }));
       return;
     }
     htmlPage(ctx, 200, '授权成功 / Authorized', `Merchant ${merchantCode} is now authorized for ${app.codeName}.`);

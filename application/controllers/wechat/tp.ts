@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
-import { forwardPage, successPage, withQuery } from '../../services/pages';
+import { badStatePage, forwardPage, pageRateLimit, successPage, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import type { WechatTicketType } from '../../services/wechat-tokens';
 import { Codes, RpcError } from '../../../system/errors';
@@ -141,12 +141,15 @@ export function tpRoutes(router: Router, sv: Services): void {
     }),
   );
 
-  router.get('/wechat-tp/:codeName/authorize', async (ctx) => {
+  const limited = pageRateLimit(sv.publicLimiter);
+
+  router.get('/wechat-tp/:codeName/authorize', limited, async (ctx) => {
     const t = await platformOf(ctx, sv);
     if (!t) return;
     const mode = ctx.query.mode === 'link' ? 'link' : 'scan';
     try {
-      const target = await sv.wechatTp.authorizationUrl(t, mode);
+      const state = await sv.authStates.issue({ platform: 'wechat_tp', codeName: t.codeName });
+      const target = await sv.wechatTp.authorizationUrl(t, mode, state);
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = forwardPage('前往微信授权 / Authorize on WeChat', target);
@@ -155,21 +158,25 @@ export function tpRoutes(router: Router, sv: Services): void {
     }
   });
 
-  router.get('/wechat-tp/:codeName/authorized', async (ctx) => {
+  router.get('/wechat-tp/:codeName/authorized', limited, async (ctx) => {
     const t = await platformOf(ctx, sv);
     if (!t) return;
     const code = typeof ctx.query.auth_code === 'string' ? ctx.query.auth_code : '';
-    if (!code) {
+    if (!code || code.length > 512) {
       ctx.status = 400;
       ctx.type = 'text/html; charset=utf-8';
       ctx.body = successPage('缺少授权码 / Missing auth_code', 'This page is where WeChat sends the administrator back after authorizing.');
       return;
     }
     try {
+      // consumed before anything is exchanged: unknown, used, expired or another platform's → nothing happens
+      if (!(await sv.authStates.take(ctx.query.state, { platform: 'wechat_tp', codeName: t.codeName }))) return badStatePage(ctx);
       const appid = await sv.wechatTp.authorize(t, code);
       const redirect = t.config.redirectUrl as string | undefined;
       if (redirect) {
-        ctx.redirect(withQuery(redirect, { ...ctx.query, authorizer_appid: appid }));
+        // the spent nonce is gatehouse's own: redirectUrl gets WeChat's query without it
+        const { state: _nonce, ...query } = ctx.query;
+        ctx.redirect(withQuery(redirect, { ...query, authorizer_appid: appid }));
         return;
       }
       ctx.type = 'text/html; charset=utf-8';

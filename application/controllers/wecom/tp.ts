@@ -4,7 +4,7 @@ import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { forwardPage, successPage, withQuery } from '../../services/pages';
+import { badStatePage, forwardPage, pageRateLimit, successPage, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { INSTALL_STATE } from '../../services/wecom-tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
@@ -149,13 +149,18 @@ export function tpRoutes(router: Router, sv: Services): void {
     };
   };
 
-  // the install link (从服务商网站发起): a page that goes on to WeCom with a fresh pre_auth_code
+  const limited = pageRateLimit(sv.publicLimiter);
+
+  // the install link (从服务商网站发起): a page that goes on to WeCom with a fresh pre_auth_code.
+  // WeCom gets the page's single-use nonce as `state` (§7 trust); the caller's state is bound to it.
   router.get(
     '/wecom-tp/:codeName/install',
+    limited,
     page(async (ctx, tp) => {
       const state = one(ctx, 'state') ?? '';
       if (!INSTALL_STATE.test(state)) return htmlPage(ctx, 400, '参数错误 / Bad request', 'state: at most 128 of a-z, A-Z, 0-9, "_" and "-".');
-      const url = await sv.wecomTp.installUrl(tp, state);
+      const nonce = await sv.authStates.issue({ platform: 'wecom_tp', codeName: tp.codeName, callerState: state });
+      const url = await sv.wecomTp.installUrl(tp, nonce);
       ctx.type = 'text/html; charset=utf-8';
       ctx.set('Cache-Control', 'no-store');
       ctx.body = forwardPage('安装企业微信应用 / Install the app', url);
@@ -165,14 +170,19 @@ export function tpRoutes(router: Router, sv: Services): void {
   // WeCom's redirect after the install: the auth code is exchanged at once
   router.get(
     '/wecom-tp/:codeName/installed',
+    limited,
     page(async (ctx, tp) => {
       const authCode = one(ctx, 'auth_code');
       if (!authCode || authCode.length > 512) return htmlPage(ctx, 400, '参数错误 / Bad request', 'auth_code is missing.');
+      // consumed before anything is exchanged: unknown, used, expired or another suite's → nothing happens
+      const issued = await sv.authStates.take(one(ctx, 'state'), { platform: 'wecom_tp', codeName: tp.codeName });
+      if (!issued) return badStatePage(ctx);
       const corp = await sv.wecomTp.authorize(tp, authCode);
       ctx.set('Cache-Control', 'no-store');
       const redirectUrl = tp.config.redirectUrl as string | undefined;
       if (redirectUrl) {
-        ctx.redirect(withQuery(redirectUrl, { ...(ctx.query as Record<string, unknown>), auth_corpid: corp }));
+        // redirectUrl gets the caller's own state back, as before the nonce
+        ctx.redirect(withQuery(redirectUrl, { ...(ctx.query as Record<string, unknown>), state: issued.callerState ?? '', auth_corpid: corp }));
         return;
       }
       htmlPage(ctx, 200, '安装成功 / Installed', `The app is installed for corp ${corp}.`);
