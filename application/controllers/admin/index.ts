@@ -62,8 +62,8 @@ function interfaces(services: Services): Interface[] {
         },
         ['apps'],
       ),
-      handler: async (p: { platform?: string }, { services: sv, caller }) => {
       appsFiltered: true,
+      handler: async (p: { platform?: string }, { services: sv, caller }) => {
         const rows = await sv.apps.list(p.platform);
         return {
           apps: rows
