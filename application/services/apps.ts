@@ -120,7 +120,14 @@ export class AppService {
    * its tokens, its sessions, its secret.
    */
   private async checkIdentity(platform: string, codeName: string, identity: string, pathPrefix = '/config'): Promise<void> {
-    const owner = await this.store.appByIdentity(platform, identity);
+    let owner: AppRow | null;
+    try {
+      owner = await this.store.appByIdentity(platform, identity);
+    } catch (err) {
+      // part of an admin write: a store failure here is that write failing (1013)
+      if (err instanceof StoreError) throw new RpcError('APP_WRITE_FAILED', '', err.detail);
+      throw err;
+    }
     if (!owner || owner.codeName === codeName) return;
     const field = this.defs.get(platform)!.idField;
     throw paraError([{ path: `${pathPrefix}/${field}`, message: `${identityLabel(platform)} ${identity} is already configured as codeName "${owner.codeName}"` }]);
