@@ -404,6 +404,7 @@ export class Fengniao {
     const first = await this.post(app, merchantId, path, search, businessData, t.value);
     if (first.code === undefined || !INVALID_ACCESS_TOKEN.has(first.code)) return first;
     const fresh = await this.sv.engine.get(spec, { invalidToken: t.value });
-    return this.post(app, merchantId, path, search, businessData, fresh.value);
+    // no new token (refreshed within the last 30 s, §5.3): Fengniao's answer stands
+    return fresh.value === t.value ? first : this.post(app, merchantId, path, search, businessData, fresh.value);
   }
 }

@@ -230,8 +230,12 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       }
       const errcode = errcodeIn(buf);
       if (errcode !== undefined && INVALID_TOKEN_ERRCODES.has(errcode)) {
-        token = (await sv.engine.get(target.spec, { invalidToken: token })).value;
-        continue;
+        const next = (await sv.engine.get(target.spec, { invalidToken: token })).value;
+        // no new token (one was refreshed within the last 30 s, §5.3): the platform's answer stands
+        if (next !== token) {
+          token = next;
+          continue;
+        }
       }
       return relayMessage(ctx, res, buf);
     }

@@ -281,7 +281,8 @@ export class Shansong {
     const first = await send(t.value);
     if (!this.tokenRejected(first)) return first;
     const fresh = await this.engine.get(spec, { invalidToken: t.value });
-    return send(fresh.value);
+    // no new token (refreshed within the last 30 s, §5.3): the platform's answer stands
+    return fresh.value === t.value ? first : send(fresh.value);
   }
 
   private tokenRejected(r: RawReply): boolean {

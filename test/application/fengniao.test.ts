@@ -318,7 +318,11 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const stale = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: t0.returnData.token });
       expect(stale.returnData.token).to.equal(f.returnData.token);
       expect(fake.count('fengniao_refresh')).to.equal(1);
-      // the current one does
+      // the current one does, once the force's 30 s budget has passed (§5.3: forces and invalidations share it)
+      const within = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: f.returnData.token });
+      expect(within.returnData.token).to.equal(f.returnData.token);
+      expect(fake.count('fengniao_refresh')).to.equal(1);
+      await node.db.exec('UPDATE tokens SET forced_at = forced_at - 31000 WHERE forced_at IS NOT NULL');
       const inv = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: f.returnData.token });
       expect(inv.returnData.token).to.equal(fn.merchant(APP, MID)!.accessToken).and.not.equal(f.returnData.token);
       expect(fake.count('fengniao_refresh')).to.equal(2);
@@ -444,9 +448,13 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(unknown.json).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
       expect((await call(`/proxy/fengniao/nope/${MID}/getAmount`, '{}', null)).status).to.equal(401);
       expect(fake.count('fengniao_invoke')).to.equal(0);
-      // allowed by apps claim naming the codeName or the appId
-      expect((await call(p, '{}', node.token('proxy.fengniao_app', ['fn']))).status).to.equal(200);
-      expect((await call(p, '{}', node.token('proxy.*', [APP]))).status).to.equal(200);
+      // the claim must cover the merchant too (§4 trust): the app alone is not enough
+      expect((await call(p, '{}', node.token('proxy.fengniao_app', ['fn']))).status).to.equal(403);
+      expect((await call(p, '{}', node.token('proxy.fengniao_app', ['fn', '3002']))).status).to.equal(403);
+      expect(fake.count('fengniao_invoke')).to.equal(0);
+      // allowed by apps claim naming the codeName or the appId, and the merchant
+      expect((await call(p, '{}', node.token('proxy.fengniao_app', ['fn', MID]))).status).to.equal(200);
+      expect((await call(p, '{}', node.token('proxy.*', [APP, MID]))).status).to.equal(200);
     });
 
     it('paths with .., encoded dots or slashes, backslashes or a scheme → 400; bad merchant id → 400; nothing reaches the platform', async () => {
@@ -544,11 +552,17 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(fn.invokes.map((i) => JSON.parse(i.reply).code)).to.deep.equal([FN.ACCESS_TOKEN_INVALID, FN.OK]);
       expect(fn.invokes[1].payload.access_token).to.equal(fn.merchant(APP, MID)!.accessToken);
       expect((await merchantRow()).refresh_token).to.equal(fn.merchant(APP, MID)!.refreshToken);
-      // at most one retry: a token refused again is relayed as Fengniao said it
+      // within 30 s of that refresh another refusal refreshes nothing (§5.3): relayed as Fengniao said it
       fn.invokeReply = () => ({ code: FN.ACCESS_TOKEN_EXPIRED, msg: 'access_token expired' });
+      const within = await call(`/proxy/fengniao/fn/${MID}/getAmount`, '{}');
+      expect(within.json.code).to.equal(FN.ACCESS_TOKEN_EXPIRED);
+      expect(fake.count('fengniao_invoke')).to.equal(3);
+      expect(fake.count('fengniao_refresh')).to.equal(1);
+      // later: at most one retry, and a token refused again is relayed as Fengniao said it
+      await node.db.exec('UPDATE tokens SET forced_at = forced_at - 31000 WHERE forced_at IS NOT NULL');
       const again = await call(`/proxy/fengniao/fn/${MID}/getAmount`, '{}');
       expect(again.json.code).to.equal(FN.ACCESS_TOKEN_EXPIRED);
-      expect(fake.count('fengniao_invoke')).to.equal(4);
+      expect(fake.count('fengniao_invoke')).to.equal(5);
       expect(fake.count('fengniao_refresh')).to.equal(2);
     });
 

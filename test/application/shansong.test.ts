@@ -10,6 +10,7 @@ import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 
 const CLIENT = 'ss0000000001';
+const CLIENT2 = 'ss0000000002';
 const SECRET = 'shansong-secret-1';
 const MERCHANT = '20000000000000730';
 const MERCHANT2 = 'shop-2@example';
@@ -217,7 +218,9 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
     });
 
     it('without redirectUrl a success page; a bad or missing code changes nothing; unknown codeName → 404', async () => {
-      expect((await rpc('admin.app.put', { platform: 'shansong_app', codeName: 'plain', config: { appId: CLIENT, secret: SECRET } })).returnCode).to.equal(0);
+      // another client: one client id belongs to one codeName (§6 trust)
+      ss.client(CLIENT2, SECRET);
+      expect((await rpc('admin.app.put', { platform: 'shansong_app', codeName: 'plain', config: { appId: CLIENT2, secret: SECRET } })).returnCode).to.equal(0);
       const ok = await authorize(MERCHANT2, 'plain');
       expect(ok.status).to.equal(200);
       expect(await ok.text()).to.include('授权成功');
@@ -283,7 +286,11 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect((await merchantToken({ invalidToken: first })).returnData.token).to.equal(second);
       expect(fake.count('oauth_refresh_token')).to.equal(1);
 
-      // invalidating the current one refreshes once, however many ask at once
+      // invalidating the current one refreshes once, however many ask at once — once the force's
+      // 30 s budget has passed (§5.3: forces and invalidations share it; within it nothing refreshes)
+      expect((await merchantToken({ invalidToken: second })).returnData.token).to.equal(second);
+      expect(fake.count('oauth_refresh_token')).to.equal(1);
+      await node.db.exec('UPDATE tokens SET forced_at = forced_at - 31000 WHERE forced_at IS NOT NULL');
       const inv = await Promise.all(Array.from({ length: 8 }, () => merchantToken({ invalidToken: second })));
       const third = inv[0].returnData.token;
       expect(third).to.not.equal(second);
@@ -293,6 +300,7 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
 
       // a platform that does not rotate: the stored refresh token stays
       ss.rotate = false;
+      await node.db.exec('UPDATE tokens SET forced_at = forced_at - 31000 WHERE forced_at IS NOT NULL');
       const kept = ss.refreshTokenOf(CLIENT, MERCHANT);
       expect((await merchantToken({ invalidToken: third })).returnCode).to.equal(0);
       expect(box.open(String((await authorizer()).refresh_token))).to.equal(kept);

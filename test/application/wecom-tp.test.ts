@@ -356,7 +356,8 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(fake.isLive(now)).to.equal(true);
 
       // a stored token WeCom never issued: 40082
-      await rawUpdate(node, 'UPDATE tokens SET value = ? WHERE kind = ?', ['not-a-suite-token', 'suite_access_token']);
+      // (a minute later: the 30 s refresh budget of the first invalidation has passed)
+      await rawUpdate(node, 'UPDATE tokens SET value = ?, forced_at = NULL WHERE kind = ?', ['not-a-suite-token', 'suite_access_token']);
       node.gh.services.engine.forget(`wecom_tp:${SUITE}:suite_access_token`);
       expect((await suiteToken()).returnData.token).to.equal('not-a-suite-token');
       expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}&state=${await installState()}`, { redirect: 'manual' })).status).to.equal(302);
