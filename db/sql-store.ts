@@ -2,6 +2,7 @@ import { loadMigrations } from './migrations';
 import type {
   AppRow, AuthStateRow, AuthorizerRow, CallerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
 } from './store';
+import type { AuthorizerEvent } from './store';
 
 type Row = Record<string, unknown>;
 type Param = string | number | null;
@@ -567,5 +568,40 @@ export abstract class SqlStore implements Store {
 
   async pruneAuthStates(now: number): Promise<number> {
     return this.run('DELETE FROM auth_states WHERE expires_at <= ?', [now]);
+  }
+
+  // ---- authorization events in order (issue 9 item 6) — owned by the callbacks work
+
+  async applyAuthorizerEvent(e: AuthorizerEvent): Promise<boolean> {
+    if (e.authorized !== undefined) {
+      const inserted = await this.run(
+        `${this.insertIgnore} INTO authorizers (${AUTHORIZER_COLS}, last_event_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [e.platform, e.ownerId, e.authorizerId, e.refreshToken ?? null, e.authorized ? 1 : 0, e.needsReauth ? 1 : 0, e.info ?? null, e.now, e.now, e.eventAt],
+      );
+      if (inserted > 0) return true;
+    }
+    const sets: string[] = ['updated_at = ?', 'last_event_at = ?'];
+    const params: Param[] = [e.now, e.eventAt];
+    if (e.authorized !== undefined) { sets.push('authorized = ?'); params.push(e.authorized ? 1 : 0); }
+    if (e.needsReauth !== undefined) { sets.push('needs_reauth = ?'); params.push(e.needsReauth ? 1 : 0); }
+    if (e.refreshToken !== undefined) { sets.push('refresh_token = ?'); params.push(e.refreshToken); }
+    if (e.info !== undefined) { sets.push('info = ?'); params.push(e.info); }
+    // one statement decides: an event older than the last one applied changes nothing
+    const n = await this.run(
+      `UPDATE authorizers SET ${sets.join(', ')}
+       WHERE platform = ? AND owner_id = ? AND authorizer_id = ? AND (last_event_at IS NULL OR last_event_at <= ?)`,
+      [...params, e.platform, e.ownerId, e.authorizerId, e.eventAt],
+    );
+    return n > 0;
+  }
+
+  async lastAuthorizerEvent(platform: string, ownerId: string, authorizerId: string): Promise<number | null> {
+    const r = await this.one(
+      'SELECT owner_id, authorizer_id, last_event_at FROM authorizers WHERE platform = ? AND owner_id = ? AND authorizer_id = ?',
+      [platform, ownerId, authorizerId],
+      'authorizer_id',
+      authorizerId,
+    );
+    return r && r.owner_id === ownerId ? numOrNull(r.last_event_at) : null;
   }
 }

@@ -257,6 +257,36 @@ export interface Store {
   takeAuthState(nonceHash: string, platform: string, codeName: string, subject: string | null, now: number): Promise<AuthStateRow | null>;
   /** deletes nonces expired at `now`; returns how many */
   pruneAuthStates(now: number): Promise<number>;
+
+  // ---- authorization events in order (issue 9 item 6) — owned by the callbacks work
+
+  /**
+   * Applies an authorization state change of a WeChat TP authorizer / WeCom corp unless `eventAt`
+   * is older than the last one applied to it: a missing row is inserted (when the event says
+   * whether it is authorized), an existing one changed by one conditional UPDATE … WHERE
+   * last_event_at <= eventAt, so nodes racing on one authorizer still end in event order (events
+   * of the same time apply in arrival order). Fields left undefined are kept. Returns whether it
+   * was applied.
+   */
+  applyAuthorizerEvent(e: AuthorizerEvent): Promise<boolean>;
+  /** when the last authorization event applied to the authorizer happened (ms), null when never */
+  lastAuthorizerEvent(platform: string, ownerId: string, authorizerId: string): Promise<number | null>;
+}
+
+/** An authorization event (authorized, unauthorized, create_auth, cancel_auth …) for applyAuthorizerEvent. */
+export interface AuthorizerEvent {
+  platform: string;
+  ownerId: string;
+  authorizerId: string;
+  /** when the event happened, epoch ms: the push's CreateTime / TimeStamp, or the time of an exchange */
+  eventAt: number;
+  /** undefined: the event orders later ones but changes no state (change_auth) */
+  authorized?: boolean;
+  /** sealed authorizer_refresh_token / permanent_code */
+  refreshToken?: string;
+  needsReauth?: boolean;
+  info?: string;
+  now: number;
 }
 
 /** A served authorization page's `state` nonce (§7 trust); never the nonce, only its hash. */

@@ -40,6 +40,27 @@ function maskValue(v: unknown, secret: boolean): unknown {
   return secret && v !== null && v !== undefined ? mask(v) : v;
 }
 
+/**
+ * Authorization events (authorized / unauthorized, create_auth / cancel_auth …) apply in the order
+ * they happened, per authorizer or corp: one older than the last applied changes nothing. A push
+ * carries whole seconds (CreateTime / TimeStamp): its event time is that second, in ms (events of
+ * the same second apply in arrival order); one without a usable time counts as now.
+ */
+export function pushEventAt(seconds: string | undefined): number {
+  const s = Number(seconds);
+  return s > 0 && Number.isSafeInteger(s * 1000) ? s * 1000 : Date.now();
+}
+
+/**
+ * The event time of an authorization that gatehouse exchanged itself (authorization page redirect,
+ * install redirect, sync), which the exchange just proved current: the start of the current
+ * second, like a push of that second. (The platforms' clocks and ours are assumed right to the
+ * second: keep NTP on.)
+ */
+export function exchangeEventAt(now = Date.now()): number {
+  return Math.floor(now / 1000) * 1000;
+}
+
 export interface DecryptedPush {
   /** the decrypted message's elements (text kept as received) */
   fields: Record<string, unknown>;

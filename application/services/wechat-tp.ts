@@ -7,7 +7,7 @@ import type { AppConfig, AppService } from './apps';
 import type { WechatClient } from './clients/wechat';
 import { signPage } from './crypto/jssdk';
 import { MsgCrypt } from './crypto/msgcrypt';
-import { forwardJson, type PushLog } from './pushes';
+import { exchangeEventAt, forwardJson, pushEventAt, type PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
 import { makeSpec, withAccessToken } from './tokens/spec';
 import type { WechatTicketType } from './wechat-tokens';
@@ -165,37 +165,54 @@ export class WechatTp {
       for (const item of page.list) {
         const known = await this.store.getAuthorizer(PLATFORM, tp.appId, item.authorizerAppId);
         if (known && known.authorized && !known.needsReauth && known.refreshToken) continue;
-        await this.saveAuthorizer(tp, item.authorizerAppId, item.refreshToken, null);
-        adopted++;
+        // WeChat's list says authorized now: an event of now, ordered like the pushes
+        if (await this.saveAuthorizer(tp, item.authorizerAppId, item.refreshToken, null, exchangeEventAt())) adopted++;
       }
       if (page.list.length < count || offset + count >= page.total) break;
     }
     return adopted;
   }
 
-  private async saveAuthorizer(tp: AppConfig, authorizerAppId: string, refreshToken: string, info: unknown): Promise<void> {
-    const now = Date.now();
-    await this.store.putAuthorizer({
+  /**
+   * Stores an authorization (sealed refresh token, func_info) as an authorization event at
+   * `eventAt` (ms): not applied when older than the last one applied to the authorizer, decided in
+   * one conditional statement (README: "Authorization events"). Returns whether it was applied.
+   */
+  private saveAuthorizer(tp: AppConfig, authorizerAppId: string, refreshToken: string, info: unknown, eventAt: number): Promise<boolean> {
+    return this.store.applyAuthorizerEvent({
       platform: PLATFORM,
       ownerId: tp.appId,
       authorizerId: authorizerAppId,
-      refreshToken: this.box.seal(refreshToken),
+      eventAt,
       authorized: true,
       needsReauth: false,
-      info: info === null || info === undefined ? null : JSON.stringify(info),
-      createdAt: now,
-      updatedAt: now,
+      refreshToken: this.box.seal(refreshToken),
+      info: info === null || info === undefined ? undefined : JSON.stringify(info),
+      now: Date.now(),
     });
   }
 
-  /** exchanges an authorization code at once and stores the authorizer; returns its appid */
-  async authorize(tp: AppConfig, authCode: string): Promise<string> {
+  /**
+   * Exchanges an authorization code at once and stores the authorizer; returns its appid.
+   * `eventAt` is the push's CreateTime (ms) when the code came in a push; the authorization page's
+   * redirect has none and uses the time of the exchange, which api_query_auth just proved current.
+   */
+  async authorize(tp: AppConfig, authCode: string, eventAt = exchangeEventAt()): Promise<string> {
     const info = await this.withComponent(tp, (ct) => this.wechat.queryAuth(ct, tp.appId, authCode));
-    await this.saveAuthorizer(tp, info.authorizerAppId, info.refreshToken, { func_info: info.funcInfo ?? null });
     const spec = this.authorizerSpec(tp, info.authorizerAppId);
+    if (!(await this.saveAuthorizer(tp, info.authorizerAppId, info.refreshToken, { func_info: info.funcInfo ?? null }, eventAt))) {
+      this.log.info({ codeName: tp.codeName, authorizer: info.authorizerAppId }, 'authorization older than the last authorization event: not applied');
+      return info.authorizerAppId;
+    }
     if (info.accessToken && info.expiresIn) await this.engine.seed(spec, info.accessToken, info.expiresIn);
     else await this.engine.clear(spec.key);
     return info.authorizerAppId;
+  }
+
+  /** whether an authorization event at `eventAt` (ms) is not older than the last one applied to the authorizer */
+  private async currentEvent(tp: AppConfig, authorizerAppId: string, eventAt: number): Promise<boolean> {
+    const last = await this.store.lastAuthorizerEvent(PLATFORM, tp.appId, authorizerAppId);
+    return last === null || last <= eventAt;
   }
 
   /**
@@ -222,6 +239,8 @@ export class WechatTp {
     const infoType = text(fields, 'InfoType') ?? 'unknown';
     const appId = text(fields, 'AppId') ?? tp.appId;
     const authorizer = text(fields, 'AuthorizerAppid');
+    // authorization events apply in CreateTime order, per authorizer
+    const eventAt = pushEventAt(text(fields, 'CreateTime'));
     switch (infoType) {
       case 'component_verify_ticket': {
         const ticket = text(fields, 'ComponentVerifyTicket');
@@ -232,9 +251,12 @@ export class WechatTp {
       case 'authorized':
       case 'updateauthorized': {
         const code = text(fields, 'AuthorizationCode');
-        if (code) {
+        if (code && authorizer && !(await this.currentEvent(tp, authorizer, eventAt))) {
+          // a replay, or overtaken by a later (un)authorization: the code is not even exchanged
+          this.log.info({ codeName: tp.codeName, authorizer, infoType }, 'authorization event older than the last one applied: ignored');
+        } else if (code) {
           try {
-            await this.authorize(tp, code);
+            await this.authorize(tp, code, eventAt);
           } catch (err) {
             // the authorization page's redirect may have exchanged this code already; otherwise the
             // push is not acknowledged, so WeChat pushes it again and the code is not lost
@@ -246,7 +268,7 @@ export class WechatTp {
         break;
       }
       case 'unauthorized':
-        if (authorizer) await this.unauthorize(tp, authorizer);
+        if (authorizer) await this.unauthorize(tp, authorizer, eventAt);
         break;
       default:
         break;
@@ -255,16 +277,21 @@ export class WechatTp {
     if (infoType !== 'component_verify_ticket') forwardJson(this.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
   }
 
-  /** stops serving an authorizer at once (every node reads its state before serving) */
-  async unauthorize(tp: AppConfig, authorizerAppId: string): Promise<void> {
-    const now = Date.now();
-    if (!(await this.store.updateAuthorizer(PLATFORM, tp.appId, authorizerAppId, { authorized: false }, now))) {
-      await this.store.putAuthorizer({ platform: PLATFORM, ownerId: tp.appId, authorizerId: authorizerAppId, refreshToken: null, authorized: false, needsReauth: false, info: null, createdAt: now, updatedAt: now });
+  /**
+   * Stops serving an authorizer at once (every node reads its state before serving), unless an
+   * authorization event later than `eventAt` (ms) was applied already (a replayed or late push).
+   */
+  async unauthorize(tp: AppConfig, authorizerAppId: string, eventAt: number): Promise<boolean> {
+    const applied = await this.store.applyAuthorizerEvent({ platform: PLATFORM, ownerId: tp.appId, authorizerId: authorizerAppId, eventAt, authorized: false, now: Date.now() });
+    if (!applied) {
+      this.log.info({ codeName: tp.codeName, authorizer: authorizerAppId }, 'unauthorized older than the last authorization event: ignored');
+      return false;
     }
     const subject = this.subject(tp, authorizerAppId);
     for (const kind of ['authorizer_access_token', 'authorizer_jsapi_ticket', 'authorizer_wx_card_ticket']) {
       await this.engine.clear(`${PLATFORM}:${subject}:${kind}`);
     }
+    return true;
   }
 
   /** a message or event for an authorizer (消息与事件接收URL): logged and forwarded as JSON */

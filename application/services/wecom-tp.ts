@@ -6,7 +6,7 @@ import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 import type { WecomClient } from './clients/wecom';
 import { MsgCrypt } from './crypto/msgcrypt';
-import type { PushLog } from './pushes';
+import { exchangeEventAt, pushEventAt, type PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
 import { INVALID_TOKEN_ERRCODES, makeSpec, specKey, withAccessToken } from './tokens/spec';
 
@@ -152,22 +152,27 @@ export class WecomTp {
   /**
    * Exchanges a temporary auth code at once (get_permanent_code), stores the corp with its sealed
    * permanent code and seeds its token with the one WeCom handed over; returns the corpid.
-   * `authAt` is the push's TimeStamp when it came in a push (unix s), else now.
+   * The corp's authorization does not change when this event is older than the last one applied
+   * to it (README: "Authorization events"): `eventAt` (ms) is the push's TimeStamp when the code
+   * came in a push; the install redirect has none and uses the time of the exchange.
    */
-  async authorize(tp: AppConfig, authCode: string, authAt = Math.floor(Date.now() / 1000)): Promise<string> {
+  async authorize(tp: AppConfig, authCode: string, eventAt = exchangeEventAt()): Promise<string> {
     const r = await this.withSuite(tp, (st) => this.wecom.permanentCode(st, authCode));
-    const now = Date.now();
-    await this.store.putAuthorizer({
+    const applied = await this.store.applyAuthorizerEvent({
       platform: PLATFORM,
       ownerId: tp.appId,
       authorizerId: r.corpId,
-      refreshToken: this.box.seal(r.permanentCode),
+      eventAt,
       authorized: true,
       needsReauth: false,
-      info: JSON.stringify({ ...r.info, authAt }),
-      createdAt: now,
-      updatedAt: now,
+      refreshToken: this.box.seal(r.permanentCode),
+      info: JSON.stringify(r.info),
+      now: Date.now(),
     });
+    if (!applied) {
+      this.log.info({ codeName: tp.codeName, corpId: r.corpId }, 'authorization older than the last authorization event: not applied');
+      return r.corpId;
+    }
     const spec = this.corpSpec(tp, r.corpId);
     if (r.accessToken && r.expiresIn) await this.engine.seed(spec, r.accessToken, r.expiresIn);
     else await this.engine.clear(spec.key);
@@ -184,28 +189,23 @@ export class WecomTp {
 
   /**
    * Stops serving a corp at once (every node reads the corp's state before serving). A cancel
-   * older than the corp's last authorization (a replayed push) changes nothing.
+   * at `eventAt` (ms) older than the last authorization event applied (a replayed or late push)
+   * changes nothing.
    */
-  async cancel(tp: AppConfig, corpId: string, timestamp?: number): Promise<boolean> {
-    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, corpId);
-    if (a && timestamp !== undefined && a.authorized) {
-      let authAt: number | undefined;
-      try {
-        authAt = Number((JSON.parse(a.info ?? '{}') as { authAt?: unknown }).authAt) || undefined;
-      } catch {
-        authAt = undefined;
-      }
-      if (authAt !== undefined && timestamp < authAt) {
-        this.log.info({ codeName: tp.codeName, corpId }, 'cancel_auth older than the last authorization: ignored');
-        return false;
-      }
-    }
-    const now = Date.now();
-    if (!a || !(await this.store.updateAuthorizer(PLATFORM, tp.appId, corpId, { authorized: false }, now))) {
-      await this.store.putAuthorizer({ platform: PLATFORM, ownerId: tp.appId, authorizerId: corpId, refreshToken: null, authorized: false, needsReauth: false, info: null, createdAt: now, updatedAt: now });
+  async cancel(tp: AppConfig, corpId: string, eventAt: number): Promise<boolean> {
+    const applied = await this.store.applyAuthorizerEvent({ platform: PLATFORM, ownerId: tp.appId, authorizerId: corpId, eventAt, authorized: false, now: Date.now() });
+    if (!applied) {
+      this.log.info({ codeName: tp.codeName, corpId }, 'cancel_auth older than the last authorization event: ignored');
+      return false;
     }
     await this.engine.clear(this.corpKey(tp, corpId));
     return true;
+  }
+
+  /** whether an authorization event at `eventAt` (ms) is not older than the last one applied to the corp */
+  private async currentEvent(tp: AppConfig, corpId: string, eventAt: number): Promise<boolean> {
+    const last = await this.store.lastAuthorizerEvent(PLATFORM, tp.appId, corpId);
+    return last === null || last <= eventAt;
   }
 
   // ---- pushes
@@ -218,6 +218,8 @@ export class WecomTp {
     const infoType = text(fields, 'InfoType') ?? 'unknown';
     const ts = Number(text(fields, 'TimeStamp'));
     const timestamp = Number.isFinite(ts) && ts > 0 ? Math.floor(ts) : undefined;
+    // authorization events apply in TimeStamp order, per corp
+    const eventAt = pushEventAt(text(fields, 'TimeStamp'));
     let corpId = text(fields, 'AuthCorpId');
     switch (infoType) {
       case 'suite_ticket': {
@@ -228,9 +230,12 @@ export class WecomTp {
       case 'create_auth':
       case 'reset_permanent_code': {
         const code = text(fields, 'AuthCode');
-        if (code) {
+        if (code && corpId && !(await this.currentEvent(tp, corpId, eventAt))) {
+          // a replay, or overtaken by a later event of the corp: the code is not even exchanged
+          this.log.info({ codeName: tp.codeName, corpId, infoType }, 'authorization event older than the last one applied: ignored');
+        } else if (code) {
           try {
-            corpId = await this.authorize(tp, code, timestamp);
+            corpId = await this.authorize(tp, code, eventAt);
           } catch (err) {
             const errcode = errcodeOf(err);
             // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
@@ -242,10 +247,14 @@ export class WecomTp {
         break;
       }
       case 'cancel_auth':
-        if (corpId) await this.cancel(tp, corpId, timestamp);
+        if (corpId) await this.cancel(tp, corpId, eventAt);
+        break;
+      case 'change_auth':
+        // the corp was authorized at that time: a cancel_auth older than this one is stale from now on
+        if (corpId) await this.store.applyAuthorizerEvent({ platform: PLATFORM, ownerId: tp.appId, authorizerId: corpId, eventAt, now: Date.now() });
         break;
       default:
-        // change_auth and anything else: recorded only
+        // anything else: recorded only
         break;
     }
     await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: corpId ?? tp.appId, verified: true, fields });

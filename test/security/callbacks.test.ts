@@ -264,6 +264,158 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
   });
 
   // ---------------------------------------------------------------------------------------------
+  describe('item 6: authorization events apply in event order, per authorizer / corp', () => {
+    const T = nowS();
+    const authorizerRow = async (id = AUTHORIZER) => (await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [id]))[0];
+    const corpRow = async (id = CORP) => (await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [id]))[0];
+    const wxToken = () => rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER });
+    const corpToken = (o: { force?: boolean } = {}) => rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP, ...o });
+    const unauthorized = (createTime: number) => wxPush(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }));
+    const authorized = (createTime: number, infoType = 'authorized') =>
+      wxPush(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: infoType, AuthorizerAppid: AUTHORIZER, AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER), AuthorizationCodeExpiredTime: createTime + 3600, PreAuthCode: 'pre' }));
+    const cancelAuth = (ts: number) => wcPush(xml({ SuiteId: SUITE, InfoType: 'cancel_auth', TimeStamp: ts, AuthCorpId: CORP }));
+    const createAuth = (ts: number, infoType = 'create_auth', withCorp = false) =>
+      wcPush(xml({ SuiteId: SUITE, AuthCode: wt.authCode(SUITE, CORP), InfoType: infoType, TimeStamp: ts, ...(withCorp ? { AuthCorpId: CORP } : {}), State: 's' }));
+    const ok = { status: 200, text: 'success' };
+
+    describe('WeChat TP', () => {
+      beforeEach(async () => {
+        expect((await ticketPush(T - 1000)).status).to.equal(200);
+      });
+
+      it('unauthorized (T−100), authorized (T−50), the first replayed: stays authorized and served', async () => {
+        expect(await unauthorized(T - 100)).to.deep.equal(ok);
+        expect(await authorized(T - 50)).to.deep.equal(ok);
+        expect((await wxToken()).returnCode).to.equal(0);
+        expect(await unauthorized(T - 100)).to.deep.equal(ok);
+        expect((await wxToken()).returnCode).to.equal(0);
+        expect((await rpc('wechat.tp.authorizers', { codeName: 'tp' })).returnData.authorizers[0]).to.include({ authorizerAppId: AUTHORIZER, authorized: true });
+        expect(await authorizerRow()).to.deep.include({ authorized: 1, last_event_at: (T - 50) * 1000 });
+      });
+
+      it('a late authorized / updateauthorized (older than the unauthorized applied) is not even exchanged; a newer one is', async () => {
+        expect(await authorized(T - 200)).to.deep.equal(ok);
+        expect(await unauthorized(T - 100)).to.deep.equal(ok);
+        fake.reset();
+        expect(await authorized(T - 150)).to.deep.equal(ok);
+        expect(await authorized(T - 101, 'updateauthorized')).to.deep.equal(ok);
+        expect(fake.count('api_query_auth')).to.equal(0);
+        expect(await authorizerRow()).to.deep.include({ authorized: 0, last_event_at: (T - 100) * 1000 });
+        expect((await wxToken()).returnCode).to.equal(1014);
+        // the pushes are still recorded (and acknowledged: WeChat stops retrying)
+        const listed = (await rpc('admin.push.list', { platform: 'wechat_tp', infoType: 'authorized' })).returnData.pushes;
+        expect(listed).to.have.length(2);
+        expect(await authorized(T - 10, 'updateauthorized')).to.deep.equal(ok);
+        expect(fake.count('api_query_auth')).to.equal(1);
+        expect((await wxToken()).returnCode).to.equal(0);
+      });
+
+      it('the authorization page redirect orders at the second of its exchange: older pushes are stale, one of the same second or later applies', async () => {
+        const tp = await node.gh.services.wechatTp.require('tp');
+        const before = Date.now();
+        expect(await node.gh.services.wechatTp.authorize(tp, wx.authorizationCode(COMPONENT, AUTHORIZER))).to.equal(AUTHORIZER);
+        const exchanged = Date.now();
+        expect(await unauthorized(Math.floor(before / 1000) - 1)).to.deep.equal(ok); // from before the redirect, arriving late
+        expect((await wxToken()).returnCode).to.equal(0);
+        // the exchange counts as the start of its second: a push of that same second applies
+        const at = Number((await authorizerRow()).last_event_at);
+        expect(at).to.be.within(Math.floor(before / 1000) * 1000, exchanged);
+        expect(at % 1000).to.equal(0);
+        expect(await unauthorized(at / 1000)).to.deep.equal(ok);
+        expect((await wxToken()).returnCode).to.equal(1014);
+      });
+
+      it('events of the same second apply in arrival order', async () => {
+        expect(await authorized(T - 10)).to.deep.equal(ok);
+        expect(await unauthorized(T - 10)).to.deep.equal(ok);
+        expect((await wxToken()).returnCode).to.equal(1014);
+        expect(await authorized(T - 10)).to.deep.equal(ok);
+        expect((await wxToken()).returnCode).to.equal(0);
+      });
+
+      it('two nodes receiving the events in any order end in the state of the newest one', async () => {
+        const other = await startNode({ dialect, fake, db: node.db });
+        try {
+          for (const finalAuthorized of [true, false]) {
+            // eight events, alternating, the newest decides; sent at once, shuffled, half to each node
+            const base = T + (finalAuthorized ? 0 : 100);
+            const events = Array.from({ length: 8 }, (_, i) => ({ at: base + i, auth: i % 2 === (finalAuthorized ? 1 : 0) }));
+            const shuffled = [...events].sort(() => Math.random() - 0.5);
+            const answers = await Promise.all(shuffled.map((e, i) => {
+              const inner = e.auth
+                ? xml({ AppId: COMPONENT, CreateTime: e.at, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER), AuthorizationCodeExpiredTime: e.at + 3600, PreAuthCode: 'pre' })
+                : xml({ AppId: COMPONENT, CreateTime: e.at, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER });
+              const p = signedPush(WX_TOKEN, WX_AES, COMPONENT, inner);
+              return fetch(`${(i % 2 ? other : node).url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body }).then((r) => r.status);
+            }));
+            expect(answers).to.deep.equal(shuffled.map(() => 200));
+            expect((await wxToken()).returnCode).to.equal(finalAuthorized ? 0 : 1014);
+            expect(await authorizerRow()).to.deep.include({ authorized: finalAuthorized ? 1 : 0, last_event_at: (base + 7) * 1000 });
+          }
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('WeCom suite', () => {
+      beforeEach(async () => {
+        expect((await suiteTicketPush()).status).to.equal(200);
+      });
+
+      it('cancel_auth (T−100), create_auth (T−50), the cancel replayed: the corp stays authorized and served', async () => {
+        expect(await cancelAuth(T - 100)).to.deep.equal(ok);
+        expect(await createAuth(T - 50)).to.deep.equal(ok);
+        expect((await corpToken()).returnCode).to.equal(0);
+        expect(await cancelAuth(T - 100)).to.deep.equal(ok);
+        expect((await corpToken()).returnCode).to.equal(0);
+        expect(await corpRow()).to.deep.include({ authorized: 1, last_event_at: (T - 50) * 1000 });
+      });
+
+      it('a late create_auth is exchanged but not applied; a late reset_permanent_code naming the corp is not even exchanged', async () => {
+        expect(await createAuth(T - 200)).to.deep.equal(ok);
+        const permanent = await node.db.query('SELECT refresh_token FROM authorizers');
+        expect(await cancelAuth(T - 100)).to.deep.equal(ok);
+        fake.reset();
+        expect(await createAuth(T - 150)).to.deep.equal(ok); // create_auth does not name the corp: known only after the exchange
+        expect(fake.count('get_permanent_code')).to.equal(1);
+        expect(await createAuth(T - 120, 'reset_permanent_code', true)).to.deep.equal(ok);
+        expect(fake.count('get_permanent_code')).to.equal(1);
+        expect((await corpToken()).returnCode).to.equal(1014);
+        expect(await node.db.query('SELECT refresh_token FROM authorizers')).to.deep.equal(permanent);
+        expect(await corpRow()).to.deep.include({ authorized: 0, last_event_at: (T - 100) * 1000 });
+        expect(await createAuth(T - 10)).to.deep.equal(ok);
+        expect((await corpToken()).returnCode).to.equal(0);
+      });
+
+      it('change_auth (T−20) orders too: a cancel_auth from before it is stale', async () => {
+        expect(await createAuth(T - 50)).to.deep.equal(ok);
+        expect(await wcPush(xml({ SuiteId: SUITE, InfoType: 'change_auth', TimeStamp: T - 20, AuthCorpId: CORP, State: 's' }))).to.deep.equal(ok);
+        expect(await cancelAuth(T - 30)).to.deep.equal(ok);
+        expect((await corpToken()).returnCode).to.equal(0);
+        expect(await corpRow()).to.deep.include({ authorized: 1, last_event_at: (T - 20) * 1000 });
+      });
+
+      it('the install redirect orders at the second of its exchange: an older cancel is stale; a reset of the same second applies', async () => {
+        const tp = await node.gh.services.wecomTp.require('suite');
+        const before = Date.now();
+        expect(await node.gh.services.wecomTp.authorize(tp, wt.authCode(SUITE, CORP))).to.equal(CORP);
+        expect(await cancelAuth(Math.floor(before / 1000) - 1)).to.deep.equal(ok);
+        expect((await corpToken()).returnCode).to.equal(0);
+        const at = Number((await corpRow()).last_event_at);
+        expect(at % 1000).to.equal(0);
+        const permanent = wt.permanentCode(SUITE, CORP);
+        expect(await createAuth(at / 1000, 'reset_permanent_code')).to.deep.equal(ok);
+        expect(wt.permanentCode(SUITE, CORP)).to.not.equal(permanent);
+        expect(await corpRow()).to.deep.include({ authorized: 1, last_event_at: at });
+        expect((await corpToken({ force: true })).returnCode).to.equal(0); // the new permanent code was kept
+        expect(await cancelAuth(at / 1000 + 1)).to.deep.equal(ok);
+        expect((await corpToken()).returnCode).to.equal(1014);
+      });
+    });
+  });
+
+  // ---------------------------------------------------------------------------------------------
   describe('item 9: element names and CDATA', () => {
     const RESERVED = ['__proto__', 'constructor', 'prototype'];
     const PLACES: Array<[string, (name: string) => Promise<{ status: number; text: string }>]> = [
