@@ -51,15 +51,27 @@ program
     const log = createLogger(config.logLevel, dest);
     process.once('exit', () => dest.flushSync());
     const g = await start(config, log);
+    // SIGTERM / SIGINT drain (in-flight requests finish, up to 8 s) and exit 0 within 10 s; a
+    // second signal while draining is ignored, the deadline below still holds
+    let stopping = false;
     const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       log.info({ signal }, 'shutting down');
-      g.close().then(
+      setTimeout(() => {
+        log.error('shutdown took longer than 9.5 s; exiting');
+        process.exit(1);
+      }, 9_500).unref();
+      g.close(8_000).then(
         () => process.exit(0),
-        () => process.exit(1),
+        (err: unknown) => {
+          log.error({ detail: (err as Error)?.message }, 'shutdown failed');
+          process.exit(1);
+        },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
 
 program

@@ -90,7 +90,12 @@ export interface Gatehouse {
   port: number;
   /** the secret that signs caller tokens (configured or generated and kept in the store) */
   jwtSecret: string;
-  close(): Promise<void>;
+  /**
+   * Drains and stops: no new connections, idle keep-alive sockets closed, in-flight requests
+   * finish (those still running after `graceMs` are cut), then background work stops and the
+   * store closes.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Builds services, registry and routes from the areas; the HTTP server is not started. */
@@ -120,6 +125,23 @@ export function assemble(services: Services): { registry: Registry<Services>; ap
     },
   });
   return { registry, app };
+}
+
+/**
+ * Stops accepting connections and waits for the in-flight requests: sockets that are idle (also
+ * those that become idle after answering) are closed at once; after graceMs every socket is cut.
+ */
+export function drain(srv: http.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const idle = setInterval(() => srv.closeIdleConnections(), 50);
+    const cut = setTimeout(() => srv.closeAllConnections(), graceMs);
+    srv.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      resolve();
+    });
+    srv.closeIdleConnections();
+  });
 }
 
 /** Boots a node: store, migrations, secrets, apps file, HTTP server. */
@@ -158,14 +180,11 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       server: srv,
       port,
       jwtSecret,
-      close: async () => {
+      close: async (graceMs = 5000) => {
+        await drain(srv, graceMs);
         services.callers.stop();
         services.engine.stop();
         services.pushes.stop();
-        await new Promise<void>((resolve) => {
-          srv.close(() => resolve());
-          srv.closeAllConnections();
-        });
         await store.close();
       },
     };
