@@ -96,6 +96,11 @@ forEachDialect('caller tokens: jti, list, revoke', (dialect) => {
     const admin = node.token('admin.*');
     expect(await node.rpc('admin.caller.revoke', { jti }, admin)).to.deep.equal({ returnCode: 0, returnMessage: 'OK', returnData: { revoked: true }, version: 1, componentName: 'MA' });
     expect(await node.rpc('admin.app.list', {}, victim)).to.deep.equal({ returnCode: 4001, returnMessage: 'UNAUTHENTICATED', returnData: '', version: 1, componentName: 'MA' });
+    // the proxies verify callers the same way
+    const proxied = await fetch(`${node.url}/proxy/wechat-app/nosuchapp/cgi-bin/user/get`, { headers: { authorization: `Bearer ${victim}` } });
+    expect(proxied.status).to.equal(401);
+    const other = await fetch(`${node.url}/proxy/wechat-app/nosuchapp/cgi-bin/user/get`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(other.status).to.not.equal(401);
     const [row] = await node.db.query('SELECT jti, revoked_at FROM callers WHERE jti = ?', [jti]);
     expect(Number(row.revoked_at)).to.be.greaterThan(0);
     const listed = (await node.rpc('admin.caller.list', {}, admin)).returnData.callers.find((c: { jti: string }) => c.jti === jti);
