@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 // an independent implementation of WeCom's message crypto, to build what WeCom would push
@@ -12,6 +11,7 @@ import { FakeWechatTp } from '../fake/wechat-tp';
 import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { sink } from '../helpers/net';
 import { signedPush, xml } from '../helpers/push';
 
 /*
@@ -35,21 +35,6 @@ const CORP = 'wwcorpsec0000001';
 
 const nowS = () => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** a local HTTP server that records the JSON posted to it */
-async function sink(): Promise<{ url: string; got: any[]; close(): Promise<void> }> {
-  const got: any[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-      got.push(JSON.parse(b));
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, got, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 /** a WeCom push (TimeStamp a plain number, the rest CDATA), built with @wecom/crypto */
 function wecomPush(inner: string): { query: string; body: string } {

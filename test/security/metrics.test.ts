@@ -3,17 +3,9 @@
  * only loopback clients, decided on the socket's address, never on X-Forwarded-For (§7 trust).
  */
 import { expect } from 'chai';
-import os from 'node:os';
 import { isLoopback, metricsAccess } from '../../system/server';
 import { startNode, type TestNode } from '../helpers/gatehouse';
-
-/** this machine's first non-loopback IPv4 address, if it has one */
-function externalAddress(): string | undefined {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('127.')) return a.address;
-  }
-  return undefined;
-}
+import { externalAddress } from '../helpers/net';
 
 describe('/metrics access decision', () => {
   const loopback = ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '::ffff:127.9.9.9'];

@@ -9,22 +9,7 @@ import { FakePlatform } from '../fake/platform';
 import { installShansong } from '../fake/shansong';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
-
-/** a host that must never be reached: it records every request sent to it */
-async function thief(): Promise<{ url: string; got: { url: string; body: string }[]; close(): Promise<void> }> {
-  const got: { url: string; body: string }[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-      got.push({ url: req.url ?? '', body: b });
-      res.setHeader('content-type', 'application/json');
-      res.end('{"errcode":0,"status":200,"access_token":"stolen","expires_in":7200}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, got, close: () => new Promise((r) => server.close(() => r())) };
-}
+import { thief } from '../helpers/net';
 
 /** answers every request with `status` and a Location on `to` (keeping the path and query) */
 async function redirector(to: string, status = 307): Promise<{ url: string; close(): Promise<void> }> {
