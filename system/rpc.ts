@@ -117,11 +117,11 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
         sub = caller.sub;
         if (!scopeCoversInterface(caller.scope, def)) throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
       }
-      registry.check(def, para);
-      if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, services))) {
       // a caller limited by an `apps` claim reaches only interfaces that say which subjects a call
       // touches (or that show such a caller only what its claim covers): fail closed
       if (caller?.apps && !def.apps && !def.appsFiltered) throw new RpcError('FORBIDDEN', '', 'not open to callers limited by an apps claim');
+      registry.check(def, para);
+      if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, services))) {
         throw new RpcError('FORBIDDEN', '', 'apps claim does not cover the app');
       }
       const data = await def.handler(para, { services, caller, requestId: reqId, ip: ctx.ip, log });
