@@ -85,7 +85,7 @@ program
     process.stdout.write(`schema version ${v} (${store.dialect})\n`);
   });
 
-const app = program.command('app').description('app configs (PROTOCOL.md §6)');
+const app = program.command('app').description('app configs, fields per platform: docs/PROTOCOL.md#6-app-configs');
 app
   .command('put')
   .description('upsert app configs from a file, or one app from flags')
@@ -155,7 +155,7 @@ app
     });
   });
 
-const caller = program.command('caller').description('caller tokens (PROTOCOL.md §4)');
+const caller = program.command('caller').description('caller tokens and scopes: docs/PROTOCOL.md#4-callers-tokens-scopes-and-the-apps-claim');
 caller
   .command('token')
   .description('print a caller JWT (with a random jti, recorded in the store: never the token)')
