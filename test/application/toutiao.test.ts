@@ -5,6 +5,7 @@ import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 
 const APPID = 'tt0123456789abcd';
+const APPID2 = 'tt0123456789abce';
 
 forEachDialect('ByteDance mini programs', (dialect) => {
   let fake: FakePlatform;
@@ -37,8 +38,10 @@ forEachDialect('ByteDance mini programs', (dialect) => {
     expect(forced.returnData.token).to.not.equal(all[0].returnData.token);
     expect((await rpc('toutiao.app.token', { codeName: 'tt', force: true })).returnData.token).to.equal(forced.returnData.token);
     expect(fake.count('toutiao_token')).to.equal(2);
-    await rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'bad', config: { appId: APPID, secret: 'wrong' } });
-    const bad = await rpc('toutiao.app.token', { codeName: 'bad', invalidToken: forced.returnData.token });
+    // another app whose secret the platform refuses (one appId belongs to one codeName)
+    fake.app(APPID2, 'tt-secret-2');
+    await rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'bad', config: { appId: APPID2, secret: 'wrong' } });
+    const bad = await rpc('toutiao.app.token', { codeName: 'bad' });
     expect(bad.returnCode).to.equal(40029);
     expect(bad.returnData).to.deep.equal({ platform: 'toutiao', errcode: 40017, errmsg: 'invalid appsecret' });
   });
