@@ -37,6 +37,8 @@ describe('token engine across nodes on one MariaDB', function () {
       GATEHOUSE_WECOM_API: fake.url,
       GATEHOUSE_LOG_LEVEL: 'warn',
       GATEHOUSE_PUBLIC_RATE_LIMIT: '0',
+      // a loaded CI machine must not turn a slow answer into a timeout and a retry (a second call)
+      GATEHOUSE_UPSTREAM_TIMEOUT_MS: '15000',
       // the refresher would renew the near-expiry token itself: keep it out of these tests
       GATEHOUSE_REFRESH_SCAN_MS: '3600000',
     };
