@@ -71,7 +71,7 @@ const mb = (b: number | undefined) => (b === undefined ? '?' : (b / 1048576).toF
 
 /** runs the soak; returns the process exit code (1: it could not run) */
 export async function soak(s: SoakSettings, say: (line: string) => void): Promise<number> {
-  let db: BenchDatabase | string = s.mariadb ? await mariadbDatabase() : sqliteDatabase();
+  const db: BenchDatabase | string = s.mariadb ? await mariadbDatabase() : sqliteDatabase();
   if (typeof db === 'string') {
     process.stderr.write(`bench: soak: --soak-store mariadb, but ${db}\n`);
     return 1;

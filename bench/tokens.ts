@@ -187,7 +187,7 @@ export async function fleet(storeName: string, db: BenchDatabase, s: FleetSettin
   let gh: Target | undefined;
   try {
     say(`  starting gatehouse with ${s.apps} apps (GATEHOUSE_APPS_FILE), GATEHOUSE_REFRESH_CONCURRENCY=${s.concurrency}, GATEHOUSE_REFRESH_SCAN_MS=${s.scanMs} ...`);
-    let t = Date.now();
+    const t = Date.now();
     gh = await startGatehouse({
       name: `gatehouse fleet (${storeName})`,
       databaseUrl: db.url,

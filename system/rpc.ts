@@ -82,12 +82,11 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
     const reqId = requestId(ctx);
     const started = performance.now();
     const echo = isObject(body) ? body : undefined;
-    let name: string | undefined;
     let code: number = Codes.OK;
     let sub: string | undefined;
     // the envelope checks answer without throwing: they are the common error path
     const iface = echo?.interface;
-    name = isObject(iface) && typeof iface.interfaceName === 'string' ? iface.interfaceName : undefined;
+    const name = isObject(iface) && typeof iface.interfaceName === 'string' ? iface.interfaceName : undefined;
     const def = name === undefined ? undefined : registry.get(name);
     const para = def ? (iface as Record<string, unknown>).para : undefined;
     if (!echo) code = Codes.REQUEST_IS_NOT_JSON;

@@ -26,7 +26,7 @@ describe('authorization pages in Chromium', function () {
     browser = await launchChromium();
     if (!browser) {
       if (process.env.CI === 'true') throw new Error(`Chromium is missing at ${CHROMIUM} (.ci/run installs Debian's chromium)`);
-      // eslint-disable-next-line no-console
+       
       console.log(`      (skipped: no Chromium at ${CHROMIUM}; apt-get install chromium)`);
       this.skip();
     }

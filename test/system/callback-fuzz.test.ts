@@ -3,7 +3,7 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { expect } from 'chai';
 // an independent implementation of WeCom's message crypto
-import { encrypt as wecomEncrypt, getSignature as wecomSignature } from '@wecom/crypto';
+import { encrypt as wecomEncrypt } from '@wecom/crypto';
 import { FakePlatform } from '../fake/platform';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
@@ -558,7 +558,7 @@ function shansongCase(r: Rng): Case {
   const mk = (kind: string, body: string | Buffer | undefined, expectStatus: number[], c = 'ss'): Case => ({ route: 'shansong', kind, method: 'POST', path: `/shansong/${c}/callback`, headers, body: body === undefined ? undefined : Buffer.from(body), expect: expectStatus });
   const roll = r.int(0, 9);
   if (roll === 0) {
-    let b = r.bytes(r.int(0, 3000));
+    const b = r.bytes(r.int(0, 3000));
     if (b.length > 0 && (b[0] === 0x7b || b[0] === 0x20)) b[0] = 0x78; // never a JSON object by chance
     return mk('random bytes', b, [400]);
   }
@@ -741,9 +741,9 @@ describe('callback fuzz (sqlite)', () => {
       agent.destroy();
     }
     const ms = Date.now() - started;
-    // eslint-disable-next-line no-console
+     
     console.log(`      ${cases.length} requests in ${ms} ms; per route ${ROUTES.map((r) => `${r}:${perRoute.get(r)}`).join(' ')}`);
-    // eslint-disable-next-line no-console
+     
     console.log(`      statuses ${[...statuses.entries()].sort().map(([k, v]) => `${k}:${v}`).join(', ')}`);
     expect(failures, `${failures.length} of ${cases.length} failed:\n${failures.slice(0, 40).join('\n')}`).to.deep.equal([]);
   });

@@ -1,5 +1,4 @@
 import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
-import type { Services } from '../../services';
 import { MERCHANT_ID_PATTERN, PLATFORM } from '../../services/fengniao';
 
 const { codeName, force, invalidToken } = tokenPara;
