@@ -1,0 +1,872 @@
+// Generated from the registry's JSON Schemas (GET /openrpc.json) by test/clients/client-types.ts.
+// Do not edit: UPDATE_CLIENT_TYPES=1 npx mocha test/clients/client.test.ts rewrites it.
+
+/** Every RPC interface: its access level, para and returnData. */
+export interface Interfaces {
+  /** admin — Removes an app config. */
+  "admin.app.delete": {
+    access: "admin";
+    para: {
+      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+    };
+    result: {
+      deleted: boolean;
+    };
+  };
+  /** admin — One app config, every secret masked as "****" + its last 4 characters. */
+  "admin.app.get": {
+    access: "admin";
+    para: {
+      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+    };
+    result: {
+      platform?: string;
+      codeName?: string;
+      enabled?: boolean;
+      [key: string]: unknown;
+    };
+  };
+  /** admin — The configured apps (no secrets). */
+  "admin.app.list": {
+    access: "admin";
+    para: {
+      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+    };
+    result: {
+      apps: {
+        platform: string;
+        codeName: string;
+        appId: string;
+        enabled: boolean;
+        updatedAt: number;
+      }[];
+    };
+  };
+  /** admin — Creates or replaces an app config (§6); secrets are sealed at rest. */
+  "admin.app.put": {
+    access: "admin";
+    para: {
+      platform: "cos";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        secretId: string;
+        /** minLength 1, maxLength 512 */
+        secretKey: string;
+        /** minLength 1, maxLength 128 */
+        bucket?: string;
+        /** minLength 1, maxLength 64 */
+        region?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "fengniao_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        devId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        callbackUrl?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "shansong_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        redirectUrl?: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        callbackUrl?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "toutiao_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "wechat_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        tokenMode?: "stable" | "classic";
+        default?: boolean;
+        /** minimum 1, maximum 3650 */
+        loginDurationDays?: number;
+        /** minimum 60, maximum 315360000 */
+        sessionDurationSeconds?: number;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "wechat_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        /** minLength 1, maxLength 512 */
+        token: string;
+        /** pattern ^[A-Za-z0-9]{43}$ */
+        aesKey: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        redirectUrl?: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        authForwardUrl?: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        msgForwardUrl?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "wecom_corp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        corpId: string;
+        agentId: string | number;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        suiteId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        /** minLength 1, maxLength 512 */
+        token: string;
+        /** pattern ^[A-Za-z0-9]{43}$ */
+        aesKey: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        redirectUrl?: string;
+        enabled?: boolean;
+      };
+    };
+    result: {
+      platform: string;
+      codeName: string;
+      created: boolean;
+    };
+  };
+  /** admin — Caller tokens minted by gatehouse and revoked ids: sub, scope, apps, exp, revoked. Never a token. */
+  "admin.caller.list": {
+    access: "admin";
+    para: Record<string, never>;
+    result: {
+      callers: {
+        jti: string;
+        sub: string | null;
+        scope: string | null;
+        apps: string[] | null;
+        exp: number | null;
+        revoked: boolean;
+      }[];
+    };
+  };
+  /** admin — Revokes a caller token by its jti: every node answers it 4001 within 5 s. A jti gatehouse did not mint is recorded as revoked. */
+  "admin.caller.revoke": {
+    access: "admin";
+    para: {
+      /** pattern ^[!-~]{1,64}$ */
+      jti: string;
+    };
+    result: {
+      revoked: boolean;
+    };
+  };
+  /** admin — The pushes received from the platforms, decrypted, tickets and codes masked, newest first. */
+  "admin.push.list": {
+    access: "admin";
+    para: {
+      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName?: string;
+      /** maxLength 64 */
+      infoType?: string;
+      /** minimum 1, maximum 200 */
+      limit?: number;
+    };
+    result: {
+      pushes: {
+        at: number;
+        platform: string;
+        codeName: string;
+        infoType: string;
+        appId: string | null;
+        verified: boolean;
+        body: Record<string, unknown>;
+      }[];
+    };
+  };
+  /** admin — Every token and ticket gatehouse keeps: expiry, last refresh, last error. Never a value. */
+  "admin.token.list": {
+    access: "admin";
+    para: {
+      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName?: string;
+    };
+    result: {
+      tokens: {
+        platform: string;
+        codeName: string;
+        subject: string;
+        kind: string;
+        expiresAt: number | null;
+        refreshedAt: number | null;
+        lastError: string | null;
+      }[];
+    };
+  };
+  /** backend — A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 until the merchant authorized, or once its refresh token expired. */
+  "fengniao.merchant.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^[A-Za-z0-9_.-]{1,64}$ */
+      merchantId: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      merchantId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** public — Checks a session (id + skey) and returns its user. */
+  "qcloud.cam.auth": {
+    access: "public";
+    para: {
+      /** minLength 1, maxLength 128 */
+      id: string;
+      /** minLength 1, maxLength 128 */
+      skey: string;
+      /** minLength 1, maxLength 128 */
+      appid?: string;
+    };
+    result: {
+      user_info: Record<string, unknown> | null;
+      appid: string;
+      openid: string;
+      unionid: string | null;
+    };
+  };
+  /** public — Checks sha1(raw_data + session_key) against signature. */
+  "qcloud.cam.check_signature": {
+    access: "public";
+    para: {
+      /** minLength 1, maxLength 128 */
+      id: string;
+      /** minLength 1, maxLength 128 */
+      skey: string;
+      /** maxLength 65536 */
+      raw_data: string;
+      /** minLength 1, maxLength 64 */
+      signature: string;
+    };
+    result: {
+      valid: boolean;
+    };
+  };
+  /** public — Decrypts mini-program encrypted data (phone number, run data …) with the session key. */
+  "qcloud.cam.decrypt": {
+    access: "public";
+    para: {
+      /** minLength 1, maxLength 128 */
+      id: string;
+      /** minLength 1, maxLength 128 */
+      skey: string;
+      /** minLength 1, maxLength 65536 */
+      encrypt_data: string;
+      /** minLength 1, maxLength 64 */
+      iv: string;
+    };
+    result: Record<string, unknown>;
+  };
+  /** public — Mini-program login: wx.login code → session id + skey (optionally decrypting user info). */
+  "qcloud.cam.id_skey": {
+    access: "public";
+    para: {
+      /** minLength 1, maxLength 512 */
+      code: string;
+      /** minLength 1, maxLength 65536 */
+      encrypt_data?: string;
+      /** minLength 1, maxLength 64 */
+      iv?: string;
+      /** minLength 1, maxLength 128 */
+      appid?: string;
+    } & ({ encrypt_data?: never; iv?: never } | { encrypt_data: string; iv: string });
+    result: {
+      id: string;
+      skey: string;
+      duration: number;
+      appid: string;
+      unionid: string | null;
+      user_info?: Record<string, unknown>;
+    };
+  };
+  /** public — Ends a session: its skey stops working. */
+  "qcloud.cam.logout": {
+    access: "public";
+    para: {
+      /** minLength 1, maxLength 128 */
+      id: string;
+      /** minLength 1, maxLength 128 */
+      skey: string;
+    };
+    result: Record<string, never>;
+  };
+  /** public — Decrypts and stores the user info of a session. */
+  "qcloud.cam.userinfo": {
+    access: "public";
+    para: {
+      /** minLength 1, maxLength 128 */
+      id: string;
+      /** minLength 1, maxLength 128 */
+      skey: string;
+      /** minLength 1, maxLength 65536 */
+      encrypt_data: string;
+      /** minLength 1, maxLength 64 */
+      iv: string;
+    };
+    result: {
+      id: string;
+      skey: string;
+      appid: string;
+      user_info: Record<string, unknown>;
+    };
+  };
+  /** backend — COS v4 single-use signature for one file (e = 0). */
+  "qcloud.cos.auth.nonreusable": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9._-]+$, minLength 1, maxLength 128 */
+      bucket: string;
+      /** minLength 1, maxLength 1024 */
+      filepath?: string;
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      profile?: string;
+      /** pattern ^[0-9A-Za-z]+$, minLength 1, maxLength 32 */
+      appid?: string;
+      /** minLength 1, maxLength 128 */
+      sid?: string;
+      /** minLength 1, maxLength 256 */
+      skey?: string;
+    } & ({ profile: string; appid?: never; sid?: never; skey?: never } | { appid: string; sid: string; skey: string; profile?: never });
+    result: string;
+  };
+  /** backend — COS v4 multi-use signature valid until expiration (unix s, at most 90 days ahead). */
+  "qcloud.cos.auth.reusable": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9._-]+$, minLength 1, maxLength 128 */
+      bucket: string;
+      /** minimum 1 */
+      expiration: number;
+      /** minLength 1, maxLength 1024 */
+      filepath?: string;
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      profile?: string;
+      /** pattern ^[0-9A-Za-z]+$, minLength 1, maxLength 32 */
+      appid?: string;
+      /** minLength 1, maxLength 128 */
+      sid?: string;
+      /** minLength 1, maxLength 256 */
+      skey?: string;
+    } & ({ profile: string; appid?: never; sid?: never; skey?: never } | { appid: string; sid: string; skey: string; profile?: never });
+    result: string;
+  };
+  /** backend — COS v5 (XML API) Authorization header, q-sign-algorithm=sha1, signing exactly the given headers and query. */
+  "qcloud.cos.auth.v5": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      profile: string;
+      /** pattern ^[A-Za-z]{3,10}$ */
+      method: string;
+      /** pattern ^/, minLength 1, maxLength 2048 */
+      path: string;
+      /** maxProperties 64 */
+      headers?: Record<string, string>;
+      /** maxProperties 64 */
+      query?: Record<string, string>;
+      /** minimum 1, maximum 86400 */
+      expires?: number;
+    };
+    result: {
+      authorization: string;
+      keyTime: string;
+    };
+  };
+  /** backend — Wafer-fork compatible: access token of a mini program by appid. */
+  "qcloud.mimi.access_token": {
+    access: "backend";
+    para: {
+      /** minLength 1, maxLength 128 */
+      appid: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalid_token?: string;
+    };
+    result: {
+      appid: string;
+      access_token: string;
+      exp: number;
+    };
+  };
+  /** backend — Wafer-fork compatible: WeCom access token by corpid + agentid. */
+  "qcloud.work.access_token": {
+    access: "backend";
+    para: {
+      /** minLength 1, maxLength 128 */
+      corpid: string;
+      agentid: string | number;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalid_token?: string;
+    };
+    result: {
+      corpid: string;
+      access_token: string;
+      exp: number;
+    };
+  };
+  /** backend — Wafer-fork compatible: WeCom agent_config ticket. */
+  "qcloud.work.agent.ticket": {
+    access: "backend";
+    para: {
+      /** minLength 1, maxLength 128 */
+      corpid: string;
+      agentid: string | number;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalid_token?: string;
+    };
+    result: {
+      corpid: string;
+      agent_ticket: string;
+      exp: number;
+    };
+  };
+  /** admin — Wafer-fork compatible: upserts a wecom_corp app with codeName "corpid:agentid". */
+  "qcloud.work.initagent": {
+    access: "admin";
+    para: {
+      /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+      corpid: string;
+      agentid: string | number;
+      /** minLength 1, maxLength 512 */
+      agentsecret: string;
+      /** maxLength 256 */
+      remark?: string;
+    };
+    result: Record<string, never>;
+  };
+  /** backend — Wafer-fork compatible: WeCom corp jsapi ticket. */
+  "qcloud.work.ticket": {
+    access: "backend";
+    para: {
+      /** minLength 1, maxLength 128 */
+      corpid: string;
+      agentid: string | number;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalid_token?: string;
+    };
+    result: {
+      corpid: string;
+      ticket: string;
+      exp: number;
+    };
+  };
+  /** backend — A Shansong merchant's access token (refreshed with its rotated refresh token; 1014 until the merchant authorized, or after its refresh token was rejected). */
+  "shansong.merchant.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^[A-Za-z0-9_.@-]{1,128}$ */
+      merchantCode: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      merchantCode: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — jscode2session for a ByteDance mini program (code and/or anonymousCode). */
+  "toutiao.app.code2session": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 512 */
+      code?: string;
+      /** minLength 1, maxLength 512 */
+      anonymousCode?: string;
+    } & ({ code: string } | { anonymousCode: string });
+    result: {
+      openid: string;
+      sessionKey: string;
+      anonymousOpenid?: string;
+      unionid?: string;
+    };
+  };
+  /** backend — Access token of a ByteDance mini program (POST /api/apps/v2/token). */
+  "toutiao.app.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — jscode2session for a mini program: openid, session key, unionid. */
+  "wechat.app.code2session": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 512 */
+      jsCode: string;
+    };
+    result: {
+      openid: string;
+      sessionKey: string;
+      unionid?: string;
+    };
+  };
+  /** backend — wx.config parameters for a page URL, signed with the jsapi ticket. */
+  "wechat.app.jsconfig": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^https?://[^\s/?#]+[^\s]*$, maxLength 4096 */
+      url: string;
+    };
+    result: {
+      appId: string;
+      timestamp: number;
+      nonceStr: string;
+      signature: string;
+    };
+  };
+  /** backend — jsapi (default) or wx_card ticket, derived from the access token. */
+  "wechat.app.ticket": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      type?: "jsapi" | "wx_card";
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      ticket: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — Access token of an official account / mini program (stable_token or classic /cgi-bin/token). */
+  "wechat.app.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — The accounts that authorized the platform; sync: true first adopts those WeChat knows (api_get_authorizer_list). */
+  "wechat.tp.authorizers": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      sync?: boolean;
+    };
+    result: {
+      authorizers: {
+        authorizerAppId: string;
+        authorized: boolean;
+        updatedAt: number;
+      }[];
+    };
+  };
+  /** backend — component_access_token of a third-party platform (1014 until the first component_verify_ticket). */
+  "wechat.tp.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — jscode2session for an authorizer mini program, with the component token. */
+  "wechat.tpauth.code2session": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      /** minLength 1, maxLength 512 */
+      jsCode: string;
+    };
+    result: {
+      openid: string;
+      sessionKey: string;
+      unionid?: string;
+    };
+  };
+  /** backend — wx.config parameters for an authorizer's page (appId = the authorizer). */
+  "wechat.tpauth.jsconfig": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      /** pattern ^https?://[^\s/?#]+[^\s]*$, maxLength 4096 */
+      url: string;
+    };
+    result: {
+      appId: string;
+      timestamp: number;
+      nonceStr: string;
+      signature: string;
+    };
+  };
+  /** backend — An authorizer's jsapi (default) or wx_card ticket. */
+  "wechat.tpauth.ticket": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      type?: "jsapi" | "wx_card";
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      authorizerAppId: string;
+      ticket: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — An authorizer's access token (api_authorizer_token, refresh token rotated and kept). */
+  "wechat.tpauth.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      authorizerAppId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — wx.config (jsapi) or wx.agentConfig (agent_config) parameters for a page URL. */
+  "wecom.corp.jsconfig": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^https?://[^\s/?#]+[^\s]*$, maxLength 4096 */
+      url: string;
+      type?: "jsapi" | "agent_config";
+    };
+    result: {
+      corpId: string;
+      agentId: string;
+      timestamp: number;
+      nonceStr: string;
+      signature: string;
+    };
+  };
+  /** backend — jsapi (corp, default) or agent_config (app) ticket. */
+  "wecom.corp.ticket": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      type?: "jsapi" | "agent_config";
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      corpId: string;
+      ticket: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — Access token of a WeCom self-built app (gettoken with the app secret). */
+  "wecom.corp.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      corpId: string;
+      agentId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — The corps that installed the suite, and whether their tokens can be served. */
+  "wecom.tp.authorizers": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+    };
+    result: {
+      corps: {
+        corpId: string;
+        authorized: boolean;
+        updatedAt: number;
+      }[];
+    };
+  };
+  /** backend — suite_access_token of a WeCom third-party suite (get_suite_token with the pushed suite_ticket). */
+  "wecom.tp.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      suiteId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — Access token of a corp that installed the suite (get_corp_token with its permanent code); 1014 once it cancelled. */
+  "wecom.tpauth.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+      corpId: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      suiteId: string;
+      corpId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+}
+
+export type InterfaceName = keyof Interfaces;
+export type Para<N extends InterfaceName> = Interfaces[N]['para'];
+export type Result<N extends InterfaceName> = Interfaces[N]['result'];
+
+/**
+ * The token and ticket interfaces: the para that asks for a compare-and-refresh (§5.4) and the
+ * returnData field that holds the token.
+ */
+export const TOKEN_INTERFACES = {
+  "fengniao.merchant.token": { invalidate: "invalidToken", value: "token" },
+  "qcloud.mimi.access_token": { invalidate: "invalid_token", value: "access_token" },
+  "qcloud.work.access_token": { invalidate: "invalid_token", value: "access_token" },
+  "qcloud.work.agent.ticket": { invalidate: "invalid_token", value: "agent_ticket" },
+  "qcloud.work.ticket": { invalidate: "invalid_token", value: "ticket" },
+  "shansong.merchant.token": { invalidate: "invalidToken", value: "token" },
+  "toutiao.app.token": { invalidate: "invalidToken", value: "token" },
+  "wechat.app.ticket": { invalidate: "invalidToken", value: "ticket" },
+  "wechat.app.token": { invalidate: "invalidToken", value: "token" },
+  "wechat.tp.token": { invalidate: "invalidToken", value: "token" },
+  "wechat.tpauth.ticket": { invalidate: "invalidToken", value: "ticket" },
+  "wechat.tpauth.token": { invalidate: "invalidToken", value: "token" },
+  "wecom.corp.ticket": { invalidate: "invalidToken", value: "ticket" },
+  "wecom.corp.token": { invalidate: "invalidToken", value: "token" },
+  "wecom.tp.token": { invalidate: "invalidToken", value: "token" },
+  "wecom.tpauth.token": { invalidate: "invalidToken", value: "token" },
+} as const;
+
+export type TokenInterfaceName = keyof typeof TOKEN_INTERFACES;
