@@ -82,8 +82,8 @@ export class FakePlatform {
   }
 
   /** a fresh wx.login code that jscode2session accepts once */
-  code(opts: { openid?: string; sessionKey?: string; unionid?: string; appid?: string } = {}): { code: string; openid: string; sessionKey: string } {
-    const code = `c_${crypto.randomBytes(8).toString('hex')}`;
+  code(opts: { code?: string; openid?: string; sessionKey?: string; unionid?: string; appid?: string } = {}): { code: string; openid: string; sessionKey: string } {
+    const code = opts.code ?? `c_${crypto.randomBytes(8).toString('hex')}`;
     const openid = opts.openid ?? `o_${crypto.randomBytes(10).toString('hex')}`;
     const sessionKey = opts.sessionKey ?? crypto.randomBytes(16).toString('base64');
     ISSUED_SECRETS.add(sessionKey);
