@@ -11,13 +11,19 @@ const APPID = 'wx5555555555555555';
 const SECRET = 'miniprogram-client-secret';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
+/** the session interfaces a backend relays for its mini program (topology B of docs/INTEGRATION.md) */
+const RELAYED = new Set(['qcloud.cam.id_skey', 'qcloud.cam.auth', 'qcloud.cam.userinfo', 'qcloud.cam.decrypt', 'qcloud.cam.logout']);
+
 /**
- * "Your own backend" of the second topology: it takes the session from X-WX-Id / X-WX-Skey, checks
- * it with qcloud.cam.auth through the TypeScript client and relays 60011 / 60012 as `code`.
+ * "Your own backend" (the one docs/INTEGRATION.md shows): POST /mina_auth relays the mini
+ * program's session calls to gatehouse (qcloud.cam.* only); other routes take the session from
+ * X-WX-Id / X-WX-Skey, check it with qcloud.cam.auth through the TypeScript client and relay
+ * 60011 / 60012 as `code`.
  */
 async function ownBackend(gatehouseUrl: string) {
   const gh = new GatehouseClient({ url: `${gatehouseUrl}/`, retries: 0 });
   let hits = 0;
+  let relayed = 0;
   const server = http.createServer(async (req, res) => {
     hits += 1;
     const send = (status: number, body: unknown) => {
@@ -25,6 +31,26 @@ async function ownBackend(gatehouseUrl: string) {
       res.end(JSON.stringify(body));
     };
     if (req.url === '/always-60012') return send(401, { code: 60012, message: 'AUTH_FAIL' });
+    if (req.method === 'POST' && req.url === '/mina_auth') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = Buffer.concat(chunks).toString('utf8');
+      let name: unknown;
+      try {
+        name = JSON.parse(body)?.interface?.interfaceName;
+      } catch {
+        name = undefined;
+      }
+      if (typeof name !== 'string' || !RELAYED.has(name)) return send(403, { code: -1, message: 'not relayed' });
+      relayed += 1;
+      const answer = await fetch(`${gatehouseUrl}/mina_auth`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': req.socket.remoteAddress ?? '' },
+      });
+      res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8' });
+      return res.end(await answer.text());
+    }
     try {
       const user = await gh.call('qcloud.cam.auth', { id: String(req.headers['x-wx-id'] ?? ''), skey: String(req.headers['x-wx-skey'] ?? '') });
       send(200, { code: 0, openid: user.openid });
@@ -37,6 +63,7 @@ async function ownBackend(gatehouseUrl: string) {
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     hits: () => hits,
+    relayed: () => relayed,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -141,6 +168,29 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
         [first.id, first.skey],
         [now.id, now.skey],
       ]);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('topology B: login, check and logout through your backend\'s relay; the mini program never reaches gatehouse itself', async () => {
+    const backend = await ownBackend(node.url);
+    try {
+      client.configure({ url: `${backend.url}/mina_auth` });
+      const data = await client.login();
+      expect(await client.check()).to.include({ appid: APPID, openid: shim.openid });
+      const res = await client.request({ url: `${backend.url}/me` });
+      expect(res.data).to.deep.equal({ code: 0, openid: shim.openid });
+      expect(shim.requests.every((r) => r.url.startsWith(backend.url))).to.equal(true);
+      expect(backend.relayed()).to.equal(2);
+      expect((await sessions())[0]).to.include({ id: data.id, skey_hash: sha256(data.skey) });
+      // the relay passes session interfaces only: a token interface is refused before gatehouse
+      const refused = await client.call('wechat.app.token', { codeName: 'shop' }).catch((e: any) => e);
+      expect(refused.statusCode).to.equal(403);
+      expect(backend.relayed()).to.equal(2);
+      await client.logout();
+      expect(backend.relayed()).to.equal(3);
+      expect((await node.rpc('qcloud.cam.auth', { id: data.id, skey: data.skey })).returnCode).to.equal(60012);
     } finally {
       await backend.close();
     }
