@@ -234,6 +234,7 @@ describe('gatehouse/client: generated types and the package entry', () => {
   let fake: FakePlatform;
   before(async () => {
     fake = await new FakePlatform().start();
+    fake.app(WX, SECRET);
     node = await startNode({ dialect: 'sqlite', fake });
     const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: WX, secret: SECRET } }, node.token('admin.*'));
     expect(put.returnCode).to.equal(0);
@@ -276,7 +277,7 @@ describe('gatehouse/client: generated types and the package entry', () => {
       expect(build.status, build.stdout + build.stderr).to.equal(0);
       expect(fs.readdirSync(path.join(installed, 'dist', 'system')).sort()).to.deep.equal(['client-interfaces.d.ts', 'client-interfaces.js', 'client.d.ts', 'client.js']);
 
-      // a TypeScript consumer (node16 resolution reads "exports"): right para compiles, wrong para does not
+      // a TypeScript consumer (node16 resolution reads "exports"): right para compiles, wrong para does not;
       fs.writeFileSync(path.join(tmp, 'consumer.ts'), [
         "import { GatehouseClient, GatehouseError, type Result } from 'gatehouse/client';",
         "const gh = new GatehouseClient({ url: 'http://127.0.0.1:4236/', token: 'jwt' });",
@@ -296,9 +297,14 @@ describe('gatehouse/client: generated types and the package entry', () => {
         '  return ticket + s.length + (new GatehouseError("x", 1, "y", "", 1).returnCode ?? 0);',
         '}',
       ].join('\n'));
+      // and the TypeScript of docs/INTEGRATION.md, its blocks in order as one ES module
+      const guide = fs.readFileSync(path.join(ROOT, 'docs', 'INTEGRATION.md'), 'utf8');
+      const blocks = [...guide.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+      expect(blocks.length).to.be.at.least(3);
+      fs.writeFileSync(path.join(tmp, 'guide.mts'), `${blocks.join('\n')}\nexport { user, relay, menu, jsapi, token, expiresAt };\n`);
       fs.writeFileSync(path.join(tmp, 'tsconfig.json'), JSON.stringify({
         compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')] },
-        files: ['consumer.ts'],
+        files: ['consumer.ts', 'guide.mts'],
       }));
       const check = spawnSync(process.execPath, [tsc, '-p', path.join(tmp, 'tsconfig.json')], { encoding: 'utf8' });
       expect(check.status, check.stdout + check.stderr).to.equal(0);
