@@ -120,20 +120,32 @@ describe('command line', function () {
     expect(r.stdout.split('\n')[0]).to.equal('platform\tcodeName\tsubject\tkind\texpiresAt\trefreshedAt\tlastError');
   });
 
-  it('reads .env from the working directory and keeps the embedded store under ./data', async () => {
+  it('reads .env from the working directory (the real environment wins) and keeps the embedded store under ./data', async () => {
+    // a setting only .env holds takes effect: the store goes where .env says; .env's bad port loses to the real one
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-zero-'));
     const port = freePort();
-    fs.writeFileSync(path.join(cwd, '.env'), `GATEHOUSE_PORT=${port}\nGATEHOUSE_LOG_LEVEL=warn\n`);
+    fs.writeFileSync(path.join(cwd, '.env'), 'GATEHOUSE_DATABASE_URL=sqlite:./from-dotenv/store.db\nGATEHOUSE_PORT=eighty\nGATEHOUSE_LOG_LEVEL=warn\n');
     const srv = await serve({ GATEHOUSE_PORT: port }, cwd);
     try {
-      expect(fs.existsSync(path.join(cwd, 'data', 'gatehouse.db'))).to.equal(true);
+      expect(fs.existsSync(path.join(cwd, 'from-dotenv', 'store.db'))).to.equal(true);
+      expect(fs.existsSync(path.join(cwd, 'data'))).to.equal(false);
     } finally {
       srv.kill();
       await srv.exited;
     }
-    // the real environment wins over .env
-    const r = cli(['serve'], { GATEHOUSE_PORT: 'bad' }, cwd);
-    expect(r.stderr).to.match(/^GATEHOUSE_PORT: .*"bad"/);
+    // without the real one, .env's bad port is what the process reads
+    const r = cli(['serve'], {}, cwd);
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/^GATEHOUSE_PORT: .*"eighty"/m);
+    // no .env and no database URL: the embedded store under ./data
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-zero-'));
+    const plain = await serve({ GATEHOUSE_PORT: freePort(), GATEHOUSE_LOG_LEVEL: 'warn' }, bare);
+    try {
+      expect(fs.existsSync(path.join(bare, 'data', 'gatehouse.db'))).to.equal(true);
+    } finally {
+      plain.kill();
+      await plain.exited;
+    }
   });
 
   it('serves on :4236 with no configuration at all', async function () {

@@ -25,6 +25,7 @@ describe('several nodes on one MariaDB', function () {
     if (!(await mariadbAvailable())) this.skip();
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
+    fake.app('wxmulti', 's');
     const env = { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_JWT_SECRET: JWT_SECRET, GATEHOUSE_WECHAT_API: fake.url, GATEHOUSE_LOG_LEVEL: 'warn' };
     // started together: migrations race and must not collide
     nodes = await Promise.all([0, 1, 2].map(() => serve({ ...env, GATEHOUSE_PORT: freePort() })));

@@ -30,6 +30,7 @@ describe('token engine across nodes on one MariaDB', function () {
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
     fake.app(WX, 'cluster-secret');
+    fake.app('wxkill', 's');
     env = {
       GATEHOUSE_DATABASE_URL: db.url,
       GATEHOUSE_JWT_SECRET: JWT_SECRET,

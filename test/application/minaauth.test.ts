@@ -28,6 +28,8 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
   before(async () => {
     fake = await new FakePlatform().start();
     fake.app(APPID, SECRET);
+    fake.app(V.appId, SECRET);
+    fake.app('wx2222222222222222', 's2');
   });
   after(async () => fake?.stop());
   beforeEach(async () => {

@@ -41,7 +41,14 @@ describe('token proxies', function () {
     fake.app(CORP, 'cs');
     fake.app(COMPONENT, 'ts');
     wc.suite(SUITE, 'ss');
-    // platform endpoints to proxy to: they insist on a live token and echo what they got
+    // platform endpoints to proxy to: they insist on a live token of the kind the API takes and echo what they got
+    const kinds: Record<string, string[]> = {
+      '/cgi-bin/menu/get': ['AT', 'AAT'],
+      '/cgi-bin/user/get': ['AT', 'AAT'],
+      '/cgi-bin/component/api_get_authorizer_info': ['CT'],
+      '/cgi-bin/service/get_auth_info': ['SUITE'],
+      '/cgi-bin/agent/get': ['WT', 'CORP'],
+    };
     const echo = (path: string) =>
       fake.route(path, (u, body, res, req) => {
         const query: Record<string, string[]> = {};
@@ -49,13 +56,13 @@ describe('token proxies', function () {
         seen.push({ path: u.pathname, query, method: req.method ?? '', body, type: String(req.headers['content-type'] ?? '') });
         fake.hit(`proxied:${u.pathname}`);
         const token = u.searchParams.get('access_token') ?? u.searchParams.get('component_access_token') ?? u.searchParams.get('suite_access_token') ?? '';
-        if (!fake.isLive(token)) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+        if (!kinds[path].includes(fake.tokenOf(token)?.kind ?? '')) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
         res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', 'x-platform': 'fake' });
         res.end(JSON.stringify({ errcode: 0, errmsg: 'ok', menu: { button: [{ name: '菜单' }] }, echo: body }));
       });
-    for (const p of ['/cgi-bin/menu/get', '/cgi-bin/user/get', '/cgi-bin/component/api_get_authorizer_info', '/cgi-bin/service/get_auth_info', '/cgi-bin/agent/get']) echo(p);
+    for (const p of Object.keys(kinds)) echo(p);
     fake.route('/cgi-bin/media/get', (u, _b, res) => {
-      if (!fake.isLive(u.searchParams.get('access_token') ?? '')) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
+      if (!fake.isLive(u.searchParams.get('access_token') ?? '', 'AT', WX)) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-disposition': 'attachment; filename="a.jpg"' });
       res.end(MEDIA);
     });
@@ -142,7 +149,7 @@ describe('token proxies', function () {
     expect(big.status).to.equal(413);
   });
 
-  it('wecom-corp, wechat-tp, wechat-tpauth, wecom-tp and wecom-tpauth add their own tokens', async () => {
+  it('wecom-corp, wechat-tp, wechat-tpauth, wecom-tp and wecom-tpauth add their own tokens; proxy.wechat_tp covers wechat-tpauth, proxy.wecom_tp wecom-tpauth', async () => {
     expect((await call('/proxy/wecom-corp/hr/cgi-bin/agent/get?agentid=1000002')).status).to.equal(201);
     expect(seen[0].query.access_token[0]).to.match(/^WT_/);
     // the third-party platforms need their tickets first
@@ -167,11 +174,52 @@ describe('token proxies', function () {
     seen = [];
     expect((await call('/proxy/wecom-tp/suite/cgi-bin/service/get_auth_info', { method: 'POST', body: '{}' })).status).to.equal(201);
     expect(seen[0].query.suite_access_token).to.have.length(1);
+    expect(fake.tokenOf(seen[0].query.suite_access_token[0])).to.deep.equal({ kind: 'SUITE', owner: SUITE });
     const auth = wc.authCode(SUITE, 'wwcorpproxy');
     const wcPage = await (await fetch(`${node.url}/wecom-tp/suite/install`)).text();
     const wcState = new URL(/id="go" href="([^"]+)"/.exec(wcPage)![1].replace(/&amp;/g, '&')).searchParams.get('state')!;
     expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${auth}&state=${wcState}`, { redirect: 'manual' })).status).to.equal(200);
     expect((await call('/proxy/wecom-tpauth/suite/wwcorpproxy/cgi-bin/agent/get')).status).to.equal(201);
     expect(seen[1].query.access_token).to.have.length(1);
+    expect(fake.tokenOf(seen[1].query.access_token[0])).to.deep.equal({ kind: 'CORP', owner: `${SUITE}.wwcorpproxy` });
+    // the authorizer proxies fall under their platform's scope (there is no proxy.wechat_tpauth / proxy.wecom_tpauth)
+    const status = async (path: string, scope: string) => (await call(path, {}, node.token(scope))).status;
+    const wxAuth = '/proxy/wechat-tpauth/tp/wxauthorizedproxy/cgi-bin/menu/get';
+    const wcAuth = '/proxy/wecom-tpauth/suite/wwcorpproxy/cgi-bin/agent/get';
+    expect(await status(wxAuth, 'proxy.wechat_tp')).to.equal(201);
+    expect(await status(wcAuth, 'proxy.wecom_tp')).to.equal(201);
+    for (const scope of ['proxy.wechat_app', 'proxy.wecom_tp', 'proxy.wechat_tpauth', 'wechat.*']) expect(await status(wxAuth, scope), scope).to.equal(403);
+    for (const scope of ['proxy.wecom_corp', 'proxy.wechat_tp', 'proxy.wecom_tpauth', 'wecom.*']) expect(await status(wcAuth, scope), scope).to.equal(403);
+  });
+
+  it('wecom-tp: a suite token WeCom refuses (40082 invalid, 42009 expired) is compare-and-refreshed and the call sent once more', async () => {
+    const st = signedPush('tk', AES, SUITE, xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: Math.floor(Date.now() / 1000), SuiteTicket: wc.ticket(SUITE) }));
+    expect((await fetch(`${node.url}/wecom-tp/suite/events?${st.query}`, { method: 'POST', body: st.body })).status).to.equal(200);
+    const used: string[] = [];
+    const refuse: number[] = [];
+    fake.route('/cgi-bin/service/get_admin_list', (u, _b, res) => {
+      const token = u.searchParams.get('suite_access_token') ?? '';
+      used.push(token);
+      const errcode = refuse.shift();
+      if (errcode !== undefined) return fake.json(res, { errcode, errmsg: 'suite token no good' });
+      if (!fake.isLive(token, 'SUITE', SUITE)) return fake.json(res, { errcode: 40082, errmsg: 'invalid suite_token' });
+      fake.json(res, { errcode: 0, errmsg: 'ok', admin: [] });
+    });
+    const adminList = () => call('/proxy/wecom-tp/suite/cgi-bin/service/get_admin_list', { method: 'POST', body: '{"auth_corpid":"wwcorpproxy","agentid":1}', headers: { 'content-type': 'application/json' } });
+    for (const errcode of [40082, 42009]) {
+      // the shared refresh budget: the suite token's last forced refresh 30 s back
+      await node.db.exec('UPDATE tokens SET forced_at = ?', [Date.now() - 60_000]);
+      expect((await adminList()).status).to.equal(200);
+      used.length = 0;
+      const before = fake.count('get_suite_token');
+      refuse.push(errcode);
+      const res = await adminList();
+      expect(res.status, String(errcode)).to.equal(200);
+      expect(await res.json()).to.deep.equal({ errcode: 0, errmsg: 'ok', admin: [] });
+      expect(used).to.have.length(2);
+      expect(used[1]).to.not.equal(used[0]);
+      expect(fake.isLive(used[1], 'SUITE', SUITE)).to.equal(true);
+      expect(fake.count('get_suite_token')).to.equal(before + 1);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { start } from '../../application';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect, freshDatabase, type TestDatabase } from '../helpers/db';
 import { JWT_SECRET, startNode } from '../helpers/gatehouse';
-import { SAMPLE_APPS, SECRET_FIELDS } from '../helpers/apps';
+import { registerSampleApps, SAMPLE_APPS, SECRET_FIELDS } from '../helpers/apps';
 import { cli } from '../helpers/cli';
 
 /** Everything the database holds, as text a backup would. */
@@ -27,6 +27,9 @@ forEachDialect('secrets at rest', (dialect) => {
   let fake: FakePlatform;
   before(async () => {
     fake = await new FakePlatform().start();
+    registerSampleApps(fake);
+    fake.app('tt1', 'written-in-clear');
+    fake.app('wxrotate', 'sealed-secret-1');
   });
   after(async () => fake?.stop());
 

@@ -177,6 +177,9 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     expect(fake.count('getticket')).to.equal(1);
     const card = await rpc('wechat.app.ticket', { codeName: 'mp', type: 'wx_card' });
     expect(card.returnData.ticket).to.not.equal(t.returnData.ticket);
+    // the tickets WeChat issued for this app's token, each of its type
+    expect(t.returnData.ticket).to.equal(fake.lastIssued('TKjsapi', WX));
+    expect(card.returnData.ticket).to.equal(fake.lastIssued('TKwx_card', WX));
     const url = 'https://shop.example.com/page?id=1#top';
     const cfg = (await rpc('wechat.app.jsconfig', { codeName: 'mp', url })).returnData;
     expect(Object.keys(cfg).sort()).to.deep.equal(['appId', 'nonceStr', 'signature', 'timestamp']);
@@ -195,6 +198,37 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     expect(t.returnCode).to.equal(0);
     expect(fake.count('getticket')).to.equal(3);
     expect(fake.count('stable_token')).to.equal(2);
+  });
+
+  it('a ticket refresh that meets 40014 (invalid) or 42001 (expired) compare-and-refreshes the access token and retries once', async () => {
+    for (const errcode of [40014, 42001]) {
+      // the shared refresh budget: a second forced refresh of a token needs its last one 30 s back
+      await node.db.exec('UPDATE tokens SET forced_at = ?', [Date.now() - 60_000]);
+      const token0 = (await token()).returnData.token;
+      await rpc('wechat.app.ticket', { codeName: 'mp' });
+      fake.reset();
+      fake.mode('getticket', { errcode, errmsg: 'token no good' }, 1);
+      const t = await rpc('wechat.app.ticket', { codeName: 'mp', force: true });
+      expect(t.returnCode, String(errcode)).to.equal(0);
+      expect(t.returnData.ticket).to.equal(fake.lastIssued('TKjsapi', WX));
+      expect(fake.count('getticket')).to.equal(2);
+      expect(fake.count('stable_token')).to.equal(1);
+      const token1 = (await token()).returnData.token;
+      expect(token1).to.not.equal(token0);
+      expect(fake.isLive(token1, 'AT', WX)).to.equal(true);
+    }
+    // WeCom: the same on get_jsapi_ticket, through gettoken
+    for (const errcode of [40014, 42001]) {
+      await node.db.exec('UPDATE tokens SET forced_at = ?', [Date.now() - 60_000]);
+      await rpc('wecom.corp.ticket', { codeName: 'hr' });
+      fake.reset();
+      fake.mode('get_jsapi_ticket', { errcode, errmsg: 'token no good' }, 1);
+      const t = await rpc('wecom.corp.ticket', { codeName: 'hr', force: true });
+      expect(t.returnCode, String(errcode)).to.equal(0);
+      expect(t.returnData.ticket).to.equal(fake.lastIssued('TKjsapi', CORP));
+      expect(fake.count('get_jsapi_ticket')).to.equal(2);
+      expect(fake.count('gettoken')).to.equal(1);
+    }
   });
 
   it('wechat.app.code2session and qcloud.mimi.access_token', async () => {
@@ -216,6 +250,8 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     const jsapi = (await rpc('wecom.corp.ticket', { codeName: 'hr' })).returnData;
     const agent = (await rpc('wecom.corp.ticket', { codeName: 'hr', type: 'agent_config' })).returnData;
     expect(jsapi.ticket).to.not.equal(agent.ticket);
+    expect(jsapi.ticket).to.equal(fake.lastIssued('TKjsapi', CORP));
+    expect(agent.ticket).to.equal(fake.lastIssued('TKagent_config', CORP));
     expect(fake.count('get_jsapi_ticket')).to.equal(1);
     expect(fake.count('ticket_get')).to.equal(1);
     const url = 'https://work.example.com/app';

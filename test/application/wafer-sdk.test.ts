@@ -49,6 +49,7 @@ forEachDialect('stock Wafer SDK qcloud-weapp-server-sdk@0.8.2', (dialect) => {
 
   before(async () => {
     fake = await new FakePlatform().start();
+    fake.app(V.appId, 'mina-secret');
     node = await startNode({ dialect, fake });
     await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mina', config: { appId: V.appId, secret: 'mina-secret' } }, node.token());
     (qcloud.config as unknown as { setAuthServerUrl(u: string): void }).setAuthServerUrl(`${node.url}/mina_auth/`);

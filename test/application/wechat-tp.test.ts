@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import { FakePlatform } from '../fake/platform';
 import { FakeWechatTp } from '../fake/wechat-tp';
@@ -25,6 +26,14 @@ async function sink(): Promise<{ url: string; got: any[]; close(): Promise<void>
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, got, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 forEachDialect('WeChat third-party platform', (dialect) => {
@@ -204,6 +213,34 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     expect(pushes[1]).to.include({ platform: 'wechat_tp', codeName: 'tp', appId: AUTHORIZER, verified: true });
   });
 
+  it('updateauthorized: the new code is exchanged, the new refresh token and token replace the old, the push is forwarded', async () => {
+    await ticketPush('ticket@@@1', 1);
+    const first = wx.authorizationCode(COMPONENT, AUTHORIZER);
+    expect((await push(xml({ AppId: COMPONENT, CreateTime: 10, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: first, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre' }))).text).to.equal('success');
+    const before = (await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnData.token;
+    const [oldRow] = await node.db.query('SELECT refresh_token FROM authorizers');
+    fake.reset();
+    const code = wx.authorizationCode(COMPONENT, AUTHORIZER);
+    const r = await push(xml({ AppId: COMPONENT, CreateTime: 20, InfoType: 'updateauthorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: code, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre2' }));
+    expect(r.text).to.equal('success');
+    expect(fake.count('api_query_auth')).to.equal(1);
+    const [row] = await node.db.query('SELECT refresh_token, authorized FROM authorizers');
+    expect(row.refresh_token).to.equal(wx.authorizations.get(`${COMPONENT}:${AUTHORIZER}`)!.refreshToken);
+    expect(row.refresh_token).to.not.equal(oldRow.refresh_token);
+    expect(Number(row.authorized)).to.equal(1);
+    const after = (await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnData.token;
+    expect(after).to.not.equal(before);
+    expect(after).to.equal(fake.lastIssued('AAT', AUTHORIZER));
+    expect(fake.count('api_authorizer_token')).to.equal(0); // the token came with the exchange
+    // a late one (older than the last applied) is acknowledged and not exchanged
+    expect((await push(xml({ AppId: COMPONENT, CreateTime: 15, InfoType: 'updateauthorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: code, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre2' }))).text).to.equal('success');
+    expect(fake.count('api_query_auth')).to.equal(1);
+    expect((await node.db.query('SELECT refresh_token FROM authorizers'))[0].refresh_token).to.equal(row.refresh_token);
+    await until(() => hook.got.filter((g) => g.InfoType === 'updateauthorized').length === 2);
+    expect(hook.got.map((g) => g.InfoType)).to.deep.equal(['authorized', 'updateauthorized', 'updateauthorized']);
+    expect(hook.got[1].AuthorizationCode).to.equal(code);
+  });
+
   it('a forward target that never answers does not delay success', async () => {
     const stall = http.createServer(() => undefined);
     await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
@@ -248,9 +285,18 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     await authorize();
     const t = await rpc('wechat.tpauth.ticket', { codeName: 'tp', authorizerAppId: AUTHORIZER });
     expect(t.returnData).to.include({ authorizerAppId: AUTHORIZER });
-    expect(fake.isLive(t.returnData.ticket)).to.equal(true);
-    const cfg = await rpc('wechat.tpauth.jsconfig', { codeName: 'tp', authorizerAppId: AUTHORIZER, url: 'https://m.example.com/' });
+    // the jsapi ticket WeChat issued for the authorizer (fetched with the authorizer's token, not the component's)
+    const issued = fake.lastIssued('TKjsapi', AUTHORIZER);
+    expect(t.returnData.ticket).to.equal(issued);
+    expect(fake.isLive(t.returnData.ticket, 'TKjsapi', AUTHORIZER)).to.equal(true);
+    const cfg = await rpc('wechat.tpauth.jsconfig', { codeName: 'tp', authorizerAppId: AUTHORIZER, url: 'https://m.example.com/p?q=1#frag' });
+    expect(Object.keys(cfg.returnData).sort()).to.deep.equal(['appId', 'nonceStr', 'signature', 'timestamp']);
     expect(cfg.returnData.appId).to.equal(AUTHORIZER);
+    expect(Math.abs(cfg.returnData.timestamp - Date.now() / 1000)).to.be.below(300);
+    // JS-SDK: sha1 over jsapi_ticket, noncestr, timestamp and the url without its fragment
+    const { nonceStr, timestamp } = cfg.returnData;
+    const want = crypto.createHash('sha1').update(`jsapi_ticket=${issued}&noncestr=${nonceStr}&timestamp=${timestamp}&url=https://m.example.com/p?q=1`).digest('hex');
+    expect(cfg.returnData.signature).to.equal(want);
     const s = await rpc('wechat.tpauth.code2session', { codeName: 'tp', authorizerAppId: AUTHORIZER, jsCode: 'tpcode_1' });
     expect(s.returnData.openid).to.equal('o_tpcode_1');
     expect(fake.count('component_jscode2session', AUTHORIZER)).to.equal(1);

@@ -10,7 +10,7 @@ import http from 'node:http';
  *   - `fail:<errcode>` answers {errcode, errmsg} (40029, -1, 45011, …)
  *   - `http:<status>` answers that HTTP status; `stall` never answers (until the client gives up);
  *     `garbage` answers a 200 that is not JSON; any other code → 40029 invalid code
- *   - an app whose secret is registered with `app()` must be called with it (else 40125)
+ *   - the app must be registered with `app()` (else 40013) and called with its secret (else 40125)
  */
 /** an extra endpoint: gets the URL, the body text and the response */
 export type RouteHandler = (u: URL, body: string, res: http.ServerResponse, req: http.IncomingMessage) => void | Promise<void>;
@@ -20,6 +20,11 @@ export type FakeMode = { errcode: number; errmsg?: string } | { http: number } |
 interface Issued {
   value: string;
   expiresAt: number;
+  /** what it is: AT (WeChat app token), WT (WeCom corp/agent token), CT (component token), AAT (authorizer
+   * token), SUITE (suite token), CORP (suite-authorized corp token), TT (ByteDance), TK<type> (ticket), … */
+  kind: string;
+  /** whose it is: the appid / corp id / suite id (see `issue` callers) */
+  owner: string;
 }
 
 /**
@@ -27,7 +32,11 @@ interface Issued {
  * /cgi-bin/gettoken, /cgi-bin/get_jsapi_ticket, /cgi-bin/ticket/get):
  *   - classic `token` issues a new token per call; `stable_token` and WeCom `gettoken` answer the
  *     same one while it is valid (stable: unless force_refresh, or in its last `stableRenewS`)
- *   - tickets need a live access token it issued (else 40001) and are new per call
+ *   - every app must be registered with `app()` (WeCom agents' further secrets with `agent()`): an
+ *     unknown appid / corpid answers 40013, a wrong secret 40125 (WeCom: 40001)
+ *   - tickets need a live access token it issued of the right kind: WeChat getticket an app or authorizer
+ *     token (else 40001), WeCom get_jsapi_ticket / ticket/get a corp token (else 40014; unknown or
+ *     expired 40001); they are new per call
  *   - `lifetimeS` sets expires_in; `latencyMs` delays every token/ticket answer; `mode(api, m)`
  *     makes an API fail (errcode / HTTP status / stall / garbage) until `mode(api, null)`
  */
@@ -39,6 +48,8 @@ export class FakePlatform {
   stableRenewS = 300;
   latencyMs = 0;
   private readonly modes = new Map<string, FakeMode>();
+  /** APIs whose mode applies to a number of calls only: the calls left */
+  private readonly modeTimes = new Map<string, number>();
   private readonly tokens = new Map<string, Issued>();
   private readonly live = new Map<string, Issued>();
   private readonly inflight = new Map<string, number>();
@@ -49,7 +60,7 @@ export class FakePlatform {
   private readonly counts = new Map<string, number>();
   private readonly codes = new Map<string, { openid: string; session_key: string; unionid?: string; appid?: string }>();
   private readonly used = new Set<string>();
-  private readonly secrets = new Map<string, string>();
+  private readonly secrets = new Map<string, Set<string>>();
   private readonly stalled = new Set<http.ServerResponse>();
   private readonly extra = new Map<string, RouteHandler>();
 
@@ -76,9 +87,16 @@ export class FakePlatform {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  /** registers an app secret the fake will insist on */
+  /** registers an app (or WeCom corp) and the secret the fake will insist on (replacing any earlier one) */
   app(appid: string, secret: string): void {
-    this.secrets.set(appid, secret);
+    this.secrets.set(appid, new Set([secret]));
+  }
+
+  /** one more secret of a WeCom corp (each agent has its own) */
+  agent(corpId: string, secret: string): void {
+    const set = this.secrets.get(corpId) ?? new Set<string>();
+    set.add(secret);
+    this.secrets.set(corpId, set);
   }
 
   /** a fresh wx.login code that jscode2session accepts once */
@@ -101,16 +119,29 @@ export class FakePlatform {
     this.maxInFlight.clear();
   }
 
-  /** makes an API (e.g. "stable_token", "gettoken", "getticket") fail until set back to null */
-  mode(api: string, m: FakeMode | null): void {
+  /** makes an API (e.g. "stable_token", "gettoken", "getticket") fail until set back to null, or only its next `times` calls */
+  mode(api: string, m: FakeMode | null, times?: number): void {
+    this.modeTimes.delete(api);
     if (m === null) this.modes.delete(api);
     else this.modes.set(api, m);
+    if (m !== null && times !== undefined) this.modeTimes.set(api, times);
   }
 
-  /** whether the fake issued this access token / ticket and it is still valid */
-  isLive(value: string): boolean {
+  /** whether the fake issued this access token / ticket and it is still valid (and, when given, of that kind and owner) */
+  isLive(value: string, kind?: string, owner?: string): boolean {
+    const t = this.tokenOf(value);
+    return !!t && (kind === undefined || t.kind === kind) && (owner === undefined || t.owner === owner);
+  }
+
+  /** the kind and owner of a live token / ticket this fake issued */
+  tokenOf(value: string): { kind: string; owner: string } | undefined {
     const t = this.live.get(value);
-    return !!t && t.expiresAt > Date.now();
+    return t && t.expiresAt > Date.now() ? { kind: t.kind, owner: t.owner } : undefined;
+  }
+
+  /** the token / ticket of that kind and owner issued last (live or not) */
+  lastIssued(kind: string, owner: string): string | undefined {
+    return this.tokens.get(`${kind}:${owner}`)?.value;
   }
 
   /** expires every token and ticket issued so far (as if the platform rotated them) */
@@ -128,7 +159,7 @@ export class FakePlatform {
     }
     const value = `${kind}_${owner}_${crypto.randomBytes(12).toString('hex')}`;
     ISSUED_SECRETS.add(value);
-    const t = { value, expiresAt: now + this.lifetimeS * 1000 };
+    const t = { value, expiresAt: now + this.lifetimeS * 1000, kind, owner };
     this.tokens.set(key, t);
     this.live.set(value, t);
     return { value, expiresIn: this.lifetimeS };
@@ -146,6 +177,11 @@ export class FakePlatform {
     }
     const m = this.modes.get(api);
     if (!m) return false;
+    const left = this.modeTimes.get(api);
+    if (left !== undefined) {
+      if (left <= 1) this.mode(api, null);
+      else this.modeTimes.set(api, left - 1);
+    }
     if (m === 'stall') {
       this.stalled.add(res);
       res.on('close', () => this.stalled.delete(res));
@@ -164,10 +200,11 @@ export class FakePlatform {
     return true;
   }
 
+  /** an app must be registered (else 40013) and called with its secret (else 40125) */
   checkSecret(appid: string | null | undefined, secret: string | null | undefined): { errcode: number; errmsg: string } | null {
-    if (!appid) return { errcode: 40013, errmsg: 'invalid appid' };
-    const want = this.secrets.get(appid);
-    if (want !== undefined && want !== secret) return { errcode: 40125, errmsg: 'invalid appsecret' };
+    const want = appid ? this.secrets.get(appid) : undefined;
+    if (!appid || want === undefined) return { errcode: 40013, errmsg: 'invalid appid' };
+    if (typeof secret !== 'string' || !want.has(secret)) return { errcode: 40125, errmsg: 'invalid appsecret' };
     return null;
   }
 
@@ -197,6 +234,7 @@ export class FakePlatform {
     this.hit(api, appid);
     if (await this.misbehave(api, res)) return;
     const bad = this.checkSecret(appid, secret);
+    if (bad && api === 'gettoken') return this.json(res, bad.errcode === 40013 ? { errcode: 40013, errmsg: 'invalid corpid' } : { errcode: 40001, errmsg: 'invalid secret' });
     if (bad) return this.json(res, bad);
     const owner = `${appid}`;
     const t =
@@ -213,10 +251,14 @@ export class FakePlatform {
   private async ticket(api: string, u: URL, res: http.ServerResponse): Promise<void> {
     const at = u.searchParams.get('access_token') ?? '';
     const type = api === 'get_jsapi_ticket' ? 'jsapi' : u.searchParams.get('type');
-    const owner = at.split('_')[1];
+    const held = this.tokenOf(at);
+    const owner = held?.owner.replace(/_[0-9a-f]{6}$/, '') ?? at.split('_')[1];
     this.hit(api, owner);
     if (await this.misbehave(api, res)) return;
-    if (!this.isLive(at)) return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (!held) return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    // WeChat's getticket takes an app's or an authorizer's token; WeCom's a corp's (own or via a suite)
+    if (api === 'getticket' && held.kind !== 'AT' && held.kind !== 'AAT') return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (api !== 'getticket' && held.kind !== 'WT' && held.kind !== 'CORP') return this.json(res, { errcode: 40014, errmsg: 'invalid access_token' });
     if (api === 'ticket_get' && type !== 'agent_config') return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
     if (api === 'getticket' && type !== 'jsapi' && type !== 'wx_card') return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
     const t = this.issue(`TK${type}`, `${owner}`, false);
@@ -254,8 +296,8 @@ export class FakePlatform {
     const code = q.get('js_code') ?? '';
     this.hit('jscode2session', appid);
     if (q.get('grant_type') !== 'authorization_code') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
-    const secret = appid ? this.secrets.get(appid) : undefined;
-    if (secret !== undefined && q.get('secret') !== secret) return this.json(res, { errcode: 40125, errmsg: 'invalid appsecret' });
+    const bad = this.checkSecret(appid, q.get('secret'));
+    if (bad) return this.json(res, bad);
     if (code === 'stall') {
       this.stalled.add(res);
       res.on('close', () => this.stalled.delete(res));

@@ -13,7 +13,10 @@ interface Authorization {
  * api_query_auth, api_authorizer_token, api_get_authorizer_list, component jscode2session) and the
  * mp.weixin.qq.com authorization pages (componentloginpage, bindcomponent), with real shapes and
  * errcodes: 61006 unknown verify ticket, 61010 used/unknown authorization code, 61023 refresh token
- * no longer valid, 40001 dead component token.
+ * no longer valid, 40001 a component_access_token that is not a live component token of the
+ * component_appid named (dead, another component's, or another kind: an authorizer or app token).
+ * The component must be registered with `fake.app(componentAppid, secret)`; component
+ * jscode2session also needs the appid to be an authorizer of that component (else 61003).
  */
 export class FakeWechatTp {
   /** component appid → the verify tickets the platform has pushed (valid ones) */
@@ -39,7 +42,7 @@ export class FakeWechatTp {
         }
         fake.hit(api, b.component_appid);
         if (await fake.misbehave(api, res)) return;
-        if (api !== 'api_component_token' && !fake.isLive(u.searchParams.get('component_access_token') ?? '')) {
+        if (api !== 'api_component_token' && !fake.isLive(u.searchParams.get('component_access_token') ?? '', 'CT', String(b.component_appid))) {
           return fake.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
         }
         await h(b, u, res);
@@ -90,7 +93,10 @@ export class FakeWechatTp {
     });
     fake.route('/sns/component/jscode2session', (u, _b, res) => {
       fake.hit('component_jscode2session', u.searchParams.get('appid'));
-      if (!fake.isLive(u.searchParams.get('component_access_token') ?? '')) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
+      const component = u.searchParams.get('component_appid') ?? '';
+      if (!fake.isLive(u.searchParams.get('component_access_token') ?? '', 'CT', component)) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
+      if (u.searchParams.get('grant_type') !== 'authorization_code') return fake.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
+      if (!this.authorizations.has(`${component}:${u.searchParams.get('appid')}`)) return fake.json(res, { errcode: 61003, errmsg: 'component is not authorized by this account' });
       const code = u.searchParams.get('js_code') ?? '';
       if (!code.startsWith('tpcode_')) return fake.json(res, { errcode: 40029, errmsg: 'invalid code' });
       fake.json(res, { openid: `o_${code}`, session_key: crypto.randomBytes(16).toString('base64') });

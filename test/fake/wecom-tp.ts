@@ -8,7 +8,7 @@ import type { FakePlatform } from './platform';
  *   - get_suite_token {suite_id, suite_secret, suite_ticket}: 40083 unknown suite, 40080 wrong
  *     secret, 40085 a suite_ticket the fake never minted (`ticket()`); a new token per call
  *   - get_pre_auth_code, get_permanent_code, get_corp_token take ?suite_access_token=: 42009 when it
- *     expired, 40082 when it was never issued
+ *     expired, 40082 when it was never issued or is not a suite token (a corp or app token)
  *   - get_permanent_code {auth_code}: a code from `authCode()` works once (then 40078, as does an
  *     unknown one); each exchange mints a new permanent code for the corp (the old one stops working)
  *   - get_corp_token {auth_corpid, permanent_code}: 40084 unless it is the corp's current code
@@ -106,8 +106,10 @@ export class FakeWecomTp {
     const token = q.get('suite_access_token') ?? '';
     const m = /^SUITE_([^_]+)_[0-9a-f]+$/.exec(token);
     if (!m) return { errcode: 40082, errmsg: 'invalid suite_token' };
-    if (!this.fake.isLive(token)) return { errcode: 42009, errmsg: 'suite_token expired' };
-    return { suiteId: m[1] };
+    const held = this.fake.tokenOf(token);
+    if (!held) return { errcode: 42009, errmsg: 'suite_token expired' };
+    if (held.kind !== 'SUITE') return { errcode: 40082, errmsg: 'invalid suite_token' };
+    return { suiteId: held.owner };
   }
 
   private async suiteToken(b: Record<string, unknown>, res: http.ServerResponse): Promise<void> {

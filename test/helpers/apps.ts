@@ -17,3 +17,9 @@ export const SECRET_FIELDS: Record<string, string[]> = {
   toutiao_app: ['secret'], fengniao_app: ['secret'], shansong_app: ['secret'], cos: ['secretKey'],
 };
 
+
+/** registers the SAMPLE_APPS secrets on a fake platform (it refuses apps it does not know) */
+export function registerSampleApps(fake: { app(appid: string, secret: string): void }): void {
+  for (const platform of ['wechat_app', 'wechat_tp', 'toutiao_app']) fake.app(String(SAMPLE_APPS[platform].appId), String(SAMPLE_APPS[platform].secret));
+  fake.app(String(SAMPLE_APPS.wecom_corp.corpId), String(SAMPLE_APPS.wecom_corp.secret));
+}

@@ -55,6 +55,7 @@ describe('/metrics', () => {
 
   it("shows each token's time to expiry and age, never its value", async () => {
     const fake = await new FakePlatform().start();
+    fake.app('wxmetrics', 's');
     try {
       node = await startNode({ dialect: 'sqlite', fake });
       await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: 'wxmetrics', secret: 's' } }, node.token());

@@ -326,13 +326,15 @@ export class TokenEngine {
     const { leaseMs, pollMs, upstreamTimeoutMs, attempts } = this.o;
     const deadline = Date.now() + leaseMs + attempts * upstreamTimeoutMs + 5_000;
     let lastSeen: TokenRow | null = null;
+    let waited = false;
     while (Date.now() < deadline) {
       const now = Date.now();
       if (await this.store.tryLease(spec.key, this.o.nodeId, now, now + leaseMs)) {
         return this.refreshHoldingLease(spec, need, seenVersion, invalidToken, now + leaseMs);
       }
-      // another node holds the lease: its result is ours
-      this.metrics?.leaseWaits.inc();
+      // another node holds the lease: its result is ours (one wait, however many polls it takes)
+      if (!waited) this.metrics?.leaseWaits.inc();
+      waited = true;
       const row = await this.store.getToken(spec.key);
       if (row && this.satisfied(row, need, seenVersion, invalidToken)) {
         this.remember(row);
