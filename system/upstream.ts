@@ -23,6 +23,34 @@ export function outboundFetch(url: string | URL, init: Omit<RequestInit, 'redire
 }
 
 /**
+ * Why an outbound call failed, for logs and errors: `errno` is the system's code (ECONNREFUSED,
+ * ENOTFOUND, ECONNRESET, …; ETIMEDOUT for our own timeout), `why` a few words with it. fetch hides
+ * the code in `cause` (an AggregateError when several addresses were tried).
+ */
+export function unreachable(err: unknown, timeoutMs: number): { errno: string; why: string } {
+  const name = (err as Error)?.name;
+  if (name === 'TimeoutError') return { errno: 'ETIMEDOUT', why: `timed out after ${timeoutMs} ms (ETIMEDOUT)` };
+  let e = err as { code?: unknown; cause?: unknown; errors?: { code?: unknown }[] } | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    const code = typeof e.code === 'string' ? e.code : typeof e.errors?.[0]?.code === 'string' ? e.errors[0].code : undefined;
+    if (code) return { errno: code, why: `connection failed (${code})` };
+    e = e.cause as typeof e;
+  }
+  return { errno: 'unknown', why: 'connection failed' };
+}
+
+/**
+ * The log line and the 1005 of a call that got no answer: platform, API, host and errno — never
+ * the path or the query (they may carry secrets).
+ */
+export function unreachableError(log: Logger, platform: string, api: string, url: URL | string, err: unknown, timeoutMs: number, started: number): RpcError {
+  const { errno, why } = unreachable(err, timeoutMs);
+  const host = new URL(url).host;
+  log.warn({ platform, api, host, errno, ms: Date.now() - started }, `upstream ${platform} ${api}: ${host} ${why}`);
+  return new RpcError('UPSTREAM_UNREACHABLE', '', `${platform} ${api}: ${host} ${why}`);
+}
+
+/**
  * The one HTTP client gatehouse uses to reach a platform: a timeout per call, JSON in and out,
  * failures mapped to envelope codes (1005 unreachable / non-2xx, 1007 unparsable). Platform
  * error codes inside a 2xx JSON reply are the platform client's business.
@@ -55,14 +83,12 @@ export class Upstream {
       });
       text = await res.text();
     } catch (err) {
-      const why = (err as Error).name === 'TimeoutError' ? `timed out after ${this.timeoutMs} ms` : 'connection failed';
       this.count(req, (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable', started);
-      this.log.warn({ platform: req.platform, api: req.api, ms: Date.now() - started }, `upstream ${why}`);
-      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: ${why}`);
+      throw unreachableError(this.log, req.platform, req.api, url, err, this.timeoutMs, started);
     }
     if (res.status < 200 || res.status > 299) {
       this.count(req, `http_${res.status}`, started);
-      this.log.warn({ platform: req.platform, api: req.api, status: res.status }, 'upstream answered non-2xx');
+      this.log.warn({ platform: req.platform, api: req.api, host: url.host, status: res.status }, `upstream ${req.platform} ${req.api}: ${url.host} answered HTTP ${res.status}`);
       throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: HTTP ${res.status}`);
     }
     try {

@@ -1,5 +1,5 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
-import { outboundFetch } from '../../system/upstream';
+import { outboundFetch, unreachableError } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { Services } from '.';
 import { mask, type AppConfig } from './apps';
@@ -377,9 +377,7 @@ export class Fengniao {
       });
       body = Buffer.from(await res.arrayBuffer());
     } catch (err) {
-      const why = (err as Error).name === 'TimeoutError' ? `timed out after ${this.sv.config.upstreamTimeoutMs} ms` : 'connection failed';
-      this.sv.log.warn({ platform: UPSTREAM, api: 'invoke', path, ms: Date.now() - started }, `upstream ${why}`);
-      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${UPSTREAM} invoke: ${why}`);
+      throw unreachableError(this.sv.log, UPSTREAM, 'invoke', this.api, err, this.sv.config.upstreamTimeoutMs, started);
     }
     let code: string | undefined;
     try {

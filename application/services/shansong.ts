@@ -1,5 +1,5 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
-import { outboundFetch } from '../../system/upstream';
+import { outboundFetch, unreachableError } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { Services } from '.';
 import type { AppConfig } from './apps';
@@ -121,9 +121,7 @@ export class Shansong {
       });
       return { res, body: Buffer.from(await res.arrayBuffer()) };
     } catch (err) {
-      const why = (err as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'connection failed';
-      this.sv.log.warn({ platform: UPSTREAM, api, ms: Date.now() - started }, `upstream ${why}`);
-      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${UPSTREAM} ${api}: ${why}`);
+      throw unreachableError(this.sv.log, UPSTREAM, api, url, err, timeoutMs, started);
     }
   }
 
@@ -131,7 +129,7 @@ export class Shansong {
   private async call(api: string, path: string, form: Record<string, string>): Promise<unknown> {
     const { res, body } = await this.post(api, path, form);
     if (res.status < 200 || res.status > 299) {
-      this.sv.log.warn({ platform: UPSTREAM, api, status: res.status }, 'upstream answered non-2xx');
+      this.sv.log.warn({ platform: UPSTREAM, api, host: new URL(this.base).host, status: res.status }, `upstream ${UPSTREAM} ${api}: answered HTTP ${res.status}`);
       throw new RpcError('UPSTREAM_UNREACHABLE', '', `${UPSTREAM} ${api}: HTTP ${res.status}`);
     }
     const reply = parseObject(body);

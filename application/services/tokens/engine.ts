@@ -78,6 +78,14 @@ export function refreshAhead(lifetimeMs: number): number {
   return Math.min(TEN_MINUTES, Math.floor(lifetimeMs * 0.2));
 }
 
+/**
+ * Which token a log line is about, by fields the log does not redact (`token` is redacted by name):
+ * platform, codeName, subject (appid / corpid / suite id …) and kind — never the value.
+ */
+function which(t: { platform: string; codeName: string; subject: string; kind: string }) {
+  return { platform: t.platform, codeName: t.codeName, subject: t.subject, kind: t.kind };
+}
+
 function describe(err: unknown): string {
   if (err instanceof RpcError) {
     const d = err.data as { platform?: string; errcode?: unknown; errmsg?: unknown } | '';
@@ -296,7 +304,7 @@ export class TokenEngine {
   private refreshInBackground(spec: TokenSpec, seenVersion: number): void {
     if (this.flights.has(spec.key)) return;
     this.refresh(spec, 'ahead', seenVersion).catch((err: unknown) => {
-      this.log.warn({ token: spec.key, error: describe(err) }, 'refresh ahead failed');
+      this.log.warn({ ...which(spec), error: describe(err) }, 'refresh ahead failed');
     });
   }
 
@@ -378,7 +386,7 @@ export class TokenEngine {
       });
       this.metrics?.refreshes.inc({ platform: spec.platform, kind: spec.kind, reason: need, result: 'ok' });
       const after = await this.store.getToken(spec.key);
-      if (!saved) this.log.warn({ token: spec.key }, 'lease lost before the refreshed token was written');
+      if (!saved) this.log.warn(which(spec), 'lease lost before the refreshed token was written');
       if (after && this.valid(after)) {
         this.remember(after);
         return { value: after.value!, expiresAt: after.expiresAt! };
@@ -389,7 +397,7 @@ export class TokenEngine {
       this.stats.failed++;
       this.metrics?.refreshes.inc({ platform: spec.platform, kind: spec.kind, reason: need, result: 'failed' });
       await this.store.releaseLease(spec.key, owner, error, Date.now()).catch(() => undefined);
-      this.log.warn({ token: spec.key, need, error }, 'token refresh failed');
+      this.log.warn({ ...which(spec), need, error }, 'token refresh failed');
       const current = await this.store.getToken(spec.key).catch(() => null);
       if (current && this.valid(current) && need !== 'invalidate') {
         // serve through outages: the stored token is still good
@@ -470,7 +478,7 @@ export class TokenEngine {
       resolve(row)
         .catch(() => null)
         .then((spec) => (spec ? this.refresh(spec, 'ahead', row.version) : undefined))
-        .catch((err: unknown) => this.log.warn({ token: row.key, error: describe(err) }, 'background refresh failed'))
+        .catch((err: unknown) => this.log.warn({ ...which(row), error: describe(err) }, 'background refresh failed'))
         .finally(() => {
           this.running--;
           this.pump();
