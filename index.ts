@@ -39,6 +39,13 @@ async function withServices<T>(fn: (sv: Services, config: Config) => Promise<T>)
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/** --platform must name a platform: a typo is one line listing them, exit 1 (not an empty list) */
+function knownPlatform(sv: Services, platform: string | undefined): void {
+  if (platform !== undefined && !sv.apps.platformDef(platform)) {
+    throw new ConfigError(`--platform: unknown platform "${platform}" (one of ${sv.apps.platforms().join(', ')})`);
+  }
+}
+
 const program = new Command('gatehouse').version(VERSION).description('WeChat-ecosystem session server and token central control');
 
 program
@@ -46,11 +53,13 @@ program
   .description('serve RPC, callbacks and proxies (default)')
   .action(async () => {
     const config = loadConfig();
-    // buffered writes: a log line per request must not cost a write(2) each
-    const dest = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    // buffered writes: a log line per request must not cost a write(2) each; but no line waits
+    // more than ~100 ms (an unref'd flush every 50 ms), and what is buffered is written at exit
+    const dest = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 50 });
     const log = createLogger(config.logLevel, dest);
     process.once('exit', () => dest.flushSync());
     const g = await start(config, log);
+    dest.flush(); // the listening line, at once
     // SIGTERM / SIGINT drain (in-flight requests finish, up to 8 s) and exit 0 within 10 s; a
     // second signal while draining is ignored, the deadline below still holds
     let stopping = false;
@@ -139,6 +148,7 @@ app
   .option('--platform <platform>')
   .action(async (o: { platform?: string }) => {
     await withServices(async (sv) => {
+      knownPlatform(sv, o.platform);
       for (const r of await sv.apps.list(o.platform)) {
         process.stdout.write(`${r.platform}\t${r.codeName}\t${r.appId}\t${r.enabled ? 'enabled' : 'disabled'}${r.isDefault ? '\tdefault' : ''}\n`);
       }
@@ -150,8 +160,11 @@ app
   .requiredOption('--code-name <codeName>')
   .action(async (o: { platform: string; codeName: string }) => {
     await withServices(async (sv) => {
-      const deleted = await sv.apps.delete(o.platform, o.codeName);
-      process.stdout.write(deleted ? `removed ${o.platform} ${o.codeName}\n` : `no ${o.platform} ${o.codeName}\n`);
+      knownPlatform(sv, o.platform);
+      if (!(await sv.apps.delete(o.platform, o.codeName))) {
+        throw new Error(`app rm: there is no ${o.platform} app "${o.codeName}" (gatehouse app list shows the apps)`);
+      }
+      process.stdout.write(`removed ${o.platform} ${o.codeName}\n`);
     });
   });
 
@@ -243,6 +256,7 @@ program
   .option('--code-name <codeName>')
   .action(async (o: { platform?: string; codeName?: string }) => {
     await withServices(async (sv) => {
+      knownPlatform(sv, o.platform);
       const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
       process.stdout.write('platform\tcodeName\tsubject\tkind\texpiresAt\trefreshedAt\tlastError\n');
       for (const t of await sv.store.listTokens({ platform: o.platform, codeName: o.codeName })) {
@@ -250,5 +264,18 @@ program
       }
     });
   });
+
+// an unknown command is one line naming it and the commands, exit 1 (without this check the first
+// word would go to the default command, serve, as an argument it does not take)
+const commandNames = (c: Command) => c.commands.map((sub) => sub.name());
+const first = process.argv[2];
+if (first !== undefined && !first.startsWith('-') && ![...commandNames(program), 'help'].includes(first)) {
+  fail(new Error(`unknown command '${first}' (commands: ${commandNames(program).join(', ')}; see gatehouse --help)`));
+}
+for (const group of program.commands.filter((c) => c.commands.length > 0)) {
+  group.on('command:*', (operands: string[]) => {
+    fail(new Error(`unknown command '${group.name()} ${operands[0]}' (${group.name()} commands: ${commandNames(group).join(', ')})`));
+  });
+}
 
 program.parseAsync(process.argv).catch(fail);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import Router from '@koa/router';
-import { ConfigError, type Config } from '../system/config';
+import { ConfigError, databaseLocation, type Config } from '../system/config';
 import { createLogger, type Logger } from '../system/log';
 import { Registry } from '../system/registry';
 import { SEALED_PREFIX, SecretBox } from '../system/secretbox';
@@ -11,6 +11,8 @@ import { KEY_CHECK } from './services/secrets';
 import { createServer } from '../system/server';
 import { guardStore } from '../system/store-guard';
 import { openStore } from '../db';
+import { probeMariaDb } from '../db/mariadb';
+import { DatabaseOpenError, oneLine } from '../db/open-error';
 import type { Store } from '../db/store';
 import type { Area } from './area';
 import { buildServices, type Services } from './services';
@@ -34,15 +36,28 @@ export function loadAreas(): Area[] {
     });
 }
 
-/** Opens and migrates the store; an unreachable database is a configuration error. */
+/**
+ * Opens and migrates the store. A database that cannot be used is a configuration error of one
+ * line with its cause: MariaDB is first reached by one direct connection (refused, access denied,
+ * unknown database, host not found, no answer), a SQLite file must open; then migrations run.
+ */
 export async function openMigratedStore(config: Config): Promise<Store> {
-  const store = guardStore(openStore(config.databaseUrl));
+  const { kind, location } = databaseLocation(config.databaseUrl);
+  let opened: Store;
+  try {
+    if (kind === 'mariadb') await probeMariaDb(config.databaseUrl);
+    opened = openStore(config.databaseUrl);
+  } catch (err) {
+    if (err instanceof DatabaseOpenError) throw new ConfigError(`GATEHOUSE_DATABASE_URL: ${err.message}`);
+    throw err;
+  }
+  const store = guardStore(opened);
   try {
     await store.migrate();
   } catch (err) {
     await store.close().catch(() => {});
     const detail = (err as { detail?: string }).detail ?? (err as Error).message;
-    throw new ConfigError(`GATEHOUSE_DATABASE_URL: cannot open or migrate the database (${detail})`);
+    throw new ConfigError(`GATEHOUSE_DATABASE_URL: cannot migrate the ${kind} database ${location} (${oneLine(detail)})`);
   }
   return store;
 }
@@ -172,7 +187,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
       server!.listen(config.port, config.host, () => resolve());
     });
     const port = (server.address() as { port: number }).port;
-    log.info({ port, host: config.host, store: store.dialect, interfaces: registry.all().length }, 'gatehouse listening');
+    const line = await listening(config, services, port, registry.all().length);
+    log.info(line.fields, line.message);
     const srv = server;
     return {
       services,
@@ -193,9 +209,36 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     startedEngine?.stop();
     startedCallers?.stop();
     await store.close().catch(() => {});
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);
+    if (code === 'EACCES') throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} needs privileges (EACCES); use a port above 1023`);
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+      throw new ConfigError(`GATEHOUSE_HOST: cannot listen on "${config.host}": host not found (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`);
+    }
+    if (code === 'EADDRNOTAVAIL') {
+      throw new ConfigError(`GATEHOUSE_HOST: cannot listen on "${config.host}": not an address of this machine (EADDRNOTAVAIL); use one of its addresses, e.g. 127.0.0.1 or 0.0.0.0`);
     }
     throw err;
   }
+}
+
+/**
+ * The start-up line's fields: where it listens, which store (a SQLite file's path or MariaDB's
+ * user@host:port/db, never a password), how many apps, whether secrets are sealed, and what to do
+ * next — the message itself reads as one sentence for a person at a terminal.
+ */
+async function listening(config: Config, services: Services, port: number, interfaces: number) {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const address = `http://${host}:${port}`;
+  const { kind, location } = databaseLocation(config.databaseUrl);
+  const apps = (await services.apps.list()).length;
+  const masterKey = config.masterKey ? 'on' : 'off';
+  const next =
+    apps === 0
+      ? 'add an app (npx gatehouse app put --platform <platform> --code-name <name> …), then mint a caller token for your backend (npx gatehouse caller token --sub <name> --scope "<patterns>")'
+      : 'mint a caller token for your backend: npx gatehouse caller token --sub <name> --scope "<patterns>"';
+  return {
+    fields: { address, port, host: config.host, store: kind, location, apps, masterKeySet: masterKey === 'on', interfaces, next },
+    message: `gatehouse listening on ${address} (${kind} ${location}; ${apps} app${apps === 1 ? '' : 's'}; master key ${masterKey}); next: ${next}`,
+  };
 }

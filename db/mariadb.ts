@@ -1,4 +1,5 @@
 import * as mariadb from 'mariadb';
+import { DatabaseOpenError, oneLine } from './open-error';
 import { SqlStore } from './sql-store';
 
 type Param = string | number | null;
@@ -14,7 +15,9 @@ export interface MariaDbOptions {
 /** Parses `mariadb://user:pass@host:port/db?connectionLimit=N` into pool options. */
 export function poolConfig(url: string, opts: MariaDbOptions = {}): mariadb.PoolConfig {
   const u = new URL(url);
-  const limit = Number(u.searchParams.get('connectionLimit') ?? opts.connectionLimit ?? 10);
+  const raw = u.searchParams.get('connectionLimit');
+  if (raw !== null && !/^\d+$/.test(raw)) throw new DatabaseOpenError(`connectionLimit must be a whole number, got "${raw}"`);
+  const limit = Number(raw ?? opts.connectionLimit ?? 10);
   return {
     host: u.hostname,
     port: u.port ? Number(u.port) : 3306,
@@ -30,6 +33,41 @@ export function poolConfig(url: string, opts: MariaDbOptions = {}): mariadb.Pool
     logParam: false,
     charset: 'utf8mb4',
   };
+}
+
+/** what went wrong connecting, per driver error code: the cause and what to check */
+const CAUSES: Record<string, (c: mariadb.PoolConfig) => string> = {
+  ECONNREFUSED: () => 'connection refused (ECONNREFUSED); is the server running and listening on that port?',
+  ENOTFOUND: (c) => `host "${c.host}" not found (ENOTFOUND); check the host name in the URL`,
+  EAI_AGAIN: (c) => `host "${c.host}" could not be looked up (EAI_AGAIN); check DNS and the host name in the URL`,
+  ER_CONNECTION_TIMEOUT: () => 'no answer within 2 s (ER_CONNECTION_TIMEOUT); check the host, the port and any firewall',
+  ETIMEDOUT: () => 'no answer (ETIMEDOUT); check the host, the port and any firewall',
+  EHOSTUNREACH: () => 'host unreachable (EHOSTUNREACH); check the host and the network',
+  ENETUNREACH: () => 'network unreachable (ENETUNREACH); check the host and the network',
+  ER_ACCESS_DENIED_ERROR: (c) => `access denied for user "${c.user}" (ER_ACCESS_DENIED_ERROR); check the user and password in the URL`,
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: (c) =>
+    `access denied for user "${c.user}" (ER_ACCESS_DENIED_NO_PASSWORD_ERROR); check the user and password in the URL`,
+  ER_DBACCESS_DENIED_ERROR: (c) => `user "${c.user}" may not use database "${c.database}" (ER_DBACCESS_DENIED_ERROR); grant it: GRANT ALL ON \`${c.database}\`.* TO …`,
+  ER_BAD_DB_ERROR: (c) => `unknown database "${c.database}" (ER_BAD_DB_ERROR); create it: CREATE DATABASE \`${c.database}\` CHARACTER SET utf8mb4`,
+};
+
+/**
+ * Connects once, directly rather than through a pool (a pool only reports that it timed out
+ * waiting for a connection), and closes again: a database that cannot be used is a
+ * DatabaseOpenError naming host, port and the cause, within the 2 s connect timeout.
+ */
+export async function probeMariaDb(url: string): Promise<void> {
+  const c = poolConfig(url);
+  try {
+    const conn = await mariadb.createConnection({
+      host: c.host, port: c.port, user: c.user, password: c.password, database: c.database, connectTimeout: c.connectTimeout,
+    });
+    await conn.end();
+  } catch (err) {
+    const e = err as { code?: string; sqlMessage?: string; message?: string };
+    const cause = (e.code && CAUSES[e.code]?.(c)) ?? `${oneLine(e.sqlMessage ?? e.message ?? 'error')} (${e.code ?? 'unknown'})`;
+    throw new DatabaseOpenError(`cannot connect to MariaDB at ${c.host}:${c.port}: ${cause}`);
+  }
 }
 
 /** The shared store: any number of nodes on one MariaDB / MySQL database. */

@@ -1,9 +1,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { DatabaseOpenError, oneLine } from './open-error';
 import { SqlStore } from './sql-store';
 
 type Param = string | number | null;
+
+/**
+ * Creates the missing directories above a SQLite file one level at a time (mkdir's recursive mode
+ * spins forever under /proc on Node 20): a directory that cannot be made is one clear error.
+ */
+function makeDirectory(file: string): void {
+  const missing: string[] = [];
+  let dir = path.dirname(file);
+  while (!fs.existsSync(dir)) {
+    missing.unshift(dir);
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  const fail = (why: string) => new DatabaseOpenError(`cannot open the SQLite file ${file}: ${why}`);
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw fail(`${dir} is not a directory`);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+      if (code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw fail(`cannot create its directory ${d} (${code})`);
+    }
+  }
+}
 
 /** The embedded store: one file, one node. better-sqlite3 is synchronous and fast. */
 export class SqliteStore extends SqlStore {
@@ -14,13 +40,24 @@ export class SqliteStore extends SqlStore {
 
   constructor(file: string) {
     super();
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    // overwritten and deleted values (old secrets after a key rotation) are zeroed, not left in free pages
-    this.db.pragma('secure_delete = ON');
+    const where = file === ':memory:' ? file : path.resolve(file);
+    if (file !== ':memory:') makeDirectory(where);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      // overwritten and deleted values (old secrets after a key rotation) are zeroed, not left in free pages
+      db.pragma('secure_delete = ON');
+      this.db = db;
+    } catch (err) {
+      if (db?.open) db.close();
+      const e = err as { code?: string; message?: string };
+      throw new DatabaseOpenError(
+        `cannot open the SQLite file ${where}: ${oneLine(e.message ?? 'error')} (${e.code ?? 'unknown'}); the file and its directory must be writable`,
+      );
+    }
   }
 
   private prepare(sql: string): Database.Statement {
