@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import type { FakePlatform } from './platform';
+import { ISSUED_SECRETS, registerSecret, type FakePlatform } from './platform';
 import { FENGNIAO_CODES } from '../../application/services/fengniao';
 
 /** Fengniao's answer codes: the one place gatehouse's assumption about them is written down */
@@ -83,12 +83,14 @@ export class FakeFengniao {
 
   /** registers an app and its secret */
   app(appId: string, secret: string): void {
+    registerSecret(secret);
     this.secrets.set(appId, secret);
   }
 
   /** the code Fengniao hands to the auth callback when a merchant authorizes the app */
   authCode(appId: string, merchantId: string): string {
     const code = `fncode_${crypto.randomBytes(10).toString('hex')}`;
+    ISSUED_SECRETS.add(code);
     this.codes.set(code, { appId, merchantId });
     return code;
   }
@@ -157,6 +159,7 @@ export class FakeFengniao {
       refreshToken: `fnrt_${merchantId}_${crypto.randomBytes(12).toString('hex')}`,
       rtExpiresAt: now + this.rtLifetimeS * 1000,
     };
+    ISSUED_SECRETS.add(m.accessToken).add(m.refreshToken);
     this.merchants.set(`${appId}:${merchantId}`, m);
     return m;
   }

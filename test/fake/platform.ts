@@ -43,6 +43,11 @@ interface Issued {
 /** every token, ticket and session key any fake issued in this test run (checked against the logs) */
 export const ISSUED_SECRETS = new Set<string>();
 
+/** an app secret a test gave a fake: checked against the logs too, unless too short to be told from ordinary text */
+export function registerSecret(secret: string): void {
+  if (secret.length >= 12) ISSUED_SECRETS.add(secret);
+}
+
 export class FakePlatform {
   lifetimeS = 7200;
   stableRenewS = 300;
@@ -90,6 +95,7 @@ export class FakePlatform {
   /** registers an app (or WeCom corp) and the secret the fake will insist on (replacing any earlier one) */
   app(appid: string, secret: string): void {
     this.secrets.set(appid, new Set([secret]));
+    registerSecret(secret);
   }
 
   /** one more secret of a WeCom corp (each agent has its own) */
@@ -103,6 +109,7 @@ export class FakePlatform {
   code(opts: { code?: string; openid?: string; sessionKey?: string; unionid?: string; appid?: string } = {}): { code: string; openid: string; sessionKey: string } {
     const code = opts.code ?? `c_${crypto.randomBytes(8).toString('hex')}`;
     const openid = opts.openid ?? `o_${crypto.randomBytes(10).toString('hex')}`;
+    if (opts.code === undefined) ISSUED_SECRETS.add(code);
     const sessionKey = opts.sessionKey ?? crypto.randomBytes(16).toString('base64');
     ISSUED_SECRETS.add(sessionKey);
     this.codes.set(code, { openid, session_key: sessionKey, unionid: opts.unionid, appid: opts.appid });

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import type { FakePlatform } from './platform';
+import { ISSUED_SECRETS, registerSecret, type FakePlatform } from './platform';
 
 /** the developer APIs the fake knows (`/openapi/developer/v5/{name}`) */
 export const DEVELOPER_APIS = ['openCitiesLists', 'orderCalculate', 'orderPlace', 'orderInfo', 'abortOrder', 'queryAllStores'];
@@ -70,12 +70,14 @@ export class FakeShansong {
 
   /** registers a client (clientId = the app's appId) and its secret */
   client(clientId: string, secret: string): void {
+    registerSecret(secret);
     this.clients.set(clientId, secret);
   }
 
   /** a one-time authorization code for a merchant, as the /auth page hands out */
   code(clientId: string, merchant: string): string {
     const code = `ssc_${crypto.randomBytes(10).toString('hex')}`;
+    ISSUED_SECRETS.add(code);
     this.codes.set(code, { clientId, merchant });
     return code;
   }
@@ -137,6 +139,7 @@ export class FakeShansong {
     let rt = this.refreshTokens.get(key);
     if (newRefreshToken || !rt) {
       rt = `ssrt_${crypto.randomBytes(12).toString('hex')}`;
+      ISSUED_SECRETS.add(rt);
       this.refreshTokens.set(key, rt);
     }
     return { access_token: t.value, refresh_token: rt, expires_in: t.expiresIn };

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { FakePlatform } from './platform';
+import { ISSUED_SECRETS, type FakePlatform } from './platform';
 
 /**
  * ByteDance mini-program API on the fake: POST /api/apps/v2/token and /api/apps/v2/jscode2session,
@@ -29,6 +29,7 @@ export function installToutiao(fake: FakePlatform): void {
     if (!b.code && !b.anonymous_code) return { err_no: 40014, err_tips: 'bad params', data: {} };
     if (b.code && !String(b.code).startsWith('tt_')) return { err_no: 40018, err_tips: 'bad code', data: {} };
     const data: Record<string, string> = { session_key: crypto.randomBytes(16).toString('base64') };
+    ISSUED_SECRETS.add(data.session_key);
     if (b.code) Object.assign(data, { openid: `o_${b.code}`, unionid: `u_${b.code}` });
     if (b.anonymous_code) data.anonymous_openid = `ao_${b.anonymous_code}`;
     return { err_no: 0, err_tips: 'success', data };

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import type { FakePlatform } from './platform';
+import { ISSUED_SECRETS, registerSecret, type FakePlatform } from './platform';
 
 interface Authorization {
   component: string;
@@ -57,6 +57,7 @@ export class FakeWechatTp {
     });
     c('api_create_preauthcode', (b, _u, res) => {
       const code = `preauthcode@@@${crypto.randomBytes(12).toString('hex')}`;
+      ISSUED_SECRETS.add(code);
       this.preAuth.set(code, b.component_appid);
       fake.json(res, { pre_auth_code: code, expires_in: 1800 });
     });
@@ -79,7 +80,7 @@ export class FakeWechatTp {
     c('api_authorizer_token', (b, _u, res) => {
       const auth = this.authorizations.get(`${b.component_appid}:${b.authorizer_appid}`);
       if (!auth || auth.refreshToken !== b.authorizer_refresh_token) return fake.json(res, { errcode: 61023, errmsg: 'refresh_token is invalid' });
-      if (this.rotate) auth.refreshToken = `refreshtoken@@@${crypto.randomBytes(12).toString('hex')}`;
+      if (this.rotate) ISSUED_SECRETS.add((auth.refreshToken = `refreshtoken@@@${crypto.randomBytes(12).toString('hex')}`));
       const t = fake.issue('AAT', b.authorizer_appid, false);
       fake.json(res, { authorizer_access_token: t.value, expires_in: t.expiresIn, authorizer_refresh_token: auth.refreshToken });
     });
@@ -99,7 +100,9 @@ export class FakeWechatTp {
       if (!this.authorizations.has(`${component}:${u.searchParams.get('appid')}`)) return fake.json(res, { errcode: 61003, errmsg: 'component is not authorized by this account' });
       const code = u.searchParams.get('js_code') ?? '';
       if (!code.startsWith('tpcode_')) return fake.json(res, { errcode: 40029, errmsg: 'invalid code' });
-      fake.json(res, { openid: `o_${code}`, session_key: crypto.randomBytes(16).toString('base64') });
+      const sessionKey = crypto.randomBytes(16).toString('base64');
+      ISSUED_SECRETS.add(sessionKey);
+      fake.json(res, { openid: `o_${code}`, session_key: sessionKey });
     });
 
     const page = (kind: string) => (u: URL, _b: string, res: http.ServerResponse) => {
@@ -130,6 +133,7 @@ export class FakeWechatTp {
     const key = `${component}:${authorizer}`;
     const a = this.authorizations.get(key) ?? { component, authorizer, refreshToken: '' };
     a.refreshToken = `refreshtoken@@@${crypto.randomBytes(12).toString('hex')}`;
+    ISSUED_SECRETS.add(a.refreshToken);
     this.authorizations.set(key, a);
     return a;
   }
@@ -137,6 +141,7 @@ export class FakeWechatTp {
   /** an authorization code as WeChat hands it out when an admin authorizes */
   authorizationCode(component: string, authorizer: string): string {
     const code = `queryauthcode@@@${crypto.randomBytes(12).toString('hex')}`;
+    ISSUED_SECRETS.add(code);
     this.codes.set(code, { component, authorizer });
     return code;
   }
@@ -155,6 +160,7 @@ export class FakeWechatTp {
   /** marks a verify ticket as the one WeChat accepts */
   acceptTicket(component: string, ticket: string): void {
     const set = this.tickets.get(component) ?? new Set<string>();
+    registerSecret(ticket);
     set.add(ticket);
     this.tickets.set(component, set);
   }

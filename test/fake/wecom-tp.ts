@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
-import type { FakePlatform } from './platform';
+import { ISSUED_SECRETS, registerSecret, type FakePlatform } from './platform';
 
 /**
  * WeCom third-party suite service API (qyapi /cgi-bin/service/*) on a FakePlatform, with the
@@ -69,12 +69,14 @@ export class FakeWecomTp {
 
   /** registers a suite and its secret */
   suite(suiteId: string, secret: string): void {
+    registerSecret(secret);
     this.suites.set(suiteId, secret);
   }
 
   /** a suite_ticket WeCom would push for the suite (every one minted stays valid) */
   ticket(suiteId: string): string {
     const t = `st_${crypto.randomBytes(12).toString('hex')}`;
+    ISSUED_SECRETS.add(t);
     this.tickets.set(t, suiteId);
     return t;
   }
@@ -82,6 +84,7 @@ export class FakeWecomTp {
   /** a temporary auth code, as an install (create_auth) or a reset (reset_permanent_code) hands out */
   authCode(suiteId: string, corpId: string, corpName = `corp ${corpId}`): string {
     const code = `ac_${crypto.randomBytes(12).toString('hex')}`;
+    ISSUED_SECRETS.add(code);
     this.codes.set(code, { suiteId, corpId, corpName });
     return code;
   }
@@ -130,6 +133,7 @@ export class FakeWecomTp {
     if (await this.fake.misbehave('get_pre_auth_code', res)) return;
     if (!('suiteId' in s)) return this.fake.json(res, s);
     const code = `pre_${crypto.randomBytes(12).toString('hex')}`;
+    ISSUED_SECRETS.add(code);
     this.preAuth.set(code, s.suiteId);
     this.fake.json(res, { errcode: 0, errmsg: 'ok', pre_auth_code: code, expires_in: 1200 });
   }
@@ -144,6 +148,7 @@ export class FakeWecomTp {
     if (!c || c.suiteId !== s.suiteId || this.used.has(code)) return this.fake.json(res, { errcode: 40078, errmsg: 'invalid auth_code' });
     this.used.add(code);
     const permanent = `pc_${crypto.randomBytes(16).toString('hex')}`;
+    ISSUED_SECRETS.add(permanent);
     this.permanent.set(`${s.suiteId}:${c.corpId}`, permanent);
     const t = this.fake.issue('CORP', `${s.suiteId}.${c.corpId}`, false);
     this.fake.json(res, {

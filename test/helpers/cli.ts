@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { captureChild, recordOutput } from './log-scan';
 
 export const ROOT = path.resolve(__dirname, '../..');
 const TSX = ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'index.ts')];
@@ -8,6 +9,7 @@ const TSX = ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'index.ts'
 export function cli(args: string[], env: Record<string, string>, cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   const r = spawnSync(process.execPath, [...TSX, ...args], { cwd, env: { ...clean, ...env }, encoding: 'utf8', timeout: 30_000 });
+  recordOutput(`cli-${args[0] ?? 'none'}`, r.stdout, r.stderr);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -22,6 +24,7 @@ export interface ServeProcess {
 export async function serve(env: Record<string, string>, cwd = ROOT): Promise<ServeProcess> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   const child = spawn(process.execPath, [...TSX, 'serve'], { cwd, env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  captureChild(child, 'serve');
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));

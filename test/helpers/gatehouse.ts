@@ -6,32 +6,10 @@ import { mintCaller } from '../../system/callers';
 import { createLogger } from '../../system/log';
 import { start, type Gatehouse } from '../../application';
 import { freshDatabase, type Dialect, type TestDatabase } from './db';
-import { ISSUED_SECRETS, type FakePlatform } from '../fake/platform';
+import type { FakePlatform } from '../fake/platform';
+import { registerLog } from './log-scan';
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
-
-/** the log file of every in-process node started in this test run */
-const LOG_FILES: string[] = [];
-
-/** shapes of the credentials the fakes hand out (refresh tokens, permanent codes, codes, tickets) */
-const SECRET_SHAPES = [
-  /refreshtoken@@@[0-9a-f]{24}/, /queryauthcode@@@[0-9a-f]{24}/, /preauthcode@@@[0-9a-f]{24}/,
-  /\bpc_[0-9a-f]{32}\b/, /\bst_[0-9a-f]{24}\b/, /\bac_[0-9a-f]{24}\b/, /\bfn(at|rt)_\w+_[0-9a-f]{24}\b/,
-];
-
-// After the whole run: no log line of any node holds a token, ticket, session key or other
-// credential a fake issued (secrets are redacted by field name and never put into messages).
-after(function () {
-  this.timeout(60_000);
-  const leaks: string[] = [];
-  for (const file of LOG_FILES) {
-    if (!fs.existsSync(file)) continue;
-    const text = fs.readFileSync(file, 'utf8');
-    for (const secret of ISSUED_SECRETS) if (text.includes(secret)) leaks.push(`${file}: ${secret.slice(0, 6)}…`);
-    for (const shape of SECRET_SHAPES) if (shape.test(text)) leaks.push(`${file}: ${shape}`);
-  }
-  if (leaks.length) throw new Error(`secrets in the logs: ${leaks.slice(0, 10).join(', ')}`);
-});
 
 export interface Envelope {
   returnCode: number;
@@ -66,7 +44,7 @@ export interface NodeOptions {
 export async function startNode(opts: NodeOptions): Promise<TestNode> {
   const db = opts.db ?? (await freshDatabase(opts.dialect));
   const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gh-log-')), 'gatehouse.log');
-  LOG_FILES.push(logFile);
+  registerLog(logFile);
   const env: Record<string, string> = {
     GATEHOUSE_PORT: '0',
     GATEHOUSE_HOST: '127.0.0.1',

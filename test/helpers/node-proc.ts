@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, type ServeProcess } from './cli';
+import { captureChild } from './log-scan';
 
 const TSX = ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'index.ts')];
 
@@ -25,6 +26,7 @@ export async function serveNode(env: Record<string, string>, port: number): Prom
     env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env, GATEHOUSE_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  captureChild(child, `node-${port}`);
   let out = '';
   const keep = (d: Buffer) => {
     out += d.toString();
