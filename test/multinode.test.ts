@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { FakePlatform } from './fake/platform';
 import { freePort, serve, type ServeProcess } from './helpers/cli';
-import { freshDatabase, mariadbAvailable, type TestDatabase } from './helpers/db';
+import { freshDatabase, requireMariadb, type TestDatabase } from './helpers/db';
 import { JWT_SECRET } from './helpers/gatehouse';
 import { signCaller } from '../system/callers';
 
@@ -22,7 +22,7 @@ describe('several nodes on one MariaDB', function () {
   };
 
   before(async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
     fake.app('wxmulti', 's');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { FakePlatform } from './fake/platform';
 import { freePort, serve, type ServeProcess } from './helpers/cli';
-import { freshDatabase, mariadbAvailable, type TestDatabase } from './helpers/db';
+import { freshDatabase, requireMariadb, type TestDatabase } from './helpers/db';
 import { JWT_SECRET } from './helpers/gatehouse';
 import { signCaller } from '../system/callers';
 
@@ -26,7 +26,7 @@ describe('token engine across nodes on one MariaDB', function () {
   let env: Record<string, string>;
 
   before(async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
     fake.app(WX, 'cluster-secret');

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { FakePlatform } from './fake/platform';
 import { FakeWechatTp } from './fake/wechat-tp';
 import { freePort, serve, type ServeProcess } from './helpers/cli';
-import { freshDatabase, mariadbAvailable, type TestDatabase } from './helpers/db';
+import { freshDatabase, requireMariadb, type TestDatabase } from './helpers/db';
 import { JWT_SECRET } from './helpers/gatehouse';
 import { signedPush, xml } from './helpers/push';
 import { signCaller } from '../system/callers';
@@ -28,7 +28,7 @@ describe('WeChat third-party platform on two nodes', function () {
   };
 
   before(async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
     wx = new FakeWechatTp(fake);

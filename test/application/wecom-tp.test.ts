@@ -7,7 +7,7 @@ import { signCaller } from '../../system/callers';
 import { FakePlatform } from '../fake/platform';
 import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
 import { freePort, serve, type ServeProcess } from '../helpers/cli';
-import { forEachDialect, freshDatabase, mariadbAvailable, type TestDatabase } from '../helpers/db';
+import { forEachDialect, freshDatabase, requireMariadb, type TestDatabase } from '../helpers/db';
 import { JWT_SECRET, startNode, type TestNode } from '../helpers/gatehouse';
 
 const SUITE = 'wwsuite0000000a1';
@@ -578,7 +578,7 @@ describe('WeCom suites across two nodes on one MariaDB', function () {
   };
 
   before(async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
     wt = installWecomTp(fake);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as mariadb from 'mariadb';
+import { inCi, skipBecause } from './skip';
 
 export type Dialect = 'sqlite' | 'mariadb';
 export const DIALECTS: Dialect[] = ['sqlite', 'mariadb'];
@@ -11,7 +12,7 @@ const MARIADB = { host: process.env.TEST_MARIADB_HOST ?? '127.0.0.1', port: Numb
 
 let available: Promise<boolean> | undefined;
 
-/** Whether the test MariaDB answers. Under CI=true a missing MariaDB is a failure, not a skip. */
+/** Whether the test MariaDB answers. Under CI (any truthy CI) a missing MariaDB is a failure, not a skip. */
 export function mariadbAvailable(): Promise<boolean> {
   available ??= (async () => {
     try {
@@ -19,7 +20,7 @@ export function mariadbAvailable(): Promise<boolean> {
       await c.end();
       return true;
     } catch (err) {
-      if (process.env.CI === 'true') throw new Error(`MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port} (${(err as Error).message})`);
+      if (inCi()) throw new Error(`MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port} (${(err as Error).message})`);
       return false;
     }
   })();
@@ -91,12 +92,17 @@ export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
   };
 }
 
+/** skips the running test or suite, saying why, when the test MariaDB does not answer (under CI: fails) */
+export async function requireMariadb(ctx: Mocha.Context): Promise<void> {
+  if (!(await mariadbAvailable())) skipBecause(ctx, `MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port}`, { fixable: 'mariadb-server' });
+}
+
 /** describe() once per store dialect; the MariaDB one skips (or fails under CI) without a server. */
 export function forEachDialect(title: string, fn: (dialect: Dialect) => void): void {
   for (const dialect of DIALECTS) {
     describe(`${title} [${dialect}]`, function () {
       before(async function () {
-        if (dialect === 'mariadb' && !(await mariadbAvailable())) this.skip();
+        if (dialect === 'mariadb') await requireMariadb(this);
       });
       fn(dialect);
     });

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import { scopeCoversInterface } from '../../system/callers';
 import { cli, freePort } from '../helpers/cli';
-import { forEachDialect, freshDatabase, mariadbAvailable, type TestDatabase } from '../helpers/db';
+import { forEachDialect, freshDatabase, requireMariadb, type TestDatabase } from '../helpers/db';
 import { JWT_SECRET, startNode, type TestNode } from '../helpers/gatehouse';
 import { serveNode, type NodeProcess } from '../helpers/node-proc';
 
@@ -171,7 +171,7 @@ describe('caller revocation across two processes on one MariaDB (§4 trust)', fu
   let env: Record<string, string>;
 
   before(async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     db = await freshDatabase('mariadb');
     env = { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_JWT_SECRET: JWT_SECRET, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_PUBLIC_RATE_LIMIT: '0' };
     nodes = await Promise.all([0, 1].map(() => serveNode(env, Number(freePort()))));

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { isLoopback, metricsAccess } from '../../system/server';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { externalAddress } from '../helpers/net';
+import { skipBecause } from '../helpers/skip';
 
 describe('/metrics access decision', () => {
   const loopback = ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1', '::ffff:127.9.9.9'];
@@ -43,7 +44,7 @@ describe('/metrics over the network', () => {
   });
 
   it('refuses a non-loopback client with 403 and lists nothing', async function () {
-    if (!ip) this.skip();
+    if (!ip) skipBecause(this, 'this machine has no non-loopback IPv4 address to call from');
     const res = await fetch(`http://${ip}:${node.gh.port}/metrics`, { headers: { 'x-forwarded-for': '127.0.0.1' } });
     expect(res.status).to.equal(403);
     expect(await res.json()).to.deep.equal({ returnCode: 4003, returnMessage: 'FORBIDDEN' });
@@ -55,7 +56,7 @@ describe('/metrics over the network', () => {
   });
 
   it('with GATEHOUSE_METRICS_TOKEN a non-loopback scraper gets in with the token only', async function () {
-    if (!ip) this.skip();
+    if (!ip) skipBecause(this, 'this machine has no non-loopback IPv4 address to call from');
     const withToken = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_HOST: '0.0.0.0', GATEHOUSE_METRICS_TOKEN: 'scrape-me' } });
     try {
       const url = `http://${ip}:${withToken.gh.port}/metrics`;

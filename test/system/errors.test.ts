@@ -15,7 +15,7 @@ import { ConfigError, configFromEnv } from '../../system/config';
 import { FakePlatform } from '../fake/platform';
 import { SAMPLE_APPS } from '../helpers/apps';
 import { cli } from '../helpers/cli';
-import { freshDatabase, mariadbAvailable, type TestDatabase } from '../helpers/db';
+import { freshDatabase, mariadbAvailable, requireMariadb, type TestDatabase } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { freeTcpPort } from '../helpers/private-mariadb';
 
@@ -184,7 +184,7 @@ describe('errors a user can act on (issue 10 item 4)', function () {
 
     for (const row of rows) {
       it(`${row.title}: ${row.args.join(' ')}`, async function () {
-        if (row.mariadb && !hasMariaDb) this.skip();
+        if (row.mariadb && !hasMariaDb) await requireMariadb(this);
         const r = cli(row.args, { GATEHOUSE_LOG_LEVEL: 'warn', ...row.env() });
         expect(human(r.stderr), r.stderr).to.deep.equal([row.line()]);
         expect(r.status).to.equal(1);
@@ -225,7 +225,7 @@ describe('errors a user can act on (issue 10 item 4)', function () {
     ];
     for (const [title, url, cause, needsServer] of cases) {
       it(`${title}: in well under a second`, async function () {
-        if (needsServer && !hasMariaDb) this.skip();
+        if (needsServer && !hasMariaDb) await requireMariadb(this);
         const started = Date.now();
         const err = await openMigratedStore(configFromEnv({ GATEHOUSE_DATABASE_URL: url() })).then(
           () => expect.fail('opened'),
