@@ -53,6 +53,24 @@ describe('token engine across nodes on one MariaDB', function () {
     await db?.drop();
   });
 
+/** the sum of a counter over the three nodes' /metrics (loopback: no token needed) */
+  const clusterMetric = async (name: string) => {
+    let sum = 0;
+    for (const n of nodes) {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      for (const line of text.split('\n')) if (line.startsWith(name) && /^[\w]+(\{[^}]*\})? /.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  };
+  const untilAsync = async (cond: () => Promise<boolean>, what: string, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await cond())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const until = (cond: () => boolean, what: string, ms?: number) => untilAsync(async () => cond(), what, ms);
+
   const storm = async (n: number) => {
     const all = await Promise.all(Array.from({ length: n }, (_, i) => rpc(nodes[i % nodes.length], 'wechat.app.token', { codeName: 'mp' })));
     expect(all.filter((r) => r.returnCode !== 0)).to.deep.equal([]);
@@ -72,14 +90,29 @@ describe('token engine across nodes on one MariaDB', function () {
     fake.reset();
     const soon = Date.now() + 60_000;
     await db.query('UPDATE tokens SET refresh_at = ?, expires_at = ? WHERE kind = ?', [Date.now() - 1, soon, 'access_token']);
+    const [old] = await db.query("SELECT value FROM tokens WHERE kind = 'access_token'");
     await new Promise((r) => setTimeout(r, 3200)); // the nodes' caches (3 s) see the row again
-    fake.latencyMs = 300;
-    await storm(1200);
-    await new Promise((r) => setTimeout(r, 1000));
-    fake.latencyMs = 0;
+    const upstreamBefore = await clusterMetric('gatehouse_upstream_requests_total');
+    // the platform does not answer the refresh until the storm is over: a request that waited on it
+    // (on its own node or on another node's lease) could not finish before the call failed or timed out
+    const release = fake.hold('token');
+    let tokens: Set<string>;
+    try {
+      tokens = await storm(1200);
+      await until(() => fake.count('token') === 1, 'the refresh reaches the platform');
+      // every answer is in, the one refresh is still unanswered (no node saw it end, failed or timed out)
+      expect(fake.inFlight('token')).to.equal(1);
+      expect(await clusterMetric('gatehouse_upstream_requests_total')).to.equal(upstreamBefore);
+      // so all of them were served the stored token, still valid
+      expect([...tokens]).to.deep.equal([old.value]);
+      expect(fake.isLive(String(old.value))).to.equal(true);
+    } finally {
+      release();
+    }
+    const refreshed = async () => Number((await db.query("SELECT expires_at FROM tokens WHERE kind = 'access_token'"))[0].expires_at) > soon;
+    await untilAsync(refreshed, 'the refreshed token is stored');
     expect(fake.count('token')).to.equal(1);
-    const [row] = await db.query("SELECT expires_at FROM tokens WHERE kind = 'access_token'");
-    expect(Number(row.expires_at)).to.be.greaterThan(soon);
+    expect(await clusterMetric('gatehouse_upstream_requests_total')).to.equal(upstreamBefore + 1);
   });
 
   it('expired: 1,200 calls over three nodes wait for exactly 1 upstream call', async () => {

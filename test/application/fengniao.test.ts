@@ -269,8 +269,11 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(fake.count('fengniao_token')).to.equal(1);
       expect(await merchantRow()).to.equal(undefined);
       expect(await pushes()).to.deep.equal([]);
-      await sleep(100);
-      expect(hook.got).to.deep.equal([]);
+      // a valid auth-callback after them: its notification is the first and only one to arrive
+      expect((await authorize()).status).to.equal(200);
+      await waitFor(() => hook.got.length >= 1);
+      expect(hook.got).to.deep.equal([{ callback_business_type: 'authNotify', param: { merchant_id: MID } }]);
+      expect((await pushes()).map((p) => p.info_type)).to.deep.equal(['authNotify']);
     });
 
     it('a repeated auth-callback (code already used) is answered success without changing anything', async () => {
@@ -351,7 +354,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       // and an expired access token is not refreshed either (nor by the background refresher)
       await exec('UPDATE tokens SET expires_at = ?, refresh_at = ? WHERE subject = ?', [Date.now() - 1000, Date.now() - 2000, `${APP}:${MID}`]);
       await node.gh.services.engine.scan();
-      await sleep(300);
+      await waitFor(() => node.gh.services.engine.inFlight === 0); // whatever the pass started has finished
       expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).to.include({ returnCode: 1014 });
       expect(fake.count('fengniao_refresh')).to.equal(0);
       // a new authorization makes the merchant usable again
@@ -420,9 +423,13 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect((await postJson('/fengniao/nope/callback', good)).status).to.equal(404);
       expect((await postJson('/fengniao/fn/callback', signedCallback('x'.repeat(70_000)))).status).to.equal(413);
       expect((await postJson('/fengniao/fn/callback', 'garbage')).status).to.equal(400);
-      await sleep(200);
-      expect(hook.got).to.deep.equal([]);
       expect(await pushes()).to.deep.equal([]);
+      // a valid callback after them: its forward is the first and only one to arrive
+      const valid = JSON.stringify({ callback_business_type: 'orderStatusNotify', param: { merchant_id: MID, order_id: 1 } });
+      expect((await postJson('/fengniao/fn/callback', signedCallback(valid))).status).to.equal(200);
+      await waitFor(() => hook.got.length >= 1);
+      expect(hook.raw).to.deep.equal([valid]);
+      expect((await pushes()).map((p) => p.info_type)).to.deep.equal(['orderStatusNotify']);
     });
   });
 

@@ -58,6 +58,14 @@ function raw(base: string, method: string, path: string, body?: string, headers:
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** waits for a condition (a positive signal), failing after `ms` */
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
 
 describe('Shansong signatures (VECTORS.md)', () => {
   const ts = '1600000000000';
@@ -326,8 +334,9 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       const p = await proxy(`ss/${MERCHANT}/orderInfo`, '{"issOrderNo":"TDH1"}');
       expect(p.status).to.equal(503);
       expect(JSON.parse(p.text)).to.include({ returnCode: 1014, returnMessage: 'NOT_READY' });
-      // and a little later still nothing more
-      await sleep(300);
+      // nor does the background refresher try: a pass over the due tokens, finished, leaves it alone
+      await node.gh.services.engine.scan();
+      await until(() => node.gh.services.engine.inFlight === 0);
       expect(counts()).to.include({ refresh: 1, developer: 0 });
 
       expect((await authorize()).status).to.equal(302);
@@ -364,7 +373,7 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^application\/json/);
       expect(await res.text()).to.equal('{"status":200,"msg":""}');
-      for (let i = 0; i < 50 && hook.got.length === 0; i++) await sleep(20);
+      await until(() => hook.got.length > 0);
       expect(hook.got).to.have.length(1);
       expect(JSON.parse(hook.got[0].text)).to.deep.equal(body);
       expect(hook.got[0].type).to.match(/^application\/json/);
@@ -384,9 +393,12 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       const unknown = await post('{"status":30}', 'nope');
       expect(unknown.status).to.equal(404);
       expect(await unknown.json()).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
-      await sleep(100);
-      expect(hook.got).to.have.length(0);
       expect(await node.db.query('SELECT * FROM pushes')).to.have.length(0);
+      // a valid callback after them: its forward is the first and only one to arrive
+      expect((await post('{"issOrderNo":"TDH-after","status":20}')).status).to.equal(200);
+      await until(() => hook.got.length > 0);
+      expect(hook.got.map((g) => g.text)).to.deep.equal(['{"issOrderNo":"TDH-after","status":20}']);
+      expect(await node.db.query('SELECT info_type FROM pushes')).to.deep.equal([{ info_type: 'order_status_20' }]);
     });
   });
 

@@ -68,6 +68,7 @@ export class FakePlatform {
   private readonly secrets = new Map<string, Set<string>>();
   private readonly stalled = new Set<http.ServerResponse>();
   private readonly extra = new Map<string, RouteHandler>();
+  private readonly holds = new Map<string, Promise<void>>();
 
   /** adds an endpoint (plugins for more platforms: see test/fake/*.ts) */
   route(path: string, handler: RouteHandler): void {
@@ -94,8 +95,8 @@ export class FakePlatform {
 
   /** registers an app (or WeCom corp) and the secret the fake will insist on (replacing any earlier one) */
   app(appid: string, secret: string): void {
-    this.secrets.set(appid, new Set([secret]));
     registerSecret(secret);
+    this.secrets.set(appid, new Set([secret]));
   }
 
   /** one more secret of a WeCom corp (each agent has its own) */
@@ -108,8 +109,8 @@ export class FakePlatform {
   /** a fresh wx.login code that jscode2session accepts once */
   code(opts: { code?: string; openid?: string; sessionKey?: string; unionid?: string; appid?: string } = {}): { code: string; openid: string; sessionKey: string } {
     const code = opts.code ?? `c_${crypto.randomBytes(8).toString('hex')}`;
-    const openid = opts.openid ?? `o_${crypto.randomBytes(10).toString('hex')}`;
     if (opts.code === undefined) ISSUED_SECRETS.add(code);
+    const openid = opts.openid ?? `o_${crypto.randomBytes(10).toString('hex')}`;
     const sessionKey = opts.sessionKey ?? crypto.randomBytes(16).toString('base64');
     ISSUED_SECRETS.add(sessionKey);
     this.codes.set(code, { openid, session_key: sessionKey, unionid: opts.unionid, appid: opts.appid });
@@ -124,6 +125,24 @@ export class FakePlatform {
   reset(): void {
     this.counts.clear();
     this.maxInFlight.clear();
+  }
+
+  /**
+   * Holds every call of an API (after counting it, before answering) until the returned function is
+   * called: a test sees what happens while the platform has not answered yet, without timing.
+   */
+  hold(api: string): () => void {
+    let release!: () => void;
+    this.holds.set(api, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.holds.delete(api);
+      release();
+    };
+  }
+
+  /** calls of an API in progress right now (latency or a hold not yet over) */
+  inFlight(api: string): number {
+    return this.inflight.get(api) ?? 0;
   }
 
   /** makes an API (e.g. "stable_token", "gettoken", "getticket") fail until set back to null, or only its next `times` calls */
@@ -179,6 +198,7 @@ export class FakePlatform {
     this.maxInFlight.set(api, Math.max(n, this.maxInFlight.get(api) ?? 0));
     try {
       if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+      await this.holds.get(api);
     } finally {
       this.inflight.set(api, (this.inflight.get(api) ?? 1) - 1);
     }
