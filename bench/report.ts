@@ -20,16 +20,27 @@ export interface Row {
 export type Baseline = Pick<LoadResult, 'requestsPerSec' | 'p99'> & Partial<Pick<LoadResult, 'p50'>>;
 
 export interface Verdict {
+  /** errors (timeouts included) + non-2xx answers + bad bodies in the measured run */
+  failedRequests?: number;
   ratioPct?: number;
   /** p99 / bare Koa's p99 */
   p99x?: number;
   /** p50 − the baseline's p50, in ms */
   p50AddMs?: number;
+  /** every target met and no failed request (false as soon as one request failed, target or not) */
   met?: boolean;
 }
 
+/** requests of a load run that did not get the expected answer: connection errors and timeouts, non-2xx, bad bodies */
+export function failedRequests(r: Pick<LoadResult, 'errors' | 'timeouts' | 'non2xx' | 'mismatches'>): number {
+  // autocannon counts a timeout in `errors` as well as in `timeouts`
+  return Math.max(r.errors, r.timeouts) + r.non2xx + r.mismatches;
+}
+
 export function verdict(row: Row, baseline: Baseline | undefined): Verdict {
-  if (!row.result || !baseline?.requestsPerSec) return {};
+  if (!row.result) return {};
+  const failed = failedRequests(row.result);
+  if (!baseline?.requestsPerSec) return failed ? { failedRequests: failed, met: false } : { failedRequests: failed };
   const ratioPct = (row.result.requestsPerSec / baseline.requestsPerSec) * 100;
   // autocannon reports whole milliseconds: a 1 ms baseline p99 is "at most 1 ms"
   const p99x = row.result.p99 / Math.max(baseline.p99, 1);
@@ -39,7 +50,9 @@ export function verdict(row: Row, baseline: Baseline | undefined): Verdict {
     ...(row.targetP99x === undefined ? [] : [p99x <= row.targetP99x]),
     ...(row.targetP50AddMs === undefined || p50AddMs === undefined ? [] : [p50AddMs <= row.targetP50AddMs]),
   ];
-  return { ratioPct, p99x, p50AddMs, met: targets.length ? targets.every(Boolean) : undefined };
+  // a row with failed requests met nothing: its req/s and latencies are not those of correct answers
+  const met = failed > 0 ? false : targets.length ? targets.every(Boolean) : undefined;
+  return { failedRequests: failed, ratioPct, p99x, p50AddMs, met };
 }
 
 export function targetText(row: Row): string {
@@ -61,6 +74,12 @@ export interface TableOptions {
   p50Added?: boolean;
 }
 
+/** the verdict column: "met", "MISSED", "-" (no target), or the failed requests (never "met" then) */
+export function verdictText(row: Row, v: Verdict): string {
+  if (v.failedRequests) return `${targetText(row) === '-' ? '' : 'MISSED: '}FAILED REQUESTS (${v.failedRequests})`;
+  return v.met === undefined ? '-' : v.met ? 'met' : 'MISSED';
+}
+
 /**
  * A plain-text table; misses are marked "MISSED" so that they stand out in a log. Besides the
  * required columns it shows the server's CPU time per request and the ratio that CPU cost gives
@@ -76,9 +95,7 @@ export function table(rows: Row[], baseline: Baseline | undefined, baselineCpu: 
     const v = verdict(row, baseline);
     const target = targetText(row);
     if (!r) return [row.scenario, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ...(opts.p50Added ? ['-'] : []), target, `NOT RUN: ${row.failed ?? '?'}`];
-    const bad = r.errors + r.non2xx + r.mismatches;
-    let mark = v.met === undefined ? '-' : v.met ? 'met' : 'MISSED';
-    if (bad > 0) mark += ' + FAILED REQUESTS';
+    const mark = verdictText(row, v);
     const cpu = row.cpuUsPerRequest;
     return [
       row.scenario,

@@ -56,7 +56,7 @@ import { FakeWechat, MENU_BODY, type FakeStats } from './fake-wechat';
 import { cpuTimeUs, machineBusy } from './machine';
 import { loadCommand, runLoad, shellQuote, type LoadOptions } from './load';
 import { nowUs, summarizeProfiles, type Window } from './profile';
-import { checkTable, table, verdict, type Check, type Row, type TableOptions } from './report';
+import { checkTable, failedRequests, table, verdict, type Check, type Row, type TableOptions } from './report';
 import { authorizers } from './authorizers';
 import { PROXY_APP, PROXY_CODE_NAME, proxyCallerToken, sequentialGets, TARGET_PROXY_P50_ADD_MS, TARGET_PROXY_PCT } from './proxy';
 import { soak, type SoakSettings } from './soak';
@@ -604,7 +604,7 @@ class Bench {
       ...this.proxyChecks.filter((c) => c.met === false).map((c) => `${c.scenario}: ${c.what}`),
       ...this.checks.filter((c) => c.met === false).map((c) => `${c.scenario}: ${c.what}`),
     ];
-    const bad = [...this.rows, ...this.proxyRows, ...this.callbackRows].filter((r) => r.result && r.result.errors + r.result.non2xx + r.result.mismatches > 0);
+    const bad = [...this.rows, ...this.proxyRows, ...this.callbackRows].filter((r) => r.result && failedRequests(r.result) > 0);
     if (!baseline && this.rows.length) say('No bare Koa baseline: ratios and targets could not be computed.');
     if (!proxyBase && this.proxyRows.length) say('No direct proxy baseline: the proxy ratio and targets could not be computed.');
     if (missed.length) say(`TARGETS MISSED (${missed.length}): ${missed.join('; ')}`);

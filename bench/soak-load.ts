@@ -5,8 +5,9 @@
  *
  *   node --require tsx/cjs bench/soak-load.ts '<SoakLoadSpec as JSON>'
  *
- * Checks per body: `envelope` — JSON with a numeric returnCode (those with returnCode != 0 are
- * counted apart); `exact` — exactly `expect` (the push's `success`, the fake's menu JSON).
+ * Checks per body: `envelope` — a JSON envelope with returnCode 0 (one with another returnCode,
+ * e.g. 1001, is an error envelope: a failed request, counted in `nonZero`; anything that is not an
+ * envelope is a bad body); `exact` — exactly `expect` (the push's `success`, the fake's menu JSON).
  */
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -47,7 +48,7 @@ export interface SoakPhase {
   s5xx: number;
   /** bodies that failed the check */
   badBodies: number;
-  /** envelopes with returnCode != 0 (check `envelope` only) */
+  /** error envelopes: returnCode != 0 (check `envelope` only); failed requests like bad bodies */
   nonZero: number;
   statusCodes: Record<string, number>;
 }
@@ -60,33 +61,36 @@ export interface SoakLoadResult {
   firstNonZero?: string;
 }
 
+/** what a response body is: as expected, an error envelope (returnCode != 0), or a bad body */
+export function classifyBody(spec: Pick<SoakLoadSpec, 'check' | 'expect'>, body: string): 'ok' | 'error envelope' | 'bad body' {
+  if (spec.check === 'exact') return body === spec.expect ? 'ok' : 'bad body';
+  let rc: unknown;
+  try {
+    rc = (JSON.parse(body) as { returnCode?: unknown } | null)?.returnCode;
+  } catch {
+    rc = undefined;
+  }
+  if (typeof rc !== 'number') return 'bad body';
+  return rc === 0 ? 'ok' : 'error envelope';
+}
+
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as SoakLoadSpec;
   let badBodies = 0;
   let nonZero = 0;
   let firstBad: string | undefined;
   let firstNonZero: string | undefined;
+  // an error envelope fails the check too (autocannon counts it as a mismatch), counted apart
   const verifyBody = (body: string): boolean => {
-    let ok: boolean;
-    if (spec.check === 'exact') ok = body === spec.expect;
-    else {
-      let rc: unknown;
-      try {
-        rc = (JSON.parse(body) as { returnCode?: unknown } | null)?.returnCode;
-      } catch {
-        rc = undefined;
-      }
-      ok = typeof rc === 'number';
-      if (ok && rc !== 0) {
-        nonZero++;
-        firstNonZero ??= body.slice(0, 300);
-      }
-    }
-    if (!ok) {
+    const kind = classifyBody(spec, body);
+    if (kind === 'error envelope') {
+      nonZero++;
+      firstNonZero ??= body.slice(0, 300);
+    } else if (kind === 'bad body') {
       badBodies++;
       firstBad ??= body.slice(0, 300);
     }
-    return ok;
+    return kind === 'ok';
   };
   const run = async (durationS: number): Promise<SoakPhase> => {
     badBodies = 0;
@@ -122,7 +126,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`soak-load: ${(err as Error)?.stack ?? err}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`soak-load: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(1);
+  });
+}

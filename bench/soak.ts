@@ -40,10 +40,11 @@ import {
  *   callbacks  POST /wechat-tp/tp/events: one signed, encrypted component_verify_ticket push, replayed
  *
  * Every response body is checked (autocannon's verifyBody, in the load process): RPC answers must
- * be a JSON envelope with a numeric returnCode (returnCode != 0 is counted apart), the push's
- * answer exactly `success`, the proxied GET exactly the fake's menu JSON. The gatehouse RSS
+ * be a JSON envelope with returnCode 0 (another returnCode, e.g. 1001, is an error envelope), the
+ * push's answer exactly `success`, the proxied GET exactly the fake's menu JSON. The gatehouse RSS
  * (VmRSS) is sampled every 5 s; the baseline is the sample at the end of the warm-up. Targets:
- * RSS growth <= SOAK_RSS_GROWTH_PCT, zero 5xx, zero bad bodies.
+ * RSS growth <= SOAK_RSS_GROWTH_PCT, and no failed request in the measured run: zero non-2xx (5xx
+ * or not), zero error envelopes, zero bad bodies, zero connection errors / timeouts.
  */
 
 export const SOAK_RSS_GROWTH_PCT = 10;
@@ -185,7 +186,8 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     const sum = (f: (w: (typeof warm)[number]) => number) => warm.reduce((a, w) => a + f(w), 0);
     say(`  warm-up (not in the table): ${sum((w) => w.total)} requests, ${sum((w) => w.non2xx)} non-2xx, ${sum((w) => w.s5xx)} 5xx, ${sum((w) => w.badBodies)} bad bodies, ${sum((w) => w.errors + w.timeouts)} errors`);
     say('  bad body: not a JSON envelope with a numeric returnCode (RPC), not exactly `success` (callbacks), not the fake\'s');
-    say('  menu JSON (proxy); every response is checked (autocannon verifyBody). rc != 0: envelopes with returnCode != 0.');
+    say('  menu JSON (proxy); every response is checked (autocannon verifyBody). rc != 0: error envelopes (returnCode != 0).');
+    say('  Every non-2xx, error envelope, bad body and connection error is a failed request: the soak\'s targets allow none.');
     for (const k of kinds) {
       if (k.result?.firstBad) say(`  ${k.name}: first bad body: ${k.result.firstBad}`);
       if (k.result?.firstNonZero) say(`  ${k.name}: first returnCode != 0: ${k.result.firstNonZero}`);
@@ -201,18 +203,8 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     say(`The fake WeChat: ${stats.tokenCalls} token calls, ${stats.ticketCalls} getticket calls, ${stats.menuCalls} menu/get calls (${stats.menuRejected} answered 40001), ${stats.connections} TCP connections accepted`);
     if (dbBytes !== undefined) say(`SQLite file at the end (db + -wal + -shm): ${mb(dbBytes)} MB`);
     say('');
-    const all = kinds.map((k) => k.result?.measured).filter((m) => m !== undefined);
-    const s5xx = all.reduce((a, m) => a + m.s5xx, 0);
-    const bad = all.reduce((a, m) => a + m.badBodies, 0);
-    const problems = [
-      ...kinds.filter((k) => k.failed).map((k) => `${k.name} did not run`),
-      ...(died ? ['gatehouse died'] : []),
-      ...(growthOk ? [] : [`RSS growth ${growth?.toFixed(1) ?? '?'} % > ${SOAK_RSS_GROWTH_PCT} %`]),
-      ...(s5xx ? [`${s5xx} 5xx`] : []),
-      ...(bad ? [`${bad} bad bodies`] : []),
-      ...(all.some((m) => m.errors + m.timeouts) ? [`${all.reduce((a, m) => a + m.errors + m.timeouts, 0)} connection errors/timeouts`] : []),
-    ];
-    say(problems.length ? `SOAK TARGETS MISSED: ${problems.join('; ')}` : 'Soak targets met: RSS growth, zero 5xx, zero bad bodies.');
+    const problems = soakProblems(kinds, { died: !!died, growthPct: growth });
+    say(problems.length ? `SOAK TARGETS MISSED: ${problems.join('; ')}` : 'Soak targets met: RSS growth, zero non-2xx, zero error envelopes, zero bad bodies, zero connection errors.');
     if (died) say(died);
     say('');
     say('Load commands (one process per kind, from the repository root; the session and caller JWTs were minted for this run):');
@@ -226,6 +218,31 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     await fake?.stop();
     await db.drop();
   }
+}
+
+/**
+ * Why the soak missed its targets (empty: met). Every failed request counts: non-2xx of any kind
+ * (5xx among them), error envelopes (returnCode != 0, e.g. 1001), bad bodies, connection errors and
+ * timeouts; and a kind that did not run, a gatehouse that died, RSS growth over the target.
+ */
+export function soakProblems(kinds: Array<{ name: string; failed?: string; result?: Pick<SoakLoadResult, 'measured'> }>, o: { died: boolean; growthPct: number | undefined }): string[] {
+  const all = kinds.map((k) => k.result?.measured).filter((m) => m !== undefined);
+  const sum = (f: (m: (typeof all)[number]) => number) => all.reduce((a, m) => a + f(m), 0);
+  const non2xx = sum((m) => m.non2xx);
+  const s5xx = sum((m) => m.s5xx);
+  const envelopes = sum((m) => m.nonZero);
+  const bad = sum((m) => m.badBodies);
+  const errors = sum((m) => Math.max(m.errors, m.timeouts));
+  const growthOk = o.growthPct !== undefined && o.growthPct <= SOAK_RSS_GROWTH_PCT;
+  return [
+    ...kinds.filter((k) => k.failed || !k.result).map((k) => `${k.name} did not run`),
+    ...(o.died ? ['gatehouse died'] : []),
+    ...(growthOk ? [] : [`RSS growth ${o.growthPct?.toFixed(1) ?? '?'} % > ${SOAK_RSS_GROWTH_PCT} %`]),
+    ...(non2xx ? [`${non2xx} non-2xx (${s5xx} of them 5xx)`] : []),
+    ...(envelopes ? [`${envelopes} error envelopes (returnCode != 0)`] : []),
+    ...(bad ? [`${bad} bad bodies`] : []),
+    ...(errors ? [`${errors} connection errors/timeouts`] : []),
+  ];
 }
 
 function sqliteSize(file: string): number | undefined {
