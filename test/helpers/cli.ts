@@ -45,8 +45,12 @@ export async function serve(env: Record<string, string>, cwd = ROOT): Promise<Se
   throw new Error(`gatehouse did not become healthy: ${out}`);
 }
 
-let nextPort = 20000 + (process.pid % 20000);
+// below the kernel's ephemeral range (32768–60999 here), where outgoing connections take their
+// local ports: a port from there may be in use by any client socket of the test run
+const PORT_LO = 10000;
+const PORT_SPAN = 22000;
+let nextPort = PORT_LO + ((process.pid * 97) % PORT_SPAN);
 export function freePort(): string {
-  nextPort += 1;
+  nextPort = PORT_LO + ((nextPort - PORT_LO + 1) % PORT_SPAN);
   return String(nextPort);
 }

@@ -12,7 +12,9 @@ import fs from 'node:fs';
  */
 
 /** whether CI is set to anything truthy (CI=true, CI=1, CI=yes …; not "", "0", "false", "no", "off") */
-export function inCi(value = process.env.CI): boolean {
+export function inCi(...given: [] | [string | undefined]): boolean {
+  // inCi() reads the environment; inCi(undefined) asks about CI being unset
+  const value = given.length > 0 ? given[0] : process.env.CI;
   return value !== undefined && !/^(|0|false|no|off)$/i.test(value.trim());
 }
 
