@@ -28,10 +28,10 @@ export function mariadbBinaries(): { mariadbd: string; installDb: string } | { m
   return { mariadbd, installDb };
 }
 
-/** a TCP port above 20000 that nothing listens on right now (127.0.0.1) */
+/** a TCP port below the ephemeral range (where client sockets take theirs) that nothing listens on right now (127.0.0.1) */
 export async function freeTcpPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const port = 20001 + Math.floor(Math.random() * 40000);
+    const port = 10000 + Math.floor(Math.random() * 22000);
     const ok = await new Promise<boolean>((resolve) => {
       const srv = net.createServer();
       srv.once('error', () => resolve(false));
