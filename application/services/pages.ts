@@ -42,19 +42,24 @@ export function withQuery(url: string, query: Record<string, unknown>): string {
   return u.toString();
 }
 
-// ---- trust (§7): refusals of the public page routes — owned by the oauth work
-
-/** a small HTML answer of a public page route, never cached */
-export function htmlAnswer(ctx: Koa.Context, status: number, title: string, detail: string): void {
+/** a small HTML answer of a public page route (a title and a line), never cached */
+export function htmlPage(ctx: Koa.Context, status: number, title: string, detail: string): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
   ctx.body = successPage(title, detail);
 }
 
+/** 200: the page that sends the browser on to the platform's authorization page, never cached */
+export function forwardTo(ctx: Koa.Context, title: string, target: string): void {
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = forwardPage(title, target);
+}
+
 /** 400: the redirect or callback did not carry a live state nonce of this flow (nothing was exchanged) */
 export function badStatePage(ctx: Koa.Context): void {
-  htmlAnswer(
+  htmlPage(
     ctx,
     400,
     '授权链接无效或已过期 / Invalid or expired authorization',
@@ -71,7 +76,7 @@ export function pageRateLimit(limiter: RateLimiter): Koa.Middleware {
     const retryAfter = limiter.take(ctx.ip);
     if (retryAfter > 0) {
       ctx.set('Retry-After', String(retryAfter));
-      htmlAnswer(ctx, 429, '请求过于频繁 / Too many requests', `Please try again in ${retryAfter} s.`);
+      htmlPage(ctx, 429, '请求过于频繁 / Too many requests', `Please try again in ${retryAfter} s.`);
       return;
     }
     await next();

@@ -4,9 +4,9 @@ import { readBody } from '../../../system/body';
 import { Codes, RpcError } from '../../../system/errors';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
-import { badStatePage, forwardPage, pageRateLimit, successPage, withQuery } from '../../services/pages';
+import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
-import { PUSH_LIMIT, jsonTextTooDeep, pushRoute, tooDeep } from '../../services/pushes';
+import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { PLATFORM, Shansong } from '../../services/shansong';
 
 /** the enabled app named in the route, or a 404 answered here */
@@ -16,13 +16,6 @@ async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> 
   ctx.status = 404;
   ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
   return null;
-}
-
-function htmlPage(ctx: Koa.Context, status: number, title: string, detail: string): void {
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = successPage(title, detail);
 }
 
 function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string): void {
@@ -47,9 +40,7 @@ export function routes(router: Router, sv: Services): void {
     }
     // the merchant travels in the single-use state nonce (§7 trust), not in the redirect
     const state = await sv.authStates.issue({ platform: PLATFORM, codeName: app.codeName, subject: merchantCode });
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = forwardPage('前往闪送授权 / Authorize on Shansong', sv.shansong.authorizationUrl(app, state));
+    forwardTo(ctx, '前往闪送授权 / Authorize on Shansong', sv.shansong.authorizationUrl(app, state));
   });
 
   router.get('/shansong/:codeName/authorized', limited, async (ctx) => {
@@ -92,7 +83,7 @@ export function routes(router: Router, sv: Services): void {
       } catch {
         fields = undefined;
       }
-      if (fields === null || typeof fields !== 'object' || Array.isArray(fields) || tooDeep(fields)) {
+      if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
         ctx.status = 400;
         ctx.body = { status: 400, msg: 'body is not a JSON object of reasonable depth' };
         return;

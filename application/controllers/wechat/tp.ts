@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
-import { badStatePage, forwardPage, pageRateLimit, successPage, withQuery } from '../../services/pages';
+import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import type { WechatTicketType } from '../../services/wechat-tokens';
 import { Codes, RpcError } from '../../../system/errors';
@@ -111,9 +111,7 @@ async function platformOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | n
 function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string): void {
   const e = err instanceof RpcError ? err : undefined;
   if (!e) sv.log.error({ path: ctx.path, err }, `${what} failed`);
-  ctx.status = e && e.code === Codes.NOT_READY ? 503 : 502;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.body = successPage('授权暂不可用 / Authorization unavailable', e?.code === Codes.NOT_READY ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.' : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`);
+  htmlPage(ctx, e && e.code === Codes.NOT_READY ? 503 : 502, '授权暂不可用 / Authorization unavailable', e?.code === Codes.NOT_READY ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.' : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`);
 }
 
 export function tpRoutes(router: Router, sv: Services): void {
@@ -150,9 +148,7 @@ export function tpRoutes(router: Router, sv: Services): void {
     try {
       const state = await sv.authStates.issue({ platform: 'wechat_tp', codeName: t.codeName });
       const target = await sv.wechatTp.authorizationUrl(t, mode, state);
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = forwardPage('前往微信授权 / Authorize on WeChat', target);
+      forwardTo(ctx, '前往微信授权 / Authorize on WeChat', target);
     } catch (err) {
       failurePage(ctx, sv, err, 'authorization page');
     }
@@ -163,9 +159,7 @@ export function tpRoutes(router: Router, sv: Services): void {
     if (!t) return;
     const code = typeof ctx.query.auth_code === 'string' ? ctx.query.auth_code : '';
     if (!code || code.length > 512) {
-      ctx.status = 400;
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = successPage('缺少授权码 / Missing auth_code', 'This page is where WeChat sends the administrator back after authorizing.');
+      htmlPage(ctx, 400, '缺少授权码 / Missing auth_code', 'This page is where WeChat sends the administrator back after authorizing.');
       return;
     }
     try {
@@ -179,8 +173,7 @@ export function tpRoutes(router: Router, sv: Services): void {
         ctx.redirect(withQuery(redirect, { ...query, authorizer_appid: appid }));
         return;
       }
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.body = successPage('授权成功 / Authorized', `${appid} is now authorized for ${t.codeName}.`);
+      htmlPage(ctx, 200, '授权成功 / Authorized', `${appid} is now authorized for ${t.codeName}.`);
     } catch (err) {
       failurePage(ctx, sv, err, 'authorization exchange');
     }

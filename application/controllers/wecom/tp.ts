@@ -4,7 +4,7 @@ import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { badStatePage, forwardPage, pageRateLimit, successPage, withQuery } from '../../services/pages';
+import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { INSTALL_STATE } from '../../services/wecom-tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
@@ -75,12 +75,6 @@ function noApp(ctx: Koa.Context): void {
   ctx.status = 404;
   ctx.type = 'application/json; charset=utf-8';
   ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
-}
-
-function htmlPage(ctx: Koa.Context, status: number, title: string, detail: string): void {
-  ctx.status = status;
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.body = successPage(title, detail);
 }
 
 /** a page for a failed authorization step: never a 500, never a secret */
@@ -161,9 +155,7 @@ export function tpRoutes(router: Router, sv: Services): void {
       if (!INSTALL_STATE.test(state)) return htmlPage(ctx, 400, '参数错误 / Bad request', 'state: at most 128 of a-z, A-Z, 0-9, "_" and "-".');
       const nonce = await sv.authStates.issue({ platform: 'wecom_tp', codeName: tp.codeName, callerState: state });
       const url = await sv.wecomTp.installUrl(tp, nonce);
-      ctx.type = 'text/html; charset=utf-8';
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = forwardPage('安装企业微信应用 / Install the app', url);
+      forwardTo(ctx, '安装企业微信应用 / Install the app', url);
     }, 'install'),
   );
 
