@@ -52,6 +52,16 @@ export function pushEventAt(seconds: string | undefined): number {
 }
 
 /**
+ * Whether an authorization event at `eventAt` (ms) is not older than the last one applied to the
+ * authorizer / corp: a stale push's code is not even exchanged. (The write itself is ordered in
+ * the store: applyAuthorizerEvent.)
+ */
+export async function eventIsCurrent(store: Store, platform: string, ownerId: string, authorizerId: string, eventAt: number): Promise<boolean> {
+  const last = await store.lastAuthorizerEvent(platform, ownerId, authorizerId);
+  return last === null || last <= eventAt;
+}
+
+/**
  * The event time of an authorization that gatehouse exchanged itself (authorization page redirect,
  * install redirect, sync), which the exchange just proved current: the start of the current
  * second, like a push of that second. (The platforms' clocks and ours are assumed right to the
@@ -196,14 +206,3 @@ export function jsonTextTooDeep(json: string, max = 64): boolean {
   return false;
 }
 
-/** whether a parsed JSON value nests deeper than `max` (checked without recursion) */
-export function tooDeep(value: unknown, max = 64): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [v, d] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (d > max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
-  }
-  return false;
-}

@@ -7,7 +7,7 @@ import type { AppConfig, AppService } from './apps';
 import type { WechatClient } from './clients/wechat';
 import { signPage } from './crypto/jssdk';
 import { MsgCrypt } from './crypto/msgcrypt';
-import { exchangeEventAt, forwardJson, pushEventAt, type PushLog } from './pushes';
+import { eventIsCurrent, exchangeEventAt, forwardJson, pushEventAt, type PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
 import { makeSpec, withAccessToken } from './tokens/spec';
 import type { WechatTicketType } from './wechat-tokens';
@@ -209,12 +209,6 @@ export class WechatTp {
     return info.authorizerAppId;
   }
 
-  /** whether an authorization event at `eventAt` (ms) is not older than the last one applied to the authorizer */
-  private async currentEvent(tp: AppConfig, authorizerAppId: string, eventAt: number): Promise<boolean> {
-    const last = await this.store.lastAuthorizerEvent(PLATFORM, tp.appId, authorizerAppId);
-    return last === null || last <= eventAt;
-  }
-
   /**
    * The URL of WeChat's authorization page (scan: PC QR code, link: inside WeChat) with a fresh
    * pre_auth_code. WeChat carries no state of its own: the page's single-use nonce (§7 trust) rides
@@ -251,7 +245,7 @@ export class WechatTp {
       case 'authorized':
       case 'updateauthorized': {
         const code = text(fields, 'AuthorizationCode');
-        if (code && authorizer && !(await this.currentEvent(tp, authorizer, eventAt))) {
+        if (code && authorizer && !(await eventIsCurrent(this.store, PLATFORM, tp.appId, authorizer, eventAt))) {
           // a replay, or overtaken by a later (un)authorization: the code is not even exchanged
           this.log.info({ codeName: tp.codeName, authorizer, infoType }, 'authorization event older than the last one applied: ignored');
         } else if (code) {

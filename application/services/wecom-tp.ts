@@ -6,7 +6,7 @@ import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 import type { WecomClient } from './clients/wecom';
 import { MsgCrypt } from './crypto/msgcrypt';
-import { exchangeEventAt, pushEventAt, type PushLog } from './pushes';
+import { eventIsCurrent, exchangeEventAt, pushEventAt, type PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
 import { INVALID_TOKEN_ERRCODES, makeSpec, specKey, withAccessToken } from './tokens/spec';
 
@@ -202,12 +202,6 @@ export class WecomTp {
     return true;
   }
 
-  /** whether an authorization event at `eventAt` (ms) is not older than the last one applied to the corp */
-  private async currentEvent(tp: AppConfig, corpId: string, eventAt: number): Promise<boolean> {
-    const last = await this.store.lastAuthorizerEvent(PLATFORM, tp.appId, corpId);
-    return last === null || last <= eventAt;
-  }
-
   // ---- pushes
 
   /**
@@ -230,7 +224,7 @@ export class WecomTp {
       case 'create_auth':
       case 'reset_permanent_code': {
         const code = text(fields, 'AuthCode');
-        if (code && corpId && !(await this.currentEvent(tp, corpId, eventAt))) {
+        if (code && corpId && !(await eventIsCurrent(this.store, PLATFORM, tp.appId, corpId, eventAt))) {
           // a replay, or overtaken by a later event of the corp: the code is not even exchanged
           this.log.info({ codeName: tp.codeName, corpId, infoType }, 'authorization event older than the last one applied: ignored');
         } else if (code) {
