@@ -13,6 +13,8 @@ import { FakeFengniao, FN } from '../fake/fengniao';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { sink } from '../helpers/net';
+import { until } from '../helpers/wait';
 
 const APP = 'fn-app-0001';
 const DEV = 'fn-dev-01';
@@ -20,36 +22,6 @@ const SECRET = 'fengniao-secret-0001';
 const MID = '4434923';
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}
-
-/** a local HTTP server that records what is posted to it (raw text and parsed JSON) */
-async function sink(): Promise<{ url: string; got: any[]; raw: string[]; close(): Promise<void> }> {
-  const got: any[] = [];
-  const raw: string[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-      raw.push(b);
-      try {
-        got.push(JSON.parse(b));
-      } catch {
-        got.push(undefined);
-      }
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, got, raw, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 /** a request with its path sent exactly as written (fetch would resolve `..` itself) */
 function rawRequest(url: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string }> {
@@ -176,8 +148,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
     tok = node.token('*');
     expect((await rpc('admin.app.put', { platform: 'fengniao_app', codeName: 'fn', config: { appId: APP, devId: DEV, secret: SECRET, callbackUrl: hook.url } })).returnCode).to.equal(0);
     fake.reset();
-    hook.got.length = 0;
-    hook.raw.length = 0;
+    hook.clear();
     fn.invokes.length = 0;
     fn.businessDataAsObject = false;
     fn.numbersAsStrings = false;
@@ -227,7 +198,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(fake.count('fengniao_token')).to.equal(1);
       expect(fake.count('fengniao_refresh')).to.equal(0);
 
-      await waitFor(() => hook.got.length >= 1);
+      await until(() => hook.got.length >= 1);
       expect(hook.got).to.deep.equal([{ callback_business_type: 'authNotify', param: { merchant_id: MID } }]);
       const [push] = await pushes();
       expect(push).to.include({ code_name: 'fn', info_type: 'authNotify', app_id: MID });
@@ -271,7 +242,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(await pushes()).to.deep.equal([]);
       // a valid auth-callback after them: its notification is the first and only one to arrive
       expect((await authorize()).status).to.equal(200);
-      await waitFor(() => hook.got.length >= 1);
+      await until(() => hook.got.length >= 1);
       expect(hook.got).to.deep.equal([{ callback_business_type: 'authNotify', param: { merchant_id: MID } }]);
       expect((await pushes()).map((p) => p.info_type)).to.deep.equal(['authNotify']);
     });
@@ -354,7 +325,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       // and an expired access token is not refreshed either (nor by the background refresher)
       await exec('UPDATE tokens SET expires_at = ?, refresh_at = ? WHERE subject = ?', [Date.now() - 1000, Date.now() - 2000, `${APP}:${MID}`]);
       await node.gh.services.engine.scan();
-      await waitFor(() => node.gh.services.engine.inFlight === 0); // whatever the pass started has finished
+      await until(() => node.gh.services.engine.inFlight === 0); // whatever the pass started has finished
       expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).to.include({ returnCode: 1014 });
       expect(fake.count('fengniao_refresh')).to.equal(0);
       // a new authorization makes the merchant usable again
@@ -386,7 +357,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const res = await postJson('/fengniao/fn/callback', signedCallback(bd, { ts: '1500000000000' }));
       expect(res.status).to.equal(200);
       expect(res.json).to.deep.equal({ code: 200, msg: 'success' });
-      await waitFor(() => hook.got.length >= 1);
+      await until(() => hook.got.length >= 1);
       expect(hook.got).to.deep.equal([JSON.parse(bd)]);
       expect(hook.raw).to.deep.equal([bd]);
       const [push] = await pushes();
@@ -403,7 +374,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const form = signedCallback(JSON.stringify({ callback_business_type: 'chainstoreStatusNotify', param: { merchant_id: MID } }));
       const res = await fetch(`${node.url}/fengniao/fn/callback`, { method: 'POST', body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
       expect(res.status).to.equal(200);
-      await waitFor(() => hook.got.length >= 2);
+      await until(() => hook.got.length >= 2);
       expect(hook.got.map((g) => g.callback_business_type).sort()).to.deep.equal(['abnormalReportNotify', 'chainstoreStatusNotify']);
     });
 
@@ -427,7 +398,7 @@ forEachDialect('Fengniao merchants', (dialect) => {
       // a valid callback after them: its forward is the first and only one to arrive
       const valid = JSON.stringify({ callback_business_type: 'orderStatusNotify', param: { merchant_id: MID, order_id: 1 } });
       expect((await postJson('/fengniao/fn/callback', signedCallback(valid))).status).to.equal(200);
-      await waitFor(() => hook.got.length >= 1);
+      await until(() => hook.got.length >= 1);
       expect(hook.raw).to.deep.equal([valid]);
       expect((await pushes()).map((p) => p.info_type)).to.deep.equal(['orderStatusNotify']);
     });

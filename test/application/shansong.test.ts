@@ -8,6 +8,8 @@ import { FakePlatform } from '../fake/platform';
 import { FakeShansong, installShansong } from '../fake/shansong';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { sink } from '../helpers/net';
+import { until } from '../helpers/wait';
 
 const CLIENT = 'ss0000000001';
 const CLIENT2 = 'ss0000000002';
@@ -21,22 +23,6 @@ const BODY_LIMIT = 2048;
 
 const nowS = () => Math.floor(Date.now() / 1000);
 const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-
-/** a local HTTP server that records what is posted to it */
-async function sink(): Promise<{ url: string; got: { text: string; type: string }[]; close(): Promise<void> }> {
-  const got: { text: string; type: string }[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-      got.push({ text: b, type: String(req.headers['content-type'] ?? '') });
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/ss-hook`, got, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 /** a request whose path is sent exactly as written (fetch would normalise `..`) */
 function raw(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
@@ -55,16 +41,6 @@ function raw(base: string, method: string, path: string, body?: string, headers:
     if (body !== undefined) req.write(body);
     req.end();
   });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** waits for a condition (a positive signal), failing after `ms` */
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(20);
-  }
 }
 
 describe('Shansong signatures (VECTORS.md)', () => {
@@ -164,7 +140,7 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
     const put = await rpc('admin.app.put', { platform: 'shansong_app', codeName: 'ss', config: { appId: CLIENT, secret: SECRET, redirectUrl: REDIRECT, callbackUrl: hook.url } });
     expect(put.returnCode).to.equal(0);
     fake.reset();
-    hook.got.length = 0;
+    hook.clear();
   });
   afterEach(async () => node?.close());
 
@@ -375,8 +351,8 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect(await res.text()).to.equal('{"status":200,"msg":""}');
       await until(() => hook.got.length > 0);
       expect(hook.got).to.have.length(1);
-      expect(JSON.parse(hook.got[0].text)).to.deep.equal(body);
-      expect(hook.got[0].type).to.match(/^application\/json/);
+      expect(hook.got[0]).to.deep.equal(body);
+      expect(hook.types[0]).to.match(/^application\/json/);
 
       const pushes = await rpc('admin.push.list', { platform: 'shansong_app' });
       expect(pushes.returnCode).to.equal(0);
@@ -397,7 +373,7 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       // a valid callback after them: its forward is the first and only one to arrive
       expect((await post('{"issOrderNo":"TDH-after","status":20}')).status).to.equal(200);
       await until(() => hook.got.length > 0);
-      expect(hook.got.map((g) => g.text)).to.deep.equal(['{"issOrderNo":"TDH-after","status":20}']);
+      expect(hook.raw).to.deep.equal(['{"issOrderNo":"TDH-after","status":20}']);
       expect(await node.db.query('SELECT info_type FROM pushes')).to.deep.equal([{ info_type: 'order_status_20' }]);
     });
   });

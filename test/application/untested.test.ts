@@ -5,22 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakePlatform } from '../fake/platform';
 import { registerSampleApps, SAMPLE_APPS, SECRET_FIELDS } from '../helpers/apps';
-import { forEachDialect, freshDatabase, mariadbAvailable } from '../helpers/db';
+import { forEachDialect, freshDatabase, requireMariadb } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
+import { until } from '../helpers/wait';
 
 /** Behaviours no other suite exercised (issue 11 item 6). */
 
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const logLines = (node: TestNode) =>
   fs.readFileSync(node.logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-async function until(what: string, ok: () => Promise<boolean> | boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 forEachDialect('a session whose app went away', (dialect) => {
   const APPID = 'wxsessionapp00001';
@@ -77,7 +71,7 @@ forEachDialect('push log retention', (dialect) => {
       await db.exec('UPDATE pushes SET at = ? WHERE id = ?', [Date.now() - 1 * day, younger]);
       await node.gh.close();
       node = await startNode({ dialect, db, env: { GATEHOUSE_PUSH_RETENTION_DAYS: '2' } });
-      await until('the 3-day-old push pruned', async () => (await db.query('SELECT id FROM pushes WHERE id = ?', [older])).length === 0);
+      await until(async () => (await db.query('SELECT id FROM pushes WHERE id = ?', [older])).length === 0, 'the 3-day-old push pruned', 20_000);
       expect((await db.query('SELECT id FROM pushes')).map((r) => Number(r.id))).to.deep.equal([younger]);
       const listed = (await node.rpc('admin.push.list', { platform: 'wechat_tp' }, node.token('admin.*'))).returnData.pushes;
       expect(listed.map((p: { body: { ComponentVerifyTicket: string } }) => p.body.ComponentVerifyTicket)).to.deep.equal(['****@@@2'.slice(-8)]);
@@ -94,7 +88,7 @@ describe('GATEHOUSE_REFRESH_CONCURRENCY', function () {
     const fake = await new FakePlatform().start();
     const apps = Array.from({ length: 6 }, (_, i) => `wxconcurrency0000${i}`);
     for (const a of apps) fake.app(a, 's');
-    const node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_REFRESH_CONCURRENCY: '2', GATEHOUSE_REFRESH_SCAN_MS: '100' } });
+    const node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_REFRESH_CONCURRENCY: '2', GATEHOUSE_REFRESH_SCAN_MS: '100', GATEHOUSE_UPSTREAM_TIMEOUT_MS: '10000' } });
     try {
       const tok = node.token('*');
       for (const [i, a] of apps.entries()) await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: `c${i}`, config: { appId: a, secret: 's', tokenMode: 'classic' } }, tok);
@@ -102,8 +96,10 @@ describe('GATEHOUSE_REFRESH_CONCURRENCY', function () {
       const cold = await Promise.all(apps.map((_, i) => node.rpc('wechat.app.token', { codeName: `c${i}` }, tok)));
       expect(cold.every((r) => r.returnCode === 0)).to.equal(true);
       fake.reset();
-      fake.latencyMs = 1000; // each refresh takes a second: six due at once overlap unless capped
-      await until('every token refreshed ahead', () => apps.every((a) => fake.count('token', a) >= 1));
+      // each refresh takes a second: six due at once overlap unless capped (the node's upstream timeout,
+      // 10 s here, never frees a slot while the fake still counts the call in flight)
+      fake.latencyMs = 1000;
+      await until(() => apps.every((a) => fake.count('token', a) >= 1), 'every token refreshed ahead', 20_000);
       expect(fake.maxInFlight.get('token')).to.equal(2);
     } finally {
       fake.latencyMs = 0;
@@ -151,14 +147,16 @@ describe('metrics: upstream calls, token cache, lease waits', function () {
   it('counts upstream calls by api and errcode with their duration, cache hits and misses, and waits on another node\'s lease', async () => {
     const fake = await new FakePlatform().start();
     fake.app('wxmetrics00000001', 's');
-    const a = await startNode({ dialect: 'sqlite', fake });
-    const b = await startNode({ dialect: 'sqlite', fake, db: a.db });
+    // an upstream timeout far above the fake's latency: a loaded machine must not turn the slow answer into a 1005
+    const env = { GATEHOUSE_UPSTREAM_TIMEOUT_MS: '10000' };
+    const a = await startNode({ dialect: 'sqlite', fake, env });
+    const b = await startNode({ dialect: 'sqlite', fake, db: a.db, env });
     try {
       const tok = a.token('*');
       await a.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: 'wxmetrics00000001', secret: 's' } }, tok);
       const text = async (n: TestNode) => (await fetch(`${n.url}/metrics`)).text();
       // both nodes cold at once: one fetches under the lease, the other waits for it
-      fake.latencyMs = 700; // under the node's 1 s upstream timeout
+      fake.latencyMs = 700;
       const both = await Promise.all([a, b].map((n) => n.rpc('wechat.app.token', { codeName: 'mp' }, tok)));
       fake.latencyMs = 0;
       expect(both[0].returnData.token).to.equal(both[1].returnData.token);
@@ -196,7 +194,7 @@ describe('metrics: upstream calls, token cache, lease waits', function () {
 describe('mysql:// database URLs', function () {
   this.timeout(30_000);
   it('are MariaDB URLs: the node starts, writes and reads there', async function () {
-    if (!(await mariadbAvailable())) this.skip();
+    await requireMariadb(this);
     const db = await freshDatabase('mariadb');
     const url = db.url.replace(/^mariadb:/, 'mysql:');
     expect(url).to.match(/^mysql:\/\//);

@@ -5,36 +5,15 @@ import { FakePlatform } from '../fake/platform';
 import { FakeWechatTp } from '../fake/wechat-tp';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { sink } from '../helpers/net';
 import { signedPush, xml } from '../helpers/push';
+import { until } from '../helpers/wait';
 
 const COMPONENT = 'wxcomponent000001';
 const SECRET = 'component-secret';
 const TOKEN = 'push-token-1';
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const AUTHORIZER = 'wxauthorizer00001';
-
-/** a local HTTP server that records the JSON posted to it */
-async function sink(): Promise<{ url: string; got: any[]; close(): Promise<void> }> {
-  const got: any[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-      got.push(JSON.parse(b));
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, got, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-async function until(ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 forEachDialect('WeChat third-party platform', (dialect) => {
   let fake: FakePlatform;
@@ -84,7 +63,7 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     const config = { appId: COMPONENT, secret: SECRET, token: TOKEN, aesKey: AES, redirectUrl: 'https://admin.example.com/done?from=gh', authForwardUrl: hook.url, msgForwardUrl: hook.url };
     expect((await rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config })).returnCode).to.equal(0);
     fake.reset();
-    hook.got.length = 0;
+    hook.clear();
   });
   afterEach(async () => node?.close());
 
@@ -203,7 +182,7 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(0);
     await push(xml({ AppId: COMPONENT, CreateTime: 11, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }));
     expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(1014);
-    await new Promise((res) => setTimeout(res, 200));
+    await until(() => hook.got.length >= 2, 'both forwards');
     expect(hook.got.map((g) => g.InfoType)).to.deep.equal(['authorized', 'unauthorized']);
     expect(hook.got[0].AuthorizationCode).to.equal(code);
     const pushes = (await rpc('admin.push.list', { platform: 'wechat_tp' })).returnData.pushes;
@@ -263,7 +242,7 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     const inner = xml({ ToUserName: 'gh_123', FromUserName: 'o_user', CreateTime: 1700000000, MsgType: 'text', Content: '你好 & <b>', MsgId: '9223372036854775807' }).replace('<MsgId><![CDATA[9223372036854775807]]></MsgId>', '<MsgId>9223372036854775807</MsgId>');
     const r = await push(inner, { path: `/wechat-tp/tp/messages/${AUTHORIZER}` });
     expect(r.text).to.equal('success');
-    await new Promise((res) => setTimeout(res, 200));
+    await until(() => hook.got.length >= 1, 'the forward');
     expect(hook.got).to.deep.equal([{ appid: AUTHORIZER, message: { ToUserName: 'gh_123', FromUserName: 'o_user', CreateTime: '1700000000', MsgType: 'text', Content: '你好 & <b>', MsgId: '9223372036854775807' } }]);
   });
 
