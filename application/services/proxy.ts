@@ -5,6 +5,7 @@ import type Koa from 'koa';
 import { scopeCovers, type Caller } from '../../system/callers';
 import { Codes, RpcError, messageOf } from '../../system/errors';
 import { accessLine } from '../../system/rpc';
+import { unreachableError } from '../../system/upstream';
 import { claimCovers } from '../claims';
 import type { Services } from '.';
 import type { TokenSpec } from './tokens/engine';
@@ -173,7 +174,7 @@ function platformCall(url: URL, method: string, headers: Record<string, string>,
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request(url, { method, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent: agents[url.protocol as 'http:' | 'https:'], timeout: PROXY_TIMEOUT_MS }, resolve);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(body);
   });
@@ -212,10 +213,12 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       for (const [k, v] of new URLSearchParams(ctx.querystring)) if (k !== p.param) url.searchParams.append(k, v);
       url.searchParams.set(p.param, token);
       let res: http.IncomingMessage;
+      const started = Date.now();
       try {
         res = await platformCall(url, ctx.method, headers, body);
-      } catch {
-        throw new RpcError('UPSTREAM_UNREACHABLE', '', `${p.platform} proxy: platform unreachable`);
+      } catch (err) {
+        // logged like every other platform call: platform, host, errno — never the path or query
+        throw unreachableError(sv.log, p.platform, 'proxy', url, err, PROXY_TIMEOUT_MS, started);
       }
       const type = String(res.headers['content-type'] ?? '');
       const length = Number(res.headers['content-length'] ?? 0);

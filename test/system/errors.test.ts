@@ -297,5 +297,24 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         expect(text).not.to.include('/cgi-bin/');
       });
     }
+
+    it('a token proxy whose platform went away: 502 / 1005, logged with platform, host and errno, never the path or the token', async () => {
+      fake = await new FakePlatform().start();
+      fake.app(APP.appId, APP.secret);
+      const host = new URL(fake.url).host;
+      node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_WECHAT_API: fake.url } });
+      expect((await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: APP.appId, secret: APP.secret, tokenMode: 'classic' } }, node.token())).returnCode).to.equal(0);
+      const token = (await node.rpc('wechat.app.token', { codeName: 'shop' }, node.token())).returnData.token as string;
+      await fake.stop(); // the token is cached; the platform is gone
+      fake = undefined;
+      const res = await fetch(`${node.url}/proxy/wechat-app/shop/cgi-bin/menu/get?x=1`, { headers: { authorization: `Bearer ${node.token('proxy.wechat_app')}` } });
+      expect(res.status).to.equal(502);
+      expect(await res.json()).to.deep.equal({ returnCode: 1005, returnMessage: 'UPSTREAM_UNREACHABLE' });
+      const line = logLines(node).find((l) => l.api === 'proxy');
+      expect(line, fs.readFileSync(node.logFile, 'utf8')).to.include({ level: 40, platform: 'wechat_app', api: 'proxy', host, errno: 'ECONNREFUSED', msg: `upstream wechat_app proxy: ${host} connection failed (ECONNREFUSED)` });
+      // the access line names our route; the upstream line never the platform's path or query
+      expect(JSON.stringify(line)).not.to.include('menu/get');
+      expect(fs.readFileSync(node.logFile, 'utf8')).not.to.include(token);
+    });
   });
 });
