@@ -26,6 +26,8 @@ export interface TestNode {
   logFile: string;
   /** a caller JWT; scope "*" unless told otherwise */
   token(scope?: string, apps?: string[], ttlSeconds?: number): string;
+  /** resolves once every token minted so far is recorded in the store (token() records it in the background) */
+  recorded(): Promise<void>;
   rpc(interfaceName: string, para: unknown, token?: string): Promise<Envelope>;
   /** raw POST to the RPC endpoint */
   post(body: string, headers?: Record<string, string>, route?: string): Promise<{ status: number; body: any; text: string }>;
@@ -83,6 +85,9 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
     url,
     logFile,
     token,
+    async recorded() {
+      await Promise.all(recording);
+    },
     post,
     async rpc(interfaceName, para, tok) {
       const res = await post(
