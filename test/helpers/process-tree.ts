@@ -72,3 +72,10 @@ export async function launch(cmd: string, args: string[], env: Record<string, st
   }
   throw new Error(`did not become healthy: ${out}`);
 }
+
+/** the pids still alive once they have all gone, or `ms` has passed (a loaded machine may take a while to reap) */
+export async function stillAlive(pids: number[], ms = 5000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  while (pids.some(alive) && Date.now() < deadline) await sleep(20);
+  return pids.filter(alive);
+}

@@ -13,6 +13,7 @@ import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { sink } from '../helpers/net';
 import { signedPush, xml } from '../helpers/push';
+import { until } from '../helpers/wait';
 
 /*
  * Issue 9, the callback items, tried as an attacker would:
@@ -162,7 +163,7 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
     ];
     for (const [platform, codeName, config] of apps) expect((await rpc('admin.app.put', { platform, codeName, config })).returnCode, codeName).to.equal(0);
     fake.reset();
-    hook.got.length = 0;
+    hook.clear();
   });
   afterEach(async () => node?.close());
 
@@ -423,8 +424,11 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
           expect(await state()).to.equal(before);
           expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
           expect(logText()).to.not.match(/push handling failed|"level":50/);
-          await sleep(100);
-          expect(hook.got).to.deep.equal([]);
+          // a valid message after it: its forward is the first and only one to arrive
+          const sentinel = '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[sentinel]]></Content></xml>';
+          expect(await wxPush(sentinel, `/wechat-tp/tp/messages/${AUTHORIZER}`)).to.deep.equal({ status: 200, text: 'success' });
+          await until(() => hook.got.length > 0, 'the sentinel forward');
+          expect(hook.got).to.deep.equal([{ appid: AUTHORIZER, message: { ToUserName: 'gh_1', MsgType: 'text', Content: 'sentinel' } }]);
         });
       }
     }
@@ -445,7 +449,7 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         const inner = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${content}]]></Content><MsgId>9223372036854775807</MsgId></xml>`;
         const r = await wxPush(inner, `/wechat-tp/tp/messages/${AUTHORIZER}`);
         expect(r).to.deep.equal({ status: 200, text: 'success' });
-        for (let i = 0; i < 50 && hook.got.length === 0; i++) await sleep(20);
+        await until(() => hook.got.length > 0, 'the forward');
         expect(hook.got).to.deep.equal([{ appid: AUTHORIZER, message: { ToUserName: 'gh_1', FromUserName: 'o_user', CreateTime: '1700000000', MsgType: 'text', Content: content, MsgId: '9223372036854775807' } }]);
       });
     }
@@ -453,7 +457,7 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
     it('"]]>" split across two CDATA sections (as WeChat sends it) is read back whole', async () => {
       const inner = `<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[a]]]]><![CDATA[>b]]></Content></xml>`;
       expect(await wxPush(inner, `/wechat-tp/tp/messages/${AUTHORIZER}`)).to.deep.equal({ status: 200, text: 'success' });
-      for (let i = 0; i < 50 && hook.got.length === 0; i++) await sleep(20);
+      await until(() => hook.got.length > 0, 'the forward');
       expect(hook.got[0].message.Content).to.equal('a]]>b');
     });
   });

@@ -23,8 +23,9 @@ import { freshDatabase } from '../helpers/db';
 import { JWT_SECRET, startNode, type TestNode } from '../helpers/gatehouse';
 import { externalAddress, sink, thief } from '../helpers/net';
 import { skipBecause } from '../helpers/skip';
-import { alive, descendants, launch } from '../helpers/process-tree';
+import { descendants, launch, stillAlive } from '../helpers/process-tree';
 import { signedPush, xml } from '../helpers/push';
+import { inOneSecond, until } from '../helpers/wait';
 
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const SHOP = 'wxshop0000issue9';
@@ -189,21 +190,27 @@ const ATTACKS: Attack[] = [
       const before = await pushState(env);
       const body = '<xml>' + '<a'.repeat(32700);
       const query = `timestamp=${nowS()}&nonce=n0nce&encrypt_type=aes&msg_signature=${'0'.repeat(40)}`;
-      let done = false;
-      const attack = Promise.all(
-        Array.from({ length: 4 }, () => fetch(`${node.url}/wechat-tp/tp/events?${query}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).then(async (r) => (await r.text(), r.status))),
-      ).finally(() => (done = true));
-      // /healthz asked again and again while the four are in flight (the bug blocked the loop ~0.7 s per body)
-      const probes: number[] = [];
-      do {
-        const t = performance.now();
-        const res = await fetch(`${node.url}/healthz`);
-        await res.text();
-        expect(res.status).to.equal(200);
-        probes.push(performance.now() - t);
-      } while (!done);
-      expect(await attack).to.deep.equal([400, 400, 400, 400]);
-      expect(Math.max(...probes), `slowest of ${probes.length} /healthz, ms`).to.be.below(250);
+      // /healthz asked again and again while the four are in flight (the bug blocked the loop ~0.7 s per
+      // body, in every round); a loaded machine may preempt any one round, so the best of three is judged
+      let best = Infinity;
+      let count = 0;
+      for (let round = 0; round < 3 && best >= 250; round++) {
+        let done = false;
+        const attack = Promise.all(
+          Array.from({ length: 4 }, () => fetch(`${node.url}/wechat-tp/tp/events?${query}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).then(async (r) => (await r.text(), r.status))),
+        ).finally(() => (done = true));
+        const probes: number[] = [];
+        do {
+          const t = performance.now();
+          const res = await fetch(`${node.url}/healthz`);
+          await res.text();
+          expect(res.status).to.equal(200);
+          probes.push(performance.now() - t);
+        } while (!done);
+        expect(await attack).to.deep.equal([400, 400, 400, 400]);
+        if (Math.max(...probes) < best) [best, count] = [Math.max(...probes), probes.length];
+      }
+      expect(best, `slowest of ${count} /healthz (the best of up to three rounds), ms`).to.be.below(250);
       expect(await pushState(env)).to.equal(before);
     },
   },
@@ -289,12 +296,13 @@ const ATTACKS: Attack[] = [
     attack: 'public page routes (authorize page, authorized redirect) have no rate limit: each hit spends platform quota',
     async run(env) {
       const { node, fake } = env;
-      // a fresh one-second window, so that the burst stays in one
-      await sleep(1000 - (Date.now() % 1000) + 5);
-      fake.reset();
       const burst = (route: string, ip: string) =>
         Promise.all(Array.from({ length: PAGE_LIMIT + 2 }, () => fetch(`${node.url}${route}`, { redirect: 'manual', headers: { 'x-forwarded-for': ip } })));
-      const [pages, redirects] = await Promise.all([burst('/wechat-tp/tp/authorize', '10.9.8.1'), burst(`/wechat-tp/tp/authorized?auth_code=x&state=${'0'.repeat(32)}`, '10.9.8.2')]);
+      // both bursts within one window of the limiter (fresh addresses for each attempt)
+      const [pages, redirects] = await inOneSecond((attempt) => {
+        fake.reset();
+        return Promise.all([burst('/wechat-tp/tp/authorize', `10.9.${8 + attempt}.1`), burst(`/wechat-tp/tp/authorized?auth_code=x&state=${'0'.repeat(32)}`, `10.9.${8 + attempt}.2`)]);
+      });
       for (const answers of [pages, redirects]) {
         const refused = answers.filter((r) => r.status === 429);
         expect(answers.map((r) => r.status).sort()).to.deep.equal([...Array(PAGE_LIMIT).fill(answers === pages ? 200 : 400), 429, 429]);
@@ -325,7 +333,7 @@ const ATTACKS: Attack[] = [
       const content = '<a><b>hi</b></a> <__proto__/> &foo;';
       const message = `<xml><ToUserName><![CDATA[gh_9]]></ToUserName><FromUserName><![CDATA[o_user9]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${content}]]></Content></xml>`;
       expect(await wxPush(env, message, '/wechat-tp/tp/messages/wxauthorizer9i9')).to.deep.equal({ status: 200, text: 'success' });
-      for (let i = 0; i < 100 && hook.got.length === 0; i++) await sleep(20);
+      await until(() => hook.got.length > 0, 'the forward');
       expect(hook.got).to.deep.equal([{ appid: 'wxauthorizer9i9', message: { ToUserName: 'gh_9', FromUserName: 'o_user9', CreateTime: '1700000000', MsgType: 'text', Content: content } }]);
     },
   },
@@ -406,7 +414,7 @@ const ATTACKS: Attack[] = [
         // a call in flight (the platform takes 1 s) when the signal arrives
         fake.latencyMs = 1000;
         const inFlight = rpc('wechat.app.token', { codeName: 'npm' });
-        for (const until = Date.now() + 3000; fake.count('token', 'wxnpmstart000i9') === 0 && Date.now() < until; ) await sleep(20);
+        await until(() => fake.count('token', 'wxnpmstart000i9') > 0, 'the token call at the platform');
         const signalled = Date.now();
         process.kill(s.child.pid!, 'SIGTERM');
         const answer = await inFlight;
@@ -415,8 +423,7 @@ const ATTACKS: Attack[] = [
         const exit = await Promise.race([s.exited, sleep(10_000).then(() => ({ code: 'still running after 10 s', signal: null, at: Date.now() }))]);
         expect({ code: exit.code, signal: exit.signal }, s.output()).to.deep.equal({ code: 0, signal: null });
         expect(exit.at - signalled).to.be.below(10_000);
-        await sleep(200);
-        expect(tree.filter(alive), 'no process of the tree is left').to.deep.equal([]);
+        expect(await stillAlive(tree), 'no process of the tree is left').to.deep.equal([]);
         const listening = await fetch(`${s.url}/healthz`).then(() => true, () => false);
         expect(listening, 'the server still answers').to.equal(false);
       } finally {
@@ -532,7 +539,7 @@ describe('issue 9: every attack of the hostile test, as a table [sqlite]', funct
   beforeEach(() => {
     env.fake.reset();
     env.fake.latencyMs = 0;
-    env.hook.got.length = 0;
+    env.hook.clear();
     env.stolen.got.length = 0;
   });
 

@@ -7,6 +7,7 @@ import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
 import { forEachDialect, requireMariadb, type Dialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
+import { inOneSecond } from '../helpers/wait';
 
 /*
  * §7 (trust): every authorization flow carries a server-issued, single-use `state` nonce, valid
@@ -29,7 +30,6 @@ const MERCHANT = '3001';
 const MERCHANT_B = '3002';
 
 const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** the platform URL an authorization page sends the browser on to */
 function forwardTarget(html: string): URL {
@@ -389,12 +389,12 @@ forEachDialect('OAuth state nonces (§7 trust)', (dialect: Dialect) => {
 
     routes.forEach(([method, path, body], k) => {
       it(`${method} ${path.split('?')[0]}: 429 with Retry-After and an HTML page past the limit; no platform call`, async () => {
-        const ip = `10.9.${k}.1`;
-        // a fresh one-second window, so the burst stays in one
-        await sleep(1000 - (Date.now() % 1000) + 5);
-        fake.reset();
-        const hit = () => fetch(`${limited.url}${path}`, { method, body, redirect: 'manual', headers: { 'x-forwarded-for': ip, 'content-type': 'application/json' } });
-        const answers = await Promise.all(Array.from({ length: LIMIT + 2 }, hit));
+        // the burst within one window of the limiter (a fresh address for each attempt)
+        const answers = await inOneSecond((attempt) => {
+          fake.reset();
+          const hit = () => fetch(`${limited.url}${path}`, { method, body, redirect: 'manual', headers: { 'x-forwarded-for': `10.9.${k}.${attempt + 1}`, 'content-type': 'application/json' } });
+          return Promise.all(Array.from({ length: LIMIT + 2 }, hit));
+        });
         const refused = answers.filter((r) => r.status === 429);
         expect(refused).to.have.length(2);
         expect(answers.filter((r) => r.status !== 429)).to.have.length(LIMIT);
@@ -410,14 +410,14 @@ forEachDialect('OAuth state nonces (§7 trust)', (dialect: Dialect) => {
     });
 
     it('RPC public interfaces and the page routes share one limiter per node', async () => {
-      await sleep(1000 - (Date.now() % 1000) + 5);
-      const headers = { 'x-forwarded-for': '10.7.0.1' };
-      const rpc = () => limited.post(JSON.stringify({ interface: { interfaceName: 'qcloud.cam.auth', para: { id: 'a', skey: 'b' } } }), headers).then((r) => r.body.returnCode);
-      expect(await rpc()).to.equal(60012);
-      expect(await rpc()).to.equal(60012);
-      expect((await fetch(`${limited.url}/shansong/ss/authorize/${MERCHANT}`, { headers })).status).to.equal(200);
-      expect((await fetch(`${limited.url}/shansong/ss/authorize/${MERCHANT}`, { headers })).status).to.equal(429);
-      expect(await rpc()).to.equal(4029);
+      // five calls in a row from one address, within one window of the limiter (a fresh address for each attempt)
+      const got = await inOneSecond(async (attempt) => {
+        const headers = { 'x-forwarded-for': `10.7.0.${attempt + 1}` };
+        const rpc = () => limited.post(JSON.stringify({ interface: { interfaceName: 'qcloud.cam.auth', para: { id: 'a', skey: 'b' } } }), headers).then((r) => r.body.returnCode);
+        const page = async () => (await fetch(`${limited.url}/shansong/ss/authorize/${MERCHANT}`, { headers })).status;
+        return [await rpc(), await rpc(), await page(), await page(), await rpc()];
+      });
+      expect(got).to.deep.equal([60012, 60012, 200, 429, 4029]);
     });
   });
 });

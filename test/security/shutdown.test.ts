@@ -11,7 +11,8 @@ import { signCaller } from '../../system/callers';
 import { FakePlatform } from '../fake/platform';
 import { freePort, ROOT } from '../helpers/cli';
 import { JWT_SECRET } from '../helpers/gatehouse';
-import { alive, descendants, launch, type Started } from '../helpers/process-tree';
+import { descendants, launch, stillAlive, type Started } from '../helpers/process-tree';
+import { until } from '../helpers/wait';
 
 const WX = 'wxshutdown0000001';
 const TOKEN = signCaller(JWT_SECRET, { sub: 'shutdown-test', scope: '*', ttlSeconds: 600 });
@@ -61,8 +62,7 @@ describe('graceful shutdown of `npm start` (issue 9 item 13)', function () {
     fake.reset();
     fake.latencyMs = ms;
     const call = rpc(s.url, 'wechat.app.token', { codeName });
-    const until = Date.now() + 3000;
-    while (fake.count('token') === 0 && Date.now() < until) await sleep(20);
+    await until(() => fake.count('token') > 0, 'the token call at the platform');
     return call;
   }
 
@@ -83,8 +83,7 @@ describe('graceful shutdown of `npm start` (issue 9 item 13)', function () {
     const { code, signal, at } = await Promise.race([s.exited, sleep(10_000).then(() => ({ code: -1, signal: null, at: Date.now() }))]);
     expect(at - signalled, 'exit within 10 s').to.be.lessThan(10_000);
     expect({ code, signal }, s.output()).to.deep.equal({ code: 0, signal: null });
-    await sleep(200);
-    expect(tree.filter(alive), 'no process of the tree is left').to.deep.equal([]);
+    expect(await stillAlive(tree), 'no process of the tree is left').to.deep.equal([]);
     await fetch(`${s.url}/healthz`).then(
       () => expect.fail('still listening'),
       () => undefined,

@@ -6,7 +6,9 @@ import { expect } from 'chai';
 import { encrypt as wecomEncrypt } from '@wecom/crypto';
 import { FakePlatform } from '../fake/platform';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { sink } from '../helpers/net';
 import { signedPush, xml } from '../helpers/push';
+import { until } from '../helpers/wait';
 import { Rng } from '../helpers/rng';
 import { pool, sendRaw, type Answer } from '../helpers/raw-http';
 
@@ -636,22 +638,6 @@ function check(c: Case, a: Answer): string | null {
   return null;
 }
 
-/** a local HTTP server on 127.0.0.1 that counts whatever reaches it */
-async function sink(): Promise<{ url: string; hits: string[]; close(): Promise<void> }> {
-  const hits: string[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (d) => (b += d));
-    req.on('end', () => {
-      hits.push(`${req.method} ${req.url} ${b.slice(0, 200)}`);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}/sink`, hits, close: () => new Promise((r) => server.close(() => r())) };
-}
-
 // ---------------------------------------------------------------------------------------------
 
 describe('callback fuzz (sqlite)', () => {
@@ -777,9 +763,8 @@ describe('callback fuzz (sqlite)', () => {
       await fetch(`${node.url}/shansong/ss/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"issOrderNo":"sentinel","status":20}' }),
     ];
     expect(sent.map((r) => r.status)).to.deep.equal([200, 200, 200, 200]);
-    const deadline = Date.now() + 15_000;
-    while (hook.hits.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(hook.hits.map((h) => (/sentinel/.test(h) ? 'sentinel' : h))).to.deep.equal(['sentinel', 'sentinel', 'sentinel', 'sentinel']);
+    await until(() => hook.raw.length >= 4, 'the four sentinel forwards', 15_000);
+    expect(hook.raw.map((h) => (/sentinel/.test(h) ? 'sentinel' : h.slice(0, 200)))).to.deep.equal(['sentinel', 'sentinel', 'sentinel', 'sentinel']);
   });
 
   // A JSON body nested thousands of levels deep (≈ 30 KiB, under the 64 KiB limit) is refused with a
