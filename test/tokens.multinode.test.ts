@@ -3,6 +3,7 @@ import { FakePlatform } from './fake/platform';
 import { freePort, serve, type ServeProcess } from './helpers/cli';
 import { freshDatabase, requireMariadb, type TestDatabase } from './helpers/db';
 import { JWT_SECRET } from './helpers/gatehouse';
+import { until } from './helpers/wait';
 import { signCaller } from '../system/callers';
 
 const WX = 'wxcluster00000001';
@@ -53,7 +54,7 @@ describe('token engine across nodes on one MariaDB', function () {
     await db?.drop();
   });
 
-/** the sum of a counter over the three nodes' /metrics (loopback: no token needed) */
+  /** the sum of a counter over the three nodes' /metrics (loopback: no token needed) */
   const clusterMetric = async (name: string) => {
     let sum = 0;
     for (const n of nodes) {
@@ -62,14 +63,6 @@ describe('token engine across nodes on one MariaDB', function () {
     }
     return sum;
   };
-  const untilAsync = async (cond: () => Promise<boolean>, what: string, ms = 30_000) => {
-    const deadline = Date.now() + ms;
-    while (!(await cond())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  const until = (cond: () => boolean, what: string, ms?: number) => untilAsync(async () => cond(), what, ms);
 
   const storm = async (n: number) => {
     const all = await Promise.all(Array.from({ length: n }, (_, i) => rpc(nodes[i % nodes.length], 'wechat.app.token', { codeName: 'mp' })));
@@ -99,7 +92,7 @@ describe('token engine across nodes on one MariaDB', function () {
     let tokens: Set<string>;
     try {
       tokens = await storm(1200);
-      await until(() => fake.count('token') === 1, 'the refresh reaches the platform');
+      await until(() => fake.count('token') === 1, 'the refresh reaches the platform', 30_000);
       // every answer is in, the one refresh is still unanswered (no node saw it end, failed or timed out)
       expect(fake.inFlight('token')).to.equal(1);
       expect(await clusterMetric('gatehouse_upstream_requests_total')).to.equal(upstreamBefore);
@@ -110,7 +103,7 @@ describe('token engine across nodes on one MariaDB', function () {
       release();
     }
     const refreshed = async () => Number((await db.query("SELECT expires_at FROM tokens WHERE kind = 'access_token'"))[0].expires_at) > soon;
-    await untilAsync(refreshed, 'the refreshed token is stored');
+    await until(refreshed, 'the refreshed token is stored', 30_000);
     expect(fake.count('token')).to.equal(1);
     expect(await clusterMetric('gatehouse_upstream_requests_total')).to.equal(upstreamBefore + 1);
   });
@@ -132,8 +125,7 @@ describe('token engine across nodes on one MariaDB', function () {
     fake.reset();
     fake.mode('token', 'stall');
     void rpc(victim, 'wechat.app.token', { codeName: 'kill' }).catch(() => undefined);
-    const deadline = Date.now() + 5000;
-    while (fake.count('token', 'wxkill') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => fake.count('token', 'wxkill') > 0, 'the victim\'s call at the platform', 10_000);
     expect(fake.count('token', 'wxkill')).to.equal(1);
     const [lease] = await db.query("SELECT lease_owner, lease_until FROM tokens WHERE subject = 'wxkill'");
     expect(lease.lease_owner).to.be.a('string');

@@ -157,6 +157,7 @@ describe('every credential a fake hands out is registered as issued (issue 11 it
     expectIssued(refreshed.authorizer_access_token, refreshed.authorizer_refresh_token);
     wx.preexisting('wxleakcomponent01', 'wxleakauthorizer2');
     const list = await postJson(`/cgi-bin/component/api_get_authorizer_list${q}`, { component_appid: 'wxleakcomponent01', offset: 0, count: 100 });
+    expect(list.list, 'the authorizer list').to.have.length.at.least(2);
     expectIssued(...list.list.map((a: { refresh_token: string }) => a.refresh_token));
     const session = await (await fetch(`${fake.url}/sns/component/jscode2session?appid=wxleakauthorizer1&js_code=tpcode_leak&grant_type=authorization_code&component_appid=wxleakcomponent01&component_access_token=${ct.component_access_token}`)).json() as any;
     expectIssued(session.session_key);

@@ -224,7 +224,7 @@ describe('errors a user can act on (issue 10 item 4)', function () {
       ['unknown database', () => `mariadb://root@127.0.0.1:3306/${NO_DB}`, /unknown database ".*" \(ER_BAD_DB_ERROR\)/, true],
     ];
     for (const [title, url, cause, needsServer] of cases) {
-      it(`${title}: in well under a second`, async function () {
+      it(`${title}: in under 2 s (not the 2.6 s of the pool timeout)`, async function () {
         if (needsServer && !hasMariaDb) await requireMariadb(this);
         const started = Date.now();
         const err = await openMigratedStore(configFromEnv({ GATEHOUSE_DATABASE_URL: url() })).then(
@@ -234,7 +234,8 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         const ms = Date.now() - started;
         expect(err).to.be.instanceOf(ConfigError);
         expect((err as Error).message).to.match(/^GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at /).and.match(cause);
-        expect(ms).to.be.below(1000);
+        // the pool used to take 2.6 s; the bound leaves a loaded machine (and a slow resolver) room below that
+        expect(ms).to.be.below(2000);
       });
     }
   });

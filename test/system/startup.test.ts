@@ -103,7 +103,7 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
   it('a line logged later (one request\'s access line) is written within ~100 ms, not after 4 KiB', async () => {
     const port = freePort();
     const r = run({ GATEHOUSE_DATABASE_URL: `sqlite:${path.join(dir, 'later.db')}`, GATEHOUSE_PORT: port });
-    await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 5000);
+    await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 10_000);
     const sent = Date.now();
     const res = await fetch(`http://127.0.0.1:${port}/`, {
       method: 'POST',
