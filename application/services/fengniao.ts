@@ -6,7 +6,7 @@ import { mask, type AppConfig } from './apps';
 import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './crypto/fengniao';
 import { forwardJson } from './pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
-import { makeSpec } from './tokens/spec';
+import { makeSpec, sendWithToken } from './tokens/spec';
 
 export const PLATFORM = 'fengniao_app';
 /** the platform name in 40029 errors and logs */
@@ -398,11 +398,7 @@ export class Fengniao {
   async invoke(app: AppConfig, merchantId: string, path: string, search: string, businessData: string): Promise<{ res: Response; body: Buffer }> {
     await this.requireMerchant(app, merchantId);
     const spec = this.merchantSpec(app, merchantId);
-    const t = await this.sv.engine.get(spec);
-    const first = await this.post(app, merchantId, path, search, businessData, t.value);
-    if (first.code === undefined || !INVALID_ACCESS_TOKEN.has(first.code)) return first;
-    const fresh = await this.sv.engine.get(spec, { invalidToken: t.value });
-    // no new token (refreshed within the last 30 s, §5.3): Fengniao's answer stands
-    return fresh.value === t.value ? first : this.post(app, merchantId, path, search, businessData, fresh.value);
+    const send = (token: string) => this.post(app, merchantId, path, search, businessData, token);
+    return sendWithToken(this.sv.engine, spec, send, (r) => r.code !== undefined && INVALID_ACCESS_TOKEN.has(r.code));
   }
 }

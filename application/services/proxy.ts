@@ -9,7 +9,7 @@ import { unreachableError } from '../../system/upstream';
 import { claimCovers } from '../claims';
 import type { Services } from '.';
 import type { TokenSpec } from './tokens/engine';
-import { INVALID_TOKEN_ERRCODES } from './tokens/spec';
+import { INVALID_TOKEN_ERRCODES, renewed } from './tokens/spec';
 
 /** A proxy call gatehouse itself refuses: `{"returnCode","returnMessage"}` with an HTTP status (§7). */
 export class ProxyRefused extends Error {
@@ -207,11 +207,11 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
     const body = await proxyBody(ctx, sv.config.proxyBodyLimit);
     const headers: Record<string, string> = {};
     for (const h of FORWARDED_HEADERS) if (ctx.get(h)) headers[h] = ctx.get(h);
-    let token = (await sv.engine.get(target.spec)).value;
+    let current = await sv.engine.get(target.spec);
     for (let attempt = 0; ; attempt++) {
       const url = new URL(p.base + path);
       for (const [k, v] of new URLSearchParams(ctx.querystring)) if (k !== p.param) url.searchParams.append(k, v);
-      url.searchParams.set(p.param, token);
+      url.searchParams.set(p.param, current.value);
       let res: http.IncomingMessage;
       const started = Date.now();
       try {
@@ -233,10 +233,10 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       }
       const errcode = errcodeIn(buf);
       if (errcode !== undefined && INVALID_TOKEN_ERRCODES.has(errcode)) {
-        const next = (await sv.engine.get(target.spec, { invalidToken: token })).value;
-        // no new token (one was refreshed within the last 30 s, §5.3): the platform's answer stands
-        if (next !== token) {
-          token = next;
+        const next = await sv.engine.get(target.spec, { invalidToken: current.value });
+        // nothing renewed (one was refreshed within the last 30 s, §5.3): the platform's answer stands
+        if (renewed(current, next)) {
+          current = next;
           continue;
         }
       }

@@ -6,7 +6,7 @@ import type { AppConfig } from './apps';
 import { developerSign, refreshData, shansongSign } from './crypto/shansong';
 import { forwardJson } from './pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
-import { makeSpec } from './tokens/spec';
+import { makeSpec, sendWithToken } from './tokens/spec';
 
 export const PLATFORM = 'shansong_app';
 /** the platform name in errors (`{platform, errcode, errmsg}`) and logs */
@@ -275,12 +275,7 @@ export class Shansong {
       if (data) form.data = data;
       return this.post('developer', `/openapi/developer/v5${path}`, form, passed);
     };
-    const t = await this.engine.get(spec);
-    const first = await send(t.value);
-    if (!this.tokenRejected(first)) return first;
-    const fresh = await this.engine.get(spec, { invalidToken: t.value });
-    // no new token (refreshed within the last 30 s, §5.3): the platform's answer stands
-    return fresh.value === t.value ? first : send(fresh.value);
+    return sendWithToken(this.engine, spec, send, (r) => this.tokenRejected(r));
   }
 
   private tokenRejected(r: RawReply): boolean {

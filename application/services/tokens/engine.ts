@@ -22,7 +22,15 @@ export interface CurrentToken {
   value: string;
   /** epoch ms */
   expiresAt: number;
+  /**
+   * the stored row's version (one more per refresh): a compare-and-refresh that gives back the
+   * same version refreshed nothing (e.g. refused by the 30 s budget); NaN when not known
+   */
+  version: number;
 }
+
+/** what a served token is, from a stored row or a cached copy of one */
+const served = (r: { value: string | null; expiresAt: number | null; version: number }): CurrentToken => ({ value: r.value!, expiresAt: r.expiresAt!, version: r.version });
 
 export interface GetOptions {
   force?: boolean;
@@ -170,7 +178,7 @@ export class TokenEngine {
       if (c && c.expiresAt > now + MIN_VALID_MS) {
         this.metrics?.cache.inc({ result: 'hit' });
         if (c.refreshAt <= now) this.refreshInBackground(spec, c.version);
-        return { value: c.value, expiresAt: c.expiresAt };
+        return served(c);
       }
     }
     if (!force && opts.invalidToken === undefined) {
@@ -188,7 +196,7 @@ export class TokenEngine {
       const known = this.lastKnown.get(spec.key);
       if (err instanceof StoreError && known && known.expiresAt > Date.now() + MIN_VALID_MS && opts.invalidToken !== known.value) {
         this.cache.set<Cached>(spec.key, known); // the next requests need not wait on the dead store
-        return { value: known.value, expiresAt: known.expiresAt };
+        return served(known);
       }
       throw err;
     }
@@ -196,7 +204,7 @@ export class TokenEngine {
     if (need === 'none' || need === 'ahead') {
       this.remember(row);
       if (need === 'ahead') this.refreshInBackground(spec, row.version);
-      return { value: row.value!, expiresAt: row.expiresAt! };
+      return served(row);
     }
     return this.refresh(spec, need, row.version, opts.invalidToken);
   }
@@ -346,15 +354,15 @@ export class TokenEngine {
       const row = await this.store.getToken(spec.key);
       if (row && this.satisfied(row, need, seenVersion, invalidToken)) {
         this.remember(row);
-        return { value: row.value!, expiresAt: row.expiresAt! };
+        return served(row);
       }
       lastSeen = row;
       if (need === 'ahead') {
-        if (row && this.valid(row)) return { value: row.value!, expiresAt: row.expiresAt! };
+        if (row && this.valid(row)) return served(row);
       }
       await sleep(pollMs);
     }
-    if (lastSeen && this.valid(lastSeen)) return { value: lastSeen.value!, expiresAt: lastSeen.expiresAt! };
+    if (lastSeen && this.valid(lastSeen)) return served(lastSeen);
     throw new RpcError('UPSTREAM_UNREACHABLE', '', `${spec.key}: no refresh within ${deadline} ms`);
   }
 
@@ -366,7 +374,7 @@ export class TokenEngine {
       // double check: somebody refreshed between our look and our lease
       await this.store.releaseLease(spec.key, owner, null, Date.now());
       this.remember(row);
-      return { value: row.value!, expiresAt: row.expiresAt! };
+      return served(row);
     }
     const force = need === 'force' || need === 'invalidate';
     if (need !== 'none') this.stats[need]++;
@@ -389,9 +397,9 @@ export class TokenEngine {
       if (!saved) this.log.warn(which(spec), 'lease lost before the refreshed token was written');
       if (after && this.valid(after)) {
         this.remember(after);
-        return { value: after.value!, expiresAt: after.expiresAt! };
+        return served(after);
       }
-      return { value: fetched.value, expiresAt };
+      return { value: fetched.value, expiresAt, version: Number.NaN };
     } catch (err) {
       const error = describe(err);
       this.stats.failed++;
@@ -402,7 +410,7 @@ export class TokenEngine {
       if (current && this.valid(current) && need !== 'invalidate') {
         // serve through outages: the stored token is still good
         this.remember(current);
-        return { value: current.value!, expiresAt: current.expiresAt! };
+        return served(current);
       }
       throw err;
     }
