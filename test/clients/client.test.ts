@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
-import { startNode, type TestNode } from '../helpers/gatehouse';
+import { nodeWithWechatApp, startNode, type TestNode } from '../helpers/gatehouse';
+import { freeTcpPort } from '../helpers/private-mariadb';
 import { GatehouseClient, GatehouseError, TOKEN_INTERFACES } from '../../system/client';
 import { GENERATED_FILE, renderClientInterfaces, type OpenRpcMethod } from './client-types';
 
@@ -28,15 +29,6 @@ function recordingFetch(after?: (n: number) => void) {
     }
   }) as typeof fetch;
   return { fetch: f, sent };
-}
-
-/** a loopback port nothing listens on */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** the platform API a backend would call with the token: the fake's ticket endpoint (40001 for a dead token) */
@@ -121,7 +113,7 @@ forEachDialect('TypeScript client (gatehouse/client)', (dialect) => {
   });
 
   it('an unreachable gatehouse is retried too, then reported without an envelope (returnCode null)', async () => {
-    const closed = `http://127.0.0.1:${await closedPort()}/`;
+    const closed = `http://127.0.0.1:${await freeTcpPort()}/`;
     const rec = recordingFetch();
     const err = await new GatehouseClient({ url: closed, token: caller, retries: 2, backoffMs: 10, fetch: rec.fetch })
       .call('wechat.app.token', { codeName: 'shop' })
@@ -230,19 +222,14 @@ forEachDialect('TypeScript client (gatehouse/client)', (dialect) => {
 });
 
 describe('gatehouse/client: generated types and the package entry', () => {
+  let world: Awaited<ReturnType<typeof nodeWithWechatApp>>;
   let node: TestNode;
   let fake: FakePlatform;
   before(async () => {
-    fake = await new FakePlatform().start();
-    fake.app(WX, SECRET);
-    node = await startNode({ dialect: 'sqlite', fake });
-    const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: WX, secret: SECRET } }, node.token('admin.*'));
-    expect(put.returnCode).to.equal(0);
+    world = await nodeWithWechatApp(WX, SECRET);
+    ({ node, fake } = world);
   });
-  after(async () => {
-    await node?.close();
-    await fake?.stop();
-  });
+  after(async () => world?.close());
 
   it(`${GENERATED_FILE} is what the registry's schemas render (UPDATE_CLIENT_TYPES=1 rewrites it)`, async () => {
     const doc = (await (await fetch(`${node.url}/openrpc.json`)).json()) as { methods: OpenRpcMethod[] };

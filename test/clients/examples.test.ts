@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { FakePlatform } from '../fake/platform';
-import { startNode, type TestNode } from '../helpers/gatehouse';
+import type { FakePlatform } from '../fake/platform';
+import { nodeWithWechatApp, type TestNode } from '../helpers/gatehouse';
 import { skipBecause } from '../helpers/skip';
 
 const EXAMPLES = path.resolve(__dirname, '../../docs/examples');
@@ -37,20 +37,14 @@ function runExample(ex: Example, codeName: string, env: Record<string, string>):
 
 describe('backend examples in other languages (docs/examples) against a live gatehouse', function () {
   this.timeout(120_000);
-  let fake: FakePlatform;
+  let world: Awaited<ReturnType<typeof nodeWithWechatApp>>;
   let node: TestNode;
-
+  let fake: FakePlatform;
   before(async () => {
-    fake = await new FakePlatform().start();
-    fake.app(WX, SECRET);
-    node = await startNode({ dialect: 'sqlite', fake });
-    const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: WX, secret: SECRET } }, node.token('admin.*'));
-    expect(put.returnCode).to.equal(0);
+    world = await nodeWithWechatApp(WX, SECRET);
+    ({ node, fake } = world);
   });
-  after(async () => {
-    await node?.close();
-    await fake?.stop();
-  });
+  after(async () => world?.close());
 
   for (const ex of EXAMPLE_RUNS) {
     describe(ex.name, () => {

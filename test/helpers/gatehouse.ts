@@ -6,7 +6,7 @@ import { mintCaller } from '../../system/callers';
 import { createLogger } from '../../system/log';
 import { start, type Gatehouse } from '../../application';
 import { freshDatabase, type Dialect, type TestDatabase } from './db';
-import type { FakePlatform } from '../fake/platform';
+import { FakePlatform } from '../fake/platform';
 import { registerLog } from './log-scan';
 
 export const JWT_SECRET = 'test-jwt-secret-0123456789abcdef';
@@ -101,6 +101,23 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
       await Promise.all(recording);
       await gh.close();
       if (!opts.db) await db.drop();
+    },
+  };
+}
+
+/** a fake WeChat that knows one app, and a SQLite node with that app configured (wechat_app `codeName`) */
+export async function nodeWithWechatApp(appId: string, secret: string, codeName = 'shop'): Promise<{ fake: FakePlatform; node: TestNode; close(): Promise<void> }> {
+  const fake = await new FakePlatform().start();
+  fake.app(appId, secret);
+  const node = await startNode({ dialect: 'sqlite', fake });
+  const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName, config: { appId, secret } }, node.token('admin.*'));
+  if (put.returnCode !== 0) throw new Error(`admin.app.put: ${JSON.stringify(put)}`);
+  return {
+    fake,
+    node,
+    async close() {
+      await node.close();
+      await fake.stop();
     },
   };
 }
