@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import { FakePlatform } from './fake/platform';
 import { FakeWechatTp } from './fake/wechat-tp';
-import { installWecomTp, type FakeWecomTp } from './fake/wecom-tp';
-import { installToutiao } from './fake/toutiao';
+import type { FakeWecomTp } from './fake/wecom-tp';
 import { FakeFengniao, FN } from './fake/fengniao';
-import { FakeShansong, installShansong, SS_ERRORS } from './fake/shansong';
+import { FakeShansong, SS_ERRORS } from './fake/shansong';
+import { startFakes } from './helpers/fakes';
 
 /**
  * The fakes themselves: every API refuses a token of the wrong kind, owner or app, and every app's
@@ -40,12 +40,7 @@ describe('fake platforms refuse wrong-kind tokens and wrong secrets', function (
   const sha256 = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
 
   before(async () => {
-    fake = await new FakePlatform().start();
-    wx = new FakeWechatTp(fake);
-    wc = installWecomTp(fake);
-    installToutiao(fake);
-    fn = new FakeFengniao(fake);
-    ss = installShansong(fake);
+    ({ fake, wx, wc, fn, ss } = await startFakes());
     fake.app(APP, 'app-secret');
     fake.app(OTHER_APP, 'other-secret');
     fake.app(CORP, 'hr-secret');

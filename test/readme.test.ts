@@ -39,15 +39,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { FakeFengniao } from './fake/fengniao';
 import { FakePlatform } from './fake/platform';
-import { installShansong, type FakeShansong } from './fake/shansong';
-import { installToutiao } from './fake/toutiao';
+import type { FakeShansong } from './fake/shansong';
 import { FakeWechatTp } from './fake/wechat-tp';
-import { installWecomTp, type FakeWecomTp } from './fake/wecom-tp';
+import type { FakeWecomTp } from './fake/wecom-tp';
 import { ROOT } from './helpers/cli';
 import { JWT_SECRET, startNode, type TestNode } from './helpers/gatehouse';
 import { signedPush, xml } from './helpers/push';
 import { extractExamples } from './helpers/readme';
 import { skipBecause } from './helpers/skip';
+import { startFakes } from './helpers/fakes';
 
 // README_FILE: run the examples of another copy (to see the test catch a broken example)
 const README = fs.readFileSync(process.env.README_FILE ?? path.join(ROOT, 'README.md'), 'utf8');
@@ -115,12 +115,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   const done = new Set<string>();
 
   before(async () => {
-    fake = await new FakePlatform().start();
-    wx = new FakeWechatTp(fake);
-    wc = installWecomTp(fake);
-    fn = new FakeFengniao(fake);
-    ss = installShansong(fake);
-    installToutiao(fake);
+    ({ fake, wx, wc, fn, ss } = await startFakes());
     // the proxy example's API: user list of an official account
     fake.route('/cgi-bin/user/get', (u, _b, res) => {
       fake.hit('user_get');

@@ -2,9 +2,10 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import { FakePlatform } from '../fake/platform';
 import { FakeWechatTp } from '../fake/wechat-tp';
-import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
+import type { FakeWecomTp } from '../fake/wecom-tp';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
+import { startFakes } from '../helpers/fakes';
 
 const WX = 'wxproxy0000000001';
 const CORP = 'wwproxy0000000001';
@@ -34,9 +35,7 @@ describe('token proxies', function () {
     fetch(`${node.url}${path}`, { ...init, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers as Record<string, string>) } });
 
   before(async () => {
-    fake = await new FakePlatform().start();
-    wx = new FakeWechatTp(fake);
-    wc = installWecomTp(fake);
+    ({ fake, wx, wc } = await startFakes());
     fake.app(WX, 's');
     fake.app(CORP, 'cs');
     fake.app(COMPONENT, 'ts');

@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { FakePlatform } from '../fake/platform';
 import { FakeFengniao } from '../fake/fengniao';
-import { installShansong, type FakeShansong } from '../fake/shansong';
+import type { FakeShansong } from '../fake/shansong';
 import { FakeWechatTp } from '../fake/wechat-tp';
-import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
+import type { FakeWecomTp } from '../fake/wecom-tp';
 import { forEachDialect, requireMariadb, type Dialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { signedPush, xml } from '../helpers/push';
 import { inOneSecond } from '../helpers/wait';
+import { startFakes } from '../helpers/fakes';
 
 /*
  * §7 (trust): every authorization flow carries a server-issued, single-use `state` nonce, valid
@@ -174,11 +175,7 @@ forEachDialect('OAuth state nonces (§7 trust)', (dialect: Dialect) => {
   };
 
   before(async () => {
-    fake = await new FakePlatform().start();
-    wx = new FakeWechatTp(fake);
-    wc = installWecomTp(fake);
-    fn = new FakeFengniao(fake);
-    ss = installShansong(fake);
+    ({ fake, wx, wc, fn, ss } = await startFakes());
     for (const i of [0, 1]) {
       fake.app(COMPONENT[i], SECRET);
       wc.suite(SUITE[i], SECRET);

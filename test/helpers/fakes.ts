@@ -1,0 +1,26 @@
+import { FakeFengniao } from '../fake/fengniao';
+import { FakePlatform } from '../fake/platform';
+import { installShansong, type FakeShansong } from '../fake/shansong';
+import { installToutiao } from '../fake/toutiao';
+import { FakeWechatTp } from '../fake/wechat-tp';
+import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
+
+/** one started fake platform with every plugin of test/fake/ installed */
+export interface Fakes {
+  fake: FakePlatform;
+  wx: FakeWechatTp;
+  wc: FakeWecomTp;
+  fn: FakeFengniao;
+  ss: FakeShansong;
+}
+
+/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, Fengniao and Shansong on it */
+export async function startFakes(): Promise<Fakes> {
+  const fake = await new FakePlatform().start();
+  const wx = new FakeWechatTp(fake);
+  const wc = installWecomTp(fake);
+  installToutiao(fake);
+  const fn = new FakeFengniao(fake);
+  const ss = installShansong(fake);
+  return { fake, wx, wc, fn, ss };
+}
