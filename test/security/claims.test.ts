@@ -61,9 +61,9 @@ const RPC: RpcCase[] = [
   { name: 'wechat.tpauth.ticket', para: { codeName: 'tp', authorizerAppId: AUTHORIZER[0] }, subjects: [TP, AUTHORIZER] },
   { name: 'wechat.tpauth.jsconfig', para: { codeName: 'tp', authorizerAppId: AUTHORIZER[0], url: 'https://a.example/' }, subjects: [TP, AUTHORIZER] },
   { name: 'wechat.tpauth.code2session', para: { codeName: 'tp', authorizerAppId: AUTHORIZER[0], jsCode: 'c' }, subjects: [TP, AUTHORIZER] },
-  { name: 'wecom.corp.token', para: { codeName: 'hr' }, subjects: [HR.slice(0, 2)] },
-  { name: 'wecom.corp.ticket', para: { codeName: 'hr' }, subjects: [HR.slice(0, 2)] },
-  { name: 'wecom.corp.jsconfig', para: { codeName: 'hr', url: 'https://a.example/' }, subjects: [HR.slice(0, 2)] },
+  { name: 'wecom.corp.token', para: { codeName: 'hr' }, subjects: [HR] },
+  { name: 'wecom.corp.ticket', para: { codeName: 'hr' }, subjects: [HR] },
+  { name: 'wecom.corp.jsconfig', para: { codeName: 'hr', url: 'https://a.example/' }, subjects: [HR] },
   { name: 'qcloud.work.access_token', para: { corpid: 'wwcorp000000001', agentid: 1000002 }, subjects: [HR] },
   { name: 'qcloud.work.ticket', para: { corpid: 'wwcorp000000001', agentid: '1000002' }, subjects: [HR] },
   { name: 'qcloud.work.agent.ticket', para: { corpid: 'wwcorp000000001', agentid: '1000002' }, subjects: [HR] },
@@ -87,7 +87,7 @@ const PROXIES: ProxyCase[] = [
   { path: '/proxy/wechat-app/mine/cgi-bin/get_api_domain_ip', scope: 'proxy.wechat_app', method: 'GET', subjects: [MINE] },
   { path: '/proxy/wechat-tp/tp/cgi-bin/component/api_get_authorizer_list', scope: 'proxy.wechat_tp', method: 'POST', subjects: [TP] },
   { path: `/proxy/wechat-tpauth/tp/${AUTHORIZER[0]}/cgi-bin/get_api_domain_ip`, scope: 'proxy.wechat_tp', method: 'GET', subjects: [TP, AUTHORIZER] },
-  { path: '/proxy/wecom-corp/hr/cgi-bin/user/list', scope: 'proxy.wecom_corp', method: 'GET', subjects: [HR.slice(0, 2)] },
+  { path: '/proxy/wecom-corp/hr/cgi-bin/user/list', scope: 'proxy.wecom_corp', method: 'GET', subjects: [HR] },
   { path: '/proxy/wecom-tp/suite/cgi-bin/service/get_auth_info', scope: 'proxy.wecom_tp', method: 'POST', subjects: [SUITE] },
   { path: `/proxy/wecom-tpauth/suite/${CORP[0]}/cgi-bin/user/list`, scope: 'proxy.wecom_tp', method: 'GET', subjects: [SUITE, CORP] },
   { path: `/proxy/fengniao/fn/${MERCHANT_ID[0]}/queryOrder`, scope: 'proxy.fengniao_app', method: 'POST', subjects: [FN, MERCHANT_ID] },
@@ -183,10 +183,58 @@ forEachDialect('security: an apps claim covers a request only when it covers eve
     const list = await node.rpc('admin.app.list', {}, limited);
     expect(list.returnCode).to.equal(0);
     expect(list.returnData.apps.map((a: { codeName: string }) => a.codeName)).to.deep.equal(['mine']);
-    // every registered non-public interface either declares its subjects or filters what it shows
-    const undeclared = node.gh.registry.all().filter((d) => d.access !== 'public' && !d.apps && !d.appsFiltered);
-    for (const d of undeclared) {
-      expect((await node.rpc(d.name, {}, limited)).returnCode, d.name).to.equal(4003);
+    // an interface added later that forgets to declare its subjects: refused to limited callers
+    // (before its para is even read), served to the others
+    let ran = 0;
+    if (!node.gh.registry.get('test.undeclared')) {
+      node.gh.registry.add({
+        name: 'test.undeclared', access: 'backend', summary: 'a test interface without an apps hook',
+        para: { type: 'object', properties: { codeName: { type: 'string' } }, required: ['codeName'], additionalProperties: false },
+        result: {}, handler: () => ({ ran: ++ran }),
+      });
+    }
+    expect(await node.rpc('test.undeclared', { codeName: 'mine' }, node.token('test.*', ['mine']))).to.deep.include({ returnCode: 4003, returnData: '' });
+    expect(await node.rpc('test.undeclared', {}, node.token('test.*', ['mine']))).to.deep.include({ returnCode: 4003 });
+    expect(ran).to.equal(0);
+    expect((await node.rpc('test.undeclared', { codeName: 'mine' }, node.token('test.*'))).returnData).to.deep.equal({ ran: 1 });
+    // and the real ones: every non-public interface either declares its subjects or filters what it shows
+    expect(node.gh.registry.all().filter((d) => d.access !== 'public' && d.name !== 'test.undeclared' && !d.apps && !d.appsFiltered).map((d) => d.name)).to.deep.equal([]);
+  });
+
+  it('the lists show a row only when the claim covers its app and what it names below the app (an authorizer alone is not enough)', async () => {
+    // rows as the TP and the suite would have recorded them: a message of an authorizer, a corp's push, their tokens
+    const now = Date.now();
+    await node.gh.services.store.addPush({ at: now, platform: 'wechat_tp', codeName: 'tp', infoType: 'message', appId: AUTHORIZER[0], verified: true, body: '{"Content":"a user message"}' });
+    await node.gh.services.store.addPush({ at: now, platform: 'wechat_tp', codeName: 'tp', infoType: 'component_verify_ticket', appId: TP[1], verified: true, body: '{}' });
+    await node.gh.services.store.addPush({ at: now, platform: 'wecom_tp', codeName: 'suite', infoType: 'create_auth', appId: CORP[0], verified: true, body: '{}' });
+    for (const [platform, codeName, subject, kind] of [
+      ['wechat_tp', 'tp', TP[1], 'component_access_token'],
+      ['wechat_tp', 'tp', `${TP[1]}:${AUTHORIZER[0]}`, 'authorizer_access_token'],
+      ['wecom_corp', 'hr', 'wwcorp000000001:1000002', 'access_token'],
+    ]) {
+      await node.gh.services.store.ensureToken({ key: `${platform}:${subject}:${kind}`, platform, codeName, subject, kind });
+    }
+    const pushes = async (apps: string[]) =>
+      ((await node.rpc('admin.push.list', {}, node.token('admin.push.list', apps))).returnData.pushes as Array<{ codeName: string; infoType: string }>).map((p) => `${p.codeName} ${p.infoType}`).sort();
+    const tokens = async (apps: string[]) =>
+      ((await node.rpc('admin.token.list', {}, node.token('admin.token.list', apps))).returnData.tokens as Array<{ codeName: string; kind: string }>).map((t) => `${t.codeName} ${t.kind}`).sort();
+    // the authorizer alone (say, the caller's own mini program) does not open the TP's log
+    expect(await pushes([AUTHORIZER[0]])).to.deep.equal([]);
+    expect(await tokens([AUTHORIZER[0]])).to.deep.equal([]);
+    expect(await pushes(['suite'])).to.deep.equal([]);
+    expect(await pushes([CORP[0]])).to.deep.equal([]);
+    // the TP alone: its own rows, not the authorizer's; the TP and the authorizer: both
+    expect(await pushes(['tp'])).to.deep.equal(['tp component_verify_ticket']);
+    // (the table's calls above may have left rows of their own: only kinds matter here)
+    expect(await tokens([TP[1]])).to.include('tp component_access_token').and.not.include('tp authorizer_access_token');
+    expect(await pushes([TP[1], AUTHORIZER[0]])).to.deep.equal(['tp component_verify_ticket', 'tp message']);
+    expect(await tokens(['tp', AUTHORIZER[0]])).to.include.members(['tp authorizer_access_token', 'tp component_access_token']);
+    expect(await pushes(['suite', CORP[0]])).to.deep.equal(['suite create_auth']);
+    // a WeCom agent's token is the app itself (corpId:agentId is its identity), under any of its names
+    for (const name of HR) {
+      const listed = await tokens([name]);
+      expect(listed, name).to.include('hr access_token');
+      expect(listed.every((t) => t.startsWith('hr ')), name).to.equal(true);
     }
   });
 

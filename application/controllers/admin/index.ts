@@ -2,6 +2,7 @@ import { RpcError } from '../../../system/errors';
 import { JTI_PATTERN, type Caller } from '../../../system/callers';
 import { s, type Area, type Interface } from '../../area';
 import { CODE_NAME_PATTERN } from '../../services/apps';
+import { claimCoversRow } from '../../claims';
 import type { Services } from '../../services';
 
 const codeName = { type: 'string', pattern: CODE_NAME_PATTERN };
@@ -10,8 +11,9 @@ const secondsOrNull = s.nullable({ type: 'integer' });
 function interfaces(services: Services): Interface[] {
   const platforms = services.apps.platforms();
   const platform = { enum: platforms };
-  const allowed = (apps: string[] | undefined, code: string, appId: string) =>
-    !apps || apps.includes(code) || apps.includes(appId);
+  /** the rows a caller limited by an `apps` claim may see (claims.ts: the app and what a row names below it) */
+  const visible = async <R>(rows: R[], caller: Caller | undefined, covers: (r: R) => Promise<boolean>): Promise<R[]> =>
+    caller?.apps ? (await Promise.all(rows.map(async (r) => ((await covers(r)) ? [r] : [])))).flat() : rows;
 
   return [
     {
@@ -66,8 +68,7 @@ function interfaces(services: Services): Interface[] {
       handler: async (p: { platform?: string }, { services: sv, caller }) => {
         const rows = await sv.apps.list(p.platform);
         return {
-          apps: rows
-            .filter((r) => allowed(caller?.apps, r.codeName, r.appId))
+          apps: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, null)))
             .map((r) => ({ platform: r.platform, codeName: r.codeName, appId: r.appId, enabled: r.enabled, updatedAt: Math.floor(r.updatedAt / 1000) })),
         };
       },
@@ -106,8 +107,7 @@ function interfaces(services: Services): Interface[] {
         const secs = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
         const rows = await sv.store.listTokens({ platform: p.platform, codeName: p.codeName });
         return {
-          tokens: rows
-            .filter((r) => allowed(caller?.apps, r.codeName, r.subject))
+          tokens: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.subject)))
             .map((r) => ({
               platform: r.platform, codeName: r.codeName, subject: r.subject, kind: r.kind,
               expiresAt: secs(r.expiresAt), refreshedAt: secs(r.refreshedAt), lastError: r.lastError,
@@ -136,8 +136,7 @@ function interfaces(services: Services): Interface[] {
       handler: async (p: { platform?: string; codeName?: string; infoType?: string; limit?: number }, { services: sv, caller }) => {
         const rows = await sv.pushes.list({ platform: p.platform, codeName: p.codeName, infoType: p.infoType, limit: p.limit ?? 50 });
         return {
-          pushes: rows
-            .filter((r) => allowed(caller?.apps, r.codeName, r.appId ?? ''))
+          pushes: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.appId)))
             .map((r) => ({ at: Math.floor(r.at / 1000), platform: r.platform, codeName: r.codeName, infoType: r.infoType, appId: r.appId, verified: r.verified, body: JSON.parse(r.body) as unknown })),
         };
       },
