@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'docs/examples/**', 'bench/out/**', '**/*.d.ts'] },
+  { ignores: ['.stryker-tmp/**', 'reports/**', 'dist/**', 'node_modules/**', 'docs/examples/**', 'bench/out/**', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

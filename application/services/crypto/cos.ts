@@ -28,7 +28,7 @@ export function cosFileId(appId: string, bucket: string, filepath = ''): string 
 
 export function cosV4(p: CosV4Params): string {
   const now = p.now ?? Math.floor(Date.now() / 1000);
-  const random = p.random ?? crypto.randomInt(0, 2 ** 31 - 1);
+  const random = p.random ?? crypto.randomInt(0x7fffffff);
   const fileId = p.filepath !== undefined || p.alwaysFileId ? cosFileId(p.appId, p.bucket, p.filepath) : '';
   const orig = `a=${p.appId}&b=${p.bucket}&k=${p.secretId}&e=${p.expiration}&t=${now}&r=${random}&f=${fileId}`;
   return cosV4Sign(p.secretKey, orig);
@@ -44,7 +44,9 @@ const sha1Hex = (data: string) => crypto.createHash('sha1').update(data, 'utf8')
 
 function canonical(map: Record<string, string>): { list: string; string: string } {
   const entries = Object.entries(map).map(([k, v]) => [cosEncode(k.toLowerCase()), cosEncode(String(v))] as const);
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // as cos-nodejs-sdk-v5 sorts: by the lower-cased name, names that are equal kept in their order
+  // Stryker disable next-line ConditionalExpression: equivalent — 1 for an equal pair keeps it in order as 0 does
+  entries.sort(([a], [b]) => (a < b ? -1 : a === b ? 0 : 1));
   return { list: entries.map(([k]) => k).join(';'), string: entries.map(([k, v]) => `${k}=${v}`).join('&') };
 }
 

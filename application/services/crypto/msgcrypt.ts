@@ -37,17 +37,18 @@ export class MsgCrypt {
   }
 
   decrypt(encrypt: string): string {
-    let plain: Buffer;
+    let padded: Buffer;
     try {
       const decipher = crypto.createDecipheriv('aes-256-cbc', this.key, this.key.subarray(0, 16));
       decipher.setAutoPadding(false);
-      const padded = Buffer.concat([decipher.update(Buffer.from(encrypt, 'base64')), decipher.final()]);
-      const pad = padded[padded.length - 1];
-      if (pad < 1 || pad > 32 || pad > padded.length) throw new Error('bad padding');
-      plain = padded.subarray(0, padded.length - pad);
+      padded = Buffer.concat([decipher.update(Buffer.from(encrypt, 'base64')), decipher.final()]);
     } catch {
       throw new PushRejected(400, 'undecryptable');
     }
+    // PKCS#7 to 32-byte blocks: the last byte says how many bytes of padding (1..32) end the text
+    const pad = padded.length > 0 ? padded[padded.length - 1] : 0;
+    if (pad < 1 || pad > 32 || pad > padded.length) throw new PushRejected(400, 'bad padding');
+    const plain = padded.subarray(0, padded.length - pad);
     if (plain.length < 20) throw new PushRejected(400, 'too short');
     const len = plain.readUInt32BE(16);
     if (20 + len > plain.length) throw new PushRejected(400, 'bad length');
