@@ -1,9 +1,9 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
 import { outboundFetch, unreachableError } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
-import type { Services } from '.';
 import { mask, type AppConfig } from './apps';
 import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './crypto/fengniao';
+import type { PlatformDeps } from './deps';
 import { forwardJson } from './pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
 import { makeSpec, sendWithToken } from './tokens/spec';
@@ -115,7 +115,7 @@ export interface FengniaoCallback {
  * with the refresh grant, which rotates the refresh token.
  */
 export class Fengniao {
-  constructor(private readonly sv: Services) {
+  constructor(private readonly sv: PlatformDeps) {
     sv.engine.resolver(PLATFORM, KIND, async (row: TokenRow) => {
       const app = await sv.apps.get(PLATFORM, row.codeName);
       const cut = row.subject.lastIndexOf(':');

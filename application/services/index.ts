@@ -13,6 +13,7 @@ import { AuthStates } from './auth-states';
 import { WechatClient } from './clients/wechat';
 import { ToutiaoClient } from './clients/toutiao';
 import { WecomClient } from './clients/wecom';
+import type { PlatformDeps } from './deps';
 import { Fengniao } from './fengniao';
 import { PushLog } from './pushes';
 import { Shansong } from './shansong';
@@ -24,22 +25,13 @@ import { WecomTokens } from './wecom-tokens';
 import { WecomTp } from './wecom-tp';
 
 /** Everything a handler may use; built once per process. */
-export interface Services {
-  config: Config;
-  store: Store;
-  log: Logger;
-  box: SecretBox;
-  upstream: Upstream;
+export interface Services extends PlatformDeps {
   callers: CallerAuth;
   metrics: Metrics;
-  apps: AppService;
   wechat: WechatClient;
   wecom: WecomClient;
   toutiao: ToutiaoClient;
   sessions: SessionService;
-  pushes: PushLog;
-  /** the token engine every platform's tokens go through (§5) */
-  engine: TokenEngine;
   wechatTokens: WechatTokens;
   wecomTokens: WecomTokens;
   wechatTp: WechatTp;
@@ -70,31 +62,23 @@ export function buildServices(config: Config, store: Store, log: Logger, jwtSecr
     concurrency: config.refreshConcurrency,
     scanMs: config.refreshScanMs,
   });
-  const services = {
-    config,
-    store,
-    log,
-    box,
-    upstream,
+  const deps: PlatformDeps = { config, store, log, box, upstream, apps, engine, pushes };
+  return {
+    ...deps,
     callers: new CallerAuth(jwtSecret, store, log),
     metrics,
-    apps,
     wechat,
     wecom,
     toutiao: new ToutiaoClient(upstream, config.upstream.toutiaoApi),
     sessions: new SessionService(store, apps, wechat, box, config.sessionCacheMs),
-    pushes,
-    engine,
     wechatTokens: new WechatTokens(engine, wechat, apps),
     wecomTokens: new WecomTokens(engine, wecom, apps),
     wechatTp: new WechatTp(store, apps, engine, wechat, box, pushes, log, config.upstream.wechatMp, config.publicUrl),
     wecomTp: new WecomTp(store, apps, engine, wecom, box, pushes, log, config.upstream.wecomOpen, config.publicUrl),
+    fengniao: new Fengniao(deps),
+    shansong: new Shansong(deps),
     nodeId,
     authStates: new AuthStates(store, log),
     publicLimiter: new RateLimiter(config.publicRateLimit),
-  } as Services;
-  // platforms that need the whole toolbox get it once it exists
-  services.fengniao = new Fengniao(services);
-  services.shansong = new Shansong(services);
-  return services;
+  };
 }

@@ -1,9 +1,9 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
 import { outboundFetch, unreachableError } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
-import type { Services } from '.';
 import type { AppConfig } from './apps';
 import { developerSign, refreshData, shansongSign } from './crypto/shansong';
+import type { PlatformDeps } from './deps';
 import { forwardJson } from './pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
 import { makeSpec, sendWithToken } from './tokens/spec';
@@ -71,7 +71,7 @@ function tokensOf(data: unknown, api: string): ShansongTokens {
  * form-signed developer API behind the proxy.
  */
 export class Shansong {
-  constructor(private readonly sv: Services) {
+  constructor(private readonly sv: PlatformDeps) {
     sv.engine.resolver(PLATFORM, KIND, async (row) => {
       const app = await this.appFor(row);
       const merchantCode = row.subject.slice(row.subject.indexOf(':') + 1);
