@@ -7,10 +7,23 @@ export interface UpstreamRequest {
   platform: string;
   /** short API name for errors and logs, e.g. "jscode2session" (never the URL: it may carry secrets) */
   api: string;
-  url: string;
+  url: string | URL;
+  /** default: POST with a body, GET without */
   method?: 'GET' | 'POST';
-  query?: Record<string, string | number | undefined>;
+  /** query parameters: a record is set over the URL's own, URLSearchParams are appended in order (repeats kept) */
+  query?: Record<string, string | number | undefined> | URLSearchParams;
+  /** a JSON body (content-type application/json) */
   json?: unknown;
+  /** a form body (content-type application/x-www-form-urlencoded), fields in this order */
+  form?: Record<string, string>;
+  /** request headers; a content-type here replaces the one the body's mode sets */
+  headers?: Record<string, string>;
+}
+
+/** a platform's answer as it came: its status and headers, the whole body */
+export interface RawReply {
+  res: Response;
+  body: Buffer;
 }
 
 /**
@@ -50,10 +63,30 @@ export function unreachableError(log: Logger, platform: string, api: string, url
   return new RpcError('UPSTREAM_UNREACHABLE', '', `${platform} ${api}: ${host} ${why}`);
 }
 
+/** the body as a JSON object, or null (decoded as fetch's text() decodes: UTF-8, a BOM dropped) */
+function jsonObject(body: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(body)) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** the errcode label of a JSON reply: errcode (WeChat, WeCom), err_no (ByteDance), a string code (Fengniao), status (Shansong), else 0 */
+function errcodeLabel(b: Record<string, unknown>): string {
+  const errcode = b.errcode ?? b.err_no ?? (typeof b.code === 'string' ? b.code : undefined) ?? b.status ?? 0;
+  return String(errcode).slice(0, 16);
+}
+
 /**
- * The one HTTP client gatehouse uses to reach a platform: a timeout per call, JSON in and out,
- * failures mapped to envelope codes (1005 unreachable / non-2xx, 1007 unparsable). Platform
- * error codes inside a 2xx JSON reply are the platform client's business.
+ * The one HTTP client gatehouse uses to reach a platform: a timeout per call, no redirects
+ * followed, every call counted in gatehouse_upstream_requests_total / _duration_seconds
+ * (errcode label: the reply's errcode, `http_<status>`, `timeout`, `unreachable`, `bad_reply`,
+ * `not_json`), a call that got no answer logged with its errno and answered 1005. Two modes:
+ *   - json(): JSON (or a form) in, a JSON object out; non-2xx → 1005, unparsable → 1007.
+ *     Platform error codes inside a 2xx JSON reply are the platform client's business.
+ *   - raw(): the answer as it came, any status, for the signed proxies that relay it.
  */
 export class Upstream {
   constructor(
@@ -68,39 +101,67 @@ export class Upstream {
     this.metrics.upstreamSeconds.observe({ platform: req.platform, api: req.api }, (Date.now() - started) / 1000);
   }
 
-  async json<T = Record<string, unknown>>(req: UpstreamRequest): Promise<T> {
+  /** sends the request and reads the whole answer; a call that got no answer is counted, logged and a 1005 */
+  private async send(req: UpstreamRequest, started: number): Promise<RawReply & { url: URL }> {
     const url = new URL(req.url);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const started = Date.now();
-    let res: Response;
-    let text: string;
+    if (req.query instanceof URLSearchParams) for (const [k, v] of req.query) url.searchParams.append(k, v);
+    else for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    let type: string | undefined;
+    let body: string | undefined;
+    if (req.json !== undefined) {
+      type = 'application/json';
+      body = JSON.stringify(req.json);
+    } else if (req.form !== undefined) {
+      type = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(req.form).toString();
+    }
+    const headers = type || req.headers ? { ...(type ? { 'content-type': type } : {}), ...req.headers } : undefined;
     try {
-      res = await outboundFetch(url, {
-        method: req.method ?? (req.json === undefined ? 'GET' : 'POST'),
-        headers: req.json === undefined ? undefined : { 'content-type': 'application/json' },
-        body: req.json === undefined ? undefined : JSON.stringify(req.json),
+      const res = await outboundFetch(url, {
+        method: req.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        body,
         signal: AbortSignal.timeout(this.timeoutMs),
       });
-      text = await res.text();
+      return { url, res, body: Buffer.from(await res.arrayBuffer()) };
     } catch (err) {
       this.count(req, (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable', started);
       throw unreachableError(this.log, req.platform, req.api, url, err, this.timeoutMs, started);
     }
+  }
+
+  /** JSON mode: the reply's JSON object; non-2xx → 1005, not a JSON object → 1007 */
+  async json<T = Record<string, unknown>>(req: UpstreamRequest): Promise<T> {
+    const started = Date.now();
+    const { url, res, body } = await this.send(req, started);
     if (res.status < 200 || res.status > 299) {
       this.count(req, `http_${res.status}`, started);
       this.log.warn({ platform: req.platform, api: req.api, host: url.host, status: res.status }, `upstream ${req.platform} ${req.api}: ${url.host} answered HTTP ${res.status}`);
       throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: HTTP ${res.status}`);
     }
-    try {
-      const body = JSON.parse(text) as unknown;
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new Error('not an object');
-      const b = body as { errcode?: unknown; err_no?: unknown; code?: unknown; status?: unknown };
-      const errcode = b.errcode ?? b.err_no ?? (typeof b.code === 'string' ? b.code : undefined) ?? b.status ?? 0;
-      this.count(req, String(errcode).slice(0, 16), started);
-      return body as T;
-    } catch {
+    const reply = jsonObject(body);
+    if (!reply) {
       this.count(req, 'bad_reply', started);
       throw new RpcError('UPSTREAM_BAD_REPLY', '', `${req.platform} ${req.api}: reply is not a JSON object`);
     }
+    this.count(req, errcodeLabel(reply), started);
+    return reply as T;
+  }
+
+  /**
+   * Raw mode: the answer as it came — any status, the whole body — for callers that relay it or
+   * read it their own way. Only a call that got no answer throws (1005).
+   */
+  async raw(req: UpstreamRequest): Promise<RawReply> {
+    const started = Date.now();
+    const { res, body } = await this.send(req, started);
+    let label: string;
+    if (res.status < 200 || res.status > 299) label = `http_${res.status}`;
+    else {
+      const reply = jsonObject(body);
+      label = reply ? errcodeLabel(reply) : 'not_json';
+    }
+    this.count(req, label, started);
+    return { res, body };
   }
 }

@@ -1,5 +1,4 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
-import { outboundFetch, unreachableError } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import { mask, type AppConfig } from './apps';
 import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './crypto/fengniao';
@@ -365,20 +364,13 @@ export class Fengniao {
       business_data: businessData,
       signature: fengniaoInvokeSign(this.secret(app), accessToken, app.appId, businessData, merchantId, timestamp),
     };
-    let res: Response;
-    let body: Buffer;
-    const started = Date.now();
-    try {
-      res = await outboundFetch(`${this.api}/anubis-webapi/v3/invoke${path}${search}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.sv.config.upstreamTimeoutMs),
-      });
-      body = Buffer.from(await res.arrayBuffer());
-    } catch (err) {
-      throw unreachableError(this.sv.log, UPSTREAM, 'invoke', this.api, err, this.sv.config.upstreamTimeoutMs, started);
-    }
+    const { res, body } = await this.sv.upstream.raw({
+      platform: UPSTREAM,
+      api: 'invoke',
+      url: `${this.api}/anubis-webapi/v3/invoke${path}${search}`,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      json: payload,
+    });
     let code: string | undefined;
     try {
       const parsed = JSON.parse(body.toString('utf8')) as { code?: unknown };

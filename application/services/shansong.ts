@@ -1,5 +1,5 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
-import { outboundFetch, unreachableError } from '../../system/upstream';
+import type { RawReply } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { AppConfig } from './apps';
 import { developerSign, refreshData, shansongSign } from './crypto/shansong';
@@ -35,11 +35,6 @@ export interface ShansongTokens {
   expiresIn: number;
   /** the rest of what the platform said (no credentials), kept with the merchant */
   info: Record<string, unknown>;
-}
-
-export interface RawReply {
-  res: Response;
-  body: Buffer;
 }
 
 function parseObject(body: Buffer): Record<string, unknown> | null {
@@ -103,26 +98,16 @@ export class Shansong {
 
   // ---- HTTP
 
-  /**
-   * One form-urlencoded POST to the platform: a timeout per call, network failures → 1005.
-   * (Upstream.json sends JSON bodies only; a form variant there would replace this and add metrics.)
-   */
-  private async post(api: string, path: string, form: Record<string, string>, query?: URLSearchParams): Promise<RawReply> {
-    const url = new URL(this.base + path);
-    if (query) for (const [k, v] of query) url.searchParams.append(k, v);
-    const started = Date.now();
-    const timeoutMs = this.sv.config.upstreamTimeoutMs;
-    try {
-      const res = await outboundFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
-        body: new URLSearchParams(form).toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      return { res, body: Buffer.from(await res.arrayBuffer()) };
-    } catch (err) {
-      throw unreachableError(this.sv.log, UPSTREAM, api, url, err, timeoutMs, started);
-    }
+  /** One form-urlencoded POST to the platform through the upstream client (metrics, timeout, no redirects; no answer → 1005). */
+  private post(api: string, path: string, form: Record<string, string>, query?: URLSearchParams): Promise<RawReply> {
+    return this.sv.upstream.raw({
+      platform: UPSTREAM,
+      api,
+      url: this.base + path,
+      query,
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+      form,
+    });
   }
 
   /** a call whose `{"status","msg","data"}` reply is ours to read: non-2xx → 1005, unparsable → 1007, status ≠ 200 → 40029 */

@@ -562,6 +562,32 @@ forEachDialect('Fengniao merchants', (dialect) => {
       }
     });
 
+    it('every Fengniao call is in the upstream metrics: the grants, the invoke proxy (its answer code, a timeout)', async () => {
+      await authorize();
+      fn.revokeAccessToken(APP, MID);
+      expect((await call(`/proxy/fengniao/fn/${MID}/getAmount`, '{}')).status).to.equal(200);
+      fn.invokeReply = () => ({ code: 'B0101', msg: '门店不存在' });
+      expect((await call(`/proxy/fengniao/fn/${MID}/chainstoreQuery`, '{"chain_store_id":1}')).status).to.equal(200);
+      fn.invokeReply = undefined;
+      fake.mode('fengniao_invoke', 'stall');
+      try {
+        expect((await call(`/proxy/fengniao/fn/${MID}/getAmount`, '{}')).status).to.equal(502);
+      } finally {
+        fake.mode('fengniao_invoke', null);
+      }
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const count = (api: string, errcode: string) => Number(new RegExp(`^gatehouse_upstream_requests_total\\{platform="fengniao",api="${api}",errcode="${errcode}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      expect(count('token', '200')).to.equal(1);
+      expect(count('refreshToken', '200')).to.equal(1);
+      expect(count('invoke', FN.ACCESS_TOKEN_INVALID)).to.equal(1);
+      expect(count('invoke', '200')).to.equal(1);
+      expect(count('invoke', 'B0101')).to.equal(1);
+      expect(count('invoke', 'timeout')).to.equal(1);
+      expect(text).to.match(/^gatehouse_upstream_duration_seconds_count\{platform="fengniao",api="invoke"\} 4$/m);
+      // the path of a proxied call is never a label (unbounded, and it may carry anything)
+      expect(text).to.not.include('getAmount');
+    });
+
     it('an unauthorized merchant → 503 NOT_READY; the platform unreachable → 502; never a 500', async () => {
       const nobody = await call(`/proxy/fengniao/fn/777/getAmount`, '{}');
       expect(nobody.status).to.equal(503);

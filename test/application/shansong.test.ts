@@ -498,6 +498,27 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect(fake.count('developer')).to.be.within(7, 12);
     });
 
+    it('every Shansong call is in the upstream metrics: token exchange, refresh, the developer proxy (its status, HTTP errors, a timeout)', async () => {
+      fake.expireAll();
+      expect((await proxy(`ss/${MERCHANT}/orderInfo`, '{}')).status).to.equal(200);
+      fake.mode('developer', { http: 503 });
+      expect((await proxy(`ss/${MERCHANT}/orderInfo`, '{}')).status).to.equal(503);
+      fake.mode('developer', 'stall');
+      expect((await proxy(`ss/${MERCHANT}/orderInfo`, '{}')).status).to.equal(502);
+      fake.mode('developer', null);
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const count = (api: string, errcode: string) => Number(new RegExp(`^gatehouse_upstream_requests_total\\{platform="shansong",api="${api}",errcode="${errcode}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      // the authorization of the beforeEach, and the refresh the expired token caused
+      expect(count('oauth_token', '200')).to.equal(1);
+      expect(count('oauth_refresh_token', '200')).to.equal(1);
+      expect(count('developer', '401')).to.equal(1);
+      expect(count('developer', '200')).to.equal(1);
+      expect(count('developer', 'http_503')).to.equal(1);
+      expect(count('developer', 'timeout')).to.equal(1);
+      expect(text).to.match(/^gatehouse_upstream_duration_seconds_count\{platform="shansong",api="developer"\} 4$/m);
+      expect(text).to.not.include('orderInfo');
+    });
+
     it('platform failures: its non-2xx answer relayed as it came; unreachable → 502 envelope, never a 500', async () => {
       fake.mode('developer', { http: 503 });
       const down = await proxy(`ss/${MERCHANT}/orderInfo`, '{}');

@@ -86,6 +86,21 @@ describe('security: no outbound call follows a redirect', () => {
     }
     expect(offenders).to.deep.equal([]);
   });
+
+  it('platform calls go through Upstream (metrics, timeout): outboundFetch is used only by it and by push forwarding', () => {
+    const users: string[] = [];
+    const root = path.join(__dirname, '..', '..');
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (p.endsWith('.ts') && /\boutboundFetch\s*\(/.test(fs.readFileSync(path.join(root, p), 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''))) users.push(p.split(path.sep).join('/'));
+      }
+    };
+    for (const dir of ['application', 'system', 'db']) walk(dir);
+    // pushes.ts forwards pushes to the callbackUrl an administrator configured: not a platform
+    expect(users.sort()).to.deep.equal(['application/services/pushes.ts', 'system/upstream.ts']);
+  });
 });
 
 forEachDialect('security: the Shansong proxy does not follow a redirect', (dialect) => {
