@@ -34,7 +34,6 @@ export class Metrics {
   readonly refreshes = new client.Counter({ name: 'gatehouse_token_refreshes_total', help: 'token refreshes by platform, kind, reason (cold, force, invalidate, ahead) and result', labelNames: ['platform', 'kind', 'reason', 'result'], registers: [this.registry] });
   readonly cache = new client.Counter({ name: 'gatehouse_token_cache_total', help: 'token reads answered from the node cache (hit) or the store (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly leaseWaits = new client.Counter({ name: 'gatehouse_token_lease_waits_total', help: 'times a node waited for another node holding a refresh lease', registers: [this.registry] });
-  readonly pushes = new client.Counter({ name: 'gatehouse_pushes_total', help: 'platform pushes by platform and HTTP status answered', labelNames: ['platform', 'status'], registers: [this.registry] });
 
   private tokens: () => TokenState[] = () => [];
 
