@@ -31,9 +31,7 @@ export const s = {
     additionalProperties: false,
     ...extra,
   }),
-  bool: () => ({ type: 'boolean' }),
   int: (minimum = 0, maximum = Number.MAX_SAFE_INTEGER) => ({ type: 'integer', minimum, maximum }),
-  any: () => ({}),
   nullable: (schema: Record<string, unknown>) => ({ anyOf: [schema, { type: 'null' }] }),
 };
 
