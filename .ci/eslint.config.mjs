@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // the scripts of .ci/ run on Node
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
