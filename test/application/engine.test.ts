@@ -3,6 +3,7 @@
 // which force flag, what it serves, and what it records (row, stats, metrics).
 import { expect } from 'chai';
 import pino from 'pino';
+import { Writable } from 'node:stream';
 import { openStore, type Store } from '../../db';
 import { StoreError, RpcError, upstreamError } from '../../system/errors';
 import { Metrics } from '../../system/metrics';
@@ -48,14 +49,32 @@ describe('token engine decision table', function () {
   let metrics: Metrics;
   const engines: TokenEngine[] = [];
   const silent = pino({ level: 'silent' });
-  const engine = (opts: Partial<EngineOptions> = {}, s: Store = store) => {
-    const e = new TokenEngine(s, silent, { nodeId: `n${engines.length}`, metrics, leaseMs: 2000, pollMs: 5, backoffMs: 1, upstreamTimeoutMs: 100, ...opts });
+  const engine = (opts: Partial<EngineOptions> = {}, s: Store = store, log: pino.Logger = silent) => {
+    const e = new TokenEngine(s, log, { nodeId: `n${engines.length}`, metrics, leaseMs: 2000, pollMs: 5, backoffMs: 1, upstreamTimeoutMs: 100, ...opts });
     engines.push(e);
     return e;
   };
   /** sets columns of a token row directly (what time or another node would have done) */
   const setRow = (key: string, cols: Record<string, number | string | null>) =>
     db.exec(`UPDATE tokens SET ${Object.keys(cols).map((c) => `${c} = ?`).join(', ')} WHERE token_key = ?`, [...Object.values(cols), key]);
+
+  /** a logger whose lines land in `lines` */
+  const capture = () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
+    return { log, lines, find: (msg: string) => lines.filter((l) => l.msg === msg) };
+  };
+  /** the store, with some methods replaced */
+  const storeWith = (over: Partial<Record<keyof Store, (...args: any[]) => unknown>>): Store =>
+    new Proxy(store, {
+      get(target, prop, receiver) {
+        const o = over[prop as keyof Store];
+        if (o) return o;
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   before(async () => {
     db = await freshDatabase('sqlite');
@@ -97,8 +116,111 @@ describe('token engine decision table', function () {
       await e.get(s);
       expect((await e.get(s)).value).to.equal('A');
       expect(await count(metrics, 'gatehouse_token_cache_total', { result: 'hit' })).to.equal(1);
+      expect(await count(metrics, 'gatehouse_token_cache_total', { result: 'miss' })).to.equal(1);
       expect((await engine().get(s)).value).to.equal('A');
+      expect(await count(metrics, 'gatehouse_token_cache_total', { result: 'miss' })).to.equal(2);
+      await sleep(30); // nor in the background: the token is not due
       expect(s.calls).to.have.length(1);
+      const lease = (await store.getToken(s.key))!;
+      expect(lease.leaseOwner).to.equal(null);
+    });
+
+    it('the node cache lives cacheMs: then another node’s refresh is seen', async () => {
+      const a = engine({ cacheMs: 50 });
+      const b = engine();
+      const s = scripted([tok('A'), tok('B')]);
+      await a.get(s);
+      await b.get(s, { force: true });
+      expect((await a.get(s)).value).to.equal('A');
+      await sleep(1100); // node-cache counts in whole seconds at least
+      expect((await a.get(s)).value).to.equal('B');
+    });
+
+    it('a cached token within 2 s of expiry is not served from the cache, nor while the store is down', async () => {
+      let down = false;
+      const flaky = storeWith({ getToken: (key: string) => (down ? Promise.reject(new StoreError(new Error('gone'))) : store.getToken(key)) });
+      const e = engine({}, flaky);
+      const s = scripted([tok('A', 3), tok('B')]);
+      await e.get(s);
+      await sleep(1100);
+      down = true;
+      expect(await e.get(s).catch((x: unknown) => x)).to.be.instanceOf(StoreError);
+      down = false;
+      expect((await e.get(s)).value).to.equal('B');
+    });
+
+    it('concurrent reads of one key share one store read', async () => {
+      const s = scripted([tok('A')]);
+      await engine().get(s);
+      let reads = 0;
+      const e = engine({}, storeWith({ getToken: (key: string) => (reads++, store.getToken(key)) }));
+      const got = await Promise.all(Array.from({ length: 20 }, () => e.get(s)));
+      expect(got.map((t) => t.value)).to.deep.equal(Array(20).fill('A'));
+      expect(reads).to.equal(1);
+    });
+
+    it('a row with an expiry but no value is cold', async () => {
+      const e = engine();
+      const s = scripted([tok('A'), tok('B')]);
+      await e.get(s);
+      await setRow(s.key, { value: null });
+      e.forget(s.key);
+      expect((await e.get(s)).value).to.equal('B');
+    });
+
+    it('nothing to do is done without the lease: a valid token, or an invalidation of another value, while another node holds it', async () => {
+      const s = scripted([tok('A'), tok('B')]);
+      await engine().get(s);
+      await setRow(s.key, { lease_owner: 'other', lease_until: Date.now() + 60_000 });
+      const e = engine();
+      expect((await e.get(s)).value).to.equal('A');
+      expect((await e.get(s, { invalidToken: 'stale' })).value).to.equal('A');
+      await sleep(20);
+      expect(await count(metrics, 'gatehouse_token_lease_waits_total')).to.equal(0);
+      expect(s.calls).to.have.length(1);
+    });
+
+    it('double check: what another node refreshed between our read and our lease is not fetched again', async () => {
+      for (const [need, opts] of [
+        ['force', { force: true }],
+        ['invalidate', { invalidToken: 'A' }],
+        ['ahead', {}],
+      ] as const) {
+        const s = scripted([tok('A'), tok('fetched')], `dc-${need}`);
+        await engine().get(s);
+        if (need === 'ahead') await setRow(s.key, { refresh_at: Date.now() - 1 });
+        // another node's refresh lands just before our lease is taken
+        const e = engine(
+          {},
+          storeWith({
+            tryLease: async (key: string, ...rest: unknown[]) => {
+              await setRow(key, { value: 'OTHER', version: 9, refresh_at: Date.now() + 600_000 });
+              return (store.tryLease as (...a: unknown[]) => Promise<boolean>)(key, ...rest);
+            },
+          }),
+        );
+        const t = await e.get(s, opts);
+        if (need === 'ahead') {
+          expect(t.value).to.equal('A');
+          await until(async () => e.stats.ahead === 0 && (await store.getToken(s.key))!.leaseOwner === null);
+          await sleep(20);
+        } else expect(t.value, need).to.equal('OTHER');
+        expect(s.calls, need).to.have.length(1);
+        expect(e.stats, need).to.include({ force: 0, invalidate: 0, ahead: 0 });
+      }
+      // and a cold one: the row another node wrote is served
+      const c = scripted([tok('fetched')], 'dc-cold');
+      const e = engine(
+        {},
+        storeWith({
+          tryLease: async (key: string, ...rest: unknown[]) => {
+            await setRow(key, { value: 'OTHER', version: 9, expires_at: Date.now() + 600_000, refresh_at: Date.now() + 300_000 });
+            return (store.tryLease as (...a: unknown[]) => Promise<boolean>)(key, ...rest);
+          },
+        }),
+      );
+      expect((await e.get(c)).value).to.equal('OTHER');
+      expect(c.calls).to.have.length(0);
     });
 
     it('a stored token within 2 s of expiry is not served: cold again', async () => {
@@ -224,6 +346,11 @@ describe('token engine decision table', function () {
         await e.get(s);
         const row = (await store.getToken(s.key))!;
         expect(row.expiresAt! - row.refreshAt!, `${life} s`).to.equal(ahead);
+        // a seeded token is renewed at the same time
+        const seeded = scripted([tok('A', life)]);
+        await e.seed(seeded, 'S', life);
+        const srow = (await store.getToken(seeded.key))!;
+        expect(srow.expiresAt! - srow.refreshAt!, `seeded ${life} s`).to.equal(ahead);
       }
     });
   });
@@ -235,6 +362,23 @@ describe('token engine decision table', function () {
         const s = scripted([err, err, tok('A')]);
         expect((await e.get(s)).value, err.message).to.equal('A');
         expect(s.calls, err.message).to.have.length(3);
+      }
+    });
+
+    it('what is recorded of a failure: the platform’s errcode and message (at most 200 characters), the detail, or "internal error"', async () => {
+      for (const [err, want] of [
+        [upstreamError('test', 40013, 'x'.repeat(300)), `test errcode 40013: ${'x'.repeat(200)}`],
+        [unreachable(), 'down'],
+        [new RpcError('NO_APP'), 'NO_APP'],
+        [new Error('secret detail'), 'internal error'],
+      ] as const) {
+        const { log, find } = capture();
+        const e = engine({}, store, log);
+        const s = scripted([err]);
+        await e.get(s).catch(() => undefined);
+        expect((await store.getToken(s.key))!.lastError).to.equal(want);
+        const [line] = find('token refresh failed');
+        expect(line, want).to.include({ level: 40, platform: 'test', codeName: 'c', subject: s.subject, kind: 'access', need: 'cold', error: want });
       }
     });
 
@@ -252,7 +396,7 @@ describe('token engine decision table', function () {
     });
 
     it('does not retry what a retry cannot fix: credentials, 45009, 45010, other codes, internal errors', async () => {
-      for (const err of [upstreamError('test', 40001, 'bad secret'), upstreamError('test', 45009, 'quota'), upstreamError('test', 45010, 'x'), upstreamError('test', 44999, 'x'), upstreamError('test', 40013, 'x'), new Error('bug')]) {
+      for (const err of [upstreamError('test', 40001, 'bad secret'), upstreamError('test', 45009, 'quota'), upstreamError('test', 45010, 'x'), upstreamError('test', 44999, 'x'), upstreamError('test', 40013, 'x'), new RpcError('NO_APP'), new Error('bug')]) {
         const e = engine();
         const s = scripted([err, tok('A')]);
         await e.get(s).catch(() => undefined);
@@ -266,6 +410,7 @@ describe('token engine decision table', function () {
         const s = scripted([bad]);
         const err = await e.get(s).catch((x: unknown) => x);
         expect(err, JSON.stringify(bad)).to.be.instanceOf(RpcError).with.property('code', 1007);
+        expect((err as RpcError).data).to.equal('');
         expect(s.calls).to.have.length(3);
         expect((await store.getToken(s.key))!.lastError).to.equal('test access: no token or lifetime in the reply');
       }
@@ -347,7 +492,9 @@ describe('token engine decision table', function () {
       const invalid = e.get(slow, { invalidToken: 'A' }).catch((x: unknown) => x);
       release();
       expect((await forced).value).to.equal('A'); // served through the outage
-      expect(await invalid).to.be.instanceOf(RpcError).with.property('code', 1005);
+      expect(await invalid).to.be.instanceOf(RpcError).with.property('detail', `${slow.key}: refresh failed`);
+      expect((await invalid) as RpcError).to.include({ code: 1005, data: '' });
+      expect(slow.calls).to.have.length(3); // the force's attempts only: the invalidation joined it
     });
 
     it('a second node waits for the lease holder and serves its token without fetching', async () => {
@@ -379,15 +526,37 @@ describe('token engine decision table', function () {
       expect(s.calls).to.have.length(1);
     });
 
-    it('waiting gives up with 1005 when the lease holder never writes a token', async () => {
-      const e = engine({ leaseMs: 20, attempts: 1, upstreamTimeoutMs: 10 });
+    it('waiting gives up with 1005 after the holder’s lease, its attempts and the slack, when it never writes a token', async () => {
+      const e = engine({ leaseMs: 200, attempts: 2, upstreamTimeoutMs: 100, waitSlackMs: 50 });
       const s = scripted([tok('A')]);
       await store.ensureToken(s);
-      const until5s = Date.now() + 60_000;
-      await setRow(s.key, { lease_owner: 'stuck', lease_until: until5s });
+      await setRow(s.key, { lease_owner: 'stuck', lease_until: Date.now() + 60_000 });
+      const t0 = Date.now();
       const err = await e.get(s).catch((x: unknown) => x);
-      expect(err).to.be.instanceOf(RpcError).with.property('code', 1005);
+      expect(Date.now() - t0).to.be.within(440, 1500);
+      expect(err).to.be.instanceOf(RpcError).and.include({ code: 1005, data: '', detail: `${s.key}: no refresh within 450 ms` });
       expect(s.calls).to.have.length(0);
+    });
+
+    it('a force while another node holds the lease takes the newer token that node writes', async () => {
+      const s = scripted([tok('A'), tok('fetched')]);
+      await engine().get(s);
+      await setRow(s.key, { lease_owner: 'other', lease_until: Date.now() + 60_000 });
+      const e = engine();
+      const forced = e.get(s, { force: true });
+      await sleep(30);
+      await setRow(s.key, { value: 'B', version: 2 });
+      expect((await forced).value).to.equal('B');
+      expect(s.calls).to.have.length(1);
+      expect(await count(metrics, 'gatehouse_token_lease_waits_total')).to.equal(1);
+    });
+
+    it('a refreshed token whose write lost the lease is served, and the loss is logged', async () => {
+      const { log, find } = capture();
+      const e = engine({}, storeWith({ saveToken: async () => false }), log);
+      const s = scripted([tok('A')]);
+      expect((await e.get(s)).value).to.equal('A');
+      expect(find('lease lost before the refreshed token was written')[0]).to.include({ level: 40, platform: 'test', subject: s.subject, kind: 'access' });
     });
   });
 
@@ -419,6 +588,29 @@ describe('token engine decision table', function () {
       await e.clear(s.key);
       expect((await store.getToken(s.key))!.value).to.equal(null);
       expect((await e.get(s)).value).to.equal('B');
+    });
+
+    it('remembers at most lastKnownMax tokens for a store that is down, then starts over', async () => {
+      let down = false;
+      const flaky = storeWith({ getToken: (key: string) => (down ? Promise.reject(new StoreError(new Error('gone'))) : store.getToken(key)) });
+      const e = engine({ lastKnownMax: 2 }, flaky);
+      const [s1, s2, s3] = [1, 2, 3].map((i) => scripted([tok(`T${i}`)]));
+      await e.get(s1);
+      await e.get(s2);
+      await e.get(s1); // already known: no start over
+      e.forget(s1.key);
+      e.forget(s2.key);
+      down = true;
+      expect((await e.get(s1)).value).to.equal('T1');
+      expect((await e.get(s2)).value).to.equal('T2');
+      down = false;
+      await e.get(s3); // the third: starts over
+      e.forget(s1.key);
+      e.forget(s3.key);
+      down = true;
+      expect(await e.get(s1).catch((x: unknown) => x)).to.be.instanceOf(StoreError);
+      expect((await e.get(s3)).value).to.equal('T3');
+      down = false;
     });
 
     it('with the store down, a token this node saw and still valid is served; an invalidated or expired one is not', async () => {
@@ -475,6 +667,45 @@ describe('token engine decision table', function () {
       expect(e.stats.ahead).to.equal(5);
       expect(resolved.sort()).to.deep.equal(['bg1', 'bg2', 'bg3', 'bg4', 'bg5']);
       expect(specs.map((s) => s.calls.length)).to.deep.equal([2, 2, 2, 2, 2]);
+    });
+
+    it('a second pass does not queue what is queued or running again', async () => {
+      const e = engine({ concurrency: 1 });
+      const slow = (v: string) => async () => (await sleep(40), tok(v));
+      const specs = [1, 2, 3].map((i) => scripted([tok(`old${i}`), slow(`new${i}`)], `twice${i}`));
+      for (const s of specs) await e.get(s);
+      for (const s of specs) await setRow(s.key, { refresh_at: Date.now() - 1 });
+      const resolved: string[] = [];
+      e.resolver('test', 'access', async (row) => (resolved.push(row.subject), specs.find((s) => s.subject === row.subject) ?? null));
+      expect(await e.scan()).to.equal(1);
+      await sleep(5);
+      expect(await e.scan()).to.equal(0);
+      await until(async () => (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')));
+      await sleep(50);
+      expect(resolved.sort()).to.deep.equal(['twice1', 'twice2', 'twice3']);
+    });
+
+    it('failures of the refresher are logged, never thrown', async () => {
+      const { log, find } = capture();
+      let failLease = false;
+      const e = engine({}, storeWith({ tryLease: (...a: unknown[]) => (failLease ? Promise.reject(new StoreError(new Error('lease table gone'))) : (store.tryLease as (...x: unknown[]) => Promise<boolean>)(...a)) }), log);
+      const s = scripted([tok('A'), tok('B')]);
+      await e.get(s);
+      await setRow(s.key, { refresh_at: Date.now() - 1 });
+      e.resolver('test', 'access', async () => s);
+      failLease = true;
+      expect(await e.scan()).to.equal(1);
+      await until(() => find('background refresh failed').length === 1);
+      expect(find('background refresh failed')[0]).to.include({ level: 40, platform: 'test', subject: s.subject, kind: 'access', error: 'lease table gone' });
+      // a refresh ahead started by a request logs its failure too
+      e.forget(s.key);
+      expect((await e.get(s)).value).to.equal('A');
+      await until(() => find('refresh ahead failed').length === 1);
+      expect(find('refresh ahead failed')[0]).to.include({ platform: 'test', subject: s.subject, error: 'lease table gone' });
+      // and a scan that cannot read the store
+      const broken = engine({}, storeWith({ dueTokens: () => Promise.reject(new StoreError(new Error('no table'))) }), log);
+      expect(await broken.scan()).to.equal(0);
+      expect(find('refresher scan failed')[0]).to.include({ level: 40, error: 'no table' });
     });
 
     it('skips rows without a resolver, and rows whose resolver finds nothing', async () => {
