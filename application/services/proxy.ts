@@ -9,7 +9,7 @@ import { unreachableError } from '../../system/upstream';
 import { claimCovers } from '../claims';
 import type { Services } from '.';
 import type { TokenSpec } from './tokens/engine';
-import { INVALID_TOKEN_ERRCODES, renewed } from './tokens/spec';
+import { INVALID_TOKEN_ERRCODES, sendWithToken } from './tokens/spec';
 
 /** A proxy call gatehouse itself refuses: `{"returnCode","returnMessage"}` with an HTTP status (§7). */
 export class ProxyRefused extends Error {
@@ -187,6 +187,19 @@ function relayMessage(ctx: Koa.Context, res: http.IncomingMessage, body: Buffer 
   ctx.body = body;
 }
 
+/** a platform answer: its head, and its body read (to inspect it) or still to stream */
+interface ProxyReply {
+  res: http.IncomingMessage;
+  body: Buffer | http.IncomingMessage;
+}
+
+/** whether a read platform answer says the token is invalid (40001/40014/42001 …) */
+function tokenRefused(reply: ProxyReply): boolean {
+  if (!Buffer.isBuffer(reply.body)) return false;
+  const errcode = errcodeIn(reply.body);
+  return errcode !== undefined && INVALID_TOKEN_ERRCODES.has(errcode);
+}
+
 async function readAll(res: http.IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of res) chunks.push(c as Buffer);
@@ -207,11 +220,13 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
     const body = await proxyBody(ctx, sv.config.proxyBodyLimit);
     const headers: Record<string, string> = {};
     for (const h of FORWARDED_HEADERS) if (ctx.get(h)) headers[h] = ctx.get(h);
-    let current = await sv.engine.get(target.spec);
-    for (let attempt = 0; ; attempt++) {
+    let attempt = 0;
+    // the first answer is read when it could say the token is invalid; a retried one streams through
+    const send = async (token: string): Promise<ProxyReply> => {
+      const first = attempt++ === 0;
       const url = new URL(p.base + path);
       for (const [k, v] of new URLSearchParams(ctx.querystring)) if (k !== p.param) url.searchParams.append(k, v);
-      url.searchParams.set(p.param, current.value);
+      url.searchParams.set(p.param, token);
       let res: http.IncomingMessage;
       const started = Date.now();
       try {
@@ -222,25 +237,15 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       }
       const type = String(res.headers['content-type'] ?? '');
       const length = Number(res.headers['content-length'] ?? 0);
-      if (attempt > 0 || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.headers['content-encoding']) {
-        return relayMessage(ctx, res, res);
-      }
-      let buf: Buffer;
+      if (!first || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.headers['content-encoding']) return { res, body: res };
       try {
-        buf = await readAll(res);
+        return { res, body: await readAll(res) };
       } catch {
         throw new RpcError('UPSTREAM_UNREACHABLE', '', `${p.platform} proxy: platform answer cut off`);
       }
-      const errcode = errcodeIn(buf);
-      if (errcode !== undefined && INVALID_TOKEN_ERRCODES.has(errcode)) {
-        const next = await sv.engine.get(target.spec, { invalidToken: current.value });
-        // nothing renewed (one was refreshed within the last 30 s, §5.3): the platform's answer stands
-        if (renewed(current, next)) {
-          current = next;
-          continue;
-        }
-      }
-      return relayMessage(ctx, res, buf);
-    }
+    };
+    // nothing renewed (one was refreshed within the last 30 s, §5.3): the platform's answer stands
+    const reply = await sendWithToken(sv.engine, target.spec, send, tokenRefused);
+    relayMessage(ctx, reply.res, reply.body);
   });
 }
