@@ -43,12 +43,25 @@ export const tokenPara = {
   url: { type: 'string', maxLength: 4096, pattern: '^https?://[^\\s/?#]+[^\\s]*$' },
 };
 
+/** result field schemas of the interfaces' answers */
+export const out = {
+  str: { type: 'string' },
+  int: { type: 'integer' },
+};
+
+/** the para of a token interface addressed by codeName (§3.2) */
+export interface TokenPara {
+  codeName: string;
+  force?: boolean;
+  invalidToken?: string;
+}
+
 /**
  * The `apps` hook of an interface addressed by codeName: the app (under its codeName or its
  * platform-side id) and every authorizer / corp / merchant its para names (application/claims.ts).
  */
 export function appRefs(platform: string) {
-  return (p: Record<string, unknown>, sv: Services): Promise<AppRef[]> => subjectsOf(sv, platform, p);
+  return (p: object, sv: Services): Promise<AppRef[]> => subjectsOf(sv, platform, p as Record<string, unknown>);
 }
 
 /** unix seconds of an epoch-ms time */

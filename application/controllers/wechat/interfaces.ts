@@ -1,49 +1,33 @@
-import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, out, s, tokenPara, unixSeconds, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
 import type { WechatTicketType } from '../../services/wechat-tokens';
 import { RpcError } from '../../../system/errors';
+import { tokenInterface } from '../token-interface';
 
 const { codeName, force, invalidToken, url } = tokenPara;
-const str = { type: 'string' };
-const int = { type: 'integer' };
-
-interface ByCode {
-  codeName: string;
-  force?: boolean;
-  invalidToken?: string;
-}
+const { str, int } = out;
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_app', p.codeName);
 /** a caller's apps claim may name the codeName or the appId */
 const byCodeName = appRefs('wechat_app');
 
 export const interfaces: Interface[] = [
-  {
+  tokenInterface<TokenPara>({
     name: 'wechat.app.token',
-    access: 'backend',
     summary: 'Access token of an official account / mini program (stable_token or classic /cgi-bin/token).',
-    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
-    result: s.obj({ appId: str, token: str, expiresAt: int }, ['appId', 'token', 'expiresAt']),
-    apps: byCodeName,
-    handler: async (p: ByCode, { services: sv }) => {
-      const a = await app(sv, p);
-      const t = await sv.wechatTokens.token(a, p);
-      return { appId: a.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
-  {
+    platform: 'wechat_app',
+    ids: { appId: (a) => a.appId },
+    get: (sv, a, p) => sv.wechatTokens.token(a, p),
+  }),
+  tokenInterface<TokenPara & { type?: WechatTicketType }>({
     name: 'wechat.app.ticket',
-    access: 'backend',
     summary: 'jsapi (default) or wx_card ticket, derived from the access token.',
-    para: s.obj({ codeName, type: { enum: ['jsapi', 'wx_card'] }, force, invalidToken }, ['codeName']),
-    result: s.obj({ appId: str, ticket: str, expiresAt: int }, ['appId', 'ticket', 'expiresAt']),
-    apps: byCodeName,
-    handler: async (p: ByCode & { type?: WechatTicketType }, { services: sv }) => {
-      const a = await app(sv, p);
-      const t = await sv.wechatTokens.ticket(a, p.type ?? 'jsapi', p);
-      return { appId: a.appId, ticket: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
+    platform: 'wechat_app',
+    options: { type: { enum: ['jsapi', 'wx_card'] } },
+    ids: { appId: (a) => a.appId },
+    value: 'ticket',
+    get: (sv, a, p) => sv.wechatTokens.ticket(a, p.type ?? 'jsapi', p),
+  }),
   {
     name: 'wechat.app.jsconfig',
     access: 'backend',

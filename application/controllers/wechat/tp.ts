@@ -1,43 +1,34 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, out, s, tokenPara, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import type { WechatTicketType } from '../../services/wechat-tokens';
 import { Codes, RpcError } from '../../../system/errors';
+import { tokenInterface } from '../token-interface';
 
-const { codeName, force, invalidToken, url } = tokenPara;
+const { codeName, url } = tokenPara;
 const authorizerAppId = s.str(128);
-const str = { type: 'string' };
-const int = { type: 'integer' };
+const { str, int } = out;
 
-interface ByAuthorizer {
-  codeName: string;
+interface ByAuthorizer extends TokenPara {
   authorizerAppId: string;
-  force?: boolean;
-  invalidToken?: string;
 }
 
 const tp = (sv: Services, p: { codeName: string }) => sv.wechatTp.require(p.codeName);
+/** a caller's apps claim may name the codeName or the appId (tpauth: and the authorizer) */
 const byCodeName = appRefs('wechat_tp');
-const byAuthorizer = appRefs('wechat_tp');
 
 export const tpInterfaces: Interface[] = [
-  {
+  tokenInterface<TokenPara>({
     name: 'wechat.tp.token',
-    access: 'backend',
     summary: 'component_access_token of a third-party platform (1014 until the first component_verify_ticket).',
-    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
-    result: s.obj({ appId: str, token: str, expiresAt: int }, ['appId', 'token', 'expiresAt']),
-    apps: byCodeName,
-    handler: async (p: { codeName: string; force?: boolean; invalidToken?: string }, { services: sv }) => {
-      const t = await tp(sv, p);
-      const c = await sv.wechatTp.componentToken(t, p);
-      return { appId: t.appId, token: c.value, expiresAt: unixSeconds(c.expiresAt) };
-    },
-  },
+    platform: 'wechat_tp',
+    ids: { appId: (t) => t.appId },
+    get: (sv, t, p) => sv.wechatTp.componentToken(t, p),
+  }),
   {
     name: 'wechat.tp.authorizers',
     access: 'backend',
@@ -54,38 +45,31 @@ export const tpInterfaces: Interface[] = [
       return { authorizers: await sv.wechatTp.listAuthorizers(t) };
     },
   },
-  {
+  tokenInterface<ByAuthorizer>({
     name: 'wechat.tpauth.token',
-    access: 'backend',
     summary: "An authorizer's access token (api_authorizer_token, refresh token rotated and kept).",
-    para: s.obj({ codeName, authorizerAppId, force, invalidToken }, ['codeName', 'authorizerAppId']),
-    result: s.obj({ appId: str, authorizerAppId: str, token: str, expiresAt: int }, ['appId', 'authorizerAppId', 'token', 'expiresAt']),
-    apps: byAuthorizer,
-    handler: async (p: ByAuthorizer, { services: sv }) => {
-      const t = await tp(sv, p);
-      const a = await sv.wechatTp.authorizerToken(t, p.authorizerAppId, p);
-      return { appId: t.appId, authorizerAppId: p.authorizerAppId, token: a.value, expiresAt: unixSeconds(a.expiresAt) };
-    },
-  },
-  {
+    platform: 'wechat_tp',
+    subject: { authorizerAppId },
+    ids: { appId: (t) => t.appId, authorizerAppId: (_t, p) => p.authorizerAppId },
+    get: (sv, t, p) => sv.wechatTp.authorizerToken(t, p.authorizerAppId, p),
+  }),
+  tokenInterface<ByAuthorizer & { type?: WechatTicketType }>({
     name: 'wechat.tpauth.ticket',
-    access: 'backend',
     summary: "An authorizer's jsapi (default) or wx_card ticket.",
-    para: s.obj({ codeName, authorizerAppId, type: { enum: ['jsapi', 'wx_card'] }, force, invalidToken }, ['codeName', 'authorizerAppId']),
-    result: s.obj({ authorizerAppId: str, ticket: str, expiresAt: int }, ['authorizerAppId', 'ticket', 'expiresAt']),
-    apps: byAuthorizer,
-    handler: async (p: ByAuthorizer & { type?: WechatTicketType }, { services: sv }) => {
-      const t = await sv.wechatTp.ticket(await tp(sv, p), p.authorizerAppId, p.type ?? 'jsapi', p);
-      return { authorizerAppId: p.authorizerAppId, ticket: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
+    platform: 'wechat_tp',
+    subject: { authorizerAppId },
+    options: { type: { enum: ['jsapi', 'wx_card'] } },
+    ids: { authorizerAppId: (_t, p) => p.authorizerAppId },
+    value: 'ticket',
+    get: (sv, t, p) => sv.wechatTp.ticket(t, p.authorizerAppId, p.type ?? 'jsapi', p),
+  }),
   {
     name: 'wechat.tpauth.jsconfig',
     access: 'backend',
     summary: "wx.config parameters for an authorizer's page (appId = the authorizer).",
     para: s.obj({ codeName, authorizerAppId, url }, ['codeName', 'authorizerAppId', 'url']),
     result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, ['appId', 'timestamp', 'nonceStr', 'signature']),
-    apps: byAuthorizer,
+    apps: byCodeName,
     handler: async (p: ByAuthorizer & { url: string }, { services: sv }) => sv.wechatTp.jsconfig(await tp(sv, p), p.authorizerAppId, p.url),
   },
   {
@@ -94,7 +78,7 @@ export const tpInterfaces: Interface[] = [
     summary: 'jscode2session for an authorizer mini program, with the component token.',
     para: s.obj({ codeName, authorizerAppId, jsCode: s.str(512) }, ['codeName', 'authorizerAppId', 'jsCode']),
     result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
-    apps: byAuthorizer,
+    apps: byCodeName,
     handler: async (p: ByAuthorizer & { jsCode: string }, { services: sv }) => sv.wechatTp.code2session(await tp(sv, p), p.authorizerAppId, p.jsCode),
   },
 ];

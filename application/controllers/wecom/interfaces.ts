@@ -1,21 +1,16 @@
-import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, out, s, tokenPara, unixSeconds, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import type { WecomTicketType } from '../../services/wecom-tokens';
 import { RpcError } from '../../../system/errors';
+import { tokenInterface } from '../token-interface';
 
 const { codeName, force, invalidToken, url } = tokenPara;
-const str = { type: 'string' };
-const int = { type: 'integer' };
+const { str, int } = out;
 const agentid = { anyOf: [{ type: 'string', pattern: '^[0-9]{1,20}$' }, { type: 'integer', minimum: 0 }] };
 const corpid = s.str(128);
 const ticketType = { enum: ['jsapi', 'agent_config'] };
 
-interface ByCode {
-  codeName: string;
-  force?: boolean;
-  invalidToken?: string;
-}
 interface ByAgent {
   corpid: string;
   agentid: string | number;
@@ -54,32 +49,22 @@ function wafer(name: string, summary: string, field: string, get: (sv: Services,
 const opts = (p: ByAgent) => ({ force: p.force, invalidToken: p.invalid_token });
 
 export const interfaces: Interface[] = [
-  {
+  tokenInterface<TokenPara>({
     name: 'wecom.corp.token',
-    access: 'backend',
     summary: 'Access token of a WeCom self-built app (gettoken with the app secret).',
-    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
-    result: s.obj({ corpId: str, agentId: str, token: str, expiresAt: int }, ['corpId', 'agentId', 'token', 'expiresAt']),
-    apps: byCodeName,
-    handler: async (p: ByCode, { services: sv }) => {
-      const a = await app(sv, p);
-      const t = await sv.wecomTokens.token(a, p);
-      return { corpId: a.appId, agentId: String(a.config.agentId), token: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
-  {
+    platform: 'wecom_corp',
+    ids: { corpId: (a) => a.appId, agentId: (a) => String(a.config.agentId) },
+    get: (sv, a, p) => sv.wecomTokens.token(a, p),
+  }),
+  tokenInterface<TokenPara & { type?: WecomTicketType }>({
     name: 'wecom.corp.ticket',
-    access: 'backend',
     summary: 'jsapi (corp, default) or agent_config (app) ticket.',
-    para: s.obj({ codeName, type: ticketType, force, invalidToken }, ['codeName']),
-    result: s.obj({ corpId: str, ticket: str, expiresAt: int }, ['corpId', 'ticket', 'expiresAt']),
-    apps: byCodeName,
-    handler: async (p: ByCode & { type?: WecomTicketType }, { services: sv }) => {
-      const a = await app(sv, p);
-      const t = await sv.wecomTokens.ticket(a, p.type ?? 'jsapi', p);
-      return { corpId: a.appId, ticket: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
+    platform: 'wecom_corp',
+    options: { type: ticketType },
+    ids: { corpId: (a) => a.appId },
+    value: 'ticket',
+    get: (sv, a, p) => sv.wecomTokens.ticket(a, p.type ?? 'jsapi', p),
+  }),
   {
     name: 'wecom.corp.jsconfig',
     access: 'backend',

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type Router from '@koa/router';
-import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, out, s, tokenPara, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
@@ -8,35 +8,23 @@ import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { INSTALL_STATE } from '../../services/wecom-tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
+import { tokenInterface } from '../token-interface';
 
-const { codeName, force, invalidToken } = tokenPara;
-const str = { type: 'string' };
-const int = { type: 'integer' };
+const { codeName } = tokenPara;
+const { str, int } = out;
 const corpId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' };
-
-interface ByCode {
-  codeName: string;
-  force?: boolean;
-  invalidToken?: string;
-}
 
 /** a caller's apps claim may name the codeName or the suite id (tpauth: or the corpid) */
 const bySuite = appRefs('wecom_tp');
 
 export const tpInterfaces: Interface[] = [
-  {
+  tokenInterface<TokenPara>({
     name: 'wecom.tp.token',
-    access: 'backend',
     summary: 'suite_access_token of a WeCom third-party suite (get_suite_token with the pushed suite_ticket).',
-    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
-    result: s.obj({ suiteId: str, token: str, expiresAt: int }, ['suiteId', 'token', 'expiresAt']),
-    apps: bySuite,
-    handler: async (p: ByCode, { services: sv }) => {
-      const tp = await sv.wecomTp.require(p.codeName);
-      const t = await sv.wecomTp.suiteToken(tp, p);
-      return { suiteId: tp.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
+    platform: 'wecom_tp',
+    ids: { suiteId: (tp) => tp.appId },
+    get: (sv, tp, p) => sv.wecomTp.suiteToken(tp, p),
+  }),
   {
     name: 'wecom.tp.authorizers',
     access: 'backend',
@@ -49,19 +37,14 @@ export const tpInterfaces: Interface[] = [
     apps: bySuite,
     handler: async (p: { codeName: string }, { services: sv }) => ({ corps: await sv.wecomTp.listCorps(await sv.wecomTp.require(p.codeName)) }),
   },
-  {
+  tokenInterface<TokenPara & { corpId: string }>({
     name: 'wecom.tpauth.token',
-    access: 'backend',
     summary: "Access token of a corp that installed the suite (get_corp_token with its permanent code); 1014 once it cancelled.",
-    para: s.obj({ codeName, corpId, force, invalidToken }, ['codeName', 'corpId']),
-    result: s.obj({ suiteId: str, corpId: str, token: str, expiresAt: int }, ['suiteId', 'corpId', 'token', 'expiresAt']),
-    apps: bySuite,
-    handler: async (p: ByCode & { corpId: string }, { services: sv }) => {
-      const tp = await sv.wecomTp.require(p.codeName);
-      const t = await sv.wecomTp.corpToken(tp, p.corpId, p);
-      return { suiteId: tp.appId, corpId: p.corpId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
-    },
-  },
+    platform: 'wecom_tp',
+    subject: { corpId },
+    ids: { suiteId: (tp) => tp.appId, corpId: (_tp, p) => p.corpId },
+    get: (sv, tp, p) => sv.wecomTp.corpToken(tp, p.corpId, p),
+  }),
 ];
 
 // ---- routes
