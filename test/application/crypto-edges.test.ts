@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import { cosFileId, cosV4, cosV5 } from '../../application/services/crypto/cos';
 import { decryptUserData, sha256 } from '../../application/services/crypto/datacrypt';
-import { nonceStr } from '../../application/services/crypto/jssdk';
+import { jssdkSignature, nonceStr, signPage } from '../../application/services/crypto/jssdk';
 import { MsgCrypt, PushRejected } from '../../application/services/crypto/msgcrypt';
 import { shansongSign } from '../../application/services/crypto/shansong';
 
@@ -22,6 +22,7 @@ describe('WXBizDataCrypt edges: every refusal names its reason (60021, the detai
     try {
       return decryptUserData(k, i, data, appId);
     } catch (e) {
+      expect((e as { data: unknown }).data, 'returnData of a 60021').to.equal('');
       return e as { code: number; detail: string };
     }
   };
@@ -129,6 +130,17 @@ describe('WXBizMsgCrypt edges: each refusal and its reason', () => {
     expect(empty.decrypt(empty.encrypt(''))).to.equal('');
   });
 
+  it('padding of exactly 1 and of exactly 32 bytes is good', () => {
+    for (const [message, receiver] of [
+      ['x'.repeat(31 - 20 - 10), 'wxreceiver'], // 31 bytes: one byte of padding
+      ['x'.repeat(32 - 20 - 10), 'wxreceiver'], // 32 bytes: a whole block of padding
+    ]) {
+      const b = padTo32(body(message.length, message, receiver));
+      expect(b[b.length - 1], `${message.length}`).to.equal(message.length === 1 ? 1 : 32);
+      expect(c.decrypt(raw(b))).to.equal(message);
+    }
+  });
+
   it('a length past the end is "400 bad length"; a receiver that differs is "400 receiver id differs"', () => {
     expect(reason(c, raw(padTo32(body(1000, 'abc', 'wxreceiver'))))).to.equal('400 bad length');
     expect(reason(c, raw(padTo32(body(4, 'abc', 'wxreceiver'))))).to.equal('400 receiver id differs');
@@ -171,6 +183,14 @@ describe('Shansong and JS-SDK signing edges', () => {
     const want = md5Upper('SECRETclientIdCdatadtimestamp1');
     expect(shansongSign('SECRET', { timestamp: '1', data: 'd', clientId: 'C' })).to.equal(want);
     expect(shansongSign('SECRET', { sign: 'x', timestamp: '1', empty: '', none: undefined, clientId: 'C', data: 'd' })).to.equal(want);
+  });
+
+  it('signPage signs the page now, in unix seconds, with a fresh nonce', () => {
+    const before = Math.floor(Date.now() / 1000);
+    const p = signPage('TICKET', 'https://a.example/x?y=1#frag');
+    expect(p.timestamp).to.be.within(before, Math.floor(Date.now() / 1000));
+    expect(p.nonceStr).to.match(/^[0-9A-Za-z]{16}$/);
+    expect(p.signature).to.equal(jssdkSignature('TICKET', p.nonceStr, p.timestamp, 'https://a.example/x?y=1'));
   });
 
   it('nonceStr is 16 characters of [0-9A-Za-z] unless told otherwise', () => {
