@@ -134,12 +134,6 @@ export class Fengniao {
     return this.sv.apps.require(PLATFORM, codeName);
   }
 
-  /** the enabled app, or null (routes answer 404) */
-  async find(codeName: string): Promise<AppConfig | null> {
-    const app = await this.sv.apps.get(PLATFORM, codeName);
-    return app && app.enabled ? app : null;
-  }
-
   private secret(app: AppConfig): string {
     return String(app.config.secret);
   }

@@ -1,6 +1,8 @@
 /** Small HTML pages for the authorization flows (no templates, everything escaped). */
 
 import type Koa from 'koa';
+import { Codes, RpcError } from '../../system/errors';
+import type { Logger } from '../../system/log';
 import type { RateLimiter } from '../../system/ratelimit';
 
 export function escapeHtml(s: string): string {
@@ -81,4 +83,15 @@ export function pageRateLimit(limiter: RateLimiter): Koa.Middleware {
     }
     await next();
   };
+}
+
+/**
+ * The page of a failed authorization step: 503 while the platform is not ready (1014), else 502;
+ * an error that is not an RpcError is logged (`<what> failed`), and so, with `warnRefused`, is one that is.
+ */
+export function failurePage(ctx: Koa.Context, log: Logger, err: unknown, what: string, page: { title: string; detail: (e: RpcError | undefined) => string; warnRefused?: boolean }): void {
+  const e = err instanceof RpcError ? err : undefined;
+  if (!e) log.error({ path: ctx.path, err }, `${what} failed`);
+  else if (page.warnRefused) log.warn({ path: ctx.path, code: e.code, detail: e.detail }, `${what} failed`);
+  htmlPage(ctx, e?.code === Codes.NOT_READY ? 503 : 502, page.title, page.detail(e));
 }

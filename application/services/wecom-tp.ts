@@ -62,12 +62,6 @@ export class WecomTp {
     return this.apps.require(PLATFORM, codeName);
   }
 
-  /** the enabled suite, or null (routes answer 404) */
-  async find(codeName: string): Promise<AppConfig | null> {
-    const tp = await this.apps.get(PLATFORM, codeName);
-    return tp && tp.enabled ? tp : null;
-  }
-
   /** message crypto of the suite's callback URL: receiver id = suite id */
   crypt(tp: AppConfig): MsgCrypt {
     return new MsgCrypt(String(tp.config.token), String(tp.config.aesKey), tp.appId);

@@ -3,24 +3,15 @@ import type Koa from 'koa';
 import { readBody } from '../../../system/body';
 import { Codes } from '../../../system/errors';
 import type { Services } from '../../services';
-import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
+import { routeApp } from '../route-app';
 
 /** what gatehouse answers Fengniao when a callback was taken (Fengniao only looks for HTTP 200) */
 const ACCEPTED = { code: 200, msg: 'success' };
-
-/** the enabled app named in the route, or a 404 answered here */
-async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> {
-  const app = await sv.fengniao.find(String(ctx.params.codeName));
-  if (app) return app;
-  ctx.status = 404;
-  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
-  return null;
-}
 
 /**
  * A business_data string nested absurdly deep is refused before anything parses it (the body's
@@ -59,7 +50,7 @@ export function routes(router: Router, sv: Services): void {
 
   // ?merchant_id= (optional) binds the authorization to that merchant: a callback for another is refused
   router.get('/fengniao/:codeName/authorize', limited, async (ctx) => {
-    const app = await appOf(ctx, sv);
+    const app = await routeApp(ctx, sv, PLATFORM);
     if (!app) return;
     const merchant = ctx.query.merchant_id;
     if (merchant !== undefined && (typeof merchant !== 'string' || !MERCHANT_ID.test(merchant))) {
@@ -74,7 +65,7 @@ export function routes(router: Router, sv: Services): void {
     '/fengniao/:codeName/auth-callback',
     limited,
     pushRoute(sv.log, async (ctx) => {
-      const app = await appOf(ctx, sv);
+      const app = await routeApp(ctx, sv, PLATFORM);
       if (!app) return;
       const b = await readCallback(ctx);
       const code = typeof b.code === 'string' ? b.code : '';
@@ -97,7 +88,7 @@ export function routes(router: Router, sv: Services): void {
   router.post(
     '/fengniao/:codeName/callback',
     pushRoute(sv.log, async (ctx) => {
-      const app = await appOf(ctx, sv);
+      const app = await routeApp(ctx, sv, PLATFORM);
       if (!app) return;
       const b = await readCallback(ctx);
       if (!(await sv.fengniao.onCallback(app, b as FengniaoCallback))) throw new PushRejected(403, 'bad signature');

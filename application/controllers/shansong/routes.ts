@@ -1,29 +1,19 @@
 import type Router from '@koa/router';
-import type Koa from 'koa';
 import { readBody } from '../../../system/body';
 import { Codes, RpcError } from '../../../system/errors';
 import type { Services } from '../../services';
-import type { AppConfig } from '../../services/apps';
-import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
+import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { PLATFORM, Shansong } from '../../services/shansong';
+import { routeApp } from '../route-app';
 
-/** the enabled app named in the route, or a 404 answered here */
-async function appOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> {
-  const app = await sv.apps.get(PLATFORM, String(ctx.params.codeName));
-  if (app?.enabled) return app;
-  ctx.status = 404;
-  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
-  return null;
-}
-
-function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string): void {
-  const e = err instanceof RpcError ? err : undefined;
-  if (!e) sv.log.error({ path: ctx.path, err }, `${what} failed`);
-  else sv.log.warn({ path: ctx.path, code: e.code, detail: e.detail }, `${what} failed`);
-  htmlPage(ctx, e?.code === Codes.NOT_READY ? 503 : 502, '授权失败 / Authorization failed', `Shansong did not answer as expected (${e ? e.message : 'internal error'}). Please authorize again.`);
-}
+/** the authorization pages' answer to a failed step */
+const failure = {
+  title: '授权失败 / Authorization failed',
+  detail: (e?: RpcError) => `Shansong did not answer as expected (${e ? e.message : 'internal error'}). Please authorize again.`,
+  warnRefused: true,
+};
 
 const PROXY_PREFIX_SEGMENTS = 4; // proxy / shansong / {codeName} / {merchantCode}
 
@@ -31,7 +21,7 @@ export function routes(router: Router, sv: Services): void {
   const limited = pageRateLimit(sv.publicLimiter);
 
   router.get('/shansong/:codeName/authorize/:merchantCode', limited, async (ctx) => {
-    const app = await appOf(ctx, sv);
+    const app = await routeApp(ctx, sv, PLATFORM);
     if (!app) return;
     const merchantCode = String(ctx.params.merchantCode);
     if (!Shansong.validMerchantCode(merchantCode)) {
@@ -44,7 +34,7 @@ export function routes(router: Router, sv: Services): void {
   });
 
   router.get('/shansong/:codeName/authorized', limited, async (ctx) => {
-    const app = await appOf(ctx, sv);
+    const app = await routeApp(ctx, sv, PLATFORM);
     if (!app) return;
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
     if (!code || code.length > 512) {
@@ -58,7 +48,7 @@ export function routes(router: Router, sv: Services): void {
     try {
       await sv.shansong.authorize(app, merchantCode, code);
     } catch (err) {
-      failurePage(ctx, sv, err, 'shansong authorization exchange');
+      failurePage(ctx, sv.log, err, 'shansong authorization exchange', failure);
       return;
     }
     const redirect = app.config.redirectUrl as string | undefined;
@@ -73,7 +63,7 @@ export function routes(router: Router, sv: Services): void {
   router.post(
     '/shansong/:codeName/callback',
     pushRoute(sv.log, async (ctx) => {
-      const app = await appOf(ctx, sv);
+      const app = await routeApp(ctx, sv, PLATFORM);
       if (!app) return;
       const text = await readBody(ctx.req, PUSH_LIMIT);
       let fields: unknown;

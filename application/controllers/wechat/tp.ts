@@ -3,10 +3,11 @@ import type Koa from 'koa';
 import { appRefs, out, s, tokenPara, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
-import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
+import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import type { WechatTicketType } from '../../services/wechat-tokens';
 import { Codes, RpcError } from '../../../system/errors';
+import { routeApp } from '../route-app';
 import { tokenInterface } from '../token-interface';
 
 const { codeName, url } = tokenPara;
@@ -83,50 +84,31 @@ export const tpInterfaces: Interface[] = [
   },
 ];
 
-/** the enabled platform named in the route, or a 404 answered here */
-async function platformOf(ctx: Koa.Context, sv: Services): Promise<AppConfig | null> {
-  const app = await sv.apps.get('wechat_tp', String(ctx.params.codeName));
-  if (app?.enabled) return app;
-  ctx.status = 404;
-  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
-  return null;
-}
-
-function failurePage(ctx: Koa.Context, sv: Services, err: unknown, what: string): void {
-  const e = err instanceof RpcError ? err : undefined;
-  if (!e) sv.log.error({ path: ctx.path, err }, `${what} failed`);
-  htmlPage(ctx, e && e.code === Codes.NOT_READY ? 503 : 502, '授权暂不可用 / Authorization unavailable', e?.code === Codes.NOT_READY ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.' : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`);
-}
+/** the authorization pages' answer to a failed step */
+const failure = {
+  title: '授权暂不可用 / Authorization unavailable',
+  detail: (e?: RpcError) =>
+    e?.code === Codes.NOT_READY ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.' : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`,
+};
 
 export function tpRoutes(router: Router, sv: Services): void {
-  router.post(
-    '/wechat-tp/:codeName/events',
+  // a push to the platform: decrypted, handled, answered `success`
+  const push = (handle: (t: AppConfig, fields: Record<string, unknown>, ctx: Koa.Context) => Promise<void>) =>
     pushRoute(sv.log, async (ctx) => {
-      const t = await platformOf(ctx, sv);
+      const t = await routeApp(ctx, sv, 'wechat_tp');
       if (!t) return;
-      const push = await readEncryptedPush(ctx, sv.wechatTp.crypt(t));
-      await sv.wechatTp.onEvent(t, push.fields);
+      const pushed = await readEncryptedPush(ctx, sv.wechatTp.crypt(t));
+      await handle(t, pushed.fields, ctx);
       ctx.type = 'text/plain';
       ctx.body = 'success';
-    }),
-  );
-
-  router.post(
-    '/wechat-tp/:codeName/messages/:appid',
-    pushRoute(sv.log, async (ctx) => {
-      const t = await platformOf(ctx, sv);
-      if (!t) return;
-      const push = await readEncryptedPush(ctx, sv.wechatTp.crypt(t));
-      await sv.wechatTp.onMessage(t, String(ctx.params.appid), push.fields);
-      ctx.type = 'text/plain';
-      ctx.body = 'success';
-    }),
-  );
+    });
+  router.post('/wechat-tp/:codeName/events', push((t, fields) => sv.wechatTp.onEvent(t, fields)));
+  router.post('/wechat-tp/:codeName/messages/:appid', push((t, fields, ctx) => sv.wechatTp.onMessage(t, String(ctx.params.appid), fields)));
 
   const limited = pageRateLimit(sv.publicLimiter);
 
   router.get('/wechat-tp/:codeName/authorize', limited, async (ctx) => {
-    const t = await platformOf(ctx, sv);
+    const t = await routeApp(ctx, sv, 'wechat_tp');
     if (!t) return;
     const mode = ctx.query.mode === 'link' ? 'link' : 'scan';
     try {
@@ -134,12 +116,12 @@ export function tpRoutes(router: Router, sv: Services): void {
       const target = await sv.wechatTp.authorizationUrl(t, mode, state);
       forwardTo(ctx, '前往微信授权 / Authorize on WeChat', target);
     } catch (err) {
-      failurePage(ctx, sv, err, 'authorization page');
+      failurePage(ctx, sv.log, err, 'authorization page', failure);
     }
   });
 
   router.get('/wechat-tp/:codeName/authorized', limited, async (ctx) => {
-    const t = await platformOf(ctx, sv);
+    const t = await routeApp(ctx, sv, 'wechat_tp');
     if (!t) return;
     const code = typeof ctx.query.auth_code === 'string' ? ctx.query.auth_code : '';
     if (!code || code.length > 512) {
@@ -159,7 +141,7 @@ export function tpRoutes(router: Router, sv: Services): void {
       }
       htmlPage(ctx, 200, '授权成功 / Authorized', `${appid} is now authorized for ${t.codeName}.`);
     } catch (err) {
-      failurePage(ctx, sv, err, 'authorization exchange');
+      failurePage(ctx, sv.log, err, 'authorization exchange', failure);
     }
   });
 }

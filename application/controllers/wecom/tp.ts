@@ -8,6 +8,7 @@ import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { INSTALL_STATE } from '../../services/wecom-tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
+import { routeApp } from '../route-app';
 import { tokenInterface } from '../token-interface';
 
 const { codeName } = tokenPara;
@@ -54,12 +55,6 @@ const one = (ctx: Koa.Context, k: string): string | undefined => {
   return typeof v === 'string' ? v : undefined;
 };
 
-function noApp(ctx: Koa.Context): void {
-  ctx.status = 404;
-  ctx.type = 'application/json; charset=utf-8';
-  ctx.body = { returnCode: Codes.NO_APP, returnMessage: 'NO_APP' };
-}
-
 /** a page for a failed authorization step: never a 500, never a secret */
 function failurePage(sv: Services, ctx: Koa.Context, err: unknown, what: string): void {
   if (err instanceof RpcError && err.code === Codes.NOT_READY) {
@@ -84,8 +79,8 @@ export function tpRoutes(router: Router, sv: Services): void {
   router.get(
     '/wecom-tp/:codeName/events',
     pushRoute(log, async (ctx) => {
-      const tp = await sv.wecomTp.find(ctx.params.codeName);
-      if (!tp) return noApp(ctx);
+      const tp = await routeApp(ctx, sv, 'wecom_tp');
+      if (!tp) return;
       // base64 has no spaces: a "+" that arrived unencoded was read as one
       const echostr = (one(ctx, 'echostr') ?? '').replace(/ /g, '+');
       if (!echostr) throw new PushRejected(400, 'no echostr');
@@ -100,8 +95,8 @@ export function tpRoutes(router: Router, sv: Services): void {
   router.post(
     '/wecom-tp/:codeName/events',
     pushRoute(log, async (ctx) => {
-      const tp = await sv.wecomTp.find(ctx.params.codeName);
-      if (!tp) return noApp(ctx);
+      const tp = await routeApp(ctx, sv, 'wecom_tp');
+      if (!tp) return;
       const push = await readEncryptedPush(ctx, sv.wecomTp.crypt(tp));
       await sv.wecomTp.onEvent(tp, push.fields);
       ctx.type = 'text/plain; charset=utf-8';
@@ -113,11 +108,11 @@ export function tpRoutes(router: Router, sv: Services): void {
     return async (ctx) => {
       let tp: AppConfig | null;
       try {
-        tp = await sv.wecomTp.find(ctx.params.codeName);
+        tp = await routeApp(ctx, sv, 'wecom_tp');
       } catch (err) {
         return failurePage(sv, ctx, err, what);
       }
-      if (!tp) return noApp(ctx);
+      if (!tp) return;
       try {
         await handler(ctx, tp);
       } catch (err) {
