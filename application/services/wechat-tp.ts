@@ -6,10 +6,12 @@ import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 import type { WechatClient } from './clients/wechat';
 import { signPage } from './crypto/jssdk';
+import { AuthorizedAccounts } from './authorized-accounts';
 import { MsgCrypt } from './crypto/msgcrypt';
 import { eventIsCurrent, exchangeEventAt, forwardJson, pushEventAt, type PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
 import { makeSpec, withAccessToken } from './tokens/spec';
+import { ticketedSpec } from './tokens/ticketed';
 import type { WechatTicketType } from './wechat-tokens';
 
 const PLATFORM = 'wechat_tp';
@@ -19,6 +21,8 @@ const PLATFORM = 'wechat_tp';
  * authorizations (pages, events, api_query_auth), authorizer tokens with rotated refresh tokens.
  */
 export class WechatTp {
+  private readonly authorizers: AuthorizedAccounts;
+
   constructor(
     private readonly store: Store,
     private readonly apps: AppService,
@@ -30,6 +34,7 @@ export class WechatTp {
     private readonly mpBase: string,
     private readonly publicUrl: string,
   ) {
+    this.authorizers = new AuthorizedAccounts(store, box, PLATFORM);
     engine.resolver(PLATFORM, 'component_access_token', async (row) => {
       const tp = await this.tpFor(row);
       return tp ? this.componentSpec(tp) : null;
@@ -37,13 +42,13 @@ export class WechatTp {
     engine.resolver(PLATFORM, 'authorizer_access_token', async (row) => {
       const tp = await this.tpFor(row);
       const appid = row.subject.split(':')[1];
-      return tp && (await this.usable(tp, appid)) ? this.authorizerSpec(tp, appid) : null;
+      return tp && (await this.authorizers.usable(tp, appid)) ? this.authorizerSpec(tp, appid) : null;
     });
     for (const type of ['jsapi', 'wx_card'] as const) {
       engine.resolver(PLATFORM, `authorizer_${type}_ticket`, async (row) => {
         const tp = await this.tpFor(row);
         const appid = row.subject.split(':')[1];
-        return tp && (await this.usable(tp, appid)) ? this.ticketSpec(tp, appid, type) : null;
+        return tp && (await this.authorizers.usable(tp, appid)) ? this.ticketSpec(tp, appid, type) : null;
       });
     }
   }
@@ -65,11 +70,9 @@ export class WechatTp {
   // ---- component token
 
   componentSpec(tp: AppConfig): TokenSpec {
-    return makeSpec(PLATFORM, tp.codeName, tp.appId, 'component_access_token', async () => {
-      const ticket = await this.store.getTicket(PLATFORM, tp.appId);
-      if (!ticket) throw new RpcError('NOT_READY', '', `${tp.codeName}: no component_verify_ticket received yet`);
-      return this.wechat.componentToken(tp.appId, String(tp.config.secret), ticket.value);
-    });
+    return ticketedSpec(this.store, PLATFORM, tp, 'component_access_token', 'component_verify_ticket', (ticket) =>
+      this.wechat.componentToken(tp.appId, String(tp.config.secret), ticket),
+    );
   }
 
   componentToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
@@ -83,39 +86,24 @@ export class WechatTp {
 
   // ---- authorizers
 
-  private subject(tp: AppConfig, authorizerAppId: string): string {
-    return `${tp.appId}:${authorizerAppId}`;
-  }
-
-  /** the authorizer when it may be served: authorized, refresh token known and not revoked */
-  private async usable(tp: AppConfig, authorizerAppId: string): Promise<AuthorizerRow | null> {
-    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, authorizerAppId);
-    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
-  }
-
   /** read from the store on every call, so an unauthorization stops serving at once on every node */
-  async requireAuthorizer(tp: AppConfig, authorizerAppId: string): Promise<AuthorizerRow> {
-    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, authorizerAppId);
-    if (!a) throw new RpcError('NO_APP', '', `${tp.codeName}: authorizer ${authorizerAppId} unknown`);
-    if (!a.authorized || a.needsReauth || !a.refreshToken) {
-      throw new RpcError('NOT_READY', '', `${tp.codeName}: authorizer ${authorizerAppId} must authorize again`);
-    }
-    return a;
+  requireAuthorizer(tp: AppConfig, authorizerAppId: string): Promise<AuthorizerRow> {
+    return this.authorizers.require(tp, authorizerAppId, 'authorizer', 'must authorize again');
   }
 
   authorizerSpec(tp: AppConfig, authorizerAppId: string): TokenSpec {
-    return makeSpec(PLATFORM, tp.codeName, this.subject(tp, authorizerAppId), 'authorizer_access_token', async () => {
+    return makeSpec(PLATFORM, tp.codeName, this.authorizers.subject(tp, authorizerAppId), 'authorizer_access_token', async () => {
       const a = await this.requireAuthorizer(tp, authorizerAppId);
       try {
-        const t = await this.withComponent(tp, (ct) => this.wechat.authorizerToken(ct, tp.appId, authorizerAppId, this.box.open(a.refreshToken!)));
+        const t = await this.withComponent(tp, (ct) => this.wechat.authorizerToken(ct, tp.appId, authorizerAppId, this.authorizers.refreshToken(a)));
         if (t.refreshToken) {
-          await this.store.updateAuthorizer(PLATFORM, tp.appId, authorizerAppId, { refreshToken: this.box.seal(t.refreshToken) }, Date.now());
+          await this.authorizers.rotate(tp, authorizerAppId, t.refreshToken);
         }
         return { value: t.value, expiresIn: t.expiresIn };
       } catch (err) {
         if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && Number((err.data as { errcode?: unknown }).errcode) === 61023) {
           // the refresh token is gone: stop retrying until the account authorizes again
-          await this.store.updateAuthorizer(PLATFORM, tp.appId, authorizerAppId, { needsReauth: true }, Date.now());
+          await this.authorizers.needsReauth(tp, authorizerAppId);
           throw new RpcError('NOT_READY', '', `${tp.codeName}: authorizer ${authorizerAppId} refresh token invalid (61023)`);
         }
         throw err;
@@ -130,7 +118,7 @@ export class WechatTp {
 
   ticketSpec(tp: AppConfig, authorizerAppId: string, type: WechatTicketType): TokenSpec {
     const access = this.authorizerSpec(tp, authorizerAppId);
-    return makeSpec(PLATFORM, tp.codeName, this.subject(tp, authorizerAppId), `authorizer_${type}_ticket`, () =>
+    return makeSpec(PLATFORM, tp.codeName, this.authorizers.subject(tp, authorizerAppId), `authorizer_${type}_ticket`, () =>
       withAccessToken(this.engine, access, (token) => this.wechat.ticket(token, type)),
     );
   }
@@ -152,7 +140,7 @@ export class WechatTp {
   }
 
   async listAuthorizers(tp: AppConfig) {
-    const rows = await this.store.listAuthorizers(PLATFORM, tp.appId);
+    const rows = await this.authorizers.list(tp);
     return rows.map((a) => ({ authorizerAppId: a.authorizerId, authorized: a.authorized && !a.needsReauth, updatedAt: Math.floor(a.updatedAt / 1000) }));
   }
 
@@ -163,8 +151,7 @@ export class WechatTp {
     for (let offset = 0; ; offset += count) {
       const page = await this.withComponent(tp, (ct) => this.wechat.authorizerList(ct, tp.appId, offset, count));
       for (const item of page.list) {
-        const known = await this.store.getAuthorizer(PLATFORM, tp.appId, item.authorizerAppId);
-        if (known && known.authorized && !known.needsReauth && known.refreshToken) continue;
+        if (await this.authorizers.usable(tp, item.authorizerAppId)) continue;
         // WeChat's list says authorized now: an event of now, ordered like the pushes
         if (await this.saveAuthorizer(tp, item.authorizerAppId, item.refreshToken, null, exchangeEventAt())) adopted++;
       }
@@ -173,23 +160,9 @@ export class WechatTp {
     return adopted;
   }
 
-  /**
-   * Stores an authorization (sealed refresh token, func_info) as an authorization event at
-   * `eventAt` (ms): not applied when older than the last one applied to the authorizer, decided in
-   * one conditional statement (README: "Authorization events"). Returns whether it was applied.
-   */
+  /** stores an authorization (sealed refresh token, func_info) as an authorization event at `eventAt` (ms); whether it was applied */
   private saveAuthorizer(tp: AppConfig, authorizerAppId: string, refreshToken: string, info: unknown, eventAt: number): Promise<boolean> {
-    return this.store.applyAuthorizerEvent({
-      platform: PLATFORM,
-      ownerId: tp.appId,
-      authorizerId: authorizerAppId,
-      eventAt,
-      authorized: true,
-      needsReauth: false,
-      refreshToken: this.box.seal(refreshToken),
-      info: info === null || info === undefined ? undefined : JSON.stringify(info),
-      now: Date.now(),
-    });
+    return this.authorizers.authorized(tp, authorizerAppId, refreshToken, info === null || info === undefined ? undefined : JSON.stringify(info), eventAt);
   }
 
   /**
@@ -254,7 +227,7 @@ export class WechatTp {
           } catch (err) {
             // the authorization page's redirect may have exchanged this code already; otherwise the
             // push is not acknowledged, so WeChat pushes it again and the code is not lost
-            const a = authorizer ? await this.store.getAuthorizer(PLATFORM, tp.appId, authorizer) : null;
+            const a = authorizer ? await this.authorizers.row(tp, authorizer) : null;
             if (!a || !a.authorized || !a.refreshToken) throw err;
             this.log.info({ codeName: tp.codeName, authorizer }, 'authorization code already exchanged');
           }
@@ -276,12 +249,12 @@ export class WechatTp {
    * authorization event later than `eventAt` (ms) was applied already (a replayed or late push).
    */
   async unauthorize(tp: AppConfig, authorizerAppId: string, eventAt: number): Promise<boolean> {
-    const applied = await this.store.applyAuthorizerEvent({ platform: PLATFORM, ownerId: tp.appId, authorizerId: authorizerAppId, eventAt, authorized: false, now: Date.now() });
+    const applied = await this.authorizers.revoked(tp, authorizerAppId, eventAt);
     if (!applied) {
       this.log.info({ codeName: tp.codeName, authorizer: authorizerAppId }, 'unauthorized older than the last authorization event: ignored');
       return false;
     }
-    const subject = this.subject(tp, authorizerAppId);
+    const subject = this.authorizers.subject(tp, authorizerAppId);
     for (const kind of ['authorizer_access_token', 'authorizer_jsapi_ticket', 'authorizer_wx_card_ticket']) {
       await this.engine.clear(`${PLATFORM}:${subject}:${kind}`);
     }

@@ -5,10 +5,12 @@ import { text } from '../../system/xml';
 import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 import type { WecomClient } from './clients/wecom';
+import { AuthorizedAccounts } from './authorized-accounts';
 import { MsgCrypt } from './crypto/msgcrypt';
 import { eventIsCurrent, exchangeEventAt, pushEventAt, type PushLog } from './pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
 import { INVALID_TOKEN_ERRCODES, makeSpec, specKey, withAccessToken } from './tokens/spec';
+import { ticketedSpec } from './tokens/ticketed';
 
 const PLATFORM = 'wecom_tp';
 const SUITE_KIND = 'suite_access_token';
@@ -30,6 +32,8 @@ export const INSTALL_STATE = /^[A-Za-z0-9_-]{0,128}$/;
  * authorized corps' tokens from their permanent codes (sealed in the authorizers table).
  */
 export class WecomTp {
+  private readonly corps: AuthorizedAccounts;
+
   constructor(
     private readonly store: Store,
     private readonly apps: AppService,
@@ -41,6 +45,7 @@ export class WecomTp {
     private readonly openBase: string,
     private readonly publicUrl: string,
   ) {
+    this.corps = new AuthorizedAccounts(store, box, PLATFORM);
     engine.resolver(PLATFORM, SUITE_KIND, async (row) => {
       const tp = await this.tpFor(row);
       return tp ? this.suiteSpec(tp) : null;
@@ -48,7 +53,7 @@ export class WecomTp {
     engine.resolver(PLATFORM, CORP_KIND, async (row) => {
       const tp = await this.tpFor(row);
       const corpId = row.subject.slice(row.subject.indexOf(':') + 1);
-      return tp && (await this.usable(tp, corpId)) ? this.corpSpec(tp, corpId) : null;
+      return tp && (await this.corps.usable(tp, corpId)) ? this.corpSpec(tp, corpId) : null;
     });
   }
 
@@ -70,11 +75,7 @@ export class WecomTp {
   // ---- suite token
 
   suiteSpec(tp: AppConfig): TokenSpec {
-    return makeSpec(PLATFORM, tp.codeName, tp.appId, SUITE_KIND, async () => {
-      const ticket = await this.store.getTicket(PLATFORM, tp.appId);
-      if (!ticket) throw new RpcError('NOT_READY', '', `${tp.codeName}: no suite_ticket received yet`);
-      return this.wecom.suiteToken(tp.appId, String(tp.config.secret), ticket.value);
-    });
+    return ticketedSpec(this.store, PLATFORM, tp, SUITE_KIND, 'suite_ticket', (ticket) => this.wecom.suiteToken(tp.appId, String(tp.config.secret), ticket));
   }
 
   suiteToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
@@ -91,32 +92,19 @@ export class WecomTp {
 
   // ---- authorized corps
 
-  private subject(tp: AppConfig, corpId: string): string {
-    return `${tp.appId}:${corpId}`;
-  }
-
   private corpKey(tp: AppConfig, corpId: string): string {
-    return specKey(PLATFORM, this.subject(tp, corpId), CORP_KIND);
-  }
-
-  /** the corp when its token may be served: authorized, permanent code known and not revoked */
-  private async usable(tp: AppConfig, corpId: string): Promise<AuthorizerRow | null> {
-    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, corpId);
-    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
+    return specKey(PLATFORM, this.corps.subject(tp, corpId), CORP_KIND);
   }
 
   /** read from the store on every call, so a cancel_auth stops serving at once on every node */
-  async requireCorp(tp: AppConfig, corpId: string): Promise<AuthorizerRow> {
-    const a = await this.store.getAuthorizer(PLATFORM, tp.appId, corpId);
-    if (!a) throw new RpcError('NO_APP', '', `${tp.codeName}: corp ${corpId} unknown`);
-    if (!a.authorized || a.needsReauth || !a.refreshToken) throw new RpcError('NOT_READY', '', `${tp.codeName}: corp ${corpId} must install the suite again`);
-    return a;
+  requireCorp(tp: AppConfig, corpId: string): Promise<AuthorizerRow> {
+    return this.corps.require(tp, corpId, 'corp', 'must install the suite again');
   }
 
   corpSpec(tp: AppConfig, corpId: string): TokenSpec {
-    return makeSpec(PLATFORM, tp.codeName, this.subject(tp, corpId), CORP_KIND, async () => {
+    return makeSpec(PLATFORM, tp.codeName, this.corps.subject(tp, corpId), CORP_KIND, async () => {
       const a = await this.requireCorp(tp, corpId);
-      const permanentCode = this.box.open(a.refreshToken!);
+      const permanentCode = this.corps.refreshToken(a);
       try {
         return await this.withSuite(tp, (st) => this.wecom.corpToken(st, corpId, permanentCode));
       } catch (err) {
@@ -124,7 +112,7 @@ export class WecomTp {
         if (errcode !== undefined && BAD_PERMANENT_CODE.has(errcode)) {
           // the permanent code is gone (the corp uninstalled): its token went with it, and nothing
           // is retried until the corp installs again
-          await this.store.updateAuthorizer(PLATFORM, tp.appId, corpId, { needsReauth: true }, Date.now());
+          await this.corps.needsReauth(tp, corpId);
           await this.engine.clear(this.corpKey(tp, corpId));
           throw new RpcError('NOT_READY', '', `${tp.codeName}: corp ${corpId} permanent code invalid (${errcode})`);
         }
@@ -139,7 +127,7 @@ export class WecomTp {
   }
 
   async listCorps(tp: AppConfig) {
-    const rows = await this.store.listAuthorizers(PLATFORM, tp.appId);
+    const rows = await this.corps.list(tp);
     return rows.map((a) => ({ corpId: a.authorizerId, authorized: a.authorized && !a.needsReauth && !!a.refreshToken, updatedAt: Math.floor(a.updatedAt / 1000) }));
   }
 
@@ -152,17 +140,7 @@ export class WecomTp {
    */
   async authorize(tp: AppConfig, authCode: string, eventAt = exchangeEventAt()): Promise<string> {
     const r = await this.withSuite(tp, (st) => this.wecom.permanentCode(st, authCode));
-    const applied = await this.store.applyAuthorizerEvent({
-      platform: PLATFORM,
-      ownerId: tp.appId,
-      authorizerId: r.corpId,
-      eventAt,
-      authorized: true,
-      needsReauth: false,
-      refreshToken: this.box.seal(r.permanentCode),
-      info: JSON.stringify(r.info),
-      now: Date.now(),
-    });
+    const applied = await this.corps.authorized(tp, r.corpId, r.permanentCode, JSON.stringify(r.info), eventAt);
     if (!applied) {
       this.log.info({ codeName: tp.codeName, corpId: r.corpId }, 'authorization older than the last authorization event: not applied');
       return r.corpId;
@@ -187,7 +165,7 @@ export class WecomTp {
    * changes nothing.
    */
   async cancel(tp: AppConfig, corpId: string, eventAt: number): Promise<boolean> {
-    const applied = await this.store.applyAuthorizerEvent({ platform: PLATFORM, ownerId: tp.appId, authorizerId: corpId, eventAt, authorized: false, now: Date.now() });
+    const applied = await this.corps.revoked(tp, corpId, eventAt);
     if (!applied) {
       this.log.info({ codeName: tp.codeName, corpId }, 'cancel_auth older than the last authorization event: ignored');
       return false;
@@ -239,7 +217,7 @@ export class WecomTp {
         break;
       case 'change_auth':
         // the corp was authorized at that time: a cancel_auth older than this one is stale from now on
-        if (corpId) await this.store.applyAuthorizerEvent({ platform: PLATFORM, ownerId: tp.appId, authorizerId: corpId, eventAt, now: Date.now() });
+        if (corpId) await this.corps.touched(tp, corpId, eventAt);
         break;
       default:
         // anything else: recorded only

@@ -1,0 +1,105 @@
+import { RpcError } from '../../system/errors';
+import type { SecretBox } from '../../system/secretbox';
+import type { AuthorizerRow, Store } from '../../db/store';
+import type { AppConfig } from './apps';
+
+/**
+ * The accounts authorized under an app, kept in the authorizers table with their refresh token
+ * (or permanent code) sealed: a WeChat third-party platform's authorizers, a WeCom suite's corps, a
+ * delivery platform's merchants. Every read goes to the store, so that a revocation stops serving
+ * at once on every node.
+ */
+export class AuthorizedAccounts {
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+    readonly platform: string,
+  ) {}
+
+  /** the token subject of an account: `appId:accountId` */
+  subject(app: AppConfig, id: string): string {
+    return `${app.appId}:${id}`;
+  }
+
+  row(app: AppConfig, id: string): Promise<AuthorizerRow | null> {
+    return this.store.getAuthorizer(this.platform, app.appId, id);
+  }
+
+  list(app: AppConfig): Promise<AuthorizerRow[]> {
+    return this.store.listAuthorizers(this.platform, app.appId);
+  }
+
+  /** the account when its tokens may be served: authorized, refresh token known and not revoked */
+  async usable(app: AppConfig, id: string): Promise<AuthorizerRow | null> {
+    const a = await this.row(app, id);
+    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
+  }
+
+  /** the usable account; 1012 `<codeName>: <noun> <id> unknown`, 1014 `<codeName>: <noun> <id> <again>` */
+  async require(app: AppConfig, id: string, noun: string, again: string): Promise<AuthorizerRow> {
+    const a = await this.row(app, id);
+    if (!a) throw new RpcError('NO_APP', '', `${app.codeName}: ${noun} ${id} unknown`);
+    if (!a.authorized || a.needsReauth || !a.refreshToken) throw new RpcError('NOT_READY', '', `${app.codeName}: ${noun} ${id} ${again}`);
+    return a;
+  }
+
+  /** the refresh token (permanent code) of a usable row, unsealed */
+  refreshToken(a: AuthorizerRow): string {
+    return this.box.open(a.refreshToken!);
+  }
+
+  /** keeps a rotated refresh token */
+  rotate(app: AppConfig, id: string, refreshToken: string): Promise<boolean> {
+    return this.store.updateAuthorizer(this.platform, app.appId, id, { refreshToken: this.box.seal(refreshToken) }, Date.now());
+  }
+
+  /** the platform refused the refresh token: nothing is refreshed until the account authorizes again */
+  needsReauth(app: AppConfig, id: string): Promise<boolean> {
+    return this.store.updateAuthorizer(this.platform, app.appId, id, { needsReauth: true }, Date.now());
+  }
+
+  /** stores (or replaces) an authorization: refresh token sealed, `info` the JSON kept with it */
+  put(app: AppConfig, id: string, refreshToken: string, info: string | null): Promise<void> {
+    const now = Date.now();
+    return this.store.putAuthorizer({
+      platform: this.platform,
+      ownerId: app.appId,
+      authorizerId: id,
+      refreshToken: this.box.seal(refreshToken),
+      authorized: true,
+      needsReauth: false,
+      info,
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  /**
+   * An authorization as an authorization event at `eventAt` (ms): not applied when older than the
+   * last one applied to the account, decided in one conditional statement (README: "Authorization
+   * events"). Returns whether it was applied.
+   */
+  authorized(app: AppConfig, id: string, refreshToken: string, info: string | undefined, eventAt: number): Promise<boolean> {
+    return this.store.applyAuthorizerEvent({
+      platform: this.platform,
+      ownerId: app.appId,
+      authorizerId: id,
+      eventAt,
+      authorized: true,
+      needsReauth: false,
+      refreshToken: this.box.seal(refreshToken),
+      info,
+      now: Date.now(),
+    });
+  }
+
+  /** a revocation at `eventAt` (ms), unless a later authorization event was applied; whether applied */
+  revoked(app: AppConfig, id: string, eventAt: number): Promise<boolean> {
+    return this.store.applyAuthorizerEvent({ platform: this.platform, ownerId: app.appId, authorizerId: id, eventAt, authorized: false, now: Date.now() });
+  }
+
+  /** an event that changes nothing but orders later ones (WeCom's change_auth) */
+  touched(app: AppConfig, id: string, eventAt: number): Promise<boolean> {
+    return this.store.applyAuthorizerEvent({ platform: this.platform, ownerId: app.appId, authorizerId: id, eventAt, now: Date.now() });
+  }
+}
