@@ -1,7 +1,7 @@
 import { RpcError } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
-import type { AuthorizerRow, Store } from '../../db/store';
-import type { AppConfig } from './apps';
+import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { AppConfig, AppService } from './apps';
 
 /**
  * The accounts authorized under an app, kept in the authorizers table with their refresh token
@@ -13,8 +13,15 @@ export class AuthorizedAccounts {
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
+    private readonly apps: AppService,
     readonly platform: string,
   ) {}
+
+  /** the enabled app that a token row belongs to: its own token, or one of its accounts' (subject `appId:…`) */
+  async ownerOf(row: TokenRow): Promise<AppConfig | null> {
+    const app = await this.apps.get(this.platform, row.codeName);
+    return app && app.enabled && row.subject.split(':')[0] === app.appId ? app : null;
+  }
 
   /** the token subject of an account: `appId:accountId` */
   subject(app: AppConfig, id: string): string {

@@ -2,7 +2,7 @@ import { Codes, RpcError } from '../../system/errors';
 import type { Logger } from '../../system/log';
 import type { SecretBox } from '../../system/secretbox';
 import { text } from '../../system/xml';
-import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { AuthorizerRow, Store } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 import type { WechatClient } from './clients/wechat';
 import { signPage } from './crypto/jssdk';
@@ -34,28 +34,23 @@ export class WechatTp {
     private readonly mpBase: string,
     private readonly publicUrl: string,
   ) {
-    this.authorizers = new AuthorizedAccounts(store, box, PLATFORM);
+    this.authorizers = new AuthorizedAccounts(store, box, apps, PLATFORM);
     engine.resolver(PLATFORM, 'component_access_token', async (row) => {
-      const tp = await this.tpFor(row);
+      const tp = await this.authorizers.ownerOf(row);
       return tp ? this.componentSpec(tp) : null;
     });
     engine.resolver(PLATFORM, 'authorizer_access_token', async (row) => {
-      const tp = await this.tpFor(row);
+      const tp = await this.authorizers.ownerOf(row);
       const appid = row.subject.split(':')[1];
       return tp && (await this.authorizers.usable(tp, appid)) ? this.authorizerSpec(tp, appid) : null;
     });
     for (const type of ['jsapi', 'wx_card'] as const) {
       engine.resolver(PLATFORM, `authorizer_${type}_ticket`, async (row) => {
-        const tp = await this.tpFor(row);
+        const tp = await this.authorizers.ownerOf(row);
         const appid = row.subject.split(':')[1];
         return tp && (await this.authorizers.usable(tp, appid)) ? this.ticketSpec(tp, appid, type) : null;
       });
     }
-  }
-
-  private async tpFor(row: TokenRow): Promise<AppConfig | null> {
-    const tp = await this.apps.get(PLATFORM, row.codeName);
-    return tp && tp.enabled && row.subject.split(':')[0] === tp.appId ? tp : null;
   }
 
   /** the enabled platform, or a 1012 */

@@ -2,7 +2,7 @@ import { Codes, RpcError } from '../../system/errors';
 import type { Logger } from '../../system/log';
 import type { SecretBox } from '../../system/secretbox';
 import { text } from '../../system/xml';
-import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { AuthorizerRow, Store } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 import type { WecomClient } from './clients/wecom';
 import { AuthorizedAccounts } from './authorized-accounts';
@@ -45,21 +45,16 @@ export class WecomTp {
     private readonly openBase: string,
     private readonly publicUrl: string,
   ) {
-    this.corps = new AuthorizedAccounts(store, box, PLATFORM);
+    this.corps = new AuthorizedAccounts(store, box, apps, PLATFORM);
     engine.resolver(PLATFORM, SUITE_KIND, async (row) => {
-      const tp = await this.tpFor(row);
+      const tp = await this.corps.ownerOf(row);
       return tp ? this.suiteSpec(tp) : null;
     });
     engine.resolver(PLATFORM, CORP_KIND, async (row) => {
-      const tp = await this.tpFor(row);
+      const tp = await this.corps.ownerOf(row);
       const corpId = row.subject.slice(row.subject.indexOf(':') + 1);
       return tp && (await this.corps.usable(tp, corpId)) ? this.corpSpec(tp, corpId) : null;
     });
-  }
-
-  private async tpFor(row: TokenRow): Promise<AppConfig | null> {
-    const tp = await this.apps.get(PLATFORM, row.codeName);
-    return tp && tp.enabled && row.subject.split(':')[0] === tp.appId ? tp : null;
   }
 
   /** the enabled suite, or a 1012 */
