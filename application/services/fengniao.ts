@@ -3,6 +3,7 @@ import type { AuthorizerRow, TokenRow } from '../../db/store';
 import { mask, type AppConfig } from './apps';
 import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './crypto/fengniao';
 import type { PlatformDeps } from './deps';
+import { AuthorizedAccounts } from './authorized-accounts';
 import { forwardJson } from './pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
 import { makeSpec, sendWithToken } from './tokens/spec';
@@ -114,14 +115,17 @@ export interface FengniaoCallback {
  * with the refresh grant, which rotates the refresh token.
  */
 export class Fengniao {
+  private readonly merchants: AuthorizedAccounts;
+
   constructor(private readonly sv: PlatformDeps) {
+    this.merchants = new AuthorizedAccounts(sv.store, sv.box, sv.apps, PLATFORM);
     sv.engine.resolver(PLATFORM, KIND, async (row: TokenRow) => {
       const app = await sv.apps.get(PLATFORM, row.codeName);
       const cut = row.subject.lastIndexOf(':');
       if (!app || !app.enabled || cut < 0 || row.subject.slice(0, cut) !== app.appId) return null;
       const merchantId = row.subject.slice(cut + 1);
       // a merchant that must authorize again is left alone: no refresh storm on a dead refresh token
-      return this.usable(await this.merchantRow(app, merchantId)) ? this.merchantSpec(app, merchantId) : null;
+      return this.usable(await this.merchants.row(app, merchantId)) ? this.merchantSpec(app, merchantId) : null;
     });
   }
 
@@ -182,14 +186,6 @@ export class Fengniao {
 
   // ---- merchants
 
-  private subject(app: AppConfig, merchantId: string): string {
-    return `${app.appId}:${merchantId}`;
-  }
-
-  private merchantRow(app: AppConfig, merchantId: string): Promise<AuthorizerRow | null> {
-    return this.sv.store.getAuthorizer(PLATFORM, app.appId, merchantId);
-  }
-
   private info(row: AuthorizerRow): MerchantInfo {
     try {
       const i = JSON.parse(row.info ?? '{}') as Partial<MerchantInfo>;
@@ -217,7 +213,7 @@ export class Fengniao {
    * that never authorized, or whose refresh token expired or was refused → 1014 NOT_READY.
    */
   async requireMerchant(app: AppConfig, merchantId: string): Promise<AuthorizerRow> {
-    const row = await this.merchantRow(app, merchantId);
+    const row = await this.merchants.row(app, merchantId);
     const why = this.unusable(row);
     if (why) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantId} ${why}`);
     return row!;
@@ -225,33 +221,22 @@ export class Fengniao {
 
   /** stores (or replaces) a merchant's refresh token, sealed, and its re-expiry */
   private async saveMerchant(app: AppConfig, merchantId: string, refreshToken: string, reExpiresAt: number | null): Promise<void> {
-    const now = Date.now();
     const info: MerchantInfo = { reExpiresAt };
-    await this.sv.store.putAuthorizer({
-      platform: PLATFORM,
-      ownerId: app.appId,
-      authorizerId: merchantId,
-      refreshToken: this.sv.box.seal(refreshToken),
-      authorized: true,
-      needsReauth: false,
-      info: JSON.stringify(info),
-      createdAt: now,
-      updatedAt: now,
-    });
+    await this.merchants.put(app, merchantId, refreshToken, JSON.stringify(info));
   }
 
   merchantSpec(app: AppConfig, merchantId: string): TokenSpec {
-    return makeSpec(PLATFORM, app.codeName, this.subject(app, merchantId), KIND, async () => {
+    return makeSpec(PLATFORM, app.codeName, this.merchants.subject(app, merchantId), KIND, async () => {
       const row = await this.requireMerchant(app, merchantId);
       const old = this.info(row);
       let g: FengniaoGrant;
       try {
-        g = await this.refreshGrant(app, merchantId, this.sv.box.open(row.refreshToken!));
+        g = await this.refreshGrant(app, merchantId, this.merchants.refreshToken(row));
       } catch (err) {
         const code = errcodeOf(err);
         if (code !== undefined && DEAD_REFRESH_TOKEN.has(code)) {
           // the refresh token is gone: stop refreshing until the merchant authorizes again
-          await this.sv.store.updateAuthorizer(PLATFORM, app.appId, merchantId, { needsReauth: true }, Date.now());
+          await this.merchants.needsReauth(app, merchantId);
           throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantId} refresh token refused (${code}); it must authorize again`);
         }
         throw err;
@@ -263,7 +248,7 @@ export class Fengniao {
         const reExpiresAt = g.reExpiresIn !== undefined ? Date.now() + g.reExpiresIn * 1000 : null;
         await this.saveMerchant(app, merchantId, g.refreshToken, reExpiresAt);
       } else if (g.reExpiresIn !== undefined && old.reExpiresAt === null) {
-        await this.saveMerchant(app, merchantId, this.sv.box.open(row.refreshToken!), Date.now() + g.reExpiresIn * 1000);
+        await this.saveMerchant(app, merchantId, this.merchants.refreshToken(row), Date.now() + g.reExpiresIn * 1000);
       }
       return { value: g.accessToken, expiresIn: g.expiresIn };
     });
@@ -286,7 +271,7 @@ export class Fengniao {
     } catch (err) {
       // Fengniao may deliver the same callback twice: a code already exchanged is not an error when
       // the merchant's authorization was stored moments ago
-      const row = await this.merchantRow(app, merchantId).catch(() => null);
+      const row = await this.merchants.row(app, merchantId).catch(() => null);
       if (errcodeOf(err) === undefined || !this.usable(row) || Date.now() - row.updatedAt > 10 * 60_000) throw err;
       this.sv.log.info({ codeName: app.codeName, merchantId }, 'fengniao authorization code already exchanged');
       return;

@@ -4,6 +4,7 @@ import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { AppConfig } from './apps';
 import { developerSign, refreshData, shansongSign } from './crypto/shansong';
 import type { PlatformDeps } from './deps';
+import { AuthorizedAccounts } from './authorized-accounts';
 import { forwardJson } from './pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
 import { makeSpec, sendWithToken } from './tokens/spec';
@@ -66,11 +67,14 @@ function tokensOf(data: unknown, api: string): ShansongTokens {
  * form-signed developer API behind the proxy.
  */
 export class Shansong {
+  private readonly merchants: AuthorizedAccounts;
+
   constructor(private readonly sv: PlatformDeps) {
+    this.merchants = new AuthorizedAccounts(sv.store, sv.box, sv.apps, PLATFORM);
     sv.engine.resolver(PLATFORM, KIND, async (row) => {
       const app = await this.appFor(row);
       const merchantCode = row.subject.slice(row.subject.indexOf(':') + 1);
-      return app && (await this.usable(app, merchantCode)) ? this.merchantSpec(app, merchantCode) : null;
+      return app && (await this.merchants.usable(app, merchantCode)) ? this.merchantSpec(app, merchantCode) : null;
     });
   }
 
@@ -139,39 +143,29 @@ export class Shansong {
 
   // ---- merchants
 
-  private subject(app: AppConfig, merchantCode: string): string {
-    return `${app.appId}:${merchantCode}`;
-  }
-
-  /** the merchant when its token may be served: authorized and its refresh token not rejected */
-  private async usable(app: AppConfig, merchantCode: string): Promise<AuthorizerRow | null> {
-    const a = await this.sv.store.getAuthorizer(PLATFORM, app.appId, merchantCode);
-    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
-  }
-
   /**
    * Read from the store on every call, so a rejected refresh token stops serving on every node at
    * once. A merchant that never authorized is a 1014 (PROTOCOL §2: "merchant not authorized"), as is
    * one whose refresh token the platform rejected.
    */
   async requireMerchant(app: AppConfig, merchantCode: string): Promise<AuthorizerRow> {
-    const a = await this.sv.store.getAuthorizer(PLATFORM, app.appId, merchantCode);
+    const a = await this.merchants.row(app, merchantCode);
     if (!a || !a.authorized || !a.refreshToken) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} has not authorized`);
     if (a.needsReauth) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} must authorize again`);
     return a;
   }
 
   merchantSpec(app: AppConfig, merchantCode: string): TokenSpec {
-    return makeSpec(PLATFORM, app.codeName, this.subject(app, merchantCode), KIND, async () => {
+    return makeSpec(PLATFORM, app.codeName, this.merchants.subject(app, merchantCode), KIND, async () => {
       const a = await this.requireMerchant(app, merchantCode);
-      const current = this.sv.box.open(a.refreshToken!);
+      const current = this.merchants.refreshToken(a);
       let t: ShansongTokens;
       try {
         t = await this.refresh(app, current);
       } catch (err) {
         if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && CREDENTIAL_REJECTED.has(Number((err.data as { errcode?: unknown }).errcode))) {
           // the refresh token is gone: no more refresh calls until the merchant authorizes again
-          await this.sv.store.updateAuthorizer(PLATFORM, app.appId, merchantCode, { needsReauth: true }, Date.now());
+          await this.merchants.needsReauth(app, merchantCode);
           this.sv.log.warn({ codeName: app.codeName, merchantCode }, 'shansong refresh token rejected; the merchant must authorize again');
           throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} refresh token rejected`);
         }
@@ -179,7 +173,7 @@ export class Shansong {
       }
       // a rotated refresh token is kept before the new access token is handed out
       if (t.refreshToken && t.refreshToken !== current) {
-        await this.sv.store.updateAuthorizer(PLATFORM, app.appId, merchantCode, { refreshToken: this.sv.box.seal(t.refreshToken) }, Date.now());
+        await this.merchants.rotate(app, merchantCode, t.refreshToken);
       }
       return { value: t.accessToken, expiresIn: t.expiresIn };
     });
@@ -212,18 +206,7 @@ export class Shansong {
   async authorize(app: AppConfig, merchantCode: string, code: string): Promise<void> {
     const t = await this.exchange(app, code);
     if (!t.refreshToken) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} oauth_token: no refresh_token in the reply`);
-    const now = Date.now();
-    await this.sv.store.putAuthorizer({
-      platform: PLATFORM,
-      ownerId: app.appId,
-      authorizerId: merchantCode,
-      refreshToken: this.sv.box.seal(t.refreshToken),
-      authorized: true,
-      needsReauth: false,
-      info: Object.keys(t.info).length ? JSON.stringify(t.info) : null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await this.merchants.put(app, merchantCode, t.refreshToken, Object.keys(t.info).length ? JSON.stringify(t.info) : null);
     await this.engine.seed(this.merchantSpec(app, merchantCode), t.accessToken, t.expiresIn);
   }
 
