@@ -3,6 +3,7 @@ import type { AppConfig, AppService } from './apps';
 import type { WechatClient } from './clients/wechat';
 import { signPage } from './crypto/jssdk';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
+import { appTokenResolvers } from './tokens/app-resolvers';
 import { makeSpec, withAccessToken } from './tokens/spec';
 
 export type WechatTicketType = 'jsapi' | 'wx_card';
@@ -14,15 +15,14 @@ export class WechatTokens {
     private readonly wechat: WechatClient,
     private readonly apps: AppService,
   ) {
-    engine.resolver('wechat_app', 'access_token', (row) => this.resolve(row, (app) => this.accessSpec(app)));
-    for (const type of ['jsapi', 'wx_card'] as const) {
-      engine.resolver('wechat_app', `${type}_ticket`, (row) => this.resolve(row, (app) => this.ticketSpec(app, type)));
-    }
+    const types = ['jsapi', 'wx_card'] as const;
+    appTokenResolvers(engine, 'wechat_app', (row) => this.appOf(row), (app) => this.accessSpec(app), types, (app, type) => this.ticketSpec(app, type));
   }
 
-  private async resolve(row: TokenRow, build: (app: AppConfig) => TokenSpec): Promise<TokenSpec | null> {
+  /** the enabled app of a stored token: by its codeName, or (renamed) by its appId */
+  private async appOf(row: TokenRow): Promise<AppConfig | null> {
     const app = (await this.apps.get('wechat_app', row.codeName)) ?? (await this.apps.byAppId('wechat_app', row.subject));
-    return app && app.enabled && app.appId === row.subject ? build(app) : null;
+    return app && app.enabled && app.appId === row.subject ? app : null;
   }
 
   accessSpec(app: AppConfig): TokenSpec {

@@ -3,6 +3,7 @@ import type { AppConfig, AppService } from './apps';
 import type { WecomClient } from './clients/wecom';
 import { signPage } from './crypto/jssdk';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
+import { appTokenResolvers } from './tokens/app-resolvers';
 import { makeSpec, withAccessToken } from './tokens/spec';
 
 export type WecomTicketType = 'jsapi' | 'agent_config';
@@ -17,15 +18,14 @@ export class WecomTokens {
     private readonly wecom: WecomClient,
     private readonly apps: AppService,
   ) {
-    engine.resolver('wecom_corp', 'access_token', (row) => this.resolve(row, (app) => this.accessSpec(app)));
-    for (const type of ['jsapi', 'agent_config'] as const) {
-      engine.resolver('wecom_corp', `${type}_ticket`, (row) => this.resolve(row, (app) => this.ticketSpec(app, type)));
-    }
+    const types = ['jsapi', 'agent_config'] as const;
+    appTokenResolvers(engine, 'wecom_corp', (row) => this.appOf(row), (app) => this.accessSpec(app), types, (app, type) => this.ticketSpec(app, type));
   }
 
-  private async resolve(row: TokenRow, build: (app: AppConfig) => TokenSpec): Promise<TokenSpec | null> {
+  /** the enabled app of a stored token, while its corp + agent is the token's subject */
+  private async appOf(row: TokenRow): Promise<AppConfig | null> {
     const app = await this.apps.get('wecom_corp', row.codeName);
-    return app && app.enabled && corpSubject(app) === row.subject ? build(app) : null;
+    return app && app.enabled && corpSubject(app) === row.subject ? app : null;
   }
 
   /** the enabled app of corpid + agentid (Wafer-fork interfaces) */
