@@ -1,11 +1,10 @@
-import { appRefs, out, s, tokenPara, type Interface, type TokenPara } from '../../area';
+import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { makeSpec } from '../../services/tokens/spec';
-import { tokenInterface } from '../token-interface';
 
-const { codeName } = tokenPara;
-const { str } = out;
+const { codeName, force, invalidToken } = tokenPara;
+const str = { type: 'string' };
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('toutiao_app', p.codeName);
 const byCodeName = appRefs('toutiao_app');
@@ -15,13 +14,19 @@ export const toutiaoSpec = (sv: Services, a: AppConfig) =>
   makeSpec('toutiao_app', a.codeName, a.appId, 'access_token', () => sv.toutiao.token(a.appId, String(a.config.secret)));
 
 export const interfaces: Interface[] = [
-  tokenInterface<TokenPara>({
+  {
     name: 'toutiao.app.token',
+    access: 'backend',
     summary: 'Access token of a ByteDance mini program (POST /api/apps/v2/token).',
-    platform: 'toutiao_app',
-    ids: { appId: (a) => a.appId },
-    get: (sv, a, p) => sv.engine.get(toutiaoSpec(sv, a), p),
-  }),
+    para: s.obj({ codeName, force, invalidToken }, ['codeName']),
+    result: s.obj({ appId: str, token: str, expiresAt: { type: 'integer' } }, ['appId', 'token', 'expiresAt']),
+    apps: byCodeName,
+    handler: async (p: { codeName: string; force?: boolean; invalidToken?: string }, { services: sv }) => {
+      const a = await app(sv, p);
+      const t = await sv.engine.get(toutiaoSpec(sv, a), p);
+      return { appId: a.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
+    },
+  },
   {
     name: 'toutiao.app.code2session',
     access: 'backend',
