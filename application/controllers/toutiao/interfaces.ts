@@ -1,10 +1,10 @@
-import { appRefs, s, tokenPara, unixSeconds, type Interface } from '../../area';
+import { appRefs, out, s, tokenPara, unixSeconds, type Interface } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { makeSpec } from '../../services/tokens/spec';
 
 const { codeName, force, invalidToken } = tokenPara;
-const str = { type: 'string' };
+const { str } = out;
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('toutiao_app', p.codeName);
 const byCodeName = appRefs('toutiao_app');
