@@ -8,8 +8,8 @@ import type { Services } from './services';
 export type Interface<P = any, R = unknown> = InterfaceDef<Services, P, R>;
 
 /**
- * One controller folder (`application/controllers/<area>/index.ts`, default export). Adding a
- * platform means adding one of these: its app config schema, its interfaces, its routes.
+ * One controller folder (`application/controllers/<area>/index.ts`, default export), listed in
+ * `application/areas.ts`: its platforms' app config schemas, its interfaces, its routes.
  */
 export interface Area {
   name: string;

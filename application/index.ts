@@ -1,7 +1,5 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import Router from '@koa/router';
 import { ConfigError, databaseLocation, type Config } from '../system/config';
 import { createLogger, type Logger } from '../system/log';
@@ -15,25 +13,16 @@ import { probeMariaDb } from '../db/mariadb';
 import { DatabaseOpenError, oneLine } from '../db/open-error';
 import type { Store } from '../db/store';
 import type { Area } from './area';
+import { AREAS } from './areas';
 import { buildServices, type Services } from './services';
 
 import pkg from '../package.json';
 
 export const VERSION: string = pkg.version;
 
-/** Every `application/controllers/<area>/index` module, in name order. */
+/** Every area (application/areas.ts), in name order. */
 export function loadAreas(): Area[] {
-  const dir = path.join(__dirname, 'controllers');
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort()
-    .map((name) => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require(path.join(dir, name)) as { default: Area };
-      return mod.default;
-    });
+  return [...AREAS];
 }
 
 /**
