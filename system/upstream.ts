@@ -20,10 +20,12 @@ export interface UpstreamRequest {
   headers?: Record<string, string>;
 }
 
-/** a platform's answer as it came: its status and headers, the whole body */
+/** a platform's answer as it came: its status and headers, the whole body, and that body as a JSON object (parsed once) */
 export interface RawReply {
   res: Response;
   body: Buffer;
+  /** the body when it is a JSON object, whatever the status; else null */
+  json: Record<string, unknown> | null;
 }
 
 /**
@@ -102,7 +104,7 @@ export class Upstream {
   }
 
   /** sends the request and reads the whole answer; a call that got no answer is counted, logged and a 1005 */
-  private async send(req: UpstreamRequest, started: number): Promise<RawReply & { url: URL }> {
+  private async send(req: UpstreamRequest, started: number): Promise<{ url: URL; res: Response; body: Buffer }> {
     const url = new URL(req.url);
     if (req.query instanceof URLSearchParams) for (const [k, v] of req.query) url.searchParams.append(k, v);
     else for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
@@ -155,13 +157,9 @@ export class Upstream {
   async raw(req: UpstreamRequest): Promise<RawReply> {
     const started = Date.now();
     const { res, body } = await this.send(req, started);
-    let label: string;
-    if (res.status < 200 || res.status > 299) label = `http_${res.status}`;
-    else {
-      const reply = jsonObject(body);
-      label = reply ? errcodeLabel(reply) : 'not_json';
-    }
+    const json = jsonObject(body);
+    const label = res.status < 200 || res.status > 299 ? `http_${res.status}` : json ? errcodeLabel(json) : 'not_json';
     this.count(req, label, started);
-    return { res, body };
+    return { res, body, json };
   }
 }

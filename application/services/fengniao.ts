@@ -343,20 +343,15 @@ export class Fengniao {
       business_data: businessData,
       signature: fengniaoInvokeSign(this.secret(app), accessToken, app.appId, businessData, merchantId, timestamp),
     };
-    const { res, body } = await this.sv.upstream.raw({
+    const { res, body, json } = await this.sv.upstream.raw({
       platform: UPSTREAM,
       api: 'invoke',
       url: `${this.api}/anubis-webapi/v3/invoke${path}${search}`,
       headers: { 'content-type': 'application/json; charset=utf-8' },
       json: payload,
     });
-    let code: string | undefined;
-    try {
-      const parsed = JSON.parse(body.toString('utf8')) as { code?: unknown };
-      if (parsed && typeof parsed === 'object' && parsed.code !== undefined && parsed.code !== null) code = String(parsed.code);
-    } catch {
-      // not JSON: relayed as it came
-    }
+    // not JSON: relayed as it came
+    const code = json?.code === undefined || json.code === null ? undefined : String(json.code);
     return { res, body, code };
   }
 

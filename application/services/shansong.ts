@@ -1,5 +1,5 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
-import type { RawReply } from '../../system/upstream';
+import type { RawReply, UpstreamRequest } from '../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../db/store';
 import type { AppConfig } from './apps';
 import { developerSign, refreshData, shansongSign } from './crypto/shansong';
@@ -36,15 +36,6 @@ export interface ShansongTokens {
   expiresIn: number;
   /** the rest of what the platform said (no credentials), kept with the merchant */
   info: Record<string, unknown>;
-}
-
-function parseObject(body: Buffer): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(body.toString('utf8')) as unknown;
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** `data` of a token exchange or refresh → tokens; expires_in may be a number or a numeric string */
@@ -102,28 +93,23 @@ export class Shansong {
 
   // ---- HTTP
 
-  /** One form-urlencoded POST to the platform through the upstream client (metrics, timeout, no redirects; no answer → 1005). */
-  private post(api: string, path: string, form: Record<string, string>, query?: URLSearchParams): Promise<RawReply> {
-    return this.sv.upstream.raw({
+  /** One form-urlencoded POST to the platform (through the upstream client: metrics, timeout, no redirects). */
+  private request(api: string, path: string, form: Record<string, string>, query?: URLSearchParams): UpstreamRequest {
+    return {
       platform: UPSTREAM,
       api,
       url: this.base + path,
       query,
       headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
       form,
-    });
+    };
   }
 
   /** a call whose `{"status","msg","data"}` reply is ours to read: non-2xx → 1005, unparsable → 1007, status ≠ 200 → 40029 */
   private async call(api: string, path: string, form: Record<string, string>): Promise<unknown> {
-    const { res, body } = await this.post(api, path, form);
-    if (res.status < 200 || res.status > 299) {
-      this.sv.log.warn({ platform: UPSTREAM, api, host: new URL(this.base).host, status: res.status }, `upstream ${UPSTREAM} ${api}: answered HTTP ${res.status}`);
-      throw new RpcError('UPSTREAM_UNREACHABLE', '', `${UPSTREAM} ${api}: HTTP ${res.status}`);
-    }
-    const reply = parseObject(body);
-    const status = reply ? Number(reply.status) : NaN;
-    if (!reply || !Number.isInteger(status)) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: reply is not a {status, msg, data} object`);
+    const reply = await this.sv.upstream.json(this.request(api, path, form));
+    const status = Number(reply.status);
+    if (!Number.isInteger(status)) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: reply is not a {status, msg, data} object`);
     if (status !== 200) throw upstreamError(UPSTREAM, status, typeof reply.msg === 'string' ? reply.msg : String(reply.msg ?? ''));
     return reply.data;
   }
@@ -241,14 +227,13 @@ export class Shansong {
         sign: developerSign(String(app.config.secret), app.appId, accessToken, timestamp, data),
       };
       if (data) form.data = data;
-      return this.post('developer', `/openapi/developer/v5${path}`, form, passed);
+      return this.sv.upstream.raw(this.request('developer', `/openapi/developer/v5${path}`, form, passed));
     };
     return sendWithToken(this.engine, spec, send, (r) => this.tokenRejected(r));
   }
 
   private tokenRejected(r: RawReply): boolean {
     if (r.res.status < 200 || r.res.status > 299) return false;
-    const reply = parseObject(r.body);
-    return !!reply && CREDENTIAL_REJECTED.has(Number(reply.status));
+    return !!r.json && CREDENTIAL_REJECTED.has(Number(r.json.status));
   }
 }
