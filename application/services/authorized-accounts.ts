@@ -3,6 +3,9 @@ import type { SecretBox } from '../../system/secretbox';
 import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
 
+/** an account whose tokens may be served: authorized, not refused since, its refresh token known */
+const servable = (a: AuthorizerRow): boolean => a.authorized && !a.needsReauth && !!a.refreshToken;
+
 /**
  * The accounts authorized under an app, kept in the authorizers table with their refresh token
  * (or permanent code) sealed: a WeChat third-party platform's authorizers, a WeCom suite's corps, a
@@ -23,6 +26,23 @@ export class AuthorizedAccounts {
     return app && app.enabled && row.subject.split(':')[0] === app.appId ? app : null;
   }
 
+  /**
+   * The enabled app and the account a token row of an account belongs to (subject `appId:accountId`,
+   * cut at the first colon); null for another app's row, or a row that names no account.
+   */
+  async accountOf(row: TokenRow): Promise<{ app: AppConfig; id: string } | null> {
+    const cut = row.subject.indexOf(':');
+    if (cut < 0) return null;
+    const app = await this.apps.get(this.platform, row.codeName);
+    return app && app.enabled && row.subject.slice(0, cut) === app.appId ? { app, id: row.subject.slice(cut + 1) } : null;
+  }
+
+  /** as accountOf, and only while the account may be served (the background refresher leaves the rest alone) */
+  async servableAccountOf(row: TokenRow): Promise<{ app: AppConfig; id: string } | null> {
+    const account = await this.accountOf(row);
+    return account && (await this.usable(account.app, account.id)) ? account : null;
+  }
+
   /** the token subject of an account: `appId:accountId` */
   subject(app: AppConfig, id: string): string {
     return `${app.appId}:${id}`;
@@ -39,14 +59,14 @@ export class AuthorizedAccounts {
   /** the account when its tokens may be served: authorized, refresh token known and not revoked */
   async usable(app: AppConfig, id: string): Promise<AuthorizerRow | null> {
     const a = await this.row(app, id);
-    return a && a.authorized && !a.needsReauth && a.refreshToken ? a : null;
+    return a && servable(a) ? a : null;
   }
 
   /** the usable account; 1012 `<codeName>: <noun> <id> unknown`, 1014 `<codeName>: <noun> <id> <again>` */
   async require(app: AppConfig, id: string, noun: string, again: string): Promise<AuthorizerRow> {
     const a = await this.row(app, id);
     if (!a) throw new RpcError('NO_APP', '', `${app.codeName}: ${noun} ${id} unknown`);
-    if (!a.authorized || a.needsReauth || !a.refreshToken) throw new RpcError('NOT_READY', '', `${app.codeName}: ${noun} ${id} ${again}`);
+    if (!servable(a)) throw new RpcError('NOT_READY', '', `${app.codeName}: ${noun} ${id} ${again}`);
     return a;
   }
 

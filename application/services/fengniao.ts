@@ -120,12 +120,9 @@ export class Fengniao {
   constructor(private readonly sv: PlatformDeps) {
     this.merchants = new AuthorizedAccounts(sv.store, sv.box, sv.apps, PLATFORM);
     sv.engine.resolver(PLATFORM, KIND, async (row: TokenRow) => {
-      const app = await sv.apps.get(PLATFORM, row.codeName);
-      const cut = row.subject.lastIndexOf(':');
-      if (!app || !app.enabled || cut < 0 || row.subject.slice(0, cut) !== app.appId) return null;
-      const merchantId = row.subject.slice(cut + 1);
+      const m = await this.merchants.accountOf(row);
       // a merchant that must authorize again is left alone: no refresh storm on a dead refresh token
-      return this.usable(await this.merchants.row(app, merchantId)) ? this.merchantSpec(app, merchantId) : null;
+      return m && this.usable(await this.merchants.row(m.app, m.id)) ? this.merchantSpec(m.app, m.id) : null;
     });
   }
 

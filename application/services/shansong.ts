@@ -1,6 +1,6 @@
 import { Codes, RpcError, upstreamError } from '../../system/errors';
 import type { RawReply, UpstreamRequest } from '../../system/upstream';
-import type { AuthorizerRow, TokenRow } from '../../db/store';
+import type { AuthorizerRow } from '../../db/store';
 import type { AppConfig } from './apps';
 import { developerSign, refreshData, shansongSign } from './crypto/shansong';
 import type { PlatformDeps } from './deps';
@@ -63,15 +63,9 @@ export class Shansong {
   constructor(private readonly sv: PlatformDeps) {
     this.merchants = new AuthorizedAccounts(sv.store, sv.box, sv.apps, PLATFORM);
     sv.engine.resolver(PLATFORM, KIND, async (row) => {
-      const app = await this.appFor(row);
-      const merchantCode = row.subject.slice(row.subject.indexOf(':') + 1);
-      return app && (await this.merchants.usable(app, merchantCode)) ? this.merchantSpec(app, merchantCode) : null;
+      const m = await this.merchants.servableAccountOf(row);
+      return m && this.merchantSpec(m.app, m.id);
     });
-  }
-
-  private async appFor(row: TokenRow): Promise<AppConfig | null> {
-    const app = await this.sv.apps.get(PLATFORM, row.codeName);
-    return app && app.enabled && row.subject.startsWith(`${app.appId}:`) ? app : null;
   }
 
   /** the enabled app, or a 1012 */

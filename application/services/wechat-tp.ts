@@ -40,15 +40,13 @@ export class WechatTp {
       return tp ? this.componentSpec(tp) : null;
     });
     engine.resolver(PLATFORM, 'authorizer_access_token', async (row) => {
-      const tp = await this.authorizers.ownerOf(row);
-      const appid = row.subject.split(':')[1];
-      return tp && (await this.authorizers.usable(tp, appid)) ? this.authorizerSpec(tp, appid) : null;
+      const a = await this.authorizers.servableAccountOf(row);
+      return a && this.authorizerSpec(a.app, a.id);
     });
     for (const type of ['jsapi', 'wx_card'] as const) {
       engine.resolver(PLATFORM, `authorizer_${type}_ticket`, async (row) => {
-        const tp = await this.authorizers.ownerOf(row);
-        const appid = row.subject.split(':')[1];
-        return tp && (await this.authorizers.usable(tp, appid)) ? this.ticketSpec(tp, appid, type) : null;
+        const a = await this.authorizers.servableAccountOf(row);
+        return a && this.ticketSpec(a.app, a.id, type);
       });
     }
   }

@@ -51,9 +51,8 @@ export class WecomTp {
       return tp ? this.suiteSpec(tp) : null;
     });
     engine.resolver(PLATFORM, CORP_KIND, async (row) => {
-      const tp = await this.corps.ownerOf(row);
-      const corpId = row.subject.slice(row.subject.indexOf(':') + 1);
-      return tp && (await this.corps.usable(tp, corpId)) ? this.corpSpec(tp, corpId) : null;
+      const c = await this.corps.servableAccountOf(row);
+      return c && this.corpSpec(c.app, c.id);
     });
   }
 
