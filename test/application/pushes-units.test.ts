@@ -10,7 +10,9 @@ import type Koa from 'koa';
 import { BodyError } from '../../system/body';
 import { StoreError } from '../../system/errors';
 import { XmlRejected } from '../../system/xml';
-import type { PushRow, Store } from '../../db/store';
+import { openStore } from '../../db';
+import type { Store } from '../../db/store';
+import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { PushRejected } from '../../application/services/crypto/msgcrypt';
 import { PushLog, eventIsCurrent, exchangeEventAt, forwardJson, jsonTextTooDeep, maskPush, pushEventAt, pushRoute } from '../../application/services/pushes';
 import { until } from '../helpers/wait';
@@ -134,51 +136,47 @@ describe('push helpers', () => {
     });
   });
 
-  describe('PushLog', () => {
-    const fakeStore = () => {
-      const added: PushRow[] = [];
-      const cutoffs: number[] = [];
-      let failPrune = false;
-      const store = {
-        addPush: async (p: PushRow) => void added.push(p),
-        listPushes: async () => added,
-        prunePushes: async (before: number) => {
-          if (failPrune) throw new Error('prune failed here');
-          cutoffs.push(before);
-          return 3;
-        },
-      } as unknown as Store;
-      return { store, added, cutoffs, failPruning: () => (failPrune = true) };
-    };
+  describe('PushLog (a real SQLite store)', () => {
+    let db: TestDatabase;
+    let store: Store;
+    before(async () => {
+      db = await freshDatabase('sqlite');
+      store = openStore(db.url);
+      await store.migrate();
+    });
+    after(async () => {
+      await store.close();
+      await db.drop();
+    });
 
-    it('records a push with its fields masked and the time it came', async () => {
-      const f = fakeStore();
-      const pl = new PushLog(f.store, 7, capture().log);
+    it('records a push with its credentials masked and the time it came', async () => {
+      const pl = new PushLog(store, 7, capture().log);
       const before = Date.now();
-      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', subject: 'wxa', kind: 'authorized', fields: { AuthorizationCode: 'code-abcd', AppId: 'wxa' } } as never);
-      expect(f.added).to.have.length(1);
-      expect(f.added[0]).to.include({ platform: 'wechat-tpauth', codeName: 'tp', subject: 'wxa', kind: 'authorized', body: '{"AuthorizationCode":"****abcd","AppId":"wxa"}' });
-      expect(f.added[0].at).to.be.within(before, Date.now());
-      expect(await pl.list({ limit: 10 })).to.equal(f.added);
+      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'authorized', appId: 'wxa', verified: true, fields: { AuthorizationCode: 'code-abcd', AuthorizerAppid: 'wxa' } });
+      const [row] = await pl.list({ limit: 10 });
+      expect(row).to.include({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'authorized', appId: 'wxa', verified: true, body: '{"AuthorizationCode":"****abcd","AuthorizerAppid":"wxa"}' });
+      expect(row.at).to.be.within(before, Date.now());
+      expect(JSON.stringify(await db.query('SELECT body FROM pushes'))).to.not.include('code-abcd');
     });
 
     it('prunes what is older than the retention, at start and then hourly; a failure is logged', async () => {
-      const f = fakeStore();
       const { log, find } = capture();
-      const pl = new PushLog(f.store, 7, log);
-      const before = Date.now();
-      expect(await pl.prune()).to.equal(3);
-      expect(f.cutoffs[0]).to.be.within(before - 7 * 86_400_000, Date.now() - 7 * 86_400_000);
+      const pl = new PushLog(store, 7, log);
+      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'old', appId: null, verified: true, fields: {} });
+      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'edge', appId: null, verified: true, fields: {} });
+      await db.exec("UPDATE pushes SET at = ? WHERE info_type = 'old'", [Date.now() - 7 * 86_400_000 - 1000]);
+      await db.exec("UPDATE pushes SET at = ? WHERE info_type = 'edge'", [Date.now() - 7 * 86_400_000 + 60_000]);
       pl.start();
       pl.start();
-      await until(() => f.cutoffs.length === 2);
+      await until(async () => (await db.query("SELECT 1 FROM pushes WHERE info_type = 'old'")).length === 0);
       pl.stop();
-      f.failPruning();
-      pl.start();
+      expect((await pl.list({ limit: 10 })).map((r) => r.infoType).sort()).to.deep.equal(['authorized', 'edge']);
+      expect(await pl.prune()).to.equal(0);
+      const broken = new PushLog({ prunePushes: () => Promise.reject(new Error('prune failed here')) } as unknown as Store, 7, log);
+      broken.start();
       await until(() => find('push pruning failed').length === 1);
-      pl.stop();
+      broken.stop();
       expect(find('push pruning failed')[0]).to.include({ level: 40, error: 'prune failed here' });
-      expect(f.cutoffs).to.have.length(2);
     });
   });
 
