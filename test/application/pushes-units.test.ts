@@ -251,6 +251,7 @@ describe('push helpers', () => {
       expect(jsonTextTooDeep('[[[[]]]]', 3)).to.equal(true);
       // closing brackets bring the depth down again
       expect(jsonTextTooDeep('[[[]]][[[]]][[[]]]', 3)).to.equal(false);
+      expect(jsonTextTooDeep('{"a":{"b":{}}},{"c":{"d":{}}}', 3)).to.equal(false);
       expect(jsonTextTooDeep(`["${'['.repeat(100)}"]`)).to.equal(false);
       expect(jsonTextTooDeep(`["\\"${'{'.repeat(100)}"]`)).to.equal(false);
       expect(jsonTextTooDeep(`["\\\\", ${'['.repeat(65)}`)).to.equal(true);
