@@ -46,7 +46,9 @@ function knownPlatform(sv: Services, platform: string | undefined): void {
   }
 }
 
-const program = new Command('gatehouse').version(VERSION).description('WeChat-ecosystem session server and token central control');
+const program = new Command('gatehouse')
+  .version(VERSION)
+  .description('WeChat-ecosystem session server and token central control');
 
 program
   .command('serve', { isDefault: true })
@@ -105,44 +107,58 @@ app
   .option('--secret <secret>')
   .option('--set <key=value>', 'any other config field (repeatable; JSON values allowed)', collect, [])
   .option('--disabled', 'store the app disabled')
-  .action(async (o: { file?: string; platform?: string; codeName?: string; appId?: string; secret?: string; set: string[]; disabled?: boolean }) => {
-    await withServices(async (sv) => {
-      if (o.file) {
-        const n = await sv.apps.loadFile(o.file, o.file);
-        process.stdout.write(`${n} app(s) upserted\n`);
-        return;
-      }
-      if (!o.platform || !o.codeName) throw new ConfigError('app put: give --file, or --platform and --code-name');
-      const def = sv.apps.platformDef(o.platform);
-      if (!def) throw new ConfigError(`--platform: unknown platform "${o.platform}" (one of ${sv.apps.platforms().join(', ')})`);
-      const entry: Record<string, unknown> = { platform: o.platform, codeName: o.codeName };
-      if (o.appId) entry[def.idField] = o.appId;
-      if (o.secret) entry.secret = o.secret;
-      if (o.disabled) entry.enabled = false;
-      for (const kv of o.set) {
-        const i = kv.indexOf('=');
-        if (i < 1) throw new ConfigError(`--set: expected key=value, got "${kv}"`);
-        const raw = kv.slice(i + 1);
-        let v: unknown = raw;
-        try {
-          v = JSON.parse(raw);
-        } catch {
-          v = raw;
+  .action(
+    async (o: {
+      file?: string;
+      platform?: string;
+      codeName?: string;
+      appId?: string;
+      secret?: string;
+      set: string[];
+      disabled?: boolean;
+    }) => {
+      await withServices(async (sv) => {
+        if (o.file) {
+          const n = await sv.apps.loadFile(o.file, o.file);
+          process.stdout.write(`${n} app(s) upserted\n`);
+          return;
         }
-        entry[kv.slice(0, i)] = v;
-      }
-      const [{ platform, codeName, ...config }] = sv.apps.parseEntries([entry], 'app');
-      let created: boolean;
-      try {
-        ({ created } = await sv.apps.put(platform, codeName, config));
-      } catch (err) {
-        // e.g. an identity owned by another codeName: one line naming the field and the owner
-        if (err instanceof RpcError && err.code === Codes.PARA_ERROR) throw new ConfigError(`app put --code-name ${codeName}: ${firstError(err)}`);
-        throw err;
-      }
-      process.stdout.write(`${created ? 'created' : 'updated'} ${platform} ${codeName}\n`);
-    });
-  });
+        if (!o.platform || !o.codeName) throw new ConfigError('app put: give --file, or --platform and --code-name');
+        const def = sv.apps.platformDef(o.platform);
+        if (!def)
+          throw new ConfigError(
+            `--platform: unknown platform "${o.platform}" (one of ${sv.apps.platforms().join(', ')})`,
+          );
+        const entry: Record<string, unknown> = { platform: o.platform, codeName: o.codeName };
+        if (o.appId) entry[def.idField] = o.appId;
+        if (o.secret) entry.secret = o.secret;
+        if (o.disabled) entry.enabled = false;
+        for (const kv of o.set) {
+          const i = kv.indexOf('=');
+          if (i < 1) throw new ConfigError(`--set: expected key=value, got "${kv}"`);
+          const raw = kv.slice(i + 1);
+          let v: unknown = raw;
+          try {
+            v = JSON.parse(raw);
+          } catch {
+            v = raw;
+          }
+          entry[kv.slice(0, i)] = v;
+        }
+        const [{ platform, codeName, ...config }] = sv.apps.parseEntries([entry], 'app');
+        let created: boolean;
+        try {
+          ({ created } = await sv.apps.put(platform, codeName, config));
+        } catch (err) {
+          // e.g. an identity owned by another codeName: one line naming the field and the owner
+          if (err instanceof RpcError && err.code === Codes.PARA_ERROR)
+            throw new ConfigError(`app put --code-name ${codeName}: ${firstError(err)}`);
+          throw err;
+        }
+        process.stdout.write(`${created ? 'created' : 'updated'} ${platform} ${codeName}\n`);
+      });
+    },
+  );
 app
   .command('list')
   .option('--platform <platform>')
@@ -150,7 +166,15 @@ app
     await withServices(async (sv) => {
       knownPlatform(sv, o.platform);
       for (const r of await sv.apps.list(o.platform)) {
-        process.stdout.write(`${r.platform}\t${r.codeName}\t${r.appId}\t${r.enabled ? 'enabled' : 'disabled'}${r.isDefault ? '\tdefault' : ''}\n`);
+        process.stdout.write(
+          [
+            r.platform,
+            r.codeName,
+            r.appId,
+            r.enabled ? 'enabled' : 'disabled',
+            ...(r.isDefault ? ['default'] : []),
+          ].join('\t') + '\n',
+        );
       }
     });
   });
@@ -168,7 +192,9 @@ app
     });
   });
 
-const caller = program.command('caller').description('caller tokens and scopes: docs/PROTOCOL.md#4-callers-tokens-scopes-and-the-apps-claim');
+const caller = program
+  .command('caller')
+  .description('caller tokens and scopes: docs/PROTOCOL.md#4-callers-tokens-scopes-and-the-apps-claim');
 caller
   .command('token')
   .description('print a caller JWT (with a random jti, recorded in the store: never the token)')
@@ -183,7 +209,12 @@ caller
     } catch (err) {
       throw new ConfigError((err as Error).message);
     }
-    const apps = o.apps ? o.apps.split(',').map((a) => a.trim()).filter(Boolean) : undefined;
+    const apps = o.apps
+      ? o.apps
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
+      : undefined;
     const config = loadConfig();
     const store = await openMigratedStore(config);
     try {
@@ -210,7 +241,14 @@ caller
         process.stdout.write(
           o.json
             ? `${JSON.stringify({ jti: r.jti, sub: r.sub, scope: r.scope, apps: r.apps, exp: r.exp, revoked })}\n`
-            : `${r.jti}\t${r.sub ?? '-'}\t${r.scope ?? '-'}\t${r.apps ? r.apps.join(',') : '*'}\t${iso(r.exp)}\t${revoked ? 'revoked' : '-'}\n`,
+            : [
+                r.jti,
+                r.sub ?? '-',
+                r.scope ?? '-',
+                r.apps ? r.apps.join(',') : '*',
+                iso(r.exp),
+                revoked ? 'revoked' : '-',
+              ].join('\t') + '\n',
         );
       }
     });
@@ -243,7 +281,9 @@ program
     if (!next) throw new ConfigError('--new-key: must be base64 of 32 bytes');
     await withServices(async (sv, config) => {
       const n = await rotateSecrets(sv.store, sv.apps, new SecretBox(config.masterKey), new SecretBox(next));
-      process.stdout.write(`re-sealed ${n} value(s); restart every node with GATEHOUSE_MASTER_KEY set to the new key\n`);
+      process.stdout.write(
+        `re-sealed ${n} value(s); restart every node with GATEHOUSE_MASTER_KEY set to the new key\n`,
+      );
     });
   });
 
@@ -260,7 +300,11 @@ program
       const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
       process.stdout.write('platform\tcodeName\tsubject\tkind\texpiresAt\trefreshedAt\tlastError\n');
       for (const t of await sv.store.listTokens({ platform: o.platform, codeName: o.codeName })) {
-        process.stdout.write(`${t.platform}\t${t.codeName}\t${t.subject}\t${t.kind}\t${iso(t.expiresAt)}\t${iso(t.refreshedAt)}\t${t.lastError ?? '-'}\n`);
+        process.stdout.write(
+          [t.platform, t.codeName, t.subject, t.kind, iso(t.expiresAt), iso(t.refreshedAt), t.lastError ?? '-'].join(
+            '\t',
+          ) + '\n',
+        );
       }
     });
   });
@@ -274,7 +318,12 @@ if (first !== undefined && !first.startsWith('-') && ![...commandNames(program),
 }
 for (const group of program.commands.filter((c) => c.commands.length > 0)) {
   group.on('command:*', (operands: string[]) => {
-    fail(new Error(`unknown command '${group.name()} ${operands[0]}' (${group.name()} commands: ${commandNames(group).join(', ')})`));
+    fail(
+      new Error(
+        `unknown command '${group.name()} ${operands[0]}' (${group.name()} commands: ` +
+          `${commandNames(group).join(', ')})`,
+      ),
+    );
   });
 }
 

@@ -36,12 +36,18 @@ export const GROUPS = {
   },
   pushes: {
     mutate: ['application/services/pushes.ts'],
-    spec: ['test/application/pushes-units.test.ts', 'test/application/wechat-tp.test.ts', 'test/application/wecom-tp.test.ts', 'test/security/callbacks.test.ts'],
+    spec: [
+      'test/application/pushes-units.test.ts',
+      'test/application/wechat-tp.test.ts',
+      'test/application/wecom-tp.test.ts',
+      'test/security/callbacks.test.ts',
+    ],
   },
 };
 
 const names = process.argv.slice(2);
-for (const n of names) if (!(n in GROUPS)) throw new Error(`unknown group ${n}; groups: ${Object.keys(GROUPS).join(', ')}`);
+for (const n of names)
+  if (!(n in GROUPS)) throw new Error(`unknown group ${n}; groups: ${Object.keys(GROUPS).join(', ')}`);
 for (const name of names.length ? names : Object.keys(GROUPS)) {
   const g = GROUPS[name];
   const fileName = `reports/mutation/${name}.json`;

@@ -1,4 +1,5 @@
-// Reads Stryker's JSON reports (reports/mutation/*.json, one per group of .ci/mutate.mjs) and prints the mutation score per
+// Reads Stryker's JSON reports (reports/mutation/*.json, one per group of .ci/mutate.mjs) and prints the mutation score
+// per
 // module as the Markdown table README carries; exits 1 when the whole score is under 85 % or any
 // module's under 75 % (issue 11). Score = detected (killed + timed out) / (detected + survived +
 // no coverage); mutants that do not compile (the TypeScript checker) are not counted.
@@ -8,7 +9,8 @@ const MODULE_MIN = 75;
 const TOTAL_MIN = 85;
 const dir = process.argv[2] ?? 'reports/mutation';
 const files = {};
-for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json'))) Object.assign(files, JSON.parse(fs.readFileSync(`${dir}/${name}`, 'utf8')).files);
+for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json')))
+  Object.assign(files, JSON.parse(fs.readFileSync(`${dir}/${name}`, 'utf8')).files);
 const report = { files };
 
 const rows = [];
@@ -16,7 +18,13 @@ const total = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, compileError:
 for (const [path, { mutants }] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
   const n = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, compileError: 0 };
   for (const m of mutants) {
-    const key = { Killed: 'killed', Timeout: 'timeout', Survived: 'survived', NoCoverage: 'noCoverage', CompileError: 'compileError' }[m.status];
+    const key = {
+      Killed: 'killed',
+      Timeout: 'timeout',
+      Survived: 'survived',
+      NoCoverage: 'noCoverage',
+      CompileError: 'compileError',
+    }[m.status];
     if (key) n[key] += 1;
   }
   for (const k of Object.keys(total)) total[k] += n[k];

@@ -5,6 +5,7 @@ import { CODE_NAME_PATTERN, type PlatformDef } from './services/apps';
 import { subjectsOf } from './claims';
 import type { Services } from './services';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
 export type Interface<P = any, R = unknown> = InterfaceDef<Services, P, R>;
 
 /**

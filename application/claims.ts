@@ -30,7 +30,12 @@ async function appNames(sv: Services, platform: string, codeName: string): Promi
 }
 
 /** whether the caller's `apps` claim (if any) covers every subject of a request (§4, trust) */
-export async function claimCovers(caller: Caller, sv: Services, platform: string, named: Record<string, unknown>): Promise<boolean> {
+export async function claimCovers(
+  caller: Caller,
+  sv: Services,
+  platform: string,
+  named: Record<string, unknown>,
+): Promise<boolean> {
   // Stryker disable next-line ConditionalExpression: equivalent — appsAllow answers the same; this saves the app lookups
   if (!caller.apps) return true;
   return appsAllow(caller, await subjectsOf(sv, platform, named));
@@ -42,11 +47,21 @@ export async function claimCovers(caller: Caller, sv: Services, platform: string
  * lies below it — an authorizer, corp or merchant, bare or as a token subject `appId:below`. The
  * lists show such a caller what it could have asked for one by one, and nothing more.
  */
-export async function claimCoversRow(caller: Caller | undefined, sv: Services, platform: string, codeName: string, named: string | null): Promise<boolean> {
+export async function claimCoversRow(
+  caller: Caller | undefined,
+  sv: Services,
+  platform: string,
+  codeName: string,
+  named: string | null,
+): Promise<boolean> {
   if (!caller?.apps) return true;
   const app = await sv.apps.get(platform, codeName);
   const refs: AppRef[] = [await appNames(sv, platform, codeName)];
-  if (named !== null && named !== '' && (!app || (named !== app.appId && named !== sv.apps.identityOf(platform, app.config)))) {
+  if (
+    named !== null &&
+    named !== '' &&
+    (!app || (named !== app.appId && named !== sv.apps.identityOf(platform, app.config)))
+  ) {
     refs.push(app && named.startsWith(`${app.appId}:`) ? named.slice(app.appId.length + 1) : named);
   }
   return appsAllow(caller, refs);

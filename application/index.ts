@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import { ConfigError, databaseLocation, type Config } from '../system/config';
 import { createLogger, type Logger } from '../system/log';
 import { Registry } from '../system/registry';
@@ -46,7 +46,9 @@ export async function openMigratedStore(config: Config): Promise<Store> {
   } catch (err) {
     await store.close().catch(() => {});
     const detail = (err as { detail?: string }).detail ?? (err as Error).message;
-    throw new ConfigError(`GATEHOUSE_DATABASE_URL: cannot migrate the ${kind} database ${location} (${oneLine(detail)})`);
+    throw new ConfigError(
+      `GATEHOUSE_DATABASE_URL: cannot migrate the ${kind} database ${location} (${oneLine(detail)})`,
+    );
   }
   return store;
 }
@@ -200,12 +202,19 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     await store.close().catch(() => {});
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} is already in use`);
-    if (code === 'EACCES') throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} needs privileges (EACCES); use a port above 1023`);
+    if (code === 'EACCES')
+      throw new ConfigError(`GATEHOUSE_PORT: port ${config.port} needs privileges (EACCES); use a port above 1023`);
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      throw new ConfigError(`GATEHOUSE_HOST: cannot listen on "${config.host}": host not found (${code}); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`);
+      throw new ConfigError(
+        `GATEHOUSE_HOST: cannot listen on "${config.host}": host not found (${code}); use an address of this ` +
+          `machine, e.g. 127.0.0.1 or 0.0.0.0`,
+      );
     }
     if (code === 'EADDRNOTAVAIL') {
-      throw new ConfigError(`GATEHOUSE_HOST: cannot listen on "${config.host}": not an address of this machine (EADDRNOTAVAIL); use one of its addresses, e.g. 127.0.0.1 or 0.0.0.0`);
+      throw new ConfigError(
+        `GATEHOUSE_HOST: cannot listen on "${config.host}": not an address of this machine (EADDRNOTAVAIL); ` +
+          `use one of its addresses, e.g. 127.0.0.1 or 0.0.0.0`,
+      );
     }
     throw err;
   }
@@ -224,10 +233,23 @@ async function listening(config: Config, services: Services, port: number, inter
   const masterKey = config.masterKey ? 'on' : 'off';
   const next =
     apps === 0
-      ? 'add an app (npx gatehouse app put --platform <platform> --code-name <name> …), then mint a caller token for your backend (npx gatehouse caller token --sub <name> --scope "<patterns>")'
+      ? 'add an app (npx gatehouse app put --platform <platform> --code-name <name> …), then mint a caller ' +
+        'token for your backend (npx gatehouse caller token --sub <name> --scope "<patterns>")'
       : 'mint a caller token for your backend: npx gatehouse caller token --sub <name> --scope "<patterns>"';
   return {
-    fields: { address, port, host: config.host, store: kind, location, apps, masterKeySet: masterKey === 'on', interfaces, next },
-    message: `gatehouse listening on ${address} (${kind} ${location}; ${apps} app${apps === 1 ? '' : 's'}; master key ${masterKey}); next: ${next}`,
+    fields: {
+      address,
+      port,
+      host: config.host,
+      store: kind,
+      location,
+      apps,
+      masterKeySet: masterKey === 'on',
+      interfaces,
+      next,
+    },
+    message:
+      `gatehouse listening on ${address} (${kind} ${location}; ${apps} app${apps === 1 ? '' : 's'}; ` +
+      `master key ${masterKey}); next: ${next}`,
   };
 }

@@ -26,10 +26,17 @@ import { post, putApp, queryDatabase, rpcBody, startGatehouse, type BenchDatabas
 /** a stored refresh token that differs from the fake's is only counted once it was rotated this long ago */
 const SETTLE_MS = 2000;
 
-export async function authorizers(storeName: string, db: BenchDatabase, n: number, s: FleetSettings, say: (line: string) => void): Promise<Check[]> {
+export async function authorizers(
+  storeName: string,
+  db: BenchDatabase,
+  n: number,
+  s: FleetSettings,
+  say: (line: string) => void,
+): Promise<Check[]> {
   const label = `authorizers ${storeName}`;
   const checks: Check[] = [];
-  const add = (what: string, value: string, target?: string, met?: boolean) => checks.push({ scenario: label, what, value, target, met });
+  const add = (what: string, value: string, target?: string, met?: boolean) =>
+    checks.push({ scenario: label, what, value, target, met });
   const component = TP.config.appId;
 
   const fake = await new FakeWechat().start();
@@ -48,7 +55,9 @@ export async function authorizers(storeName: string, db: BenchDatabase, n: numbe
 
   let gh: Target | undefined;
   try {
-    say(`  starting gatehouse, GATEHOUSE_REFRESH_CONCURRENCY=${s.concurrency}, GATEHOUSE_REFRESH_SCAN_MS=${s.scanMs} ...`);
+    say(
+      `  starting gatehouse, GATEHOUSE_REFRESH_CONCURRENCY=${s.concurrency}, GATEHOUSE_REFRESH_SCAN_MS=${s.scanMs} ...`,
+    );
     gh = await startGatehouse({
       name: `gatehouse authorizers (${storeName})`,
       databaseUrl: db.url,
@@ -66,10 +75,18 @@ export async function authorizers(storeName: string, db: BenchDatabase, n: numbe
 
     say(`  wechat.tp.authorizers {sync: true}: adopting ${n} authorizers from api_get_authorizer_list ...`);
     const t = Date.now();
-    const sync = await post(gh.url, rpcBody('wechat.tp.authorizers', { codeName: TP.codeName, sync: true }), callerHeaders(), 600_000);
+    const sync = await post(
+      gh.url,
+      rpcBody('wechat.tp.authorizers', { codeName: TP.codeName, sync: true }),
+      callerHeaders(),
+      600_000,
+    );
     const syncS = (Date.now() - t) / 1000;
-    const list = (sync.body?.returnData as { authorizers?: Array<{ authorizerAppId: string; authorized: boolean }> } | undefined)?.authorizers;
-    if (sync.body?.returnCode !== 0 || !Array.isArray(list)) throw new Error(`wechat.tp.authorizers {sync: true}: HTTP ${sync.status}: ${sync.text.slice(0, 300)}`);
+    const list = (
+      sync.body?.returnData as { authorizers?: Array<{ authorizerAppId: string; authorized: boolean }> } | undefined
+    )?.authorizers;
+    if (sync.body?.returnCode !== 0 || !Array.isArray(list))
+      throw new Error(`wechat.tp.authorizers {sync: true}: HTTP ${sync.status}: ${sync.text.slice(0, 300)}`);
     const adopted = list.filter((a) => a.authorized && life.has(a.authorizerAppId)).length;
     add(
       `wechat.tp.authorizers {sync: true}, ${n} authorizations at the platform`,
@@ -85,7 +102,11 @@ export async function authorizers(storeName: string, db: BenchDatabase, n: numbe
       say,
       add,
       rssStart,
-      members: members.map((a) => ({ name: a.appId, subject: a.appId, body: rpcBody('wechat.tpauth.token', { codeName: TP.codeName, authorizerAppId: a.appId }) })),
+      members: members.map((a) => ({
+        name: a.appId,
+        subject: a.appId,
+        body: rpcBody('wechat.tpauth.token', { codeName: TP.codeName, authorizerAppId: a.appId }),
+      })),
       call: 'wechat.tpauth.token',
       noun: 'authorizers',
     });
@@ -95,7 +116,11 @@ export async function authorizers(storeName: string, db: BenchDatabase, n: numbe
     const readAt = Date.now();
     let stored: Array<Record<string, unknown>> | string;
     try {
-      stored = await queryDatabase(db, 'SELECT authorizer_id, refresh_token, authorized, needs_reauth FROM authorizers WHERE platform = ? AND owner_id = ?', ['wechat_tp', component]);
+      stored = await queryDatabase(
+        db,
+        'SELECT authorizer_id, refresh_token, authorized, needs_reauth FROM authorizers WHERE platform = ? AND owner_id = ?',
+        ['wechat_tp', component],
+      );
     } catch (err) {
       stored = (err as Error).message;
     }
@@ -106,7 +131,12 @@ export async function authorizers(storeName: string, db: BenchDatabase, n: numbe
       fake.refreshRejected === 0,
     );
     if (typeof stored === 'string') {
-      add('stored refresh token = the one the platform accepts now', `could not read the database: ${stored.split('\n')[0]}`, `all ${n}`, false);
+      add(
+        'stored refresh token = the one the platform accepts now',
+        `could not read the database: ${stored.split('\n')[0]}`,
+        `all ${n}`,
+        false,
+      );
     } else {
       let same = 0;
       let settling = 0;

@@ -40,7 +40,11 @@ export interface ChildOptions {
 
 /** Runs `node <args>` as a tracked child process. */
 export function startChild(name: string, args: string[], opts: ChildOptions): Child {
-  const proc = spawn(process.execPath, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(proc);
   let out = '';
   let err = '';
@@ -99,8 +103,13 @@ export async function teardown(): Promise<void> {
       process.stderr.write(`bench: clean-up "${step.what}" failed: ${(err as Error).message}\n`);
     }
   }
-  await Promise.all([...live].map((p) => new Promise<void>((resolve) => {
-    p.once('close', () => resolve());
-    p.kill('SIGKILL');
-  })));
+  await Promise.all(
+    [...live].map(
+      (p) =>
+        new Promise<void>((resolve) => {
+          p.once('close', () => resolve());
+          p.kill('SIGKILL');
+        }),
+    ),
+  );
 }

@@ -210,7 +210,11 @@ export class FakeWechat {
   /** an authorization made before gatehouse knew of it (api_get_authorizer_list lists it) */
   preexisting(componentAppId: string, authorizerAppId: string): void {
     const value = newRefreshToken();
-    this.authorizations.set(authorizerAppId, { component: componentAppId, refreshToken: value, history: [{ value, at: Date.now() }] });
+    this.authorizations.set(authorizerAppId, {
+      component: componentAppId,
+      refreshToken: value,
+      history: [{ value, at: Date.now() }],
+    });
   }
 
   /** an authorization code, as WeChat hands it out when an admin authorizes */
@@ -220,7 +224,9 @@ export class FakeWechat {
     return code;
   }
 
-  /** every refresh token an authorizer had, oldest first (the last one is the one accepted now), with when it was issued */
+  /**
+   * every refresh token an authorizer had, oldest first (the last one is the one accepted now), with when it was issued
+   */
   refreshTokens(authorizerAppId: string): ReadonlyArray<{ value: string; at: number }> {
     return this.authorizations.get(authorizerAppId)?.history ?? [];
   }
@@ -246,7 +252,12 @@ export class FakeWechat {
       if (!this.isLive(u.searchParams.get('access_token') ?? '')) {
         return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
       }
-      return this.json(res, { errcode: 0, errmsg: 'ok', ticket: `TK_${type}_${crypto.randomBytes(12).toString('base64url')}`, expires_in: 7200 });
+      return this.json(res, {
+        errcode: 0,
+        errmsg: 'ok',
+        ticket: `TK_${type}_${crypto.randomBytes(12).toString('base64url')}`,
+        expires_in: 7200,
+      });
     }
     if (u.pathname.startsWith('/cgi-bin/component/') && req.method === 'POST') {
       return this.component(u, body, res);
@@ -283,7 +294,13 @@ export class FakeWechat {
     this.json(res, { errcode: 40066, errmsg: 'invalid url' });
   }
 
-  private async tokenCall(res: http.ServerResponse, grantType: unknown, appid: unknown, secret: unknown, mode: 'stable' | 'new' | 'classic'): Promise<void> {
+  private async tokenCall(
+    res: http.ServerResponse,
+    grantType: unknown,
+    appid: unknown,
+    secret: unknown,
+    mode: 'stable' | 'new' | 'classic',
+  ): Promise<void> {
     if (grantType !== 'client_credential') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
     if (typeof appid !== 'string' || !appid) return this.json(res, { errcode: 40013, errmsg: 'invalid appid' });
     if (typeof secret !== 'string' || !secret) return this.json(res, { errcode: 41004, errmsg: 'appsecret missing' });
@@ -350,7 +367,8 @@ export class FakeWechat {
     const platform = this.components.get(componentAppId);
     if (!platform) return this.json(res, { errcode: 40013, errmsg: 'invalid appid' });
     if (api === 'api_component_token') {
-      if (b.component_appsecret !== platform.secret) return this.json(res, { errcode: 40125, errmsg: 'invalid appsecret' });
+      if (b.component_appsecret !== platform.secret)
+        return this.json(res, { errcode: 40125, errmsg: 'invalid appsecret' });
       if (typeof b.component_verify_ticket !== 'string' || !platform.tickets.has(b.component_verify_ticket)) {
         return this.json(res, { errcode: 61006, errmsg: 'component ticket is invalid' });
       }
@@ -373,13 +391,18 @@ export class FakeWechat {
           a.refreshToken = newRefreshToken();
           a.history.push({ value: a.refreshToken, at: Date.now() });
           const t = this.mint('AAT', authorizer);
-          return { authorizer_access_token: t.value, expires_in: t.expiresIn, authorizer_refresh_token: a.refreshToken };
+          return {
+            authorizer_access_token: t.value,
+            expires_in: t.expiresIn,
+            authorizer_refresh_token: a.refreshToken,
+          };
         });
         return this.json(res, reply);
       }
       case 'api_query_auth': {
         const grant = this.authCodes.get(String(b.authorization_code));
-        if (!grant || grant.component !== componentAppId) return this.json(res, { errcode: 61010, errmsg: 'code is expired' });
+        if (!grant || grant.component !== componentAppId)
+          return this.json(res, { errcode: 61010, errmsg: 'code is expired' });
         this.authCodes.delete(String(b.authorization_code));
         const info = await this.tracked(grant.authorizer, () => {
           this.preexisting(componentAppId, grant.authorizer);
@@ -400,7 +423,11 @@ export class FakeWechat {
         const page = all.slice(offset, offset + Math.min(500, Math.max(0, Number(b.count) || 0)));
         return this.json(res, {
           total_count: all.length,
-          list: page.map(([appid, a]) => ({ authorizer_appid: appid, refresh_token: a.refreshToken, auth_time: 1700000000 })),
+          list: page.map(([appid, a]) => ({
+            authorizer_appid: appid,
+            refresh_token: a.refreshToken,
+            auth_time: 1700000000,
+          })),
         });
       }
       default:

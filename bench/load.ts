@@ -45,14 +45,18 @@ export interface LoadResult {
 export function loadArgs(o: LoadOptions): string[] {
   return [
     AUTOCANNON,
-    '--connections', String(o.connections),
-    '--duration', String(o.durationS),
+    '--connections',
+    String(o.connections),
+    '--duration',
+    String(o.durationS),
     ...(o.warmupS > 0 ? ['--warmup', '[', '-c', String(o.connections), '-d', String(o.warmupS), ']'] : []),
-    '--method', o.method ?? 'POST',
+    '--method',
+    o.method ?? 'POST',
     ...(o.body === undefined ? [] : ['--headers', `content-type=${o.contentType ?? 'application/json'}`]),
     ...Object.entries(o.headers ?? {}).flatMap(([k, v]) => ['--headers', `${k}=${v}`]),
     ...(o.body === undefined ? [] : ['--body', o.body]),
-    '--expectBody', o.expectBody,
+    '--expectBody',
+    o.expectBody,
     '--json',
     o.url,
   ];
@@ -83,7 +87,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // with --warmup, autocannon prints the warm-up's JSON line first; the measured run is the last
   const lines = output.split('\n').filter((l) => l.startsWith('{'));
   const line = lines.pop();
-  if (code !== 0 || !line) throw new Error(`autocannon exited ${code} without a result:\n${output.trim().slice(-2000)}`);
+  if (code !== 0 || !line)
+    throw new Error(`autocannon exited ${code} without a result:\n${output.trim().slice(-2000)}`);
   const r = JSON.parse(line) as AutocannonJson;
   const warm = lines.length ? (JSON.parse(lines[lines.length - 1]) as AutocannonJson) : undefined;
   return {

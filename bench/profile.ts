@@ -51,7 +51,14 @@ function origin(f: CallFrame): string {
   if (SPECIAL.has(f.functionName) && !f.url) return f.functionName;
   const url = f.url.replace(/^file:\/\//, '');
   if (!url) return '(native / V8 builtins)';
-  if (url.startsWith('node:')) return 'node:' + url.slice(5).replace(/^internal\//, '').split('/')[0];
+  if (url.startsWith('node:'))
+    return (
+      'node:' +
+      url
+        .slice(5)
+        .replace(/^internal\//, '')
+        .split('/')[0]
+    );
   const nm = url.lastIndexOf('/node_modules/');
   if (nm >= 0) {
     const parts = url.slice(nm + 14).split('/');
@@ -73,7 +80,10 @@ function top(m: Map<string, number>, total: number, n: number): string[] {
   return [...m.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([k, us]) => `    ${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+    .map(
+      ([k, us]) =>
+        `    ${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`,
+    );
 }
 
 /** one summary per window (or one for the whole profile when no window is given) */
@@ -87,8 +97,11 @@ export function summarizeProfiles(dir: string, windows: Window[] = [], n = 15): 
     const parent = new Map<number, number>();
     for (const nd of p.nodes) for (const c of nd.children ?? []) parent.set(c, nd.id);
     const inWindows = windows.filter((w) => w.toUs > p.startTime && w.fromUs < p.endTime);
-    const spans = inWindows.length ? inWindows : [{ label: 'whole process lifetime', fromUs: p.startTime, toUs: p.endTime }];
-    if (windows.length && !inWindows.length) out.push(`  (the load windows do not overlap ${file}; showing the whole process)`);
+    const spans = inWindows.length
+      ? inWindows
+      : [{ label: 'whole process lifetime', fromUs: p.startTime, toUs: p.endTime }];
+    if (windows.length && !inWindows.length)
+      out.push(`  (the load windows do not overlap ${file}; showing the whole process)`);
     for (const w of spans) {
       const self = new Map<string, number>();
       const byOrigin = new Map<string, number>();
@@ -119,13 +132,17 @@ export function summarizeProfiles(dir: string, windows: Window[] = [], n = 15): 
         }
       }
       const wall = w.toUs - w.fromUs;
-      out.push(`  [${w.label}] ${(wall / 1e6).toFixed(1)} s wall, ${(total / 1e6).toFixed(1)} s on CPU in JS/GC/native (${((total / wall) * 100).toFixed(0)} %), ${(idle / 1e6).toFixed(1)} s idle`);
+      out.push(
+        `  [${w.label}] ${(wall / 1e6).toFixed(1)} s wall, ${(total / 1e6).toFixed(1)} s on CPU in JS/GC/native (${((total / wall) * 100).toFixed(0)} %), ${(idle / 1e6).toFixed(1)} s idle`,
+      );
       if (!total) continue;
       out.push('   self time by origin:', ...top(byOrigin, total, 12));
       out.push('   self time by function:', ...top(self, total, n));
       out.push('   inclusive time, repository functions:', ...top(inclusive, total, n));
     }
   }
-  out.push('  (V8 samples over-weight frames that make system calls — writev, SQLite — when the CPUs are contended; see bench/profile.ts)');
+  out.push(
+    '  (V8 samples over-weight frames that make system calls — writev, SQLite — when the CPUs are contended; see bench/profile.ts)',
+  );
   return out.join('\n');
 }

@@ -28,13 +28,20 @@ export interface Sequential {
   bad: number;
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 
 /**
  * `n` GETs one after the other on one keep-alive connection (after `warm` unmeasured ones): the
  * latency without queueing, to sub-millisecond precision (autocannon reports whole milliseconds).
  */
-export async function sequentialGets(url: string, headers: Record<string, string>, expectBody: string, n: number, warm = 200): Promise<Sequential> {
+export async function sequentialGets(
+  url: string,
+  headers: Record<string, string>,
+  expectBody: string,
+  n: number,
+  warm = 200,
+): Promise<Sequential> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const one = () =>
     new Promise<boolean>((resolve, reject) => {

@@ -8,7 +8,11 @@ import { post, type Reply, type Target } from './targets';
  */
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const WXBizMsgCrypt = require('wechat-crypto') as new (token: string, aesKey: string, id: string) => {
+const WXBizMsgCrypt = require('wechat-crypto') as new (
+  token: string,
+  aesKey: string,
+  id: string,
+) => {
   encrypt(text: string): string;
   getSignature(timestamp: string, nonce: string, encrypt: string): string;
 };
@@ -56,6 +60,7 @@ export const PUSH_CONTENT_TYPE = 'text/xml';
 /** POSTs a push; throws unless gatehouse answered HTTP 200 with exactly `success` */
 export async function deliver(what: string, target: Target, push: SignedPush): Promise<Reply> {
   const r = await post(`${target.url}${push.path}`, push.body, { 'content-type': PUSH_CONTENT_TYPE });
-  if (r.status !== 200 || r.text !== 'success') throw new Error(`${what}: expected HTTP 200 with "success", got HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+  if (r.status !== 200 || r.text !== 'success')
+    throw new Error(`${what}: expected HTTP 200 with "success", got HTTP ${r.status}: ${r.text.slice(0, 300)}`);
   return r;
 }

@@ -64,7 +64,8 @@ export function targetText(row: Row): string {
   return parts.length ? parts.join(', ') : '-';
 }
 
-const num = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const num = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export interface TableOptions {
   /** what the ratios compare with ("bare Koa" unless said), and its short form ("bare") */
@@ -85,16 +86,54 @@ export function verdictText(row: Row, v: Verdict): string {
  * required columns it shows the server's CPU time per request and the ratio that CPU cost gives
  * against bare Koa's: the throughput ratio to expect if the server had a core to itself.
  */
-export function table(rows: Row[], baseline: Baseline | undefined, baselineCpu: number | undefined, opts: TableOptions = {}): string {
+export function table(
+  rows: Row[],
+  baseline: Baseline | undefined,
+  baselineCpu: number | undefined,
+  opts: TableOptions = {},
+): string {
   const name = opts.baselineName ?? 'bare Koa';
   const short = opts.baselineShort ?? 'bare';
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'bad body', 'srv CPU us/req', `CPU vs ${short}`, `vs ${name}`, `p99 vs ${short}`, ...(opts.p50Added ? ['p50 added'] : []), 'target', 'verdict'];
+  const head = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'requests',
+    'errors',
+    'non-2xx',
+    'bad body',
+    'srv CPU us/req',
+    `CPU vs ${short}`,
+    `vs ${name}`,
+    `p99 vs ${short}`,
+    ...(opts.p50Added ? ['p50 added'] : []),
+    'target',
+    'verdict',
+  ];
   const right = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...(opts.p50Added ? [12] : [])]);
   const body = rows.map((row) => {
     const r = row.result;
     const v = verdict(row, baseline);
     const target = targetText(row);
-    if (!r) return [row.scenario, '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', '-', ...(opts.p50Added ? ['-'] : []), target, `NOT RUN: ${row.failed ?? '?'}`];
+    if (!r)
+      return [
+        row.scenario,
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        ...(opts.p50Added ? ['-'] : []),
+        target,
+        `NOT RUN: ${row.failed ?? '?'}`,
+      ];
     const mark = verdictText(row, v);
     const cpu = row.cpuUsPerRequest;
     return [

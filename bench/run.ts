@@ -58,7 +58,14 @@ import { loadCommand, runLoad, shellQuote, type LoadOptions } from './load';
 import { nowUs, summarizeProfiles, type Window } from './profile';
 import { checkTable, failedRequests, table, verdict, type Check, type Row, type TableOptions } from './report';
 import { authorizers } from './authorizers';
-import { PROXY_APP, PROXY_CODE_NAME, proxyCallerToken, sequentialGets, TARGET_PROXY_P50_ADD_MS, TARGET_PROXY_PCT } from './proxy';
+import {
+  PROXY_APP,
+  PROXY_CODE_NAME,
+  proxyCallerToken,
+  sequentialGets,
+  TARGET_PROXY_P50_ADD_MS,
+  TARGET_PROXY_PCT,
+} from './proxy';
 import { soak, type SoakSettings } from './soak';
 import { PUSH_CONTENT_TYPE, signedPush, TP, verifyTicketXml, type SignedPush } from './pushes';
 import {
@@ -195,17 +202,23 @@ function settings(argv: string[]): Settings {
     return n;
   };
   const groups = (name: string, v: string): Group[] =>
-    v.split(',').map((g) => g.trim()).filter(Boolean).map((g) => {
-      if (!(GROUPS as readonly string[]).includes(g)) throw new Error(`--${name}: unknown group "${g}" (one of ${GROUPS.join(', ')})`);
-      return g as Group;
-    });
+    v
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean)
+      .map((g) => {
+        if (!(GROUPS as readonly string[]).includes(g))
+          throw new Error(`--${name}: unknown group "${g}" (one of ${GROUPS.join(', ')})`);
+        return g as Group;
+      });
   const skip = new Set(groups('skip', values.skip));
   const store = (name: string, v: string) => {
     if (v !== 'sqlite' && v !== 'mariadb') throw new Error(`--${name}: expected sqlite or mariadb, got "${v}"`);
     return v === 'mariadb';
   };
   const life = /^(\d+)-(\d+)$/.exec(values['fleet-life']);
-  if (!life || Number(life[1]) < 10 || Number(life[2]) < Number(life[1])) throw new Error(`--fleet-life: expected MIN-MAX seconds, MIN >= 10, got "${values['fleet-life']}"`);
+  if (!life || Number(life[1]) < 10 || Number(life[2]) < Number(life[1]))
+    throw new Error(`--fleet-life: expected MIN-MAX seconds, MIN >= 10, got "${values['fleet-life']}"`);
   const fleet: FleetSettings = {
     apps: int('fleet-apps', values['fleet-apps'], 1),
     concurrency: int('fleet-concurrency', values['fleet-concurrency'], 1),
@@ -281,7 +294,13 @@ class Bench {
    * samples one request (it must carry `expectCode` and pass `check`), then loads the target with
    * that exact body expected; fills row.result or row.failed
    */
-  private async scenario(row: Row, target: Target, body: string, expectCode: number, opts: { headers?: Record<string, string>; check?: (r: Reply) => void } = {}): Promise<void> {
+  private async scenario(
+    row: Row,
+    target: Target,
+    body: string,
+    expectCode: number,
+    opts: { headers?: Record<string, string>; check?: (r: Reply) => void } = {},
+  ): Promise<void> {
     await this.measure(row, target, { url: target.url, body, headers: opts.headers }, this.s.durationS, async () => {
       const sample = await expectReturnCode(row.scenario, target.url, body, expectCode, opts.headers);
       opts.check?.(sample);
@@ -294,10 +313,23 @@ class Bench {
    * when that one is wrong); then the load, with the server's CPU time per request counted for
    * `target` (and for `also`, returned). Fills row.result or row.failed.
    */
-  private async measure(row: Row, target: Target, req: Request, durationS: number, sample: () => Promise<string>, also?: Target): Promise<number | undefined> {
+  private async measure(
+    row: Row,
+    target: Target,
+    req: Request,
+    durationS: number,
+    sample: () => Promise<string>,
+    also?: Target,
+  ): Promise<number | undefined> {
     try {
       const expectBody = await sample();
-      const load: LoadOptions = { ...req, expectBody, connections: this.s.connections, durationS, warmupS: this.s.warmupS };
+      const load: LoadOptions = {
+        ...req,
+        expectBody,
+        connections: this.s.connections,
+        durationS,
+        warmupS: this.s.warmupS,
+      };
       this.commands.push(`# ${row.scenario}\n${loadCommand(load)}`);
       say(`  ${row.scenario}: ${this.s.warmupS} s warm-up + ${durationS} s at ${this.s.connections} connections ...`);
       const started = nowUs();
@@ -307,11 +339,18 @@ class Bench {
       const cpuAfter = cpuTimeUs(target.child.proc.pid);
       const alsoAfter = cpuTimeUs(also?.child.proc.pid);
       const served = row.result.total + row.result.warmupTotal;
-      if (cpuBefore !== undefined && cpuAfter !== undefined && served > 0) row.cpuUsPerRequest = (cpuAfter - cpuBefore) / served;
-      this.windows.push({ label: row.scenario.replace(/\s+/g, ' '), fromUs: started + this.s.warmupS * 1e6, toUs: nowUs() });
+      if (cpuBefore !== undefined && cpuAfter !== undefined && served > 0)
+        row.cpuUsPerRequest = (cpuAfter - cpuBefore) / served;
+      this.windows.push({
+        label: row.scenario.replace(/\s+/g, ' '),
+        fromUs: started + this.s.warmupS * 1e6,
+        toUs: nowUs(),
+      });
       if (target.child.done()) throw new Error(`${target.name} died under load:\n${target.child.output().trim()}`);
       if (also?.child.done()) throw new Error(`${also.name} died under load:\n${also.child.output().trim()}`);
-      return alsoBefore !== undefined && alsoAfter !== undefined && served > 0 ? (alsoAfter - alsoBefore) / served : undefined;
+      return alsoBefore !== undefined && alsoAfter !== undefined && served > 0
+        ? (alsoAfter - alsoBefore) / served
+        : undefined;
     } catch (err) {
       row.failed = firstLine(err);
       if (!interrupted) process.stderr.write(`bench: ${row.scenario}: ${(err as Error).message ?? err}\n`);
@@ -322,11 +361,20 @@ class Bench {
   /** the callbacks load: the same signed push over and over; the sample must be HTTP 200 `success` */
   private async callbackLoad(row: Row, target: Target, push: SignedPush): Promise<void> {
     const url = `${target.url}${push.path}`;
-    await this.measure(row, target, { url, body: push.body, contentType: PUSH_CONTENT_TYPE }, this.s.durationS, async () => {
-      const r = await post(url, push.body, { 'content-type': PUSH_CONTENT_TYPE });
-      if (r.status !== 200 || r.text !== 'success') throw new Error(`${row.scenario}: expected HTTP 200 with exactly "success", got HTTP ${r.status}: ${r.text.slice(0, 300)}`);
-      return r.text;
-    });
+    await this.measure(
+      row,
+      target,
+      { url, body: push.body, contentType: PUSH_CONTENT_TYPE },
+      this.s.durationS,
+      async () => {
+        const r = await post(url, push.body, { 'content-type': PUSH_CONTENT_TYPE });
+        if (r.status !== 200 || r.text !== 'success')
+          throw new Error(
+            `${row.scenario}: expected HTTP 200 with exactly "success", got HTTP ${r.status}: ${r.text.slice(0, 300)}`,
+          );
+        return r.text;
+      },
+    );
   }
 
   /** the baselines: POST / (sessions, tokens) and the push route (callbacks) */
@@ -355,7 +403,11 @@ class Bench {
     const g = this.s.groups;
     const auth: Row = { scenario: `gatehouse ${store}  qcloud.cam.auth`, targetPct: TARGET_AUTH_PCT };
     const error: Row = { scenario: `gatehouse ${store}  error path (1010)`, targetPct: TARGET_ERROR_PCT };
-    const token: Row = { scenario: `gatehouse ${store}  wechat.app.token (cached)`, targetPct: TARGET_TOKEN_PCT, targetP99x: TARGET_TOKEN_P99X };
+    const token: Row = {
+      scenario: `gatehouse ${store}  wechat.app.token (cached)`,
+      targetPct: TARGET_TOKEN_PCT,
+      targetP99x: TARGET_TOKEN_P99X,
+    };
     const callbacks: Row = { scenario: `gatehouse ${store}  POST /wechat-tp/tp/events` };
     const rows = [...(g.has('sessions') ? [auth, error] : []), ...(g.has('tokens') ? [token] : [])];
     this.rows.push(...rows);
@@ -371,9 +423,16 @@ class Bench {
     }
     say(`gatehouse on ${store} (${db.url})`);
     let gh: Target | undefined;
-    const profDir = this.s.cpuProf ? fs.mkdtempSync(path.join(os.tmpdir(), `gh-bench-prof-${store.toLowerCase()}-`)) : undefined;
+    const profDir = this.s.cpuProf
+      ? fs.mkdtempSync(path.join(os.tmpdir(), `gh-bench-prof-${store.toLowerCase()}-`))
+      : undefined;
     try {
-      gh = await startGatehouse({ name: `gatehouse (${store})`, databaseUrl: db.url, wechatApi: fake.url, cpuProfDir: profDir });
+      gh = await startGatehouse({
+        name: `gatehouse (${store})`,
+        databaseUrl: db.url,
+        wechatApi: fake.url,
+        cpuProfDir: profDir,
+      });
       if (g.has('sessions')) {
         const session = await liveSession(gh);
         await this.scenario(auth, gh, rpcBody('qcloud.cam.auth', session), 0);
@@ -381,7 +440,10 @@ class Bench {
       }
       if (g.has('tokens')) {
         await putWechatApp(gh, 'bench', { appId: 'wxbench0000000001', secret: 's' });
-        await this.scenario(token, gh, tokenBody('bench'), 0, { headers: callerHeaders(), check: (r) => void expectToken(token.scenario, r) });
+        await this.scenario(token, gh, tokenBody('bench'), 0, {
+          headers: callerHeaders(),
+          check: (r) => void expectToken(token.scenario, r),
+        });
       }
       if (g.has('callbacks')) {
         // every request is the same push: verified, decrypted, parsed; the ticket written
@@ -391,12 +453,16 @@ class Bench {
       }
       if (g.has('stampede')) {
         const label = `stampede ${store}`;
-        say(`  ${label}: ${this.s.stampede.requests} concurrent wechat.app.token for a cold key, fake latency ${this.s.stampede.latencyMs} ms ...`);
+        say(
+          `  ${label}: ${this.s.stampede.requests} concurrent wechat.app.token for a cold key, fake latency ${this.s.stampede.latencyMs} ms ...`,
+        );
         try {
           const r = await stampede(label, gh, fake, this.s.stampede);
           this.windows.push(r.burst);
           this.checks.push(...r.checks);
-          this.commands.push(`# ${label} (warms up ${this.s.stampede.requests} connections first; the codeName is the cold app this run configured)\n${r.command}`);
+          this.commands.push(
+            `# ${label} (warms up ${this.s.stampede.requests} connections first; the codeName is the cold app this run configured)\n${r.command}`,
+          );
         } catch (err) {
           this.checks.push({ scenario: label, what: 'NOT RUN', value: firstLine(err) });
           if (!interrupted) process.stderr.write(`bench: ${label}: ${(err as Error).message}\n`);
@@ -422,7 +488,9 @@ class Bench {
       store = 'SQLite';
     }
     const f = this.s.fleet;
-    say(`token fleet on ${store} (${db.url}): ${f.apps} apps, tokens of ${f.lifeMinS}-${f.lifeMaxS} s, fake latency ${f.latencyMs} ms`);
+    say(
+      `token fleet on ${store} (${db.url}): ${f.apps} apps, tokens of ${f.lifeMinS}-${f.lifeMaxS} s, fake latency ${f.latencyMs} ms`,
+    );
     try {
       this.checks.push(...(await fleet(store, db, f, say)));
     } catch (err) {
@@ -439,10 +507,15 @@ class Bench {
    */
   async proxy(): Promise<void> {
     const direct: Row = { scenario: 'direct to the fake  GET /cgi-bin/menu/get' };
-    const via: Row = { scenario: 'gatehouse SQLite  GET /proxy/wechat-app/proxy/cgi-bin/menu/get', targetPct: TARGET_PROXY_PCT, targetP50AddMs: TARGET_PROXY_P50_ADD_MS };
+    const via: Row = {
+      scenario: 'gatehouse SQLite  GET /proxy/wechat-app/proxy/cgi-bin/menu/get',
+      targetPct: TARGET_PROXY_PCT,
+      targetP50AddMs: TARGET_PROXY_P50_ADD_MS,
+    };
     this.proxyRows.push(direct, via);
     const label = 'proxy SQLite';
-    const add = (what: string, value: string, target?: string, met?: boolean) => this.proxyChecks.push({ scenario: label, what, value, target, met });
+    const add = (what: string, value: string, target?: string, met?: boolean) =>
+      this.proxyChecks.push({ scenario: label, what, value, target, met });
     say('proxy: gatehouse on SQLite, the fake platform as its own process');
     const db = sqliteDatabase();
     let fake: Target | undefined;
@@ -450,13 +523,21 @@ class Bench {
     const profDir = this.s.cpuProf ? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-prof-proxy-')) : undefined;
     try {
       fake = await startFakeWechatProcess();
-      gh = await startGatehouse({ name: 'gatehouse proxy (SQLite)', databaseUrl: db.url, wechatApi: fake.url, cpuProfDir: profDir });
+      gh = await startGatehouse({
+        name: 'gatehouse proxy (SQLite)',
+        databaseUrl: db.url,
+        wechatApi: fake.url,
+        cpuProfDir: profDir,
+      });
       await putApp(gh, 'wechat_app', PROXY_CODE_NAME, PROXY_APP);
       const headers = { authorization: `Bearer ${proxyCallerToken()}` };
       const viaUrl = `${gh.url}/proxy/wechat-app/${PROXY_CODE_NAME}/cgi-bin/menu/get`;
       const expectMenu = (what: string) => async (r: Promise<Reply>) => {
         const x = await r;
-        if (x.status !== 200 || x.text !== MENU_BODY) throw new Error(`${what}: expected HTTP 200 with ${MENU_BODY}, got HTTP ${x.status}: ${x.text.slice(0, 300)}`);
+        if (x.status !== 200 || x.text !== MENU_BODY)
+          throw new Error(
+            `${what}: expected HTTP 200 with ${MENU_BODY}, got HTTP ${x.status}: ${x.text.slice(0, 300)}`,
+          );
       };
       await expectMenu('proxied GET')(get(viaUrl, headers));
       // the token gatehouse holds (and just used): the direct requests present the same one
@@ -478,11 +559,27 @@ class Bench {
         await expectMenu(what)(get(url, h));
         return MENU_BODY;
       };
-      await this.measure(direct, fake, { url: directUrl, method: 'GET' }, this.s.durationS, sample(direct.scenario, directUrl, {}));
-      const fakeCpuVia = await this.measure(via, gh, { url: viaUrl, method: 'GET', headers }, this.s.durationS, sample(via.scenario, viaUrl, headers), fake);
+      await this.measure(
+        direct,
+        fake,
+        { url: directUrl, method: 'GET' },
+        this.s.durationS,
+        sample(direct.scenario, directUrl, {}),
+      );
+      const fakeCpuVia = await this.measure(
+        via,
+        gh,
+        { url: viaUrl, method: 'GET', headers },
+        this.s.durationS,
+        sample(via.scenario, viaUrl, headers),
+        fake,
+      );
       const stats = JSON.parse((await get(`${fake.url}/__bench/stats`)).text) as FakeStats;
       const us = (n?: number) => (n === undefined ? '?' : `${n.toFixed(1)} us`);
-      add('srv CPU per request: the fake (direct); gatehouse + the fake (proxied)', `${us(direct.cpuUsPerRequest)}; ${us(via.cpuUsPerRequest)} + ${us(fakeCpuVia)}`);
+      add(
+        'srv CPU per request: the fake (direct); gatehouse + the fake (proxied)',
+        `${us(direct.cpuUsPerRequest)}; ${us(via.cpuUsPerRequest)} + ${us(fakeCpuVia)}`,
+      );
       add(
         'the fake, whole run: menu/get calls answered 40001 / token calls (TCP connections it accepted)',
         `${stats.menuRejected} of ${stats.menuCalls} / ${stats.tokenCalls} (${stats.connections})`,
@@ -506,7 +603,11 @@ class Bench {
    * and its priming is about twice as fast, which keeps the default run short.
    */
   async authorizers(): Promise<void> {
-    let db: BenchDatabase | string = !this.s.authorizersOnMariadb ? 'sqlite' : this.s.mariadb ? await mariadbDatabase() : 'not tried (--no-mariadb)';
+    let db: BenchDatabase | string = !this.s.authorizersOnMariadb
+      ? 'sqlite'
+      : this.s.mariadb
+        ? await mariadbDatabase()
+        : 'not tried (--no-mariadb)';
     let store = 'MariaDB';
     if (typeof db === 'string') {
       if (db !== 'sqlite') this.notes.push(`the authorizers ran on SQLite: MariaDB ${db}`);
@@ -514,7 +615,9 @@ class Bench {
       store = 'SQLite';
     }
     const f = this.s.authorizersFleet;
-    say(`authorizers on ${store} (${db.url}): ${this.s.authorizers} authorizers of one third-party platform, tokens of ${f.lifeMinS}-${f.lifeMaxS} s, fake latency ${f.latencyMs} ms`);
+    say(
+      `authorizers on ${store} (${db.url}): ${this.s.authorizers} authorizers of one third-party platform, tokens of ${f.lifeMinS}-${f.lifeMaxS} s, fake latency ${f.latencyMs} ms`,
+    );
     try {
       this.checks.push(...(await authorizers(store, db, this.s.authorizers, f, say)));
     } catch (err) {
@@ -531,22 +634,32 @@ class Bench {
     say('');
     const busy = this.busyAtStart === undefined ? 'unknown' : `${(this.busyAtStart * 100).toFixed(0)} %`;
     if (this.rows.length) {
-      say(`Results (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; ${os.cpus().length} CPUs, Node ${process.version}; CPUs busy before start: ${busy}):`);
+      say(
+        `Results (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; ${os.cpus().length} CPUs, Node ${process.version}; CPUs busy before start: ${busy}):`,
+      );
       say('');
       say(table(this.rows, baseline, baselineCpu));
       say('');
-      say('  req/s: mean of autocannon\'s per-second samples; "vs bare Koa" compares it with the bare Koa row, and the');
+      say(
+        '  req/s: mean of autocannon\'s per-second samples; "vs bare Koa" compares it with the bare Koa row, and the',
+      );
       say('  targets apply to that ratio. errors: connection errors and timeouts; bad body: a response other than the');
-      say('  one sampled before the load (wrong returnCode). srv CPU us/req: user + system CPU of the server process per');
+      say(
+        '  one sampled before the load (wrong returnCode). srv CPU us/req: user + system CPU of the server process per',
+      );
       say('  request (warm-up included; MariaDB\'s own CPU not included); "CPU vs bare": bare Koa\'s CPU per request');
-      say('  divided by this one — the throughput ratio to expect if the server had a core to itself. p99 vs bare: p99');
-      say('  divided by bare Koa\'s p99 (taken as >= 1 ms: autocannon reports whole milliseconds).');
+      say(
+        '  divided by this one — the throughput ratio to expect if the server had a core to itself. p99 vs bare: p99',
+      );
+      say("  divided by bare Koa's p99 (taken as >= 1 ms: autocannon reports whole milliseconds).");
       say('');
     }
     const proxyBase = this.proxyRows[0]?.result;
     const proxyOpts: TableOptions = { baselineName: 'direct', baselineShort: 'direct', p50Added: true };
     if (this.proxyRows.length) {
-      say(`Proxy (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; the fake platform is a process of its own):`);
+      say(
+        `Proxy (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; the fake platform is a process of its own):`,
+      );
       say('');
       say(table(this.proxyRows, proxyBase, this.proxyRows[0]?.cpuUsPerRequest, proxyOpts));
       say('');
@@ -554,47 +667,89 @@ class Bench {
         say(checkTable(this.proxyChecks));
         say('');
       }
-      say('  Both loads present the access token gatehouse holds (the proxied GET gets it added by gatehouse). "vs direct":');
-      say('  req/s through gatehouse / req/s straight to the fake; "p50 added": p50 through gatehouse minus p50 direct (whole ms,');
-      say('  as autocannon reports them; the one-connection line has them without queueing, to 0.01 ms). srv CPU us/req: of');
-      say('  the fake for the direct row, of gatehouse for the proxied one (the fake\'s share is in the line below the table).');
+      say(
+        '  Both loads present the access token gatehouse holds (the proxied GET gets it added by gatehouse). "vs direct":',
+      );
+      say(
+        '  req/s through gatehouse / req/s straight to the fake; "p50 added": p50 through gatehouse minus p50 direct (whole ms,',
+      );
+      say(
+        '  as autocannon reports them; the one-connection line has them without queueing, to 0.01 ms). srv CPU us/req: of',
+      );
+      say(
+        "  the fake for the direct row, of gatehouse for the proxied one (the fake's share is in the line below the table).",
+      );
       say('');
     }
     const callbackBase = this.callbackRows[0]?.result;
     if (this.callbackRows.length) {
-      say(`Event callbacks (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; ${TARGET_CALLBACK_NOTE}):`);
+      say(
+        `Event callbacks (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; ${TARGET_CALLBACK_NOTE}):`,
+      );
       say('');
       say(table(this.callbackRows, callbackBase, this.callbackRows[0]?.cpuUsPerRequest, { p50Added: true }));
       say('');
-      say('  Every request is the same component_verify_ticket push to the wechat_tp app "tp", encrypted and signed once with');
-      say('  wechat-crypto before the load: gatehouse checks msg_signature, decrypts, parses both XML layers, writes the ticket');
-      say('  (conditionally on CreateTime: after the first push an UPDATE that changes nothing) and a push-log row, and answers');
-      say('  `success` (every answer is compared with it: "bad body"). Bare Koa answers `success` to the same request without');
+      say(
+        '  Every request is the same component_verify_ticket push to the wechat_tp app "tp", encrypted and signed once with',
+      );
+      say(
+        '  wechat-crypto before the load: gatehouse checks msg_signature, decrypts, parses both XML layers, writes the ticket',
+      );
+      say(
+        '  (conditionally on CreateTime: after the first push an UPDATE that changes nothing) and a push-log row, and answers',
+      );
+      say(
+        '  `success` (every answer is compared with it: "bad body"). Bare Koa answers `success` to the same request without',
+      );
       say('  reading it. req/s = pushes/s.');
       say('');
     }
     if (this.checks.length) {
-      say('Token engine (stampede: one burst from bench/stampede.ts in its own process; fleet: bench/tokens.ts; authorizers: bench/authorizers.ts):');
+      say(
+        'Token engine (stampede: one burst from bench/stampede.ts in its own process; fleet: bench/tokens.ts; authorizers: bench/authorizers.ts):',
+      );
       say('');
       say(checkTable(this.checks));
       say('');
     }
     if (this.checks.some((c) => c.scenario.startsWith('fleet'))) {
-      say(`  fleet: classic-mode apps (every refresh is a new token); each app's expires_in is fixed, spread evenly over`);
-      say(`  ${this.s.fleet.lifeMinS}-${this.s.fleet.lifeMaxS} s; "live": the fake still accepts the token. Refreshes and lapses are counted by the fake over the`);
-      say('  watch (after priming). Calls a sampled request started itself (its token was in the refresh-ahead window) are');
-      say('  not the refresher\'s and are left out of its concurrency. "waited": the sample got a token the fake issued');
-      say('  while that request was in progress and took at least the fake\'s latency. RSS: VmRSS of the gatehouse process');
+      say(
+        `  fleet: classic-mode apps (every refresh is a new token); each app's expires_in is fixed, spread evenly over`,
+      );
+      say(
+        `  ${this.s.fleet.lifeMinS}-${this.s.fleet.lifeMaxS} s; "live": the fake still accepts the token. Refreshes and lapses are counted by the fake over the`,
+      );
+      say(
+        '  watch (after priming). Calls a sampled request started itself (its token was in the refresh-ahead window) are',
+      );
+      say(
+        '  not the refresher\'s and are left out of its concurrency. "waited": the sample got a token the fake issued',
+      );
+      say(
+        "  while that request was in progress and took at least the fake's latency. RSS: VmRSS of the gatehouse process",
+      );
       say('  (index.ts run through tsx, as in every scenario here; a compiled dist/ needs somewhat less).');
       say('');
     }
     if (this.checks.some((c) => c.scenario.startsWith('authorizers'))) {
-      say(`  authorizers: ${this.s.authorizers} authorizations the fake platform knew before gatehouse, adopted with one`);
-      say('  wechat.tp.authorizers {sync: true} after one signed component_verify_ticket push; each api_authorizer_token call');
-      say('  rotates the refresh token (the old one then gets 61023) and issues an access token with the authorizer\'s fixed');
-      say(`  expires_in (${this.s.fleet.lifeMinS}-${this.s.fleet.lifeMaxS} s). Priming, watch (${this.s.authorizersFleet.watchS} s), refreshes, lapses and samples as for the fleet. The`);
-      say('  stored refresh tokens are read from the database after the watch, gatehouse still running: one that is not the');
-      say('  fake\'s current token is stale unless the fake rotated it during the read or under 2 s before (its write may be');
+      say(
+        `  authorizers: ${this.s.authorizers} authorizations the fake platform knew before gatehouse, adopted with one`,
+      );
+      say(
+        '  wechat.tp.authorizers {sync: true} after one signed component_verify_ticket push; each api_authorizer_token call',
+      );
+      say(
+        "  rotates the refresh token (the old one then gets 61023) and issues an access token with the authorizer's fixed",
+      );
+      say(
+        `  expires_in (${this.s.fleet.lifeMinS}-${this.s.fleet.lifeMaxS} s). Priming, watch (${this.s.authorizersFleet.watchS} s), refreshes, lapses and samples as for the fleet. The`,
+      );
+      say(
+        '  stored refresh tokens are read from the database after the watch, gatehouse still running: one that is not the',
+      );
+      say(
+        "  fake's current token is stale unless the fake rotated it during the read or under 2 s before (its write may be",
+      );
       say('  under way).');
       say('');
     }
@@ -604,21 +759,29 @@ class Bench {
       ...this.proxyChecks.filter((c) => c.met === false).map((c) => `${c.scenario}: ${c.what}`),
       ...this.checks.filter((c) => c.met === false).map((c) => `${c.scenario}: ${c.what}`),
     ];
-    const bad = [...this.rows, ...this.proxyRows, ...this.callbackRows].filter((r) => r.result && failedRequests(r.result) > 0);
+    const bad = [...this.rows, ...this.proxyRows, ...this.callbackRows].filter(
+      (r) => r.result && failedRequests(r.result) > 0,
+    );
     if (!baseline && this.rows.length) say('No bare Koa baseline: ratios and targets could not be computed.');
-    if (!proxyBase && this.proxyRows.length) say('No direct proxy baseline: the proxy ratio and targets could not be computed.');
+    if (!proxyBase && this.proxyRows.length)
+      say('No direct proxy baseline: the proxy ratio and targets could not be computed.');
     if (missed.length) say(`TARGETS MISSED (${missed.length}): ${missed.join('; ')}`);
     else say('All targets that could be measured were met.');
     if (bad.length) say(`FAILED REQUESTS under load in: ${bad.map((r) => r.scenario.replace(/\s+/g, ' ')).join('; ')}`);
     if (this.busyAtStart !== undefined && this.busyAtStart > 0.15) {
-      say(`Note: the machine was not idle when the bench started (${busy} of its CPUs busy); other processes compete for the cores and make req/s noisy. "srv CPU us/req" is less sensitive to that.`);
+      say(
+        `Note: the machine was not idle when the bench started (${busy} of its CPUs busy); other processes compete for the cores and make req/s noisy. "srv CPU us/req" is less sensitive to that.`,
+      );
     }
-    if (this.s.cpuProf) say('Note: --cpu-prof slows the gatehouse children down; compare their numbers only with other profiled runs.');
+    if (this.s.cpuProf)
+      say('Note: --cpu-prof slows the gatehouse children down; compare their numbers only with other profiled runs.');
     for (const n of this.notes) say(`Note: ${n}`);
     say('');
     say('Benchmark command (from the repository root):');
     say(`  node --require tsx/cjs bench/run.ts ${process.argv.slice(2).map(shellQuote).join(' ')}`.trimEnd());
-    say('Load commands (autocannon, one child process per scenario; the session id/skey and caller JWTs were minted for this run):');
+    say(
+      'Load commands (autocannon, one child process per scenario; the session id/skey and caller JWTs were minted for this run):',
+    );
     for (const c of this.commands) say(c.replace(/^/gm, '  '));
     for (const { store, dir } of this.profileDirs) {
       say('');
@@ -662,7 +825,9 @@ async function main(): Promise<number> {
   await teardown();
   bench.report();
   const notRun =
-    [...bench.rows, ...bench.proxyRows, ...bench.callbackRows].some((r) => !r.result && !r.failed?.startsWith('skipped')) || bench.checks.some((c) => c.what === 'NOT RUN');
+    [...bench.rows, ...bench.proxyRows, ...bench.callbackRows].some(
+      (r) => !r.result && !r.failed?.startsWith('skipped'),
+    ) || bench.checks.some((c) => c.what === 'NOT RUN');
   return notRun ? 1 : 0;
 }
 

@@ -62,7 +62,10 @@ export interface SoakLoadResult {
 }
 
 /** what a response body is: as expected, an error envelope (returnCode != 0), or a bad body */
-export function classifyBody(spec: Pick<SoakLoadSpec, 'check' | 'expect'>, body: string): 'ok' | 'error envelope' | 'bad body' {
+export function classifyBody(
+  spec: Pick<SoakLoadSpec, 'check' | 'expect'>,
+  body: string,
+): 'ok' | 'error envelope' | 'bad body' {
   if (spec.check === 'exact') return body === spec.expect ? 'ok' : 'bad body';
   let rc: unknown;
   try {
@@ -98,7 +101,10 @@ async function main(): Promise<void> {
     const r = await autocannon({
       url: spec.url,
       method: spec.method,
-      headers: { ...(spec.body === undefined ? {} : { 'content-type': spec.headers['content-type'] ?? 'application/json' }), ...spec.headers },
+      headers: {
+        ...(spec.body === undefined ? {} : { 'content-type': spec.headers['content-type'] ?? 'application/json' }),
+        ...spec.headers,
+      },
       body: spec.body,
       connections: spec.connections,
       duration: durationS,
@@ -114,7 +120,9 @@ async function main(): Promise<void> {
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx,
-      s5xx: Object.entries(statusCodes).filter(([k]) => k.startsWith('5')).reduce((a, [, n]) => a + n, 0),
+      s5xx: Object.entries(statusCodes)
+        .filter(([k]) => k.startsWith('5'))
+        .reduce((a, [, n]) => a + n, 0),
       badBodies,
       nonZero,
       statusCodes,

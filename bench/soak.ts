@@ -79,7 +79,9 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
   }
   const store = s.mariadb ? 'MariaDB' : 'SQLite';
   const perKind = Math.max(1, Math.round(s.connections / 5));
-  say(`soak: gatehouse on ${store} (${db.url}), the fake WeChat as its own process; ${s.warmupS} s warm-up + ${s.durationS} s, 5 kinds x ${perKind} connections`);
+  say(
+    `soak: gatehouse on ${store} (${db.url}), the fake WeChat as its own process; ${s.warmupS} s warm-up + ${s.durationS} s, 5 kinds x ${perKind} connections`,
+  );
   let fake: Target | undefined;
   let gh: Target | undefined;
   try {
@@ -93,35 +95,68 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     await putApp(gh, 'wechat_app', PROXY_CODE_NAME, PROXY_APP);
     await putApp(gh, 'wechat_tp', TP.codeName, { ...TP.config });
     const lifeS = s.warmupS + s.durationS + 3600;
-    const caller = { authorization: `Bearer ${jwt.sign({ scope: '*' }, JWT_SECRET, { algorithm: 'HS256', subject: 'bench', expiresIn: lifeS })}` };
-    const proxyCaller = { authorization: `Bearer ${jwt.sign({ sub: 'bench-proxy', scope: 'proxy.*' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: lifeS })}` };
+    const caller = {
+      authorization: `Bearer ${jwt.sign({ scope: '*' }, JWT_SECRET, { algorithm: 'HS256', subject: 'bench', expiresIn: lifeS })}`,
+    };
+    const proxyCaller = {
+      authorization: `Bearer ${jwt.sign({ sub: 'bench-proxy', scope: 'proxy.*' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: lifeS })}`,
+    };
     const push = signedPush(verifyTicketXml('ticket@@@soak'));
     const base = { connections: perKind, warmupS: s.warmupS, durationS: s.durationS };
     const rpc = (name: string, what: string, body: string, headers: Record<string, string> = {}): Kind => ({
       name,
       what,
-      spec: { ...base, url: gh!.url, method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, check: 'envelope' },
+      spec: {
+        ...base,
+        url: gh!.url,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+        check: 'envelope',
+      },
     });
     const kinds: Kind[] = [
       rpc('auth', 'qcloud.cam.auth, live session', rpcBody('qcloud.cam.auth', session)),
       rpc('token', 'wechat.app.token (cached)', rpcBody('wechat.app.token', { codeName: SOAK_APP.codeName }), caller),
-      rpc('jsconfig', `wechat.app.jsconfig ${JSCONFIG_URL}`, rpcBody('wechat.app.jsconfig', { codeName: SOAK_APP.codeName, url: JSCONFIG_URL }), caller),
+      rpc(
+        'jsconfig',
+        `wechat.app.jsconfig ${JSCONFIG_URL}`,
+        rpcBody('wechat.app.jsconfig', { codeName: SOAK_APP.codeName, url: JSCONFIG_URL }),
+        caller,
+      ),
       {
         name: 'proxy',
         what: `GET /proxy/wechat-app/${PROXY_CODE_NAME}/cgi-bin/menu/get`,
-        spec: { ...base, url: `${gh.url}/proxy/wechat-app/${PROXY_CODE_NAME}/cgi-bin/menu/get`, method: 'GET', headers: proxyCaller, check: 'exact', expect: MENU_BODY },
+        spec: {
+          ...base,
+          url: `${gh.url}/proxy/wechat-app/${PROXY_CODE_NAME}/cgi-bin/menu/get`,
+          method: 'GET',
+          headers: proxyCaller,
+          check: 'exact',
+          expect: MENU_BODY,
+        },
       },
       {
         name: 'callbacks',
         what: `POST /wechat-tp/${TP.codeName}/events (signed push)`,
-        spec: { ...base, url: `${gh.url}${push.path}`, method: 'POST', headers: { 'content-type': PUSH_CONTENT_TYPE }, body: push.body, check: 'exact', expect: 'success' },
+        spec: {
+          ...base,
+          url: `${gh.url}${push.path}`,
+          method: 'POST',
+          headers: { 'content-type': PUSH_CONTENT_TYPE },
+          body: push.body,
+          check: 'exact',
+          expect: 'success',
+        },
       },
     ];
     for (const k of kinds) {
       const x = k.spec;
       const r: Reply = x.method === 'GET' ? await get(x.url, x.headers) : await post(x.url, x.body!, x.headers);
-      const ok = x.check === 'exact' ? r.status === 200 && r.text === x.expect : r.status === 200 && r.body?.returnCode === 0;
-      if (!ok) throw new Error(`soak ${k.name}: the sample before the load failed: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
+      const ok =
+        x.check === 'exact' ? r.status === 200 && r.text === x.expect : r.status === 200 && r.body?.returnCode === 0;
+      if (!ok)
+        throw new Error(`soak ${k.name}: the sample before the load failed: HTTP ${r.status}: ${r.text.slice(0, 300)}`);
     }
 
     // the load: five autocannon processes at once; the RSS every 5 s
@@ -132,7 +167,12 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     const timer = setInterval(sample, SAMPLE_MS);
     let baseline: number | undefined;
     const warmTimer = setTimeout(() => (baseline = rssBytes(pid)), s.warmupS * 1000);
-    for (const k of kinds) k.child = startChild(`soak load ${k.name}`, ['--require', 'tsx/cjs', 'bench/soak-load.ts', JSON.stringify(k.spec)], { cwd: REPO, stdoutOnly: true });
+    for (const k of kinds)
+      k.child = startChild(
+        `soak load ${k.name}`,
+        ['--require', 'tsx/cjs', 'bench/soak-load.ts', JSON.stringify(k.spec)],
+        { cwd: REPO, stdoutOnly: true },
+      );
     let lastProgress = Date.now();
     const progress = setInterval(() => {
       if (Date.now() - lastProgress < 60_000) return;
@@ -144,7 +184,10 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
       kinds.map(async (k) => {
         const code = await k.child!.exited;
         const out = k.child!.output();
-        const line = out.split('\n').filter((l) => l.startsWith('{')).pop();
+        const line = out
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .pop();
         if (code !== 0 || !line) k.failed = `load process exited ${code}: ${out.trim().slice(-500)}`;
         else k.result = JSON.parse(line) as SoakLoadResult;
       }),
@@ -163,13 +206,39 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     const max = after.length ? Math.max(...after) : undefined;
     const growth = baseline !== undefined && end !== undefined ? ((end - baseline) / baseline) * 100 : undefined;
     say('');
-    say(`Soak (gatehouse on ${store}; ${s.warmupS} s warm-up, then ${s.durationS} s measured; 5 autocannon processes x ${perKind} connections, all at once):`);
+    say(
+      `Soak (gatehouse on ${store}; ${s.warmupS} s warm-up, then ${s.durationS} s measured; 5 autocannon processes x ${perKind} connections, all at once):`,
+    );
     say('');
-    const head = ['kind', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'non-2xx', '5xx', 'errors', 'bad body', 'rc != 0'];
+    const head = [
+      'kind',
+      'requests',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'non-2xx',
+      '5xx',
+      'errors',
+      'bad body',
+      'rc != 0',
+    ];
     const rows = kinds.map((k) => {
       const m = k.result?.measured;
       if (!m) return [k.name, `FAILED: ${k.failed ?? '?'}`.slice(0, 80)];
-      return [k.name, String(m.total), m.requestsPerSec.toFixed(0), String(m.p50), String(m.p99), String(m.max), String(m.non2xx), String(m.s5xx), String(m.errors + m.timeouts), String(m.badBodies), String(m.nonZero)];
+      return [
+        k.name,
+        String(m.total),
+        m.requestsPerSec.toFixed(0),
+        String(m.p50),
+        String(m.p99),
+        String(m.max),
+        String(m.non2xx),
+        String(m.s5xx),
+        String(m.errors + m.timeouts),
+        String(m.badBodies),
+        String(m.nonZero),
+      ];
     });
     const total = kinds.reduce(
       (a, k) => {
@@ -184,31 +253,53 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
     for (const k of kinds) say(`  ${k.name.padEnd(9)} ${k.what}`);
     const warm = kinds.map((k) => k.result?.warmup).filter((w) => w !== undefined);
     const sum = (f: (w: (typeof warm)[number]) => number) => warm.reduce((a, w) => a + f(w), 0);
-    say(`  warm-up (not in the table): ${sum((w) => w.total)} requests, ${sum((w) => w.non2xx)} non-2xx, ${sum((w) => w.s5xx)} 5xx, ${sum((w) => w.badBodies)} bad bodies, ${sum((w) => w.errors + w.timeouts)} errors`);
-    say('  bad body: not a JSON envelope with a numeric returnCode (RPC), not exactly `success` (callbacks), not the fake\'s');
-    say('  menu JSON (proxy); every response is checked (autocannon verifyBody). rc != 0: error envelopes (returnCode != 0).');
-    say('  Every non-2xx, error envelope, bad body and connection error is a failed request: the soak\'s targets allow none.');
+    say(
+      `  warm-up (not in the table): ${sum((w) => w.total)} requests, ${sum((w) => w.non2xx)} non-2xx, ${sum((w) => w.s5xx)} 5xx, ${sum((w) => w.badBodies)} bad bodies, ${sum((w) => w.errors + w.timeouts)} errors`,
+    );
+    say(
+      "  bad body: not a JSON envelope with a numeric returnCode (RPC), not exactly `success` (callbacks), not the fake's",
+    );
+    say(
+      '  menu JSON (proxy); every response is checked (autocannon verifyBody). rc != 0: error envelopes (returnCode != 0).',
+    );
+    say(
+      "  Every non-2xx, error envelope, bad body and connection error is a failed request: the soak's targets allow none.",
+    );
     for (const k of kinds) {
       if (k.result?.firstBad) say(`  ${k.name}: first bad body: ${k.result.firstBad}`);
       if (k.result?.firstNonZero) say(`  ${k.name}: first returnCode != 0: ${k.result.firstNonZero}`);
       const codes = k.result ? { ...k.result.warmup.statusCodes } : {};
       for (const [c, n] of Object.entries(k.result?.measured.statusCodes ?? {})) codes[c] = (codes[c] ?? 0) + n;
-      if (Object.keys(codes).some((c) => c !== '200')) say(`  ${k.name}: status codes (warm-up + measured): ${JSON.stringify(codes)}`);
+      if (Object.keys(codes).some((c) => c !== '200'))
+        say(`  ${k.name}: status codes (warm-up + measured): ${JSON.stringify(codes)}`);
     }
     say('');
-    say(`Gatehouse RSS (VmRSS of pid ${pid}, every ${SAMPLE_MS / 1000} s): at start ${mb(samples[0].rss)} MB; after warm-up ${mb(baseline)} MB; at the end ${mb(end)} MB; max after warm-up ${mb(max)} MB`);
+    say(
+      `Gatehouse RSS (VmRSS of pid ${pid}, every ${SAMPLE_MS / 1000} s): at start ${mb(samples[0].rss)} MB; after warm-up ${mb(baseline)} MB; at the end ${mb(end)} MB; max after warm-up ${mb(max)} MB`,
+    );
     const growthOk = growth !== undefined && growth <= SOAK_RSS_GROWTH_PCT;
-    say(`  growth after warm-up: ${growth === undefined ? '?' : `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %`} (target <= ${SOAK_RSS_GROWTH_PCT} %) ${growthOk ? 'met' : 'MISSED'}`);
+    say(
+      `  growth after warm-up: ${growth === undefined ? '?' : `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %`} (target <= ${SOAK_RSS_GROWTH_PCT} %) ${growthOk ? 'met' : 'MISSED'}`,
+    );
     say(`  timeline (s: MB): ${samples.map((x) => `${Math.round(x.t)}: ${mb(x.rss)}`).join(', ')}`);
-    say(`The fake WeChat: ${stats.tokenCalls} token calls, ${stats.ticketCalls} getticket calls, ${stats.menuCalls} menu/get calls (${stats.menuRejected} answered 40001), ${stats.connections} TCP connections accepted`);
+    say(
+      `The fake WeChat: ${stats.tokenCalls} token calls, ${stats.ticketCalls} getticket calls, ${stats.menuCalls} menu/get calls (${stats.menuRejected} answered 40001), ${stats.connections} TCP connections accepted`,
+    );
     if (dbBytes !== undefined) say(`SQLite file at the end (db + -wal + -shm): ${mb(dbBytes)} MB`);
     say('');
     const problems = soakProblems(kinds, { died: !!died, growthPct: growth });
-    say(problems.length ? `SOAK TARGETS MISSED: ${problems.join('; ')}` : 'Soak targets met: RSS growth, zero non-2xx, zero error envelopes, zero bad bodies, zero connection errors.');
+    say(
+      problems.length
+        ? `SOAK TARGETS MISSED: ${problems.join('; ')}`
+        : 'Soak targets met: RSS growth, zero non-2xx, zero error envelopes, zero bad bodies, zero connection errors.',
+    );
     if (died) say(died);
     say('');
-    say('Load commands (one process per kind, from the repository root; the session and caller JWTs were minted for this run):');
-    for (const k of kinds) say(`  # ${k.name}\n  node --require tsx/cjs bench/soak-load.ts ${shellQuote(JSON.stringify(k.spec))}`);
+    say(
+      'Load commands (one process per kind, from the repository root; the session and caller JWTs were minted for this run):',
+    );
+    for (const k of kinds)
+      say(`  # ${k.name}\n  node --require tsx/cjs bench/soak-load.ts ${shellQuote(JSON.stringify(k.spec))}`);
     return kinds.some((k) => k.failed) || died ? 1 : 0;
   } catch (err) {
     process.stderr.write(`bench: soak: ${(err as Error).message}\n`);
@@ -225,7 +316,10 @@ export async function soak(s: SoakSettings, say: (line: string) => void): Promis
  * (5xx among them), error envelopes (returnCode != 0, e.g. 1001), bad bodies, connection errors and
  * timeouts; and a kind that did not run, a gatehouse that died, RSS growth over the target.
  */
-export function soakProblems(kinds: Array<{ name: string; failed?: string; result?: Pick<SoakLoadResult, 'measured'> }>, o: { died: boolean; growthPct: number | undefined }): string[] {
+export function soakProblems(
+  kinds: Array<{ name: string; failed?: string; result?: Pick<SoakLoadResult, 'measured'> }>,
+  o: { died: boolean; growthPct: number | undefined },
+): string[] {
   const all = kinds.map((k) => k.result?.measured).filter((m) => m !== undefined);
   const sum = (f: (m: (typeof all)[number]) => number) => all.reduce((a, m) => a + f(m), 0);
   const non2xx = sum((m) => m.non2xx);
@@ -258,7 +352,10 @@ function sqliteSize(file: string): number | undefined {
 }
 
 function grid(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[1]?.startsWith('FAILED') && i >= 1 ? 0 : (r[i] ?? '').length))));
-  const line = (r: string[]) => `  ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : r[1]?.startsWith('FAILED') ? c : c.padStart(w[i]))).join('  ')}`.trimEnd();
+  const w = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => (r[1]?.startsWith('FAILED') && i >= 1 ? 0 : (r[i] ?? '').length))),
+  );
+  const line = (r: string[]) =>
+    `  ${r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : r[1]?.startsWith('FAILED') ? c : c.padStart(w[i]))).join('  ')}`.trimEnd();
   return [line(head), `  ${w.map((n) => '-'.repeat(n)).join('  ')}`, ...rows.map(line)].join('\n');
 }

@@ -43,27 +43,51 @@ interface Answer {
   token?: string;
 }
 
-function request(agent: http.Agent, url: URL, method: string, body?: string, headers: Record<string, string> = {}, onSent?: () => void): Promise<{ status: number; text: string }> {
+function request(
+  agent: http.Agent,
+  url: URL,
+  method: string,
+  body?: string,
+  headers: Record<string, string> = {},
+  onSent?: () => void,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent, method, headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        agent,
+        method,
+        headers:
+          body === undefined
+            ? headers
+            : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (onSent) req.on('finish', onSent);
     req.end(body);
   });
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 
 async function main(): Promise<void> {
   const input = JSON.parse(process.env.BENCH_STAMPEDE ?? '') as StampedeInput;
   const url = new URL(input.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: input.n, maxFreeSockets: input.n, keepAliveMsecs: 60_000 });
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: input.n,
+    maxFreeSockets: input.n,
+    keepAliveMsecs: 60_000,
+  });
 
   // warm-up: n connections, all open at once
   await Promise.all(Array.from({ length: input.n }, () => request(agent, new URL('/healthz', url), 'GET')));
@@ -78,7 +102,14 @@ async function main(): Promise<void> {
     const start = performance.now();
     let a: Answer;
     try {
-      const r = await request(agent, url, 'POST', input.body, headers, () => (lastSent = Math.max(lastSent, performance.now())));
+      const r = await request(
+        agent,
+        url,
+        'POST',
+        input.body,
+        headers,
+        () => (lastSent = Math.max(lastSent, performance.now())),
+      );
       const ms = performance.now() - start;
       let parsed: { returnCode?: unknown; returnData?: { token?: unknown } } | undefined;
       try {
@@ -86,7 +117,14 @@ async function main(): Promise<void> {
       } catch {
         parsed = undefined;
       }
-      a = r.status !== 200 ? { ms, code: `http ${r.status}` } : { ms, code: String(parsed?.returnCode), token: typeof parsed?.returnData?.token === 'string' ? parsed.returnData.token : undefined };
+      a =
+        r.status !== 200
+          ? { ms, code: `http ${r.status}` }
+          : {
+              ms,
+              code: String(parsed?.returnCode),
+              token: typeof parsed?.returnData?.token === 'string' ? parsed.returnData.token : undefined,
+            };
     } catch (err) {
       a = { ms: performance.now() - start, code: `error: ${(err as Error).message}` };
     }

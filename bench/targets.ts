@@ -51,7 +51,9 @@ async function waitHealthy(url: string, child: Child, timeoutMs = 60_000): Promi
   let last = '';
   while (Date.now() < deadline) {
     if (child.done()) {
-      throw new Error(`${child.name} exited (${await child.exited}) before answering /healthz:\n${child.output().trim()}`);
+      throw new Error(
+        `${child.name} exited (${await child.exited}) before answering /healthz:\n${child.output().trim()}`,
+      );
     }
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) });
@@ -63,10 +65,18 @@ async function waitHealthy(url: string, child: Child, timeoutMs = 60_000): Promi
     }
     await sleep(100);
   }
-  throw new Error(`${child.name} did not answer GET /healthz with 200 within ${timeoutMs / 1000} s (last: ${last}):\n${child.output().trim()}`);
+  throw new Error(
+    `${child.name} did not answer GET /healthz with 200 within ${timeoutMs / 1000} s (last: ${last}):\n${child.output().trim()}`,
+  );
 }
 
-async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, port: number, timeoutMs?: number): Promise<Target> {
+async function launch(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  port: number,
+  timeoutMs?: number,
+): Promise<Target> {
   const child = startChild(name, args, { cwd: REPO, env, maxOutput: 16_384 });
   const stop = onTeardown(`stop ${name}`, () => child.stop());
   const url = `http://127.0.0.1:${port}`;
@@ -82,13 +92,23 @@ async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, port
 /** bench/bare-koa.ts: the baseline */
 export async function startBareKoa(): Promise<Target> {
   const port = await freePort();
-  return launch('bare Koa', ['--require', 'tsx/cjs', 'bench/bare-koa.ts'], { ...process.env, BENCH_PORT: String(port) }, port);
+  return launch(
+    'bare Koa',
+    ['--require', 'tsx/cjs', 'bench/bare-koa.ts'],
+    { ...process.env, BENCH_PORT: String(port) },
+    port,
+  );
 }
 
 /** bench/fake-wechat.ts as a process of its own (GET /__bench/stats for its counters) */
 export async function startFakeWechatProcess(): Promise<Target> {
   const port = await freePort();
-  return launch('fake WeChat', ['--require', 'tsx/cjs', 'bench/fake-wechat.ts'], { ...process.env, BENCH_PORT: String(port) }, port);
+  return launch(
+    'fake WeChat',
+    ['--require', 'tsx/cjs', 'bench/fake-wechat.ts'],
+    { ...process.env, BENCH_PORT: String(port) },
+    port,
+  );
 }
 
 export interface GatehouseOptions {
@@ -120,7 +140,13 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
     ...o.env,
   };
   const prof = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
-  return launch(o.name, [...prof, ...(o.nodeArgs ?? []), '--require', 'tsx/cjs', 'index.ts', 'serve'], env, port, o.startTimeoutMs);
+  return launch(
+    o.name,
+    [...prof, ...(o.nodeArgs ?? []), '--require', 'tsx/cjs', 'index.ts', 'serve'],
+    env,
+    port,
+    o.startTimeoutMs,
+  );
 }
 
 /** the bench's own environment may carry GATEHOUSE_* settings (a .env, a shell); none may leak in */
@@ -183,7 +209,12 @@ export function rpcBody(interfaceName: string, para: unknown): string {
 }
 
 /** one POST (JSON unless headers say otherwise), the reply as text and (when it is JSON) parsed */
-export async function post(url: string, body: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Reply> {
+export async function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 10_000,
+): Promise<Reply> {
   return request('POST', url, body, { 'content-type': 'application/json', ...headers }, timeoutMs);
 }
 
@@ -192,7 +223,13 @@ export async function get(url: string, headers: Record<string, string> = {}, tim
   return request('GET', url, undefined, headers, timeoutMs);
 }
 
-async function request(method: string, url: string, body: string | undefined, headers: Record<string, string>, timeoutMs: number): Promise<Reply> {
+async function request(
+  method: string,
+  url: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<Reply> {
   const res = await fetch(url, { method, body, headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let parsed: Reply['body'];
@@ -205,10 +242,18 @@ async function request(method: string, url: string, body: string | undefined, he
 }
 
 /** POSTs and insists on HTTP 200 with the given returnCode; returns the reply */
-export async function expectReturnCode(what: string, url: string, body: string, code: number, headers?: Record<string, string>): Promise<Reply> {
+export async function expectReturnCode(
+  what: string,
+  url: string,
+  body: string,
+  code: number,
+  headers?: Record<string, string>,
+): Promise<Reply> {
   const r = await post(url, body, headers);
   if (r.status !== 200 || r.body?.returnCode !== code) {
-    throw new Error(`${what}: expected HTTP 200 with returnCode ${code}, got HTTP ${r.status}: ${r.text.slice(0, 500)}`);
+    throw new Error(
+      `${what}: expected HTTP 200 with returnCode ${code}, got HTTP ${r.status}: ${r.text.slice(0, 500)}`,
+    );
   }
   return r;
 }
@@ -219,7 +264,12 @@ export async function expectReturnCode(what: string, url: string, body: string, 
  */
 export async function liveSession(gatehouse: Target): Promise<{ id: string; skey: string }> {
   await putWechatApp(gatehouse, 'bench', { appId: 'wxbench0000000001', secret: 's' });
-  const login = await expectReturnCode('qcloud.cam.id_skey', gatehouse.url, rpcBody('qcloud.cam.id_skey', { code: 'x' }), 0);
+  const login = await expectReturnCode(
+    'qcloud.cam.id_skey',
+    gatehouse.url,
+    rpcBody('qcloud.cam.id_skey', { code: 'x' }),
+    0,
+  );
   const data = login.body?.returnData as { id?: unknown; skey?: unknown } | undefined;
   if (typeof data?.id !== 'string' || typeof data.skey !== 'string') {
     throw new Error(`qcloud.cam.id_skey: no id/skey in ${login.text.slice(0, 500)}`);
@@ -228,12 +278,21 @@ export async function liveSession(gatehouse: Target): Promise<{ id: string; skey
 }
 
 /** admin.app.put of a wechat_app (idempotent: an upsert) */
-export async function putWechatApp(gatehouse: Target, codeName: string, config: Record<string, unknown>): Promise<void> {
+export async function putWechatApp(
+  gatehouse: Target,
+  codeName: string,
+  config: Record<string, unknown>,
+): Promise<void> {
   await putApp(gatehouse, 'wechat_app', codeName, config);
 }
 
 /** admin.app.put (idempotent: an upsert) */
-export async function putApp(gatehouse: Target, platform: string, codeName: string, config: Record<string, unknown>): Promise<void> {
+export async function putApp(
+  gatehouse: Target,
+  platform: string,
+  codeName: string,
+  config: Record<string, unknown>,
+): Promise<void> {
   await expectReturnCode(
     `admin.app.put ${platform} ${codeName}`,
     gatehouse.url,
@@ -247,7 +306,11 @@ export async function putApp(gatehouse: Target, platform: string, codeName: stri
  * Rows of a bench database, read behind gatehouse's back (for checks the RPC interface does not
  * expose, e.g. the stored refresh tokens: stored plain, as the bench sets no GATEHOUSE_MASTER_KEY).
  */
-export async function queryDatabase(db: BenchDatabase, sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+export async function queryDatabase(
+  db: BenchDatabase,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Array<Record<string, unknown>>> {
   if (db.url.startsWith('sqlite:')) {
     const conn = new Database(db.url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
     try {

@@ -10,7 +10,17 @@ import { cpuTimeUs, rssBytes } from './machine';
 import { nowUs, type Window } from './profile';
 import type { Check } from './report';
 import type { StampedeInput, StampedeOutput } from './stampede';
-import { adminToken, post, putWechatApp, REPO, rpcBody, startGatehouse, type BenchDatabase, type Reply, type Target } from './targets';
+import {
+  adminToken,
+  post,
+  putWechatApp,
+  REPO,
+  rpcBody,
+  startGatehouse,
+  type BenchDatabase,
+  type Reply,
+  type Target,
+} from './targets';
 
 /**
  * The token engine scenarios of `npm run bench` (PROTOCOL.md §5), all through the RPC endpoint
@@ -62,7 +72,8 @@ const cpuText = (us: number) => (Number.isFinite(us) ? `${(us / 1000).toFixed(2)
 const mb = (bytes: number | undefined) => (bytes === undefined ? '?' : (bytes / 2 ** 20).toFixed(0));
 const ms = (n: number) => n.toFixed(0);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
 
 // ---- stampede
 
@@ -75,33 +86,66 @@ export interface StampedeSettings {
  * A fresh app (cold key), the fake's token endpoint slowed to `latencyMs` for it, and `requests`
  * concurrent wechat.app.token calls from bench/stampede.ts in its own process.
  */
-export async function stampede(label: string, gh: Target, fake: FakeWechat, s: StampedeSettings): Promise<{ checks: Check[]; command: string; burst: Window }> {
+export async function stampede(
+  label: string,
+  gh: Target,
+  fake: FakeWechat,
+  s: StampedeSettings,
+): Promise<{ checks: Check[]; command: string; burst: Window }> {
   const id = crypto.randomBytes(5).toString('hex');
   const codeName = `cold-${id}`;
   const appId = `wxcold${id}`;
   await putWechatApp(gh, codeName, { appId, secret: 's' });
-  const input: StampedeInput = { url: gh.url, body: tokenBody(codeName), authorization: callerHeaders().authorization, n: s.requests };
+  const input: StampedeInput = {
+    url: gh.url,
+    body: tokenBody(codeName),
+    authorization: callerHeaders().authorization,
+    n: s.requests,
+  };
   const args = ['--require', 'tsx/cjs', 'bench/stampede.ts'];
   const command = `BENCH_STAMPEDE=${shellQuote(JSON.stringify(input))} node ${args.join(' ')}`;
   const latency = fake.latency;
   fake.latency = (a) => (a === appId ? s.latencyMs : latency(a));
   let out: StampedeOutput;
   try {
-    const child = startChild('stampede', args, { cwd: REPO, env: { ...process.env, BENCH_STAMPEDE: JSON.stringify(input) }, stdoutOnly: true });
+    const child = startChild('stampede', args, {
+      cwd: REPO,
+      env: { ...process.env, BENCH_STAMPEDE: JSON.stringify(input) },
+      stdoutOnly: true,
+    });
     const code = await child.exited;
-    const line = child.output().split('\n').filter((l) => l.startsWith('{')).pop();
-    if (code !== 0 || !line) throw new Error(`bench/stampede.ts exited ${code}:\n${child.output().trim().slice(-2000)}`);
+    const line = child
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop();
+    if (code !== 0 || !line)
+      throw new Error(`bench/stampede.ts exited ${code}:\n${child.output().trim().slice(-2000)}`);
     out = JSON.parse(line) as StampedeOutput;
   } finally {
     fake.latency = latency;
   }
   const upstream = fake.callsFor(appId);
   const ok = out.codes['0'] ?? 0;
-  const others = Object.entries(out.codes).filter(([c]) => c !== '0').map(([c, n]) => `${n} x ${c}`);
+  const others = Object.entries(out.codes)
+    .filter(([c]) => c !== '0')
+    .map(([c, n]) => `${n} x ${c}`);
   const limit = s.latencyMs + STAMPEDE_SLACK_MS;
   const checks: Check[] = [
-    { scenario: label, what: `wall time, ${s.requests} concurrent requests, cold key`, value: `${ms(out.wallMs)} ms`, target: `<= ${limit} ms`, met: out.wallMs <= limit },
-    { scenario: label, what: 'upstream token calls (fake)', value: String(upstream), target: '== 1', met: upstream === 1 },
+    {
+      scenario: label,
+      what: `wall time, ${s.requests} concurrent requests, cold key`,
+      value: `${ms(out.wallMs)} ms`,
+      target: `<= ${limit} ms`,
+      met: out.wallMs <= limit,
+    },
+    {
+      scenario: label,
+      what: 'upstream token calls (fake)',
+      value: String(upstream),
+      target: '== 1',
+      met: upstream === 1,
+    },
     {
       scenario: label,
       what: 'answers',
@@ -109,8 +153,16 @@ export async function stampede(label: string, gh: Target, fake: FakeWechat, s: S
       target: 'all 0, 1 token',
       met: ok === s.requests && out.tokens.length === 1,
     },
-    { scenario: label, what: 'per request p50 / p99 / max', value: `${ms(out.p50Ms)} / ${ms(out.p99Ms)} / ${ms(out.maxMs)} ms` },
-    { scenario: label, what: 'client: all requests on the wire after', value: `${ms(out.sendMs)} ms (${out.warmSockets} warm connections)` },
+    {
+      scenario: label,
+      what: 'per request p50 / p99 / max',
+      value: `${ms(out.p50Ms)} / ${ms(out.p99Ms)} / ${ms(out.maxMs)} ms`,
+    },
+    {
+      scenario: label,
+      what: 'client: all requests on the wire after',
+      value: `${ms(out.sendMs)} ms (${out.warmSockets} warm connections)`,
+    },
   ];
   // the burst on the monotonic clock of the CPU profiles
   const offsetUs = nowUs() - (performance.timeOrigin + performance.now()) * 1000;
@@ -149,7 +201,9 @@ interface Sample {
 
 /** the most intervals overlapping at one instant */
 function maxOverlap(calls: TokenCall[]): number {
-  const edges = calls.flatMap((c) => [[c.start, 1] as const, [c.end, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const edges = calls
+    .flatMap((c) => [[c.start, 1] as const, [c.end, -1] as const])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let cur = 0;
   let max = 0;
   for (const [, d] of edges) max = Math.max(max, (cur += d));
@@ -162,10 +216,16 @@ function maxOverlap(calls: TokenCall[]): number {
  * which the refresher alone keeps them fresh while `samples` random wechat.app.token calls check
  * what a caller gets.
  */
-export async function fleet(storeName: string, db: BenchDatabase, s: FleetSettings, say: (line: string) => void): Promise<Check[]> {
+export async function fleet(
+  storeName: string,
+  db: BenchDatabase,
+  s: FleetSettings,
+  say: (line: string) => void,
+): Promise<Check[]> {
   const label = `fleet ${storeName}`;
   const checks: Check[] = [];
-  const add = (what: string, value: string, target?: string, met?: boolean) => checks.push({ scenario: label, what, value, target, met });
+  const add = (what: string, value: string, target?: string, met?: boolean) =>
+    checks.push({ scenario: label, what, value, target, met });
 
   const fake = await new FakeWechat().start();
   const stopFake = onTeardown('stop the fleet fake WeChat', () => fake.stop());
@@ -182,11 +242,24 @@ export async function fleet(storeName: string, db: BenchDatabase, s: FleetSettin
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-fleet-'));
   const removeDir = onTeardown(`remove ${dir}`, async () => fs.rmSync(dir, { recursive: true, force: true }));
   const appsFile = path.join(dir, 'apps.json');
-  fs.writeFileSync(appsFile, JSON.stringify(apps.map((a) => ({ platform: 'wechat_app', codeName: a.codeName, appId: a.appId, secret: `secret-${a.appId}`, tokenMode: 'classic' }))));
+  fs.writeFileSync(
+    appsFile,
+    JSON.stringify(
+      apps.map((a) => ({
+        platform: 'wechat_app',
+        codeName: a.codeName,
+        appId: a.appId,
+        secret: `secret-${a.appId}`,
+        tokenMode: 'classic',
+      })),
+    ),
+  );
 
   let gh: Target | undefined;
   try {
-    say(`  starting gatehouse with ${s.apps} apps (GATEHOUSE_APPS_FILE), GATEHOUSE_REFRESH_CONCURRENCY=${s.concurrency}, GATEHOUSE_REFRESH_SCAN_MS=${s.scanMs} ...`);
+    say(
+      `  starting gatehouse with ${s.apps} apps (GATEHOUSE_APPS_FILE), GATEHOUSE_REFRESH_CONCURRENCY=${s.concurrency}, GATEHOUSE_REFRESH_SCAN_MS=${s.scanMs} ...`,
+    );
     const t = Date.now();
     gh = await startGatehouse({
       name: `gatehouse fleet (${storeName})`,
@@ -290,7 +363,9 @@ export async function primeAndWatch({ gh, fake, s, say, add, rssStart, members, 
   // at most 10 minutes): when priming was quicker than that, the watch starts there
   const firstDue = t + s.lifeMinS * 1000 - Math.min(600_000, s.lifeMinS * 200) - 1000;
   if (firstDue > Date.now()) {
-    say(`  waiting ${((firstDue - Date.now()) / 1000).toFixed(0)} s until the first primed tokens are due for refresh ...`);
+    say(
+      `  waiting ${((firstDue - Date.now()) / 1000).toFixed(0)} s until the first primed tokens are due for refresh ...`,
+    );
     await sleep(firstDue - Date.now());
     if (gh.child.done()) throw new Error(`${gh.name} died after priming:\n${gh.child.output().trim()}`);
   }
@@ -319,7 +394,8 @@ export async function primeAndWatch({ gh, fake, s, say, add, rssStart, members, 
         d = (err as Error).message;
       }
       const end = Date.now();
-      if (typeof d === 'string') samples.push({ appId: a.subject, start, end, problem: d, expired: false, waited: false });
+      if (typeof d === 'string')
+        samples.push({ appId: a.subject, start, end, problem: d, expired: false, waited: false });
       else {
         const issued = fake.token(d.token);
         // waited: the token it got was fetched while it was in progress, and it took that long
@@ -335,7 +411,9 @@ export async function primeAndWatch({ gh, fake, s, say, add, rssStart, members, 
     if (gh.child.done()) throw new Error(`${gh.name} died during the watch:\n${gh.child.output().trim()}`);
     if (Date.now() - lastSay >= 10_000) {
       lastSay = Date.now();
-      say(`    +${((lastSay - watchStart) / 1000).toFixed(0)} s: ${fake.tokenCalls - callsBefore} refreshes, at most ${fake.maxInFlight} upstream calls at once, RSS ${mb(rssBytes(pid))} MB`);
+      say(
+        `    +${((lastSay - watchStart) / 1000).toFixed(0)} s: ${fake.tokenCalls - callsBefore} refreshes, at most ${fake.maxInFlight} upstream calls at once, RSS ${mb(rssBytes(pid))} MB`,
+      );
     }
   }
   await sampler;
@@ -348,7 +426,8 @@ export async function primeAndWatch({ gh, fake, s, say, add, rssStart, members, 
   // what the fake saw
   // a sampled request that finds its token in the refresh-ahead window starts a refresh of its own
   // (on the request path, not bounded by the refresher's concurrency): leave those calls out
-  const bySample = (c: TokenCall) => samples.some((x) => x.appId === c.appId && c.start >= x.start && c.start <= x.end + 500);
+  const bySample = (c: TokenCall) =>
+    samples.some((x) => x.appId === c.appId && c.start >= x.start && c.start <= x.end + 500);
   const refresherCalls = log.filter((c) => !bySample(c));
   const maxRefresher = maxOverlap(refresherCalls);
   let ahead = 0;
@@ -419,5 +498,8 @@ export async function primeAndWatch({ gh, fake, s, say, add, rssStart, members, 
     'all 0 / 0 / 0',
     failed.length + expired.length + waited.length === 0 && samples.length === s.samples,
   );
-  add(`sampled ${call} p50 / p99 / max`, `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.99))} / ${ms(latencies[latencies.length - 1] ?? 0)} ms`);
+  add(
+    `sampled ${call} p50 / p99 / max`,
+    `${ms(quantile(latencies, 0.5))} / ${ms(quantile(latencies, 0.99))} / ${ms(latencies[latencies.length - 1] ?? 0)} ms`,
+  );
 }

@@ -16,7 +16,8 @@ export interface MariaDbOptions {
 export function poolConfig(url: string, opts: MariaDbOptions = {}): mariadb.PoolConfig {
   const u = new URL(url);
   const raw = u.searchParams.get('connectionLimit');
-  if (raw !== null && !/^\d+$/.test(raw)) throw new DatabaseOpenError(`connectionLimit must be a whole number, got "${raw}"`);
+  if (raw !== null && !/^\d+$/.test(raw))
+    throw new DatabaseOpenError(`connectionLimit must be a whole number, got "${raw}"`);
   const limit = Number(raw ?? opts.connectionLimit ?? 10);
   return {
     host: u.hostname,
@@ -40,15 +41,21 @@ const CAUSES: Record<string, (c: mariadb.PoolConfig) => string> = {
   ECONNREFUSED: () => 'connection refused (ECONNREFUSED); is the server running and listening on that port?',
   ENOTFOUND: (c) => `host "${c.host}" not found (ENOTFOUND); check the host name in the URL`,
   EAI_AGAIN: (c) => `host "${c.host}" could not be looked up (EAI_AGAIN); check DNS and the host name in the URL`,
-  ER_CONNECTION_TIMEOUT: () => 'no answer within 2 s (ER_CONNECTION_TIMEOUT); check the host, the port and any firewall',
+  ER_CONNECTION_TIMEOUT: () =>
+    'no answer within 2 s (ER_CONNECTION_TIMEOUT); check the host, the port and any firewall',
   ETIMEDOUT: () => 'no answer (ETIMEDOUT); check the host, the port and any firewall',
   EHOSTUNREACH: () => 'host unreachable (EHOSTUNREACH); check the host and the network',
   ENETUNREACH: () => 'network unreachable (ENETUNREACH); check the host and the network',
-  ER_ACCESS_DENIED_ERROR: (c) => `access denied for user "${c.user}" (ER_ACCESS_DENIED_ERROR); check the user and password in the URL`,
+  ER_ACCESS_DENIED_ERROR: (c) =>
+    `access denied for user "${c.user}" (ER_ACCESS_DENIED_ERROR); check the user and password in the URL`,
   ER_ACCESS_DENIED_NO_PASSWORD_ERROR: (c) =>
     `access denied for user "${c.user}" (ER_ACCESS_DENIED_NO_PASSWORD_ERROR); check the user and password in the URL`,
-  ER_DBACCESS_DENIED_ERROR: (c) => `user "${c.user}" may not use database "${c.database}" (ER_DBACCESS_DENIED_ERROR); grant it: GRANT ALL ON \`${c.database}\`.* TO …`,
-  ER_BAD_DB_ERROR: (c) => `unknown database "${c.database}" (ER_BAD_DB_ERROR); create it: CREATE DATABASE \`${c.database}\` CHARACTER SET utf8mb4`,
+  ER_DBACCESS_DENIED_ERROR: (c) =>
+    `user "${c.user}" may not use database "${c.database}" (ER_DBACCESS_DENIED_ERROR); grant it: GRANT ALL ON ` +
+    `\`${c.database}\`.* TO …`,
+  ER_BAD_DB_ERROR: (c) =>
+    `unknown database "${c.database}" (ER_BAD_DB_ERROR); create it: CREATE DATABASE \`${c.database}\` ` +
+    `CHARACTER SET utf8mb4`,
 };
 
 /**
@@ -60,12 +67,18 @@ export async function probeMariaDb(url: string): Promise<void> {
   const c = poolConfig(url);
   try {
     const conn = await mariadb.createConnection({
-      host: c.host, port: c.port, user: c.user, password: c.password, database: c.database, connectTimeout: c.connectTimeout,
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      password: c.password,
+      database: c.database,
+      connectTimeout: c.connectTimeout,
     });
     await conn.end();
   } catch (err) {
     const e = err as { code?: string; sqlMessage?: string; message?: string };
-    const cause = (e.code && CAUSES[e.code]?.(c)) ?? `${oneLine(e.sqlMessage ?? e.message ?? 'error')} (${e.code ?? 'unknown'})`;
+    const cause =
+      (e.code && CAUSES[e.code]?.(c)) ?? `${oneLine(e.sqlMessage ?? e.message ?? 'error')} (${e.code ?? 'unknown'})`;
     throw new DatabaseOpenError(`cannot connect to MariaDB at ${c.host}:${c.port}: ${cause}`);
   }
 }
@@ -88,7 +101,10 @@ export class MariaDbStore extends SqlStore {
   private query(sql: string | { sql: string; rowsAsArray: boolean }, params: Param[]): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('query timed out'), { code: 'GATEHOUSE_QUERY_TIMEOUT' })), QUERY_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(Object.assign(new Error('query timed out'), { code: 'GATEHOUSE_QUERY_TIMEOUT' })),
+        QUERY_TIMEOUT_MS,
+      );
     });
     return Promise.race([this.pool.query(sql, params), deadline]).finally(() => clearTimeout(timer));
   }
@@ -125,7 +141,9 @@ export class MariaDbStore extends SqlStore {
     await this.pool.query(sql, params);
   }
 
-  protected async transaction<T>(fn: (q: { all: MariaDbStore['all']; run: MariaDbStore['run'] }) => Promise<T>): Promise<T> {
+  protected async transaction<T>(
+    fn: (q: { all: MariaDbStore['all']; run: MariaDbStore['run'] }) => Promise<T>,
+  ): Promise<T> {
     const conn = await this.pool.getConnection();
     try {
       await conn.beginTransaction();

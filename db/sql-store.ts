@@ -1,6 +1,19 @@
 import { loadMigrations } from './migrations';
 import type {
-  AppRow, AuthStateRow, AuthorizerRow, CallerRow, LoginWrite, PushFilter, PushRow, SessionRow, Store, TicketRow, TokenFilter, TokenIdentity, TokenRow, TokenWrite,
+  AppRow,
+  AuthStateRow,
+  AuthorizerRow,
+  CallerRow,
+  LoginWrite,
+  PushFilter,
+  PushRow,
+  SessionRow,
+  Store,
+  TicketRow,
+  TokenFilter,
+  TokenIdentity,
+  TokenRow,
+  TokenWrite,
 } from './store';
 import type { AuthorizerEvent } from './store';
 
@@ -86,7 +99,8 @@ function pushRow(r: Row): PushRow {
   };
 }
 
-const AUTHORIZER_COLS = 'platform, owner_id, authorizer_id, refresh_token, authorized, needs_reauth, info, created_at, updated_at';
+const AUTHORIZER_COLS =
+  'platform, owner_id, authorizer_id, refresh_token, authorized, needs_reauth, info, created_at, updated_at';
 const SESSION_COLS = 'id, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit';
 const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, created_at, updated_at, identity';
 
@@ -127,7 +141,8 @@ export abstract class SqlStore implements Store {
   async migrate(): Promise<number> {
     await this.run(
       this.dialect === 'mariadb'
-        ? 'CREATE TABLE IF NOT EXISTS meta (k VARCHAR(64) NOT NULL PRIMARY KEY, v TEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
+        ? 'CREATE TABLE IF NOT EXISTS meta (k VARCHAR(64) NOT NULL PRIMARY KEY, v TEXT NOT NULL) ' +
+            'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'
         : 'CREATE TABLE IF NOT EXISTS meta (k TEXT NOT NULL PRIMARY KEY, v TEXT NOT NULL)',
     );
     return this.withMigrationLock(async () => {
@@ -148,8 +163,14 @@ export abstract class SqlStore implements Store {
 
   protected metaVersionStatement(version: number): [string, Param[]] {
     return this.dialect === 'mariadb'
-      ? ['INSERT INTO meta (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)', ['schema_version', String(version)]]
-      : ['INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', ['schema_version', String(version)]];
+      ? [
+          'INSERT INTO meta (k, v) VALUES (?, ?) ON DUPLICATE KEY UPDATE v = VALUES(v)',
+          ['schema_version', String(version)],
+        ]
+      : [
+          'INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v',
+          ['schema_version', String(version)],
+        ];
   }
 
   async getMeta(key: string): Promise<string | null> {
@@ -171,31 +192,61 @@ export abstract class SqlStore implements Store {
   // ---- apps
 
   async putApp(a: AppRow): Promise<{ created: boolean }> {
-    const inserted = await this.run(
-      `${this.insertIgnore} INTO apps (${APP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [a.platform, a.codeName, a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.createdAt, a.updatedAt, a.identity ?? a.appId],
-    );
+    const inserted = await this.run(`${this.insertIgnore} INTO apps (${APP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      a.platform,
+      a.codeName,
+      a.appId,
+      a.enabled ? 1 : 0,
+      a.isDefault ? 1 : 0,
+      a.config,
+      a.createdAt,
+      a.updatedAt,
+      a.identity ?? a.appId,
+    ]);
     if (inserted > 0) return { created: true };
     // an identity owned by another codeName fails here (unique index): the caller checks first
     await this.run(
-      'UPDATE apps SET app_id = ?, enabled = ?, is_default = ?, config = ?, updated_at = ?, identity = ? WHERE platform = ? AND code_name = ?',
-      [a.appId, a.enabled ? 1 : 0, a.isDefault ? 1 : 0, a.config, a.updatedAt, a.identity ?? a.appId, a.platform, a.codeName],
+      'UPDATE apps SET app_id = ?, enabled = ?, is_default = ?, config = ?, updated_at = ?, identity = ? ' +
+        'WHERE platform = ? AND code_name = ?',
+      [
+        a.appId,
+        a.enabled ? 1 : 0,
+        a.isDefault ? 1 : 0,
+        a.config,
+        a.updatedAt,
+        a.identity ?? a.appId,
+        a.platform,
+        a.codeName,
+      ],
     );
     return { created: false };
   }
 
   async getApp(platform: string, codeName: string): Promise<AppRow | null> {
-    const r = await this.one(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND code_name = ?`, [platform, codeName], 'code_name', codeName);
+    const r = await this.one(
+      `SELECT ${APP_COLS} FROM apps WHERE platform = ? AND code_name = ?`,
+      [platform, codeName],
+      'code_name',
+      codeName,
+    );
     return r ? appRow(r) : null;
   }
 
   async findApps(platform: string, appId: string): Promise<AppRow[]> {
-    const rows = await this.all(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND app_id = ? ORDER BY code_name`, [platform, appId]);
+    const rows = await this.all(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND app_id = ? ORDER BY code_name`, [
+      platform,
+      appId,
+    ]);
     return rows.filter((r) => r.app_id === appId).map(appRow);
   }
 
   async appByIdentity(platform: string, identity: string): Promise<AppRow | null> {
-    const r = await this.one(`SELECT ${APP_COLS} FROM apps WHERE platform = ? AND identity = ?`, [platform, identity], 'identity', identity);
+    const r = await this.one(
+      `SELECT ${APP_COLS} FROM apps WHERE platform = ? AND identity = ?`,
+      [platform, identity],
+      'identity',
+      identity,
+    );
     return r ? appRow(r) : null;
   }
 
@@ -239,7 +290,11 @@ export abstract class SqlStore implements Store {
   }
 
   async setSessionUserInfo(id: string, userInfo: string, unionid: string | null): Promise<void> {
-    await this.run('UPDATE sessions SET user_info = ?, unionid = COALESCE(?, unionid) WHERE id = ?', [userInfo, unionid, id]);
+    await this.run('UPDATE sessions SET user_info = ?, unionid = COALESCE(?, unionid) WHERE id = ?', [
+      userInfo,
+      unionid,
+      id,
+    ]);
   }
 
   async logoutSession(id: string, skeyHash: string): Promise<boolean> {
@@ -252,7 +307,8 @@ export abstract class SqlStore implements Store {
     const existing = await this.getToken(t.key);
     if (existing) return existing;
     await this.run(
-      `${this.insertIgnore} INTO tokens (token_key, platform, code_name, subject, kind, version) VALUES (?, ?, ?, ?, ?, 0)`,
+      `${this.insertIgnore} INTO tokens (token_key, platform, code_name, subject, kind, version) VALUES (?, ` +
+        `?, ?, ?, ?, 0)`,
       [t.key, t.platform, t.codeName, t.subject, t.kind],
     );
     const row = await this.getToken(t.key);
@@ -281,7 +337,18 @@ export abstract class SqlStore implements Store {
          aux = CASE WHEN ? = 1 THEN ? ELSE aux END,
          lease_owner = NULL, lease_until = NULL, last_error = NULL, last_error_at = NULL
        WHERE token_key = ? AND lease_owner = ?`,
-      [w.value, w.expiresAt, w.refreshedAt, w.refreshAt, w.forced ? 1 : 0, w.refreshedAt, w.aux !== undefined ? 1 : 0, w.aux ?? null, key, owner],
+      [
+        w.value,
+        w.expiresAt,
+        w.refreshedAt,
+        w.refreshAt,
+        w.forced ? 1 : 0,
+        w.refreshedAt,
+        w.aux !== undefined ? 1 : 0,
+        w.aux ?? null,
+        key,
+        owner,
+      ],
     );
     return n > 0;
   }
@@ -297,14 +364,23 @@ export abstract class SqlStore implements Store {
   }
 
   async clearToken(key: string): Promise<void> {
-    await this.run('UPDATE tokens SET value = NULL, expires_at = NULL, refresh_at = NULL, version = version + 1 WHERE token_key = ?', [key]);
+    await this.run(
+      'UPDATE tokens SET value = NULL, expires_at = NULL, refresh_at = NULL, version = version + 1 WHERE token_key = ?',
+      [key],
+    );
   }
 
   async listTokens(filter: TokenFilter = {}): Promise<TokenRow[]> {
     const where: string[] = [];
     const params: Param[] = [];
-    if (filter.platform) { where.push('platform = ?'); params.push(filter.platform); }
-    if (filter.codeName) { where.push('code_name = ?'); params.push(filter.codeName); }
+    if (filter.platform) {
+      where.push('platform = ?');
+      params.push(filter.platform);
+    }
+    if (filter.codeName) {
+      where.push('code_name = ?');
+      params.push(filter.codeName);
+    }
     const rows = await this.all(
       `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY token_key`,
       params,
@@ -333,14 +409,20 @@ export abstract class SqlStore implements Store {
     );
     if (inserted > 0) return true;
     const n = await this.run(
-      'UPDATE tickets SET value = ?, create_time = ?, updated_at = ? WHERE platform = ? AND app_id = ? AND create_time < ?',
+      'UPDATE tickets SET value = ?, create_time = ?, updated_at = ? WHERE platform = ? AND app_id = ? AND ' +
+        'create_time < ?',
       [value, createTime, now, platform, appId, createTime],
     );
     return n > 0;
   }
 
   async getTicket(platform: string, appId: string): Promise<TicketRow | null> {
-    const r = await this.one('SELECT app_id, value, create_time, updated_at FROM tickets WHERE platform = ? AND app_id = ?', [platform, appId], 'app_id', appId);
+    const r = await this.one(
+      'SELECT app_id, value, create_time, updated_at FROM tickets WHERE platform = ? AND app_id = ?',
+      [platform, appId],
+      'app_id',
+      appId,
+    );
     return r ? { value: String(r.value), createTime: num(r.create_time), updatedAt: num(r.updated_at) } : null;
   }
 
@@ -349,13 +431,32 @@ export abstract class SqlStore implements Store {
   async putAuthorizer(a: AuthorizerRow): Promise<void> {
     const inserted = await this.run(
       `${this.insertIgnore} INTO authorizers (${AUTHORIZER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [a.platform, a.ownerId, a.authorizerId, a.refreshToken, a.authorized ? 1 : 0, a.needsReauth ? 1 : 0, a.info, a.createdAt, a.updatedAt],
+      [
+        a.platform,
+        a.ownerId,
+        a.authorizerId,
+        a.refreshToken,
+        a.authorized ? 1 : 0,
+        a.needsReauth ? 1 : 0,
+        a.info,
+        a.createdAt,
+        a.updatedAt,
+      ],
     );
     if (inserted > 0) return;
     await this.run(
-      `UPDATE authorizers SET refresh_token = ?, authorized = ?, needs_reauth = ?, info = COALESCE(?, info), updated_at = ?
-       WHERE platform = ? AND owner_id = ? AND authorizer_id = ?`,
-      [a.refreshToken, a.authorized ? 1 : 0, a.needsReauth ? 1 : 0, a.info, a.updatedAt, a.platform, a.ownerId, a.authorizerId],
+      `UPDATE authorizers SET refresh_token = ?, authorized = ?, needs_reauth = ?, info = COALESCE(?, info),
+       updated_at = ? WHERE platform = ? AND owner_id = ? AND authorizer_id = ?`,
+      [
+        a.refreshToken,
+        a.authorized ? 1 : 0,
+        a.needsReauth ? 1 : 0,
+        a.info,
+        a.updatedAt,
+        a.platform,
+        a.ownerId,
+        a.authorizerId,
+      ],
     );
   }
 
@@ -370,7 +471,10 @@ export abstract class SqlStore implements Store {
   }
 
   async listAuthorizers(platform: string, ownerId: string): Promise<AuthorizerRow[]> {
-    const rows = await this.all(`SELECT ${AUTHORIZER_COLS} FROM authorizers WHERE platform = ? AND owner_id = ? ORDER BY authorizer_id`, [platform, ownerId]);
+    const rows = await this.all(
+      `SELECT ${AUTHORIZER_COLS} FROM authorizers WHERE platform = ? AND owner_id = ? ORDER BY authorizer_id`,
+      [platform, ownerId],
+    );
     return rows.filter((r) => r.owner_id === ownerId).map(authorizerRow);
   }
 
@@ -383,9 +487,18 @@ export abstract class SqlStore implements Store {
   ): Promise<boolean> {
     const sets: string[] = ['updated_at = ?'];
     const params: Param[] = [now];
-    if (change.authorized !== undefined) { sets.push('authorized = ?'); params.push(change.authorized ? 1 : 0); }
-    if (change.needsReauth !== undefined) { sets.push('needs_reauth = ?'); params.push(change.needsReauth ? 1 : 0); }
-    if (change.refreshToken !== undefined) { sets.push('refresh_token = ?'); params.push(change.refreshToken); }
+    if (change.authorized !== undefined) {
+      sets.push('authorized = ?');
+      params.push(change.authorized ? 1 : 0);
+    }
+    if (change.needsReauth !== undefined) {
+      sets.push('needs_reauth = ?');
+      params.push(change.needsReauth ? 1 : 0);
+    }
+    if (change.refreshToken !== undefined) {
+      sets.push('refresh_token = ?');
+      params.push(change.refreshToken);
+    }
     const n = await this.run(
       `UPDATE authorizers SET ${sets.join(', ')} WHERE platform = ? AND owner_id = ? AND authorizer_id = ?`,
       [...params, platform, ownerId, authorizerId],
@@ -405,11 +518,21 @@ export abstract class SqlStore implements Store {
   async listPushes(f: PushFilter): Promise<PushRow[]> {
     const where: string[] = [];
     const params: Param[] = [];
-    if (f.platform) { where.push('platform = ?'); params.push(f.platform); }
-    if (f.codeName) { where.push('code_name = ?'); params.push(f.codeName); }
-    if (f.infoType) { where.push('info_type = ?'); params.push(f.infoType); }
+    if (f.platform) {
+      where.push('platform = ?');
+      params.push(f.platform);
+    }
+    if (f.codeName) {
+      where.push('code_name = ?');
+      params.push(f.codeName);
+    }
+    if (f.infoType) {
+      where.push('info_type = ?');
+      params.push(f.infoType);
+    }
     const rows = await this.all(
-      `SELECT * FROM pushes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ${Math.max(1, Math.floor(f.limit))}`,
+      `SELECT * FROM pushes ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC ` +
+        `LIMIT ${Math.max(1, Math.floor(f.limit))}`,
       params,
     );
     return rows.map(pushRow);
@@ -421,25 +544,45 @@ export abstract class SqlStore implements Store {
 
   // ---- master-key rotation
 
-  async rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string, keyCheck?: string): Promise<number> {
+  async rewriteSecrets(
+    secret: (value: string) => string,
+    config: (platform: string, json: string) => string,
+    keyCheck?: string,
+  ): Promise<number> {
     return this.transaction(async (q) => {
       let changed = 0;
-      const rewrite = async (table: string, keys: string[], column: string, where = '', map: (r: Row) => string = (r) => secret(String(r[column]))) => {
-        const rows = await q.all(`SELECT ${[...keys, column].join(', ')} FROM ${table} WHERE ${column} IS NOT NULL ${where}`);
+      const rewrite = async (
+        table: string,
+        keys: string[],
+        column: string,
+        where = '',
+        map: (r: Row) => string = (r) => secret(String(r[column])),
+      ) => {
+        const rows = await q.all(
+          `SELECT ${[...keys, column].join(', ')} FROM ${table} WHERE ${column} IS NOT NULL ${where}`,
+        );
         for (const r of rows) {
           const next = map(r);
           if (next === String(r[column])) continue;
-          await q.run(`UPDATE ${table} SET ${column} = ? WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`, [next, ...keys.map((k) => r[k] as Param)]);
+          await q.run(`UPDATE ${table} SET ${column} = ? WHERE ${keys.map((k) => `${k} = ?`).join(' AND ')}`, [
+            next,
+            ...keys.map((k) => r[k] as Param),
+          ]);
           changed++;
         }
       };
       await rewrite('meta', ['k'], 'v', "AND k IN ('jwt_secret', 'master_key_check')");
-      await rewrite('apps', ['platform', 'code_name'], 'config', '', (r) => config(String(r.platform), String(r.config)));
+      await rewrite('apps', ['platform', 'code_name'], 'config', '', (r) =>
+        config(String(r.platform), String(r.config)),
+      );
       await rewrite('sessions', ['id'], 'session_key');
       await rewrite('authorizers', ['platform', 'owner_id', 'authorizer_id'], 'refresh_token');
       await rewrite('tokens', ['token_key'], 'aux');
       // the check that tells the new key from a wrong one commits with the values it describes
-      if (keyCheck !== undefined && (await q.run("UPDATE meta SET v = ? WHERE k = 'master_key_check'", [keyCheck])) === 0) {
+      if (
+        keyCheck !== undefined &&
+        (await q.run("UPDATE meta SET v = ? WHERE k = 'master_key_check'", [keyCheck])) === 0
+      ) {
         await q.run("INSERT INTO meta (k, v) VALUES ('master_key_check', ?)", [keyCheck]);
       }
       return changed;
@@ -471,18 +614,26 @@ export abstract class SqlStore implements Store {
 
   async recordCaller(c: CallerRow): Promise<void> {
     await this.run(
-      `${this.insertIgnore} INTO callers (jti, sub, scope, apps, exp, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `${this.insertIgnore} INTO callers (jti, sub, scope, apps, exp, created_at, revoked_at) VALUES (?, ?, ` +
+        `?, ?, ?, ?, ?)`,
       [c.jti, c.sub, c.scope, c.apps ? JSON.stringify(c.apps) : null, c.exp, c.createdAt, c.revokedAt],
     );
   }
 
   async listCallers(): Promise<CallerRow[]> {
-    const rows = await this.all('SELECT jti, sub, scope, apps, exp, created_at, revoked_at FROM callers ORDER BY created_at DESC, jti');
+    const rows = await this.all(
+      'SELECT jti, sub, scope, apps, exp, created_at, revoked_at FROM callers ORDER BY created_at DESC, jti',
+    );
     return rows.map(SqlStore.callerRow);
   }
 
   async getCaller(jti: string): Promise<CallerRow | null> {
-    const r = await this.one('SELECT jti, sub, scope, apps, exp, created_at, revoked_at FROM callers WHERE jti = ?', [jti], 'jti', jti);
+    const r = await this.one(
+      'SELECT jti, sub, scope, apps, exp, created_at, revoked_at FROM callers WHERE jti = ?',
+      [jti],
+      'jti',
+      jti,
+    );
     return r ? SqlStore.callerRow(r) : null;
   }
 
@@ -490,14 +641,19 @@ export abstract class SqlStore implements Store {
     if ((await this.run('UPDATE callers SET revoked_at = ? WHERE jti = ? AND revoked_at IS NULL', [now, jti])) > 0) {
       return { known: true, already: false };
     }
-    const inserted = await this.run(`${this.insertIgnore} INTO callers (jti, created_at, revoked_at) VALUES (?, ?, ?)`, [jti, now, now]);
+    const inserted = await this.run(
+      `${this.insertIgnore} INTO callers (jti, created_at, revoked_at) VALUES (?, ?, ?)`,
+      [jti, now, now],
+    );
     if (inserted > 0) return { known: false, already: false };
     const row = await this.getCaller(jti);
     return { known: row?.sub !== null && row?.sub !== undefined, already: true };
   }
 
   async revokedCallers(nowS: number): Promise<string[]> {
-    const rows = await this.all('SELECT jti FROM callers WHERE revoked_at IS NOT NULL AND (exp IS NULL OR exp > ?)', [nowS]);
+    const rows = await this.all('SELECT jti FROM callers WHERE revoked_at IS NOT NULL AND (exp IS NULL OR exp > ?)', [
+      nowS,
+    ]);
     return rows.map((r) => String(r.jti));
   }
 
@@ -516,14 +672,20 @@ export abstract class SqlStore implements Store {
     const config = await first('config', 'apps', 'INSTR(config, ?) > 0', `"${prefix}`);
     if (config) {
       try {
-        const sealed = Object.values(JSON.parse(config) as Record<string, unknown>).find((v): v is string => typeof v === 'string' && v.startsWith(prefix));
+        const sealed = Object.values(JSON.parse(config) as Record<string, unknown>).find(
+          (v): v is string => typeof v === 'string' && v.startsWith(prefix),
+        );
         if (sealed) samples.push(sealed);
       } catch {
         /* not JSON: nothing to learn from it */
       }
     }
     if (!deep) return samples;
-    for (const [table, column] of [['sessions', 'session_key'], ['authorizers', 'refresh_token'], ['tokens', 'aux']]) {
+    for (const [table, column] of [
+      ['sessions', 'session_key'],
+      ['authorizers', 'refresh_token'],
+      ['tokens', 'aux'],
+    ]) {
       const v = await first(column, table, `INSTR(${column}, ?) = 1`, prefix);
       if (v?.startsWith(prefix)) samples.push(v);
     }
@@ -534,15 +696,23 @@ export abstract class SqlStore implements Store {
 
   async putAuthState(a: AuthStateRow): Promise<void> {
     await this.run(
-      'INSERT INTO auth_states (nonce_hash, platform, code_name, subject, caller_state, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO auth_states (nonce_hash, platform, code_name, subject, caller_state, created_at, ' +
+        'expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [a.nonceHash, a.platform, a.codeName, a.subject, a.callerState, a.createdAt, a.expiresAt],
     );
   }
 
-  async takeAuthState(nonceHash: string, platform: string, codeName: string, subject: string | null, now: number): Promise<AuthStateRow | null> {
+  async takeAuthState(
+    nonceHash: string,
+    platform: string,
+    codeName: string,
+    subject: string | null,
+    now: number,
+  ): Promise<AuthStateRow | null> {
     // the row never changes once written: read it, then the one DELETE that removes it wins
     const r = await this.one(
-      'SELECT nonce_hash, platform, code_name, subject, caller_state, created_at, expires_at FROM auth_states WHERE nonce_hash = ?',
+      'SELECT nonce_hash, platform, code_name, subject, caller_state, created_at, expires_at FROM auth_states ' +
+        'WHERE nonce_hash = ?',
       [nonceHash],
       'nonce_hash',
       nonceHash,
@@ -575,17 +745,41 @@ export abstract class SqlStore implements Store {
   async applyAuthorizerEvent(e: AuthorizerEvent): Promise<boolean> {
     if (e.authorized !== undefined) {
       const inserted = await this.run(
-        `${this.insertIgnore} INTO authorizers (${AUTHORIZER_COLS}, last_event_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [e.platform, e.ownerId, e.authorizerId, e.refreshToken ?? null, e.authorized ? 1 : 0, e.needsReauth ? 1 : 0, e.info ?? null, e.now, e.now, e.eventAt],
+        `${this.insertIgnore} INTO authorizers (${AUTHORIZER_COLS}, last_event_at) VALUES (?, ?, ?, ?, ?, ?, ` +
+          `?, ?, ?, ?)`,
+        [
+          e.platform,
+          e.ownerId,
+          e.authorizerId,
+          e.refreshToken ?? null,
+          e.authorized ? 1 : 0,
+          e.needsReauth ? 1 : 0,
+          e.info ?? null,
+          e.now,
+          e.now,
+          e.eventAt,
+        ],
       );
       if (inserted > 0) return true;
     }
     const sets: string[] = ['updated_at = ?', 'last_event_at = ?'];
     const params: Param[] = [e.now, e.eventAt];
-    if (e.authorized !== undefined) { sets.push('authorized = ?'); params.push(e.authorized ? 1 : 0); }
-    if (e.needsReauth !== undefined) { sets.push('needs_reauth = ?'); params.push(e.needsReauth ? 1 : 0); }
-    if (e.refreshToken !== undefined) { sets.push('refresh_token = ?'); params.push(e.refreshToken); }
-    if (e.info !== undefined) { sets.push('info = ?'); params.push(e.info); }
+    if (e.authorized !== undefined) {
+      sets.push('authorized = ?');
+      params.push(e.authorized ? 1 : 0);
+    }
+    if (e.needsReauth !== undefined) {
+      sets.push('needs_reauth = ?');
+      params.push(e.needsReauth ? 1 : 0);
+    }
+    if (e.refreshToken !== undefined) {
+      sets.push('refresh_token = ?');
+      params.push(e.refreshToken);
+    }
+    if (e.info !== undefined) {
+      sets.push('info = ?');
+      params.push(e.info);
+    }
     // one statement decides: an event older than the last one applied changes nothing
     const n = await this.run(
       `UPDATE authorizers SET ${sets.join(', ')}
@@ -597,7 +791,8 @@ export abstract class SqlStore implements Store {
 
   async lastAuthorizerEvent(platform: string, ownerId: string, authorizerId: string): Promise<number | null> {
     const r = await this.one(
-      'SELECT owner_id, authorizer_id, last_event_at FROM authorizers WHERE platform = ? AND owner_id = ? AND authorizer_id = ?',
+      'SELECT owner_id, authorizer_id, last_event_at FROM authorizers WHERE platform = ? AND owner_id = ? AND ' +
+        'authorizer_id = ?',
       [platform, ownerId, authorizerId],
       'authorizer_id',
       authorizerId,

@@ -55,7 +55,8 @@ export class SqliteStore extends SqlStore {
       if (db?.open) db.close();
       const e = err as { code?: string; message?: string };
       throw new DatabaseOpenError(
-        `cannot open the SQLite file ${where}: ${oneLine(e.message ?? 'error')} (${e.code ?? 'unknown'}); the file and its directory must be writable`,
+        `cannot open the SQLite file ${where}: ${oneLine(e.message ?? 'error')} (${e.code ?? 'unknown'}); the ` +
+          `file and its directory must be writable`,
       );
     }
   }
@@ -84,15 +85,19 @@ export class SqliteStore extends SqlStore {
   protected async applyMigration(statements: string[], version: number): Promise<void> {
     const [metaSql, metaParams] = this.metaVersionStatement(version);
     // IMMEDIATE takes the write lock first; another connection may have applied it meanwhile
-    this.db.transaction(() => {
-      const row = this.db.prepare("SELECT v FROM meta WHERE k = 'schema_version'").get() as { v: string } | undefined;
-      if (row && Number(row.v) >= version) return;
-      for (const s of statements) this.db.exec(s);
-      this.db.prepare(metaSql).run(...metaParams);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare("SELECT v FROM meta WHERE k = 'schema_version'").get() as { v: string } | undefined;
+        if (row && Number(row.v) >= version) return;
+        for (const s of statements) this.db.exec(s);
+        this.db.prepare(metaSql).run(...metaParams);
+      })
+      .immediate();
   }
 
-  protected async transaction<T>(fn: (q: { all: SqliteStore['all']; run: SqliteStore['run'] }) => Promise<T>): Promise<T> {
+  protected async transaction<T>(
+    fn: (q: { all: SqliteStore['all']; run: SqliteStore['run'] }) => Promise<T>,
+  ): Promise<T> {
     // better-sqlite3 runs statements synchronously: nothing else can interleave on this connection
     this.db.exec('BEGIN IMMEDIATE');
     try {

@@ -218,7 +218,11 @@ export interface Store {
    * replaces the value. Returns how many values changed. (Master-key rotation.) `keyCheck`, when
    * given, becomes meta master_key_check in the same transaction (written whether or not one existed).
    */
-  rewriteSecrets(secret: (value: string) => string, config: (platform: string, json: string) => string, keyCheck?: string): Promise<number>;
+  rewriteSecrets(
+    secret: (value: string) => string,
+    config: (platform: string, json: string) => string,
+    keyCheck?: string,
+  ): Promise<number>;
 
   // ---- caller tokens (§4 trust: jti, list, revocation) — owned by the callers work
 
@@ -254,7 +258,13 @@ export interface Store {
    * (`subject` null: the request names none, the row's is taken as it is); returns it only to the
    * one caller whose DELETE removed it. A mismatch or expired row is left as it is (null returned).
    */
-  takeAuthState(nonceHash: string, platform: string, codeName: string, subject: string | null, now: number): Promise<AuthStateRow | null>;
+  takeAuthState(
+    nonceHash: string,
+    platform: string,
+    codeName: string,
+    subject: string | null,
+    now: number,
+  ): Promise<AuthStateRow | null>;
   /** deletes nonces expired at `now`; returns how many */
   pruneAuthStates(now: number): Promise<number>;
 

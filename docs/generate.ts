@@ -90,15 +90,27 @@ const names = (xs: string[]) => xs.map(code).join(' + ');
 /** the rules a para schema states beside its properties, in words */
 function paraRules(p: Schema): string[] {
   const rules: string[] = [];
-  const known = new Set(['type', 'properties', 'required', 'additionalProperties', 'dependencies', 'anyOf', 'oneOf', 'allOf']);
-  for (const k of Object.keys(p)) if (!known.has(k)) throw new Error(`docs/generate.ts: para keyword "${k}" is not described; teach paraRules`);
-  if (p.additionalProperties !== false) throw new Error('docs/generate.ts: a para schema without additionalProperties: false');
+  const known = new Set([
+    'type',
+    'properties',
+    'required',
+    'additionalProperties',
+    'dependencies',
+    'anyOf',
+    'oneOf',
+    'allOf',
+  ]);
+  for (const k of Object.keys(p))
+    if (!known.has(k)) throw new Error(`docs/generate.ts: para keyword "${k}" is not described; teach paraRules`);
+  if (p.additionalProperties !== false)
+    throw new Error('docs/generate.ts: a para schema without additionalProperties: false');
   for (const [a, deps] of Object.entries((p.dependencies ?? {}) as Record<string, string[]>)) {
     rules.push(`${code(a)} needs ${names(deps)}`);
   }
   if (p.anyOf) {
     const alts = (p.anyOf as Schema[]).map((b) => {
-      if (!b.required || Object.keys(b).length !== 1) throw new Error('docs/generate.ts: para anyOf branch is not a plain required list');
+      if (!b.required || Object.keys(b).length !== 1)
+        throw new Error('docs/generate.ts: para anyOf branch is not a plain required list');
       return names(b.required);
     });
     rules.push(`at least one of ${alts.join(', ')}`);
@@ -111,9 +123,12 @@ function paraRules(p: Schema): string[] {
     rules.push(`exactly one of ${alts.join(' or ')}`);
   }
   for (const b of (p.allOf ?? []) as Schema[]) {
-    const on = Object.entries((b.if?.properties ?? {}) as Record<string, Schema>).find(([, v]) => v.const !== undefined);
+    const on = Object.entries((b.if?.properties ?? {}) as Record<string, Schema>).find(
+      ([, v]) => v.const !== undefined,
+    );
     const then = Object.keys((b.then?.properties ?? {}) as Record<string, Schema>);
-    if (!on || then.length !== 1) throw new Error('docs/generate.ts: para allOf branch is not an if/const → then.properties rule');
+    if (!on || then.length !== 1)
+      throw new Error('docs/generate.ts: para allOf branch is not an if/const → then.properties rule');
     const rule = `${code(then[0])}: the app config of the ${code(on[0])} (see [app configs](#6-app-configs))`;
     if (!rules.includes(rule)) rules.push(rule);
   }
@@ -190,10 +205,17 @@ function appConfigsRegion(b: Built): string {
   for (const p of b.platforms) {
     const props = Object.entries((p.schema.properties ?? {}) as Record<string, Schema>);
     const required = new Set<string>((p.schema.required as string[] | undefined) ?? []);
-    out.push(`#### ${code(p.platform)}`, '', '| field | type | required | secret | identity |', '|---|---|---|---|---|');
+    out.push(
+      `#### ${code(p.platform)}`,
+      '',
+      '| field | type | required | secret | identity |',
+      '|---|---|---|---|---|',
+    );
     for (const [f, s] of props) {
       const yes = (v: boolean) => (v ? 'yes' : '');
-      out.push(`| ${code(f)} | ${cell(typeOf(s))} | ${yes(required.has(f))} | ${yes(p.secrets.includes(f))} | ${yes(p.identity.includes(f))} |`);
+      out.push(
+        `| ${code(f)} | ${cell(typeOf(s))} | ${yes(required.has(f))} | ${yes(p.secrets.includes(f))} | ${yes(p.identity.includes(f))} |`,
+      );
     }
     out.push('| `enabled` | boolean (default true) |  |  |  |', '');
     out.push(`Identity: ${names(p.identity)}. \`gatehouse app put --app-id\` sets ${code(p.idField)}.`, '');
@@ -235,7 +257,10 @@ const ROUTE_DOCS: Record<string, { who: string; see: keyof typeof SECTIONS }> = 
   '/shansong/{codeName}/callback': { who: 'anyone who knows the URL (Shansong does not sign)', see: '7.4' },
   '/proxy/wechat-app/{codeName}/{path…}': { who: 'callers with scope `proxy.wechat_app`', see: '7.7' },
   '/proxy/wechat-tp/{codeName}/{path…}': { who: 'callers with scope `proxy.wechat_tp`', see: '7.7' },
-  '/proxy/wechat-tpauth/{codeName}/{authorizerAppId}/{path…}': { who: 'callers with scope `proxy.wechat_tp`', see: '7.7' },
+  '/proxy/wechat-tpauth/{codeName}/{authorizerAppId}/{path…}': {
+    who: 'callers with scope `proxy.wechat_tp`',
+    see: '7.7',
+  },
   '/proxy/wecom-corp/{codeName}/{path…}': { who: 'callers with scope `proxy.wecom_corp`', see: '7.7' },
   '/proxy/wecom-tp/{codeName}/{path…}': { who: 'callers with scope `proxy.wecom_tp`', see: '7.7' },
   '/proxy/wecom-tpauth/{codeName}/{corpId}/{path…}': { who: 'callers with scope `proxy.wecom_tp`', see: '7.7' },
@@ -268,7 +293,9 @@ function routesRegion(b: Built): string {
     );
   }
   const out = ['| method | route | who calls it | described in |', '|---|---|---|---|'];
-  out.push(`| POST | ${[...RPC_PATHS].map(code).join(', ')} | anyone (public interfaces), callers (backend, admin) | [the RPC endpoint](#2-the-rpc-endpoint) |`);
+  out.push(
+    `| POST | ${[...RPC_PATHS].map(code).join(', ')} | anyone (public interfaces), callers (backend, admin) | [the RPC endpoint](#2-the-rpc-endpoint) |`,
+  );
   for (const [p, methods] of byPath) {
     const order = ['ANY', 'GET', 'POST'];
     const m = [...methods].sort((a, b) => order.indexOf(a) - order.indexOf(b) || a.localeCompare(b)).join(', ');
@@ -295,7 +322,8 @@ export function apply(text: string, want: Record<string, string>): string {
     return `<!-- generated:${name} -->\n${want[name]}\n<!-- /generated -->`;
   });
   const absent = Object.keys(want).filter((n) => !seen.has(n));
-  if (absent.length) throw new Error(`docs/PROTOCOL.md: missing region(s) ${absent.map((n) => `<!-- generated:${n} -->`).join(', ')}`);
+  if (absent.length)
+    throw new Error(`docs/PROTOCOL.md: missing region(s) ${absent.map((n) => `<!-- generated:${n} -->`).join(', ')}`);
   return out;
 }
 

@@ -71,7 +71,10 @@ export function mintCaller(secret: string, c: CallerClaims, now = Date.now()): M
   const payload = { sub: c.sub, scope: c.scope, jti, iat: Math.floor(now / 1000), exp, apps: c.apps };
   // Stryker disable next-line ObjectLiteral: equivalent — HS256 is also jsonwebtoken's default; said for the reader
   const token = jwt.sign(payload, secret, { algorithm: 'HS256' });
-  return { token, record: { jti, sub: c.sub, scope: c.scope, apps: c.apps ?? null, exp, createdAt: now, revokedAt: null } };
+  return {
+    token,
+    record: { jti, sub: c.sub, scope: c.scope, apps: c.apps ?? null, exp, createdAt: now, revokedAt: null },
+  };
 }
 
 /** A signed caller token (with a `jti`). Record `mintCaller(…).record` to make it listable. */
@@ -135,7 +138,11 @@ export class CallerAuth {
         if (this.failing) this.log?.info('caller revocations readable again');
         this.failing = false;
       } catch (err) {
-        if (!this.failing) this.log?.warn({ detail: (err as Error).message }, 'cannot read caller revocations; keeping the last known set');
+        if (!this.failing)
+          this.log?.warn(
+            { detail: (err as Error).message },
+            'cannot read caller revocations; keeping the last known set',
+          );
         this.failing = true;
       } finally {
         this.polling = undefined;
@@ -167,7 +174,8 @@ export class CallerAuth {
         this.cache.delete(token);
         throw new RpcError('UNAUTHENTICATED', '', 'caller token expired');
       }
-      if (hit.jti !== undefined && this.revoked.has(hit.jti)) throw new RpcError('UNAUTHENTICATED', '', 'caller token revoked');
+      if (hit.jti !== undefined && this.revoked.has(hit.jti))
+        throw new RpcError('UNAUTHENTICATED', '', 'caller token revoked');
       return hit;
     }
     let payload: jwt.JwtPayload;
@@ -192,7 +200,12 @@ export class CallerAuth {
     }
     if (jti !== undefined && this.revoked.has(jti)) throw new RpcError('UNAUTHENTICATED', '', 'caller token revoked');
     // Stryker disable next-line Regex: equivalent — the empty strings a split on single spaces leaves are filtered out
-    const caller: Caller = { sub: payload.sub, scope: payload.scope.split(/\s+/).filter(Boolean), apps, exp: payload.exp };
+    const caller: Caller = {
+      sub: payload.sub,
+      scope: payload.scope.split(/\s+/).filter(Boolean),
+      apps,
+      exp: payload.exp,
+    };
     if (jti !== undefined) caller.jti = jti;
     if (this.cache.size >= this.maxCached) this.cache.clear();
     this.cache.set(token, caller);

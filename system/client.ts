@@ -10,7 +10,13 @@
  * Para and returnData types come from the registry's JSON Schemas (client-interfaces.ts, generated).
  * It depends on nothing but the global fetch (Node ≥ 18), so importing it loads no server code.
  */
-import { TOKEN_INTERFACES, type InterfaceName, type Para, type Result, type TokenInterfaceName } from './client-interfaces';
+import {
+  TOKEN_INTERFACES,
+  type InterfaceName,
+  type Para,
+  type Result,
+  type TokenInterfaceName,
+} from './client-interfaces';
 
 export type { Interfaces, InterfaceName, Para, Result, TokenInterfaceName } from './client-interfaces';
 export { TOKEN_INTERFACES } from './client-interfaces';
@@ -56,8 +62,18 @@ export class GatehouseError extends Error {
   /** attempts made, retries included */
   readonly attempts: number;
 
-  constructor(interfaceName: string, returnCode: number | null, returnMessage: string, returnData: unknown, attempts: number, cause?: unknown) {
-    super(`gatehouse ${interfaceName}: ${returnCode ?? 'unreachable'} ${returnMessage}${detail(returnCode, returnData)}`, cause ? { cause } : undefined);
+  constructor(
+    interfaceName: string,
+    returnCode: number | null,
+    returnMessage: string,
+    returnData: unknown,
+    attempts: number,
+    cause?: unknown,
+  ) {
+    super(
+      `gatehouse ${interfaceName}: ${returnCode ?? 'unreachable'} ${returnMessage}${detail(returnCode, returnData)}`,
+      cause ? { cause } : undefined,
+    );
     this.name = 'GatehouseError';
     this.interfaceName = interfaceName;
     this.returnCode = returnCode;
@@ -68,9 +84,12 @@ export class GatehouseError extends Error {
 }
 
 function detail(code: number | null, data: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
   const d = data as Record<string, any> | null;
   if (code === 40029 && d && typeof d === 'object') return ` (${d.platform} errcode ${d.errcode}: ${d.errmsg})`;
-  if (code === 1003 && Array.isArray(d?.errors)) return ` (${d.errors.map((e: any) => `${e.path} ${e.message}`).join('; ')})`;
+  if (code === 1003 && Array.isArray(d?.errors))
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
+    return ` (${d.errors.map((e: any) => `${e.path} ${e.message}`).join('; ')})`;
   if (code === 4029 && d && typeof d === 'object') return ` (retry after ${d.retryAfter} s)`;
   return '';
 }
@@ -82,7 +101,10 @@ interface Envelope {
 }
 
 const isEnvelope = (v: unknown): v is Envelope =>
-  !!v && typeof v === 'object' && typeof (v as Envelope).returnCode === 'number' && typeof (v as Envelope).returnMessage === 'string';
+  !!v &&
+  typeof v === 'object' &&
+  typeof (v as Envelope).returnCode === 'number' &&
+  typeof (v as Envelope).returnMessage === 'string';
 
 /** HTTP statuses of a gateway or balancer in front of a gatehouse that is restarting */
 const RETRY_STATUS = new Set([502, 503, 504]);
@@ -94,7 +116,8 @@ export class GatehouseClient {
   private readonly opts: Required<Omit<ClientOptions, 'token' | 'headers'>> & Pick<ClientOptions, 'token' | 'headers'>;
 
   constructor(options: ClientOptions) {
-    if (!options?.url || !/^https?:\/\//.test(options.url)) throw new TypeError('GatehouseClient: url must be an http(s) URL');
+    if (!options?.url || !/^https?:\/\//.test(options.url))
+      throw new TypeError('GatehouseClient: url must be an http(s) URL');
     this.opts = {
       retries: 3,
       backoffMs: 200,
@@ -115,7 +138,10 @@ export class GatehouseClient {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.post(name, body, options, attempt);
       if ('returnCode' in answer && answer.returnCode === 0) return answer.returnData as Result<N>;
-      const failure = 'error' in answer ? answer.error : new GatehouseError(name, answer.returnCode, answer.returnMessage, answer.returnData, attempt);
+      const failure =
+        'error' in answer
+          ? answer.error
+          : new GatehouseError(name, answer.returnCode, answer.returnMessage, answer.returnData, attempt);
       const retry = 'error' in answer ? answer.retry : answer.returnCode === UPSTREAM_UNREACHABLE;
       if (!retry || attempt > this.opts.retries) throw failure;
       await sleep(this.backoff(attempt));
@@ -154,7 +180,12 @@ export class GatehouseClient {
   }
 
   /** one attempt: the envelope, or why there is none and whether another attempt may help */
-  private async post(name: string, body: string, options: CallOptions, attempt: number): Promise<Envelope | { error: GatehouseError; retry: boolean }> {
+  private async post(
+    name: string,
+    body: string,
+    options: CallOptions,
+    attempt: number,
+  ): Promise<Envelope | { error: GatehouseError; retry: boolean }> {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.opts.headers };
     const token = typeof this.opts.token === 'function' ? await this.opts.token() : this.opts.token;
     if (token) headers.authorization = `Bearer ${token}`;
@@ -162,12 +193,24 @@ export class GatehouseClient {
     let res: Response;
     let text: string;
     try {
-      res = await this.opts.fetch(this.opts.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      res = await this.opts.fetch(this.opts.url, {
+        method: 'POST',
+        body,
+        headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
       text = await res.text();
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why = e?.name === 'TimeoutError' ? `no answer in ${this.opts.timeoutMs} ms` : (e?.cause?.code ?? e?.cause?.message ?? e?.message ?? 'error');
-      return { error: new GatehouseError(name, null, `cannot reach gatehouse (${why})`, '', attempt, err), retry: true };
+      const why =
+        e?.name === 'TimeoutError'
+          ? `no answer in ${this.opts.timeoutMs} ms`
+          : (e?.cause?.code ?? e?.cause?.message ?? e?.message ?? 'error');
+      return {
+        error: new GatehouseError(name, null, `cannot reach gatehouse (${why})`, '', attempt, err),
+        retry: true,
+      };
     }
     let parsed: unknown;
     try {

@@ -108,7 +108,8 @@ function databaseUrl(env: Env): string {
   if (u.port !== '' && !/^\d+$/.test(u.port)) throw new ConfigError(`${name}: port must be a number, got "${u.port}"`);
   if (u.pathname.replace(/^\//, '') === '') throw new ConfigError(`${name}: missing database name`);
   for (const [k, v] of u.searchParams) {
-    if (k !== 'connectionLimit') throw new ConfigError(`${name}: unknown parameter "${k}" (the only one is connectionLimit)`);
+    if (k !== 'connectionLimit')
+      throw new ConfigError(`${name}: unknown parameter "${k}" (the only one is connectionLimit)`);
     if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) {
       throw new ConfigError(`${name}: connectionLimit must be a whole number from 1 to 1000, got "${v}"`);
     }
@@ -127,15 +128,23 @@ export function databaseLocation(url: string): { kind: 'sqlite' | 'mariadb'; loc
   }
   const u = new URL(url);
   const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
-  return { kind: 'mariadb', location: `${user}${u.hostname}:${u.port || 3306}/${decodeURIComponent(u.pathname.replace(/^\//, ''))}` };
+  return {
+    kind: 'mariadb',
+    location: `${user}${u.hostname}:${u.port || 3306}/${decodeURIComponent(u.pathname.replace(/^\//, ''))}`,
+  };
 }
 
 /** an IPv4 address written as four numbers must have each from 0 to 255 (999.1.1.1 is not a name) */
 function listenHost(env: Env): string {
   const host = str(env, 'GATEHOUSE_HOST', '0.0.0.0');
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError(`GATEHOUSE_HOST: not a host name or address: "${host}"`);
-  if (/^[\d.]+$/.test(host) && !(/^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split('.').every((o) => Number(o) <= 255))) {
-    throw new ConfigError(`GATEHOUSE_HOST: not an IPv4 address: "${host}" (four numbers 0-255, e.g. 127.0.0.1 or 0.0.0.0)`);
+  if (
+    /^[\d.]+$/.test(host) &&
+    !(/^\d{1,3}(\.\d{1,3}){3}$/.test(host) && host.split('.').every((o) => Number(o) <= 255))
+  ) {
+    throw new ConfigError(
+      `GATEHOUSE_HOST: not an IPv4 address: "${host}" (four numbers 0-255, e.g. 127.0.0.1 or 0.0.0.0)`,
+    );
   }
   return host;
 }

@@ -5,9 +5,29 @@ export type Logger = pino.Logger;
 
 /** Field names whose values are never written to a log, wherever they appear. */
 export const REDACTED_FIELDS = [
-  'secret', 'appSecret', 'secretKey', 'skey', 'session_key', 'sessionKey', 'token', 'access_token',
-  'accessToken', 'ticket', 'refresh_token', 'refreshToken', 'aesKey', 'authorization', 'password',
-  'encrypt_data', 'encryptedData', 'code', 'jsCode', 'js_code', 'permanent_code', 'masterKey', 'jwtSecret',
+  'secret',
+  'appSecret',
+  'secretKey',
+  'skey',
+  'session_key',
+  'sessionKey',
+  'token',
+  'access_token',
+  'accessToken',
+  'ticket',
+  'refresh_token',
+  'refreshToken',
+  'aesKey',
+  'authorization',
+  'password',
+  'encrypt_data',
+  'encryptedData',
+  'code',
+  'jsCode',
+  'js_code',
+  'permanent_code',
+  'masterKey',
+  'jwtSecret',
 ];
 
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {

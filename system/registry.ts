@@ -15,6 +15,7 @@ export interface Call<S> {
   log: Logger;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
 export interface InterfaceDef<S = unknown, P = any, R = unknown> {
   name: string;
   access: Access;
@@ -58,6 +59,7 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): ParaEr
 export class Registry<S> {
   private readonly defs = new Map<string, Registered<S>>();
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
   add(def: InterfaceDef<S, any, any>): void {
     if (this.defs.has(def.name)) throw new Error(`interface ${def.name} registered twice`);
     this.defs.set(def.name, { ...def, validate: ajv.compile(def.para) } as Registered<S>);
@@ -106,7 +108,9 @@ export function compileSchema(schema: JsonSchema): ValidateFunction {
 
 export function assertValid(validate: ValidateFunction, value: unknown, prefix = ''): void {
   if (!validate(value)) {
-    throw paraError(describeErrors(validate.errors).map((e) => ({ ...e, path: prefix + (e.path === '/' ? '' : e.path) || '/' })));
+    throw paraError(
+      describeErrors(validate.errors).map((e) => ({ ...e, path: prefix + (e.path === '/' ? '' : e.path) || '/' })),
+    );
   }
 }
 

@@ -38,7 +38,17 @@ let sequence = 0;
 /** one access line for a non-RPC call (callbacks, proxies): request id, route, status, duration */
 export function accessLine(log: Logger, ctx: Koa.Context, started: number, extra: Record<string, unknown> = {}): void {
   if (!log.isLevelEnabled('info')) return;
-  accessLogger(log).info({ reqId: requestId(ctx), method: ctx.method, route: ctx.path.slice(0, 256), status: ctx.status, ms: Math.round((performance.now() - started) * 100) / 100, ...extra }, 'http');
+  accessLogger(log).info(
+    {
+      reqId: requestId(ctx),
+      method: ctx.method,
+      route: ctx.path.slice(0, 256),
+      status: ctx.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      ...extra,
+    },
+    'http',
+  );
 }
 
 /** the caller's X-Request-Id when it is sane, else a node-unique one (cheap: no CSPRNG per request) */
@@ -70,7 +80,16 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
   const access = accessLogger(log);
   const logged = log.isLevelEnabled('info');
   const line = (reqId: string, name: string | undefined, code: number, sub: string | undefined, started: number) =>
-    access.info({ reqId, interfaceName: name?.slice(0, 128), returnCode: code, sub, ms: Math.round((performance.now() - started) * 100) / 100 }, 'rpc');
+    access.info(
+      {
+        reqId,
+        interfaceName: name?.slice(0, 128),
+        returnCode: code,
+        sub,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+      },
+      'rpc',
+    );
   const limiter = opts.limiter ?? new RateLimiter(opts.publicRateLimit ?? 0);
   const count = (name: string | undefined, known: boolean, code: number, started: number) => {
     if (!metrics) return;
@@ -114,11 +133,13 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
       if (def.access !== 'public') {
         caller = opts.callers().verify(ctx.get('authorization') || undefined);
         sub = caller.sub;
-        if (!scopeCoversInterface(caller.scope, def)) throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
+        if (!scopeCoversInterface(caller.scope, def))
+          throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
       }
       // a caller limited by an `apps` claim reaches only interfaces that say which subjects a call
       // touches (or that show such a caller only what its claim covers): fail closed
-      if (caller?.apps && !def.apps && !def.appsFiltered) throw new RpcError('FORBIDDEN', '', 'not open to callers limited by an apps claim');
+      if (caller?.apps && !def.apps && !def.appsFiltered)
+        throw new RpcError('FORBIDDEN', '', 'not open to callers limited by an apps claim');
       registry.check(def, para);
       if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, services))) {
         throw new RpcError('FORBIDDEN', '', 'apps claim does not cover the app');

@@ -39,7 +39,11 @@ const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
  * when the request carries a proxy's forwarding header (a reverse proxy on loopback would forward
  * everyone; operators behind one must set GATEHOUSE_METRICS_TOKEN). §7 (trust).
  */
-export function metricsAccess(req: { remoteAddress: string | undefined; headers: IncomingHttpHeaders; token?: string }): 'ok' | 'forbidden' | 'unauthenticated' {
+export function metricsAccess(req: {
+  remoteAddress: string | undefined;
+  headers: IncomingHttpHeaders;
+  token?: string;
+}): 'ok' | 'forbidden' | 'unauthenticated' {
   if (req.token) {
     const given = Buffer.from(String(req.headers.authorization ?? ''));
     const want = Buffer.from(`Bearer ${req.token}`);
@@ -133,7 +137,11 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
       ctx.status = 404;
       return;
     }
-    const access = metricsAccess({ remoteAddress: ctx.req.socket.remoteAddress, headers: ctx.req.headers, token: opts.metricsToken });
+    const access = metricsAccess({
+      remoteAddress: ctx.req.socket.remoteAddress,
+      headers: ctx.req.headers,
+      token: opts.metricsToken,
+    });
     if (access === 'unauthenticated') {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', 'Bearer');

@@ -18,7 +18,8 @@ export function guardStore(store: Store, breakerMs = 1000): Store {
       const v = Reflect.get(target, prop, receiver) as unknown;
       if (typeof v !== 'function' || prop === 'constructor') return v;
       return (...args: unknown[]) => {
-        if (prop !== 'close' && Date.now() < downUntil) return Promise.reject(new StoreError(new Error('database unavailable')));
+        if (prop !== 'close' && Date.now() < downUntil)
+          return Promise.reject(new StoreError(new Error('database unavailable')));
         try {
           const r = (v as (...a: unknown[]) => unknown).apply(target, args);
           return r instanceof Promise ? r.catch(fail) : r;

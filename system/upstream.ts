@@ -20,7 +20,9 @@ export interface UpstreamRequest {
   headers?: Record<string, string>;
 }
 
-/** a platform's answer as it came: its status and headers, the whole body, and that body as a JSON object (parsed once) */
+/**
+ * a platform's answer as it came: its status and headers, the whole body, and that body as a JSON object (parsed once)
+ */
 export interface RawReply {
   res: Response;
   body: Buffer;
@@ -47,7 +49,8 @@ export function unreachable(err: unknown, timeoutMs: number): { errno: string; w
   if (name === 'TimeoutError') return { errno: 'ETIMEDOUT', why: `timed out after ${timeoutMs} ms (ETIMEDOUT)` };
   let e = err as { code?: unknown; cause?: unknown; errors?: { code?: unknown }[] } | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
-    const code = typeof e.code === 'string' ? e.code : typeof e.errors?.[0]?.code === 'string' ? e.errors[0].code : undefined;
+    const code =
+      typeof e.code === 'string' ? e.code : typeof e.errors?.[0]?.code === 'string' ? e.errors[0].code : undefined;
     if (code) return { errno: code, why: `connection failed (${code})` };
     e = e.cause as typeof e;
   }
@@ -58,7 +61,15 @@ export function unreachable(err: unknown, timeoutMs: number): { errno: string; w
  * The log line and the 1005 of a call that got no answer: platform, API, host and errno — never
  * the path or the query (they may carry secrets).
  */
-export function unreachableError(log: Logger, platform: string, api: string, url: URL | string, err: unknown, timeoutMs: number, started: number): RpcError {
+export function unreachableError(
+  log: Logger,
+  platform: string,
+  api: string,
+  url: URL | string,
+  err: unknown,
+  timeoutMs: number,
+  started: number,
+): RpcError {
   const { errno, why } = unreachable(err, timeoutMs);
   const host = new URL(url).host;
   log.warn({ platform, api, host, errno, ms: Date.now() - started }, `upstream ${platform} ${api}: ${host} ${why}`);
@@ -75,7 +86,10 @@ function jsonObject(body: Buffer): Record<string, unknown> | null {
   }
 }
 
-/** the errcode label of a JSON reply: errcode (WeChat, WeCom), err_no (ByteDance), a string code (Fengniao), status (Shansong), else 0 */
+/**
+ * the errcode label of a JSON reply: errcode (WeChat, WeCom), err_no (ByteDance), a string code (Fengniao), status
+ * (Shansong), else 0
+ */
 function errcodeLabel(b: Record<string, unknown>): string {
   const errcode = b.errcode ?? b.err_no ?? (typeof b.code === 'string' ? b.code : undefined) ?? b.status ?? 0;
   return String(errcode).slice(0, 16);
@@ -138,7 +152,10 @@ export class Upstream {
     const { url, res, body } = await this.send(req, started);
     if (res.status < 200 || res.status > 299) {
       this.count(req, `http_${res.status}`, started);
-      this.log.warn({ platform: req.platform, api: req.api, host: url.host, status: res.status }, `upstream ${req.platform} ${req.api}: ${url.host} answered HTTP ${res.status}`);
+      this.log.warn(
+        { platform: req.platform, api: req.api, host: url.host, status: res.status },
+        `upstream ${req.platform} ${req.api}: ${url.host} answered HTTP ${res.status}`,
+      );
       throw new RpcError('UPSTREAM_UNREACHABLE', '', `${req.platform} ${req.api}: HTTP ${res.status}`);
     }
     const reply = jsonObject(body);

@@ -39,11 +39,18 @@ export class XmlRejected extends Error {
 }
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
-const isNameStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80;
+const isNameStart = (c: number) =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80;
 const isNameChar = (c: number) => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
 
 /** a code point that XML 1.0 allows as a character reference */
-const isXmlChar = (n: number) => n === 0x9 || n === 0xa || n === 0xd || (n >= 0x20 && n <= 0xd7ff) || (n >= 0xe000 && n <= 0xfffd) || (n >= 0x10000 && n <= 0x10ffff);
+const isXmlChar = (n: number) =>
+  n === 0x9 ||
+  n === 0xa ||
+  n === 0xd ||
+  (n >= 0x20 && n <= 0xd7ff) ||
+  (n >= 0xe000 && n <= 0xfffd) ||
+  (n >= 0x10000 && n <= 0x10ffff);
 
 /** one open element: its name, the text pieces it holds and, once it has any, its children */
 interface Open {
@@ -80,7 +87,11 @@ function decode(raw: string): string {
     if (raw.charCodeAt(end) !== 0x3b) throw new XmlRejected('not well-formed XML');
     const ref = raw.slice(amp + 1, end);
     if (ref.startsWith('#')) {
-      const n = /^#x[0-9A-Fa-f]{1,6}$/.test(ref) ? parseInt(ref.slice(2), 16) : /^#[0-9]{1,7}$/.test(ref) ? parseInt(ref.slice(1), 10) : NaN;
+      const n = /^#x[0-9A-Fa-f]{1,6}$/.test(ref)
+        ? parseInt(ref.slice(2), 16)
+        : /^#[0-9]{1,7}$/.test(ref)
+          ? parseInt(ref.slice(1), 10)
+          : NaN;
       if (!isXmlChar(n)) throw new XmlRejected('not well-formed XML');
       out += String.fromCodePoint(n);
     } else if (Object.hasOwn(ENTITIES, ref)) out += ENTITIES[ref];
@@ -143,7 +154,9 @@ export function parsePushXml(xml: string, limits: XmlLimits = MESSAGE_LIMITS): R
       i = end + 2;
     } else if (xml.startsWith('<!', i)) {
       const decl = xml.slice(i + 2, i + 9).toUpperCase();
-      bad(decl.startsWith('DOCTYPE') || decl.startsWith('ENTITY') ? 'DOCTYPE and entities are not accepted' : undefined);
+      bad(
+        decl.startsWith('DOCTYPE') || decl.startsWith('ENTITY') ? 'DOCTYPE and entities are not accepted' : undefined,
+      );
     } else if (xml.charCodeAt(i + 1) === 0x2f) {
       // </name >
       const end = name(i + 2);

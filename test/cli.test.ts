@@ -38,7 +38,10 @@ describe('command line', function () {
       it(`${Object.entries(over)[0].join('=')}`, () => {
         const r = cli(['serve'], { ...env, ...over });
         expect(r.status).to.equal(1);
-        const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+        const lines = r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('{'));
         expect(lines).to.have.length(1);
         expect(lines[0]).to.match(line);
       });
@@ -46,11 +49,20 @@ describe('command line', function () {
 
     it('an apps file with an unknown platform or a 42-char aesKey names the entry and field', () => {
       const f = path.join(dir, 'bad-apps.json');
-      fs.writeFileSync(f, JSON.stringify([{ platform: 'wechat_app', codeName: 'ok', ...SAMPLE_APPS.wechat_app }, { platform: 'wechat_game', codeName: 'g' }]));
+      fs.writeFileSync(
+        f,
+        JSON.stringify([
+          { platform: 'wechat_app', codeName: 'ok', ...SAMPLE_APPS.wechat_app },
+          { platform: 'wechat_game', codeName: 'g' },
+        ]),
+      );
       let r = cli(['serve'], { ...env, GATEHOUSE_APPS_FILE: f });
       expect(r.status).to.equal(1);
       expect(r.stderr.trim()).to.match(/^GATEHOUSE_APPS_FILE\[1\]\.platform: unknown platform "wechat_game"/m);
-      fs.writeFileSync(f, JSON.stringify([{ platform: 'wecom_tp', codeName: 't', ...SAMPLE_APPS.wecom_tp, aesKey: 'x'.repeat(42) }]));
+      fs.writeFileSync(
+        f,
+        JSON.stringify([{ platform: 'wecom_tp', codeName: 't', ...SAMPLE_APPS.wecom_tp, aesKey: 'x'.repeat(42) }]),
+      );
       r = cli(['serve'], { ...env, GATEHOUSE_APPS_FILE: f });
       expect(r.status).to.equal(1);
       expect(r.stderr).to.match(/^GATEHOUSE_APPS_FILE\[0\]\.aesKey: /m);
@@ -65,18 +77,41 @@ describe('command line', function () {
 
   it('app put --file / flags, app list, app rm', async () => {
     const f = path.join(dir, 'apps.json');
-    fs.writeFileSync(f, JSON.stringify([
-      { platform: 'wechat_app', codeName: 'shop', ...SAMPLE_APPS.wechat_app },
-      { platform: 'cos', codeName: 'files', ...SAMPLE_APPS.cos },
-    ]));
+    fs.writeFileSync(
+      f,
+      JSON.stringify([
+        { platform: 'wechat_app', codeName: 'shop', ...SAMPLE_APPS.wechat_app },
+        { platform: 'cos', codeName: 'files', ...SAMPLE_APPS.cos },
+      ]),
+    );
     expect(cli(['app', 'put', '--file', f], env).stdout).to.equal('2 app(s) upserted\n');
-    const one = cli(['app', 'put', '--platform', 'wecom_corp', '--code-name', 'hr', '--app-id', 'ww01', '--secret', 'corp-s', '--set', 'agentId=1000002'], env);
+    const one = cli(
+      [
+        'app',
+        'put',
+        '--platform',
+        'wecom_corp',
+        '--code-name',
+        'hr',
+        '--app-id',
+        'ww01',
+        '--secret',
+        'corp-s',
+        '--set',
+        'agentId=1000002',
+      ],
+      env,
+    );
     expect(one.stdout).to.equal('created wecom_corp hr\n');
     const bad = cli(['app', 'put', '--platform', 'wecom_corp', '--code-name', 'hr2', '--app-id', 'ww01'], env);
     expect(bad.status).to.equal(1);
     expect(bad.stderr).to.match(/^app\[0\]\.(agentId|secret): is required/);
     const list = cli(['app', 'list'], env).stdout.trim().split('\n');
-    expect(list).to.deep.equal(['cos\tfiles\t1250000000\tenabled', 'wechat_app\tshop\twx1234567890abcdef\tenabled\tdefault', 'wecom_corp\thr\tww01\tenabled']);
+    expect(list).to.deep.equal([
+      'cos\tfiles\t1250000000\tenabled',
+      'wechat_app\tshop\twx1234567890abcdef\tenabled\tdefault',
+      'wecom_corp\thr\tww01\tenabled',
+    ]);
     expect(cli(['app', 'list', '--platform', 'cos'], env).stdout.trim().split('\n')).to.have.length(1);
     expect(cli(['app', 'rm', '--platform', 'cos', '--code-name', 'files'], env).stdout).to.equal('removed cos files\n');
     expect(cli(['app', 'list'], env).stdout).to.not.include('files');
@@ -102,7 +137,10 @@ describe('command line', function () {
       const body = (await res.json()) as { returnCode: number; returnData: { apps: unknown[] } };
       expect(body.returnCode).to.equal(0);
       expect(body.returnData.apps).to.have.length(2);
-      const other = cli(['caller', 'token', '--sub', 'x', '--scope', '*'], { ...env, GATEHOUSE_JWT_SECRET: 'different' }).stdout.trim();
+      const other = cli(['caller', 'token', '--sub', 'x', '--scope', '*'], {
+        ...env,
+        GATEHOUSE_JWT_SECRET: 'different',
+      }).stdout.trim();
       const denied = await fetch(`${srv.url}/`, {
         method: 'POST',
         headers: { authorization: `Bearer ${other}` },
@@ -125,7 +163,10 @@ describe('command line', function () {
     // a setting only .env holds takes effect: the store goes where .env says; .env's bad port loses to the real one
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-zero-'));
     const port = freePort();
-    fs.writeFileSync(path.join(cwd, '.env'), 'GATEHOUSE_DATABASE_URL=sqlite:./from-dotenv/store.db\nGATEHOUSE_PORT=eighty\nGATEHOUSE_LOG_LEVEL=warn\n');
+    fs.writeFileSync(
+      path.join(cwd, '.env'),
+      'GATEHOUSE_DATABASE_URL=sqlite:./from-dotenv/store.db\nGATEHOUSE_PORT=eighty\nGATEHOUSE_LOG_LEVEL=warn\n',
+    );
     const srv = await serve({ GATEHOUSE_PORT: port }, cwd);
     try {
       expect(fs.existsSync(path.join(cwd, 'from-dotenv', 'store.db'))).to.equal(true);
@@ -151,7 +192,13 @@ describe('command line', function () {
 
   it('serves on :4236 with no configuration at all', async function () {
     // a developer's own gatehouse on :4236 is left alone; CI owns its machine, so there it is a failure
-    if (await fetch('http://127.0.0.1:4236/healthz').then(() => true, () => false)) skipBecause(this, 'something already answers on 127.0.0.1:4236', { failInCi: true });
+    if (
+      await fetch('http://127.0.0.1:4236/healthz').then(
+        () => true,
+        () => false,
+      )
+    )
+      skipBecause(this, 'something already answers on 127.0.0.1:4236', { failInCi: true });
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-zero-'));
     const srv = await serve({}, cwd);
     try {

@@ -88,7 +88,8 @@ function linksOf(file: string): Link[] {
   const out: Link[] = [];
   lines.forEach((raw, i) => {
     const line = raw.replace(/`[^`]*`/g, ''); // inline code is not a link
-    for (const m of line.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) out.push({ file, line: i + 1, target: m[1] });
+    for (const m of line.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+      out.push({ file, line: i + 1, target: m[1] });
     const ref = /^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/.exec(line);
     if (ref) out.push({ file, line: i + 1, target: ref[1] });
   });
@@ -104,7 +105,8 @@ function brokenLink(l: Link): string | undefined {
   const target = pathPart === '' ? l.file : path.resolve(path.dirname(l.file), decodeURIComponent(pathPart));
   if (path.relative(ROOT, target).startsWith('..')) return 'outside the repository';
   if (!fs.existsSync(target)) return 'no such file';
-  if (anchor !== undefined && target.endsWith('.md') && !anchorsOf(target).has(decodeURIComponent(anchor))) return `no anchor #${anchor} in ${rel(target)}`;
+  if (anchor !== undefined && target.endsWith('.md') && !anchorsOf(target).has(decodeURIComponent(anchor)))
+    return `no anchor #${anchor} in ${rel(target)}`;
   return undefined;
 }
 
@@ -129,7 +131,11 @@ async function allHelp(): Promise<Array<{ command: string; text: string }>> {
     };
     require(${JSON.stringify(path.join(ROOT, 'index.ts'))});
   `;
-  const { stdout } = await run(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', walker], { cwd: ROOT, env, timeout: 50_000 });
+  const { stdout } = await run(process.execPath, ['--require', require.resolve('tsx/cjs'), '-e', walker], {
+    cwd: ROOT,
+    env,
+    timeout: 50_000,
+  });
   return JSON.parse(stdout) as Array<{ command: string; text: string }>;
 }
 
@@ -162,7 +168,8 @@ describe('docs', function () {
         .forEach((line, i) => {
           // a section reference is fine as the text of a link into the repo, not on its own
           const bare = line.replace(/\[[^\]]*\]\([^)]*\)/g, '');
-          if (line.includes('../shared') || /PROTOCOL\.md §/.test(bare)) offending.push(`${rel(f)}:${i + 1}: ${line.trim()}`);
+          if (line.includes('../shared') || /PROTOCOL\.md §/.test(bare))
+            offending.push(`${rel(f)}:${i + 1}: ${line.trim()}`);
         });
     }
     expect(offending, offending.join('\n')).to.deep.equal([]);
@@ -171,7 +178,13 @@ describe('docs', function () {
 
   it("the CLI's help mentions no ../shared and links only to docs/PROTOCOL.md anchors that exist", async () => {
     const help = await allHelp();
-    expect(help.map((h) => h.command)).to.include.members(['gatehouse', 'gatehouse app', 'gatehouse caller', 'gatehouse app put', 'gatehouse caller token']);
+    expect(help.map((h) => h.command)).to.include.members([
+      'gatehouse',
+      'gatehouse app',
+      'gatehouse caller',
+      'gatehouse app put',
+      'gatehouse caller token',
+    ]);
     const anchors = anchorsOf(PROTOCOL_FILE);
     const bad: string[] = [];
     let refs = 0;
@@ -181,7 +194,8 @@ describe('docs', function () {
       for (const m of text.matchAll(/(\S*PROTOCOL\.md)(#[^\s),]+)?/g)) {
         refs += 1;
         if (m[1] !== 'docs/PROTOCOL.md') bad.push(`${command}: ${m[0]} is not docs/PROTOCOL.md`);
-        else if (!m[2] || !anchors.has(m[2].slice(1))) bad.push(`${command}: ${m[0]} names no anchor of docs/PROTOCOL.md`);
+        else if (!m[2] || !anchors.has(m[2].slice(1)))
+          bad.push(`${command}: ${m[0]} names no anchor of docs/PROTOCOL.md`);
       }
     }
     expect(bad, bad.join('\n')).to.deep.equal([]);
@@ -195,7 +209,8 @@ describe('docs', function () {
 
   it('docs/PROTOCOL.md names every return code and every GATEHOUSE_ variable the code knows', () => {
     const text = fs.readFileSync(PROTOCOL_FILE, 'utf8');
-    for (const [message, code] of Object.entries(Codes)) expect(text, `${code} ${message}`).to.include(`| ${code} | \`${message}\` |`);
+    for (const [message, code] of Object.entries(Codes))
+      expect(text, `${code} ${message}`).to.include(`| ${code} | \`${message}\` |`);
     const config = fs.readFileSync(path.join(ROOT, 'system/config.ts'), 'utf8');
     const vars = [...new Set(config.match(/GATEHOUSE_[A-Z_]+/g))];
     expect(vars.length).to.be.greaterThan(20);
@@ -212,7 +227,9 @@ describe('docs', function () {
     expect(at('docs/NOPE.md')).to.equal('no such file');
     expect(at('../shared/PROTOCOL.md')).to.equal('outside the repository');
     expect(at('/etc/passwd')).to.equal('an absolute path');
-    expect(slug('3.1 Sessions (public) — wire-compatible with Wafer')).to.equal('31-sessions-public--wire-compatible-with-wafer');
+    expect(slug('3.1 Sessions (public) — wire-compatible with Wafer')).to.equal(
+      '31-sessions-public--wire-compatible-with-wafer',
+    );
     expect(slug('`wechat_app`')).to.equal('wechat_app');
   });
 });

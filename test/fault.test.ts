@@ -46,7 +46,14 @@ interface Sample {
 }
 
 /** one RPC, never throwing: what came back (or did not) and when */
-async function call(url: string, interfaceName: string, para: unknown, kind: string, node: number, timeoutMs = 30_000): Promise<Sample> {
+async function call(
+  url: string,
+  interfaceName: string,
+  para: unknown,
+  kind: string,
+  node: number,
+  timeoutMs = 30_000,
+): Promise<Sample> {
   const start = Date.now();
   try {
     const res = await fetch(`${url}/`, {
@@ -69,7 +76,14 @@ async function call(url: string, interfaceName: string, para: unknown, kind: str
     return s;
   } catch (err) {
     const e = err as Error & { cause?: { code?: string } };
-    return { kind, node, start, end: Date.now(), status: 0, error: e.name === 'TimeoutError' ? 'hang' : `${e.name}: ${e.cause?.code ?? e.message}` };
+    return {
+      kind,
+      node,
+      start,
+      end: Date.now(),
+      status: 0,
+      error: e.name === 'TimeoutError' ? 'hang' : `${e.name}: ${e.cause?.code ?? e.message}`,
+    };
   }
 }
 
@@ -106,11 +120,24 @@ const summary = (xs: Sample[]) => {
 /** every sample is an HTTP 200 carrying a numeric returnCode in `codes` */
 function expectEnvelopes(xs: Sample[], codes: number[], what: string): void {
   const bad = xs.filter((s) => s.status !== 200 || s.code === undefined || !codes.includes(s.code));
-  expect(bad.slice(0, 5), `${what}: ${bad.length} of ${xs.length} calls were not HTTP 200 with returnCode in [${codes}]`).to.deep.equal([]);
+  expect(
+    bad.slice(0, 5),
+    `${what}: ${bad.length} of ${xs.length} calls were not HTTP 200 with returnCode in [${codes}]`,
+  ).to.deep.equal([]);
 }
 
-async function wechatApp(url: string, codeName: string, appId: string, secret: string, extra: Record<string, unknown> = {}) {
-  await rpcOk(url, 'admin.app.put', { platform: 'wechat_app', codeName, config: { appId, secret, tokenMode: 'classic', ...extra } });
+async function wechatApp(
+  url: string,
+  codeName: string,
+  appId: string,
+  secret: string,
+  extra: Record<string, unknown> = {},
+) {
+  await rpcOk(url, 'admin.app.put', {
+    platform: 'wechat_app',
+    codeName,
+    config: { appId, secret, tokenMode: 'classic', ...extra },
+  });
 }
 
 describe('fault tolerance: private MariaDB stopped / hung, a node killed, the platform misbehaving', function () {
@@ -147,7 +174,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
   before(async function () {
     const bins = mariadbBinaries();
     if ('missing' in bins) {
-      skipBecause(this, `fault tests need a local MariaDB server they can stop and start: ${bins.missing}`, { fixable: 'mariadb-server' });
+      skipBecause(this, `fault tests need a local MariaDB server they can stop and start: ${bins.missing}`, {
+        fixable: 'mariadb-server',
+      });
     }
     maria = new PrivateMariaDb();
     await maria.init();
@@ -192,7 +221,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     await rpcOk(nodes[0].url, 'qcloud.cam.auth', creds);
 
     // the first token call on every node: fetched once, cached on both nodes
-    const first = await Promise.all(nodes.map((n, i) => call(n.url, 'wechat.app.token', { codeName: 'hot' }, 'hot', i)));
+    const first = await Promise.all(
+      nodes.map((n, i) => call(n.url, 'wechat.app.token', { codeName: 'hot' }, 'hot', i)),
+    );
     expectEnvelopes(first, [0], 'first token calls');
     const hotToken = first[0].data.token as string;
     expect(first.map((s) => s.data.token)).to.deep.equal(nodes.map(() => hotToken));
@@ -221,7 +252,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     await maria!.stop();
     const tDown = Date.now();
     // the app whose token was never fetched: asked for only once the database is gone
-    const cold = load(samples, 2, (w) => call(nodes[w % 2].url, 'wechat.app.token', { codeName: 'cold' }, 'cold', w % 2));
+    const cold = load(samples, 2, (w) =>
+      call(nodes[w % 2].url, 'wechat.app.token', { codeName: 'cold' }, 'cold', w % 2),
+    );
     await sleep(tStop + 10_000 - Date.now());
 
     // ---- MariaDB comes back on the same datadir and port
@@ -230,7 +263,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const tUp = Date.now();
     await sleep(6_500);
     await Promise.all([hot.stop(), auth.stop(), cold.stop(), readyz.stop()]);
-    note(`down ${tDown - tStop} ms after SIGTERM, restarted ${tRestart - tStop} ms after it, answering ${tUp - tRestart} ms later`);
+    note(
+      `down ${tDown - tStop} ms after SIGTERM, restarted ${tRestart - tStop} ms after it, answering ${tUp - tRestart} ms later`,
+    );
 
     const of = (kind: string, xs = samples) => xs.filter((s) => s.kind === kind);
     /** calls made entirely while MariaDB was gone */
@@ -242,7 +277,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
       note(`${kind}: ≥ 5 s after the return ${summary(of(kind, recovered))}`);
     }
     const lastFailure = Math.max(tUp, ...samples.filter((s) => s.code !== 0).map((s) => s.end));
-    note(`last non-zero answer ${lastFailure - tUp} ms after MariaDB answered again; readyz while down: ${summary(ready.filter((s) => s.start >= tDown && s.end <= tRestart))}`);
+    note(
+      `last non-zero answer ${lastFailure - tUp} ms after MariaDB answered again; readyz while down: ${summary(ready.filter((s) => s.start >= tDown && s.end <= tRestart))}`,
+    );
 
     // never a 500, never anything but an envelope
     expectEnvelopes(samples, [0, 1001], 'every call of the run');
@@ -253,9 +290,16 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     // never a hang: a call waits at most the pool's 3 s per store read it makes. A cached-token
     // call can make two (app config, then token row) when both node caches have lapsed — see the
     // known-bug test below; the others make one.
-    const tooSlow = (xs: Sample[], limit: number) => xs.filter((s) => ms(s) > limit).map((s) => ({ kind: s.kind, ms: ms(s), code: s.code }));
-    expect(tooSlow(of('hot'), 2 * STORE_WAIT_MS + MARGIN_MS), 'cached-token calls slower than 2 store waits + margin').to.deep.equal([]);
-    expect(tooSlow([...of('cold'), ...of('auth')], STORE_WAIT_MS + MARGIN_MS), 'calls slower than the timeout + margin').to.deep.equal([]);
+    const tooSlow = (xs: Sample[], limit: number) =>
+      xs.filter((s) => ms(s) > limit).map((s) => ({ kind: s.kind, ms: ms(s), code: s.code }));
+    expect(
+      tooSlow(of('hot'), 2 * STORE_WAIT_MS + MARGIN_MS),
+      'cached-token calls slower than 2 store waits + margin',
+    ).to.deep.equal([]);
+    expect(
+      tooSlow([...of('cold'), ...of('auth')], STORE_WAIT_MS + MARGIN_MS),
+      'calls slower than the timeout + margin',
+    ).to.deep.equal([]);
 
     // the cached token: served, the same one, from before the stop to after the return (§5.5)
     expect(of('hot', down).length, 'cached-token calls while MariaDB was down').to.be.greaterThan(10);
@@ -279,14 +323,20 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const readyBack = ready.filter((s) => s.start >= tUp + 5000);
     expect(readyBack.length).to.be.greaterThan(0);
     expect(readyBack.map((s) => s.status)).to.deep.equal(readyBack.map(() => 200));
-    expect(Math.max(...ready.map(ms)), '/readyz answers within the timeout + margin').to.be.at.most(STORE_WAIT_MS + MARGIN_MS);
+    expect(Math.max(...ready.map(ms)), '/readyz answers within the timeout + margin').to.be.at.most(
+      STORE_WAIT_MS + MARGIN_MS,
+    );
 
     // within 5 s of MariaDB returning every call succeeds again
     for (const kind of ['hot', 'cold', 'auth']) {
       expect(of(kind, recovered).length, `${kind} calls ≥ 5 s after the return`).to.be.greaterThan(5);
       expectEnvelopes(of(kind, recovered), [0], `${kind} ≥ 5 s after MariaDB returned`);
     }
-    const coldTokens = new Set(of('cold').filter((s) => s.code === 0).map((s) => s.data.token as string));
+    const coldTokens = new Set(
+      of('cold')
+        .filter((s) => s.code === 0)
+        .map((s) => s.data.token as string),
+    );
     expect(coldTokens.size).to.equal(1);
     expect(fake!.isLive([...coldTokens][0])).to.equal(true);
 
@@ -294,11 +344,17 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     expect(fake!.count('token', WX_HOT), 'upstream calls for the cached token').to.equal(1);
     expect(fake!.count('token', WX_COLD), 'upstream calls for the token first asked for during the outage').to.equal(1);
     expect(fake!.count('jscode2session', WX_MINI)).to.equal(1);
-    const rows = (await maria!.query('SELECT subject, version FROM tokens ORDER BY subject', [], 'gh_fault_outage')) as { subject: string; version: number }[];
-    expect(rows.map((r) => [r.subject, r.version])).to.deep.equal([
-      [WX_HOT, 1],
-      [WX_COLD, 1],
-    ].sort());
+    const rows = (await maria!.query(
+      'SELECT subject, version FROM tokens ORDER BY subject',
+      [],
+      'gh_fault_outage',
+    )) as { subject: string; version: number }[];
+    expect(rows.map((r) => [r.subject, r.version])).to.deep.equal(
+      [
+        [WX_HOT, 1],
+        [WX_COLD, 1],
+      ].sort(),
+    );
   });
 
   it('kill -9 of one of three nodes mid-load: the other two keep serving, its lease expires, one refresh per token', async () => {
@@ -310,7 +366,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const nodes = await startNodes(3, baseEnv(await maria!.createDatabase(dbName)));
     await wechatApp(nodes[0].url, 'busy', WX_BUSY, 'busy-secret');
     await wechatApp(nodes[0].url, 'leased', WX_LEASE, 'lease-secret');
-    const warm = await Promise.all(nodes.map((n, i) => call(n.url, 'wechat.app.token', { codeName: 'busy' }, 'busy', i)));
+    const warm = await Promise.all(
+      nodes.map((n, i) => call(n.url, 'wechat.app.token', { codeName: 'busy' }, 'busy', i)),
+    );
     expectEnvelopes(warm, [0], 'warm-up');
     const busyToken = warm[0].data.token as string;
     expect(fake!.count('token', WX_BUSY)).to.equal(1);
@@ -319,9 +377,14 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const victim = nodes[2];
     fake!.mode('token', 'stall');
     const victimCall = call(victim.url, 'wechat.app.token', { codeName: 'leased' }, 'leased', 2, 60_000);
-    for (const deadline = Date.now() + 10_000; fake!.count('token', WX_LEASE) === 0 && Date.now() < deadline; ) await sleep(20);
+    for (const deadline = Date.now() + 10_000; fake!.count('token', WX_LEASE) === 0 && Date.now() < deadline;)
+      await sleep(20);
     expect(fake!.count('token', WX_LEASE)).to.equal(1);
-    const [lease] = (await maria!.query('SELECT lease_owner, lease_until FROM tokens WHERE subject = ?', [WX_LEASE], dbName)) as { lease_owner: string | null; lease_until: number | null }[];
+    const [lease] = (await maria!.query(
+      'SELECT lease_owner, lease_until FROM tokens WHERE subject = ?',
+      [WX_LEASE],
+      dbName,
+    )) as { lease_owner: string | null; lease_until: number | null }[];
     expect(lease.lease_owner, 'the victim holds the lease').to.be.a('string');
     const leaseUntil = Number(lease.lease_until);
 
@@ -334,7 +397,7 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
       if (s.status === 0) await sleep(20); // the dead node refuses at once: do not spin
       return s;
     });
-    for (const deadline = Date.now() + 10_000; samples.length < 600 && Date.now() < deadline; ) await sleep(20);
+    for (const deadline = Date.now() + 10_000; samples.length < 600 && Date.now() < deadline;) await sleep(20);
     tKill = Date.now();
     victim.kill('SIGKILL');
     await victim.exited;
@@ -342,11 +405,17 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     fake!.mode('token', null);
 
     // the survivors are asked for the leased token: they wait for the lease to expire, then one refreshes
-    const waiters = await Promise.all(Array.from({ length: 60 }, (_, i) => call(nodes[i % 2].url, 'wechat.app.token', { codeName: 'leased' }, 'leased', i % 2, 60_000)));
+    const waiters = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        call(nodes[i % 2].url, 'wechat.app.token', { codeName: 'leased' }, 'leased', i % 2, 60_000),
+      ),
+    );
     while (samples.length < 1200) await sleep(20);
     await busy.stop();
     const dead = await victimCall;
-    note(`lease expired ${leaseUntil - tKill} ms after the kill; waiters done ${Math.max(...waiters.map((s) => s.end)) - leaseUntil} ms after it; ${summary(samples)}`);
+    note(
+      `lease expired ${leaseUntil - tKill} ms after the kill; waiters done ${Math.max(...waiters.map((s) => s.end)) - leaseUntil} ms after it; ${summary(samples)}`,
+    );
 
     // the survivors answered everything with 0, the one token
     const survivors = samples.filter((s) => s.node !== 2);
@@ -356,9 +425,16 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     // the victim served until it died; after that its port refuses (no half answers)
     const toVictim = samples.filter((s) => s.node === 2);
     expect(toVictim.filter((s) => s.end < tKill).length).to.be.greaterThan(100);
-    expectEnvelopes(toVictim.filter((s) => s.end < tKill), [0], 'the victim before the kill');
+    expectEnvelopes(
+      toVictim.filter((s) => s.end < tKill),
+      [0],
+      'the victim before the kill',
+    );
     const afterKill = toVictim.filter((s) => s.start > tDead);
-    expect(afterKill.filter((s) => s.status !== 0), 'answers from a dead node').to.deep.equal([]);
+    expect(
+      afterKill.filter((s) => s.status !== 0),
+      'answers from a dead node',
+    ).to.deep.equal([]);
     expect(samples.length).to.be.at.least(1000);
     expect(dead.status, 'the victim’s own call died with it').to.equal(0);
 
@@ -368,8 +444,14 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     expect(leased.size).to.equal(1);
     expect(fake!.isLive([...leased][0])).to.equal(true);
     expect(Math.max(...waiters.map((s) => s.end))).to.be.at.least(leaseUntil - 50);
-    expect(Math.max(...waiters.map((s) => s.end)), 'the lease delays the others at most ~its 15 s').to.be.below(leaseUntil + 5000);
-    const [row] = (await maria!.query('SELECT value, version, lease_owner FROM tokens WHERE subject = ?', [WX_LEASE], dbName)) as { value: string; version: number; lease_owner: string | null }[];
+    expect(Math.max(...waiters.map((s) => s.end)), 'the lease delays the others at most ~its 15 s').to.be.below(
+      leaseUntil + 5000,
+    );
+    const [row] = (await maria!.query(
+      'SELECT value, version, lease_owner FROM tokens WHERE subject = ?',
+      [WX_LEASE],
+      dbName,
+    )) as { value: string; version: number; lease_owner: string | null }[];
     expect(row.value).to.equal([...leased][0]);
     expect(row.version).to.equal(1);
     expect(row.lease_owner).to.not.equal(lease.lease_owner);
@@ -383,7 +465,10 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const WX_HELD = 'wxfaultplatform01';
     fake!.app(WX_HELD, 'held-secret');
     const dbUrl = await maria!.createDatabase('gh_fault_platform');
-    const node = await serveNode(baseEnv(dbUrl, { GATEHOUSE_UPSTREAM_TIMEOUT_MS: String(PLATFORM_TIMEOUT_MS) }), await freeTcpPort());
+    const node = await serveNode(
+      baseEnv(dbUrl, { GATEHOUSE_UPSTREAM_TIMEOUT_MS: String(PLATFORM_TIMEOUT_MS) }),
+      await freeTcpPort(),
+    );
     procs.push(node);
     await wechatApp(node.url, 'held', WX_HELD, 'held-secret');
     const held = await rpcOk(node.url, 'wechat.app.token', { codeName: 'held' });
@@ -394,8 +479,18 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const modes: { name: string; apply: () => void; code: number; errcode?: number }[] = [
       { name: 'slow (2 s, over the 1 s timeout)', apply: () => (fake!.latencyMs = 2000), code: 1005 },
       { name: 'down (HTTP 502)', apply: () => fake!.mode('token', { http: 502 }), code: 1005 },
-      { name: '45009', apply: () => fake!.mode('token', { errcode: 45009, errmsg: 'reach max api daily quota limit' }), code: 40029, errcode: 45009 },
-      { name: '40164', apply: () => fake!.mode('token', { errcode: 40164, errmsg: 'invalid ip 10.0.0.1, not in whitelist' }), code: 40029, errcode: 40164 },
+      {
+        name: '45009',
+        apply: () => fake!.mode('token', { errcode: 45009, errmsg: 'reach max api daily quota limit' }),
+        code: 40029,
+        errcode: 45009,
+      },
+      {
+        name: '40164',
+        apply: () => fake!.mode('token', { errcode: 40164, errmsg: 'invalid ip 10.0.0.1, not in whitelist' }),
+        code: 40029,
+        errcode: 40164,
+      },
     ];
     const colds: { codeName: string; appId: string }[] = [];
     try {
@@ -409,14 +504,22 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
         const runs = [
           load(samples, 4, () => call(node.url, 'wechat.app.token', { codeName: 'held' }, 'plain', 0)),
           load(samples, 2, () => call(node.url, 'wechat.app.token', { codeName: 'held', force: true }, 'force', 0)),
-          load(samples, 2, () => call(node.url, 'wechat.app.token', { codeName: 'held', invalidToken: 'not-the-current-token' }, 'other', 0)),
+          load(samples, 2, () =>
+            call(node.url, 'wechat.app.token', { codeName: 'held', invalidToken: 'not-the-current-token' }, 'other', 0),
+          ),
           load(samples, 2, () => call(node.url, 'wechat.app.token', { codeName: cold.codeName }, 'cold', 0)),
         ];
         await sleep(1500);
         await Promise.all(runs.map((r) => r.stop()));
         // compare-and-refresh with the current token: the caller says it is bad, so it is not served
         // back. (Asked on its own: joined to a concurrent force refresh it gets the old token with 0.)
-        const invalidated = await call(node.url, 'wechat.app.token', { codeName: 'held', invalidToken: heldToken }, 'invalidate', 0);
+        const invalidated = await call(
+          node.url,
+          'wechat.app.token',
+          { codeName: 'held', invalidToken: heldToken },
+          'invalidate',
+          0,
+        );
         fake!.latencyMs = 0;
         fake!.mode('token', null);
         const of = (kind: string) => samples.filter((s) => s.kind === kind);
@@ -433,7 +536,10 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
         expect(Math.max(...of('plain').map(ms)), `${mode.name}: slowest plain call`).to.be.below(1000);
         // a refresh gives up after its attempts (3 × the timeout at most, with back-off)
         const refreshBound = 3 * PLATFORM_TIMEOUT_MS + 1000 + MARGIN_MS;
-        expect(Math.max(...[...of('force'), ...of('cold')].map(ms)), `${mode.name}: slowest refreshing call`).to.be.below(refreshBound);
+        expect(
+          Math.max(...[...of('force'), ...of('cold')].map(ms)),
+          `${mode.name}: slowest refreshing call`,
+        ).to.be.below(refreshBound);
         // no stored token: the documented envelope
         expect(of('cold').length).to.be.greaterThan(0);
         expectEnvelopes([...of('cold'), invalidated], [mode.code], `${mode.name}: no valid token`);
@@ -464,7 +570,9 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
       }
       expect((await rpcOk(node.url, 'wechat.app.token', { codeName: 'held' })).token).to.equal(heldToken);
       const listed = await rpcOk(node.url, 'admin.token.list', { platform: 'wechat_app', codeName: 'held' });
-      note(`admin.token.list lastError of the held token: ${JSON.stringify(listed.tokens.map((t: { lastError: unknown }) => t.lastError))}`);
+      note(
+        `admin.token.list lastError of the held token: ${JSON.stringify(listed.tokens.map((t: { lastError: unknown }) => t.lastError))}`,
+      );
     } finally {
       clearInterval(rssTimer);
     }
@@ -494,8 +602,12 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     const tPause = Date.now();
     const probes: Promise<unknown>[] = [];
     for (let i = 0; i < 8; i++) {
-      probes.push(call(node.url, 'wechat.app.token', { codeName: 'hot' }, 'hot', 0, 60_000).then((s) => samples.push(s)));
-      probes.push(call(node.url, 'wechat.app.token', { codeName: 'cold' }, 'cold', 0, 60_000).then((s) => samples.push(s)));
+      probes.push(
+        call(node.url, 'wechat.app.token', { codeName: 'hot' }, 'hot', 0, 60_000).then((s) => samples.push(s)),
+      );
+      probes.push(
+        call(node.url, 'wechat.app.token', { codeName: 'cold' }, 'cold', 0, 60_000).then((s) => samples.push(s)),
+      );
       probes.push(
         (async () => {
           const start = Date.now();
@@ -511,17 +623,30 @@ describe('fault tolerance: private MariaDB stopped / hung, a node killed, the pl
     maria!.resume();
     await Promise.all(probes);
     note(`hung store: ${summary(samples)}; readyz ${JSON.stringify(ready)}`);
-    expect(samples.filter((s) => ms(s) > STORE_WAIT_MS + MARGIN_MS).map((s) => ({ kind: s.kind, ms: ms(s), code: s.code }))).to.deep.equal([]);
-    expectEnvelopes(samples.filter((s) => s.kind === 'hot'), [0], 'the cached token, store hung');
+    expect(
+      samples.filter((s) => ms(s) > STORE_WAIT_MS + MARGIN_MS).map((s) => ({ kind: s.kind, ms: ms(s), code: s.code })),
+    ).to.deep.equal([]);
+    expectEnvelopes(
+      samples.filter((s) => s.kind === 'hot'),
+      [0],
+      'the cached token, store hung',
+    );
     // a cold probe whose query deadline falls after the resume may rightly reach the store, then the platform
     const coldWhileHung = samples.filter((s) => s.kind === 'cold' && s.start + STORE_WAIT_MS + 500 < tResume);
     expect(coldWhileHung.length).to.be.at.least(4);
     expectEnvelopes(coldWhileHung, [1001], 'a token never fetched, store hung');
-    expectEnvelopes(samples.filter((s) => s.kind === 'cold'), [0, 1001], 'a token never fetched, around the resume');
+    expectEnvelopes(
+      samples.filter((s) => s.kind === 'cold'),
+      [0, 1001],
+      'a token never fetched, around the resume',
+    );
     // a probe whose query deadline falls after the resume may rightly see the database answer
     const whileHung = ready.filter((r) => r.at + STORE_WAIT_MS + 500 < tResume).map((r) => r.ms);
     expect(whileHung.length).to.be.at.least(4);
-    expect(whileHung.every((t) => t >= 0 && t <= STORE_WAIT_MS + MARGIN_MS), `/readyz while hung (ms, -1 = not a prompt 503): ${whileHung}`).to.equal(true);
+    expect(
+      whileHung.every((t) => t >= 0 && t <= STORE_WAIT_MS + MARGIN_MS),
+      `/readyz while hung (ms, -1 = not a prompt 503): ${whileHung}`,
+    ).to.equal(true);
   });
 
   it('MariaDB down, sparse traffic: a cached token is served within the timeout + margin (not after two pool timeouts)', async () => {

@@ -26,7 +26,12 @@ describe('several nodes on one MariaDB', function () {
     db = await freshDatabase('mariadb');
     fake = await new FakePlatform().start();
     fake.app('wxmulti', 's');
-    const env = { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_JWT_SECRET: JWT_SECRET, GATEHOUSE_WECHAT_API: fake.url, GATEHOUSE_LOG_LEVEL: 'warn' };
+    const env = {
+      GATEHOUSE_DATABASE_URL: db.url,
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      GATEHOUSE_WECHAT_API: fake.url,
+      GATEHOUSE_LOG_LEVEL: 'warn',
+    };
     // started together: migrations race and must not collide
     nodes = await Promise.all([0, 1, 2].map(() => serve({ ...env, GATEHOUSE_PORT: freePort() })));
   });
@@ -39,7 +44,16 @@ describe('several nodes on one MariaDB', function () {
 
   it('a session made on one node works on the others, and logout on one ends it everywhere', async () => {
     const admin = signCaller(JWT_SECRET, { sub: 't', scope: 'admin.*', ttlSeconds: 600 });
-    expect((await rpc(nodes[0], 'admin.app.put', { platform: 'wechat_app', codeName: 'm', config: { appId: 'wxmulti', secret: 's' } }, admin)).returnCode).to.equal(0);
+    expect(
+      (
+        await rpc(
+          nodes[0],
+          'admin.app.put',
+          { platform: 'wechat_app', codeName: 'm', config: { appId: 'wxmulti', secret: 's' } },
+          admin,
+        )
+      ).returnCode,
+    ).to.equal(0);
     const login = await rpc(nodes[0], 'qcloud.cam.id_skey', { code: fake.code().code });
     expect(login.returnCode).to.equal(0);
     const { id, skey } = login.returnData;
@@ -54,14 +68,18 @@ describe('several nodes on one MariaDB', function () {
   it('concurrent logins of one user on every node keep one session row and one id', async () => {
     const openid = 'o_concurrent_user';
     const results = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => rpc(nodes[i % 3], 'qcloud.cam.id_skey', { code: fake.code({ openid }).code })),
+      Array.from({ length: 30 }, (_, i) =>
+        rpc(nodes[i % 3], 'qcloud.cam.id_skey', { code: fake.code({ openid }).code }),
+      ),
     );
     expect(results.every((r) => r.returnCode === 0)).to.equal(true);
     expect(new Set(results.map((r) => r.returnData.id)).size).to.equal(1);
     const rows = await db.query('SELECT id FROM sessions WHERE openid = ?', [openid]);
     expect(rows).to.have.length(1);
     // exactly one of the 30 skeys is current: the last write
-    const live = await Promise.all(results.map((r) => rpc(nodes[0], 'qcloud.cam.auth', { id: r.returnData.id, skey: r.returnData.skey })));
+    const live = await Promise.all(
+      results.map((r) => rpc(nodes[0], 'qcloud.cam.auth', { id: r.returnData.id, skey: r.returnData.skey })),
+    );
     expect(live.filter((r) => r.returnCode === 0)).to.have.length(1);
   });
 });

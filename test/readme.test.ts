@@ -37,10 +37,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FakeFengniao } from './fake/fengniao';
-import { FakePlatform } from './fake/platform';
+import { type FakeFengniao } from './fake/fengniao';
+import { type FakePlatform } from './fake/platform';
 import type { FakeShansong } from './fake/shansong';
-import { FakeWechatTp } from './fake/wechat-tp';
+import { type FakeWechatTp } from './fake/wechat-tp';
 import type { FakeWecomTp } from './fake/wecom-tp';
 import { ROOT } from './helpers/cli';
 import { JWT_SECRET, startNode, type TestNode } from './helpers/gatehouse';
@@ -55,13 +55,29 @@ const EXAMPLES = extractExamples(README);
 
 /** blocks deliberately not run, by their first line, with the reason (each must match one block) */
 const SKIPPED: { first: RegExp; reason: string }[] = [
-  { first: /^npm ci && npm start\b/, reason: 'installs, builds and serves on :4236 — what this test sets up itself (a live gatehouse on a temp store, on the fakes)' },
-  { first: /^npm run typecheck\b/, reason: 'development commands (typecheck, the whole suite, the benchmark, CI): the suite cannot run itself; CI runs them' },
+  {
+    first: /^npm ci && npm start\b/,
+    reason:
+      'installs, builds and serves on :4236 — what this test sets up itself (a live gatehouse on a temp store, on the fakes)',
+  },
+  {
+    first: /^npm run typecheck\b/,
+    reason:
+      'development commands (typecheck, the whole suite, the benchmark, CI): the suite cannot run itself; CI runs them',
+  },
 ];
 
 const OPENID = 'oREADME0000000000000000user';
 const SESSION_KEY = crypto.randomBytes(16).toString('base64');
-const RAW_DATA = JSON.stringify({ nickName: 'Band', gender: 1, language: 'zh_CN', city: 'Guangzhou', province: 'Guangdong', country: 'CN', avatarUrl: 'https://example.com/a.png' });
+const RAW_DATA = JSON.stringify({
+  nickName: 'Band',
+  gender: 1,
+  language: 'zh_CN',
+  city: 'Guangzhou',
+  province: 'Guangdong',
+  country: 'CN',
+  avatarUrl: 'https://example.com/a.png',
+});
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 interface Run {
@@ -119,7 +135,8 @@ describe('README examples run as written (issue 10 item 3)', function () {
     // the proxy example's API: user list of an official account
     fake.route('/cgi-bin/user/get', (u, _b, res) => {
       fake.hit('user_get');
-      if (!fake.isLive(u.searchParams.get('access_token') ?? '')) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
+      if (!fake.isLive(u.searchParams.get('access_token') ?? ''))
+        return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
       fake.json(res, { total: 1, count: 1, data: { openid: [OPENID] }, next_openid: OPENID });
     });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-readme-'));
@@ -141,14 +158,20 @@ describe('README examples run as written (issue 10 item 3)', function () {
     // `npx gatehouse` and `gatehouse`: the CLI from source, on the test's store
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
-    fs.writeFileSync(path.join(bin, 'gatehouse'), `#!/bin/sh\nexec ${sh(process.execPath)} --require ${sh(require.resolve('tsx/cjs'))} ${sh(path.join(ROOT, 'index.ts'))} "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, 'gatehouse'),
+      `#!/bin/sh\nexec ${sh(process.execPath)} --require ${sh(require.resolve('tsx/cjs'))} ${sh(path.join(ROOT, 'index.ts'))} "$@"\n`,
+      { mode: 0o755 },
+    );
     fs.writeFileSync(
       path.join(bin, 'npx'),
       `#!/bin/sh\nif [ "$1" = gatehouse ]; then shift; exec gatehouse "$@"; fi\necho "npx $1: only 'npx gatehouse' is available to README examples" >&2\nexit 127\n`,
       { mode: 0o755 },
     );
     state = path.join(dir, 'session.sh');
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_') && !k.startsWith('npm_'))) as Record<string, string>;
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_') && !k.startsWith('npm_')),
+    ) as Record<string, string>;
     env = {
       ...clean,
       PATH: `${bin}:${process.env.PATH}`,
@@ -164,7 +187,8 @@ describe('README examples run as written (issue 10 item 3)', function () {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const post = (route: string, body: string, type = 'text/xml') => fetch(`${node.url}${route}`, { method: 'POST', body, headers: { 'content-type': type } });
+  const post = (route: string, body: string, type = 'text/xml') =>
+    fetch(`${node.url}${route}`, { method: 'POST', body, headers: { 'content-type': type } });
 
   /** the platforms catch up with what README configured and what the example names (see the top) */
   async function world(text: string): Promise<void> {
@@ -172,11 +196,14 @@ describe('README examples run as written (issue 10 item 3)', function () {
     const once = async (key: string, act: () => Promise<Response | void>) => {
       if (done.has(key)) return;
       const res = await act();
-      if (res && !res.ok && res.status !== 302) throw new Error(`world: ${key} answered ${res.status} ${await res.text()}`);
+      if (res && !res.ok && res.status !== 302)
+        throw new Error(`world: ${key} answered ${res.status} ${await res.text()}`);
       done.add(key);
     };
     // an app the example itself puts is known to the platform too (it is used in the same example)
-    for (const m of text.matchAll(/app put --platform (wechat_app|wechat_tp|toutiao_app|wecom_corp) .*?--app-id (\S+) --secret (\S+)/g)) {
+    for (const m of text.matchAll(
+      /app put --platform (wechat_app|wechat_tp|toutiao_app|wecom_corp) .*?--app-id (\S+) --secret (\S+)/g,
+    )) {
       if (m[1] === 'wecom_corp') fake.agent(m[2], m[3]);
       else fake.app(m[2], m[3]);
     }
@@ -195,39 +222,80 @@ describe('README examples run as written (issue 10 item 3)', function () {
         await once(`${k}:${c.appId}`, () => {
           const ticket = `ticket@@@${crypto.randomBytes(12).toString('hex')}`;
           wx.acceptTicket(c.appId, ticket);
-          return push(xml({ AppId: c.appId, CreateTime: now, InfoType: 'component_verify_ticket', ComponentVerifyTicket: ticket }));
+          return push(
+            xml({
+              AppId: c.appId,
+              CreateTime: now,
+              InfoType: 'component_verify_ticket',
+              ComponentVerifyTicket: ticket,
+            }),
+          );
         });
         for (const a of named('authorizerAppId')) {
           await once(`${k}:${a}`, () =>
-            push(xml({ AppId: c.appId, CreateTime: now, InfoType: 'authorized', AuthorizerAppid: a, AuthorizationCode: wx.authorizationCode(c.appId, a), AuthorizationCodeExpiredTime: now + 3600, PreAuthCode: 'preauthcode@@@x' })),
+            push(
+              xml({
+                AppId: c.appId,
+                CreateTime: now,
+                InfoType: 'authorized',
+                AuthorizerAppid: a,
+                AuthorizationCode: wx.authorizationCode(c.appId, a),
+                AuthorizationCodeExpiredTime: now + 3600,
+                PreAuthCode: 'preauthcode@@@x',
+              }),
+            ),
           );
         }
       } else if (app.platform === 'wecom_tp') {
         const push = (fields: Record<string, string | number>) => {
-          const p = signedPush(c.token, c.aesKey, c.suiteId, xml(fields), { outer: `<ToUserName><![CDATA[${c.suiteId}]]></ToUserName>` });
+          const p = signedPush(c.token, c.aesKey, c.suiteId, xml(fields), {
+            outer: `<ToUserName><![CDATA[${c.suiteId}]]></ToUserName>`,
+          });
           return post(`/wecom-tp/${app.codeName}/events?${p.query}`, p.body);
         };
         const now = Math.floor(Date.now() / 1000);
         await once(`${k}:${c.suiteId}`, () => {
           wc.suite(c.suiteId, c.secret);
-          return push({ SuiteId: c.suiteId, InfoType: 'suite_ticket', TimeStamp: now, SuiteTicket: wc.ticket(c.suiteId) });
+          return push({
+            SuiteId: c.suiteId,
+            InfoType: 'suite_ticket',
+            TimeStamp: now,
+            SuiteTicket: wc.ticket(c.suiteId),
+          });
         });
         for (const corp of named('corpId')) {
-          await once(`${k}:${corp}`, () => push({ SuiteId: c.suiteId, AuthCode: wc.authCode(c.suiteId, corp), InfoType: 'create_auth', TimeStamp: now }));
+          await once(`${k}:${corp}`, () =>
+            push({
+              SuiteId: c.suiteId,
+              AuthCode: wc.authCode(c.suiteId, corp),
+              InfoType: 'create_auth',
+              TimeStamp: now,
+            }),
+          );
         }
       } else if (app.platform === 'fengniao_app') {
         fn.app(c.appId, c.secret);
         for (const m of named('merchantId')) {
-          await once(`${k}:${m}`, () => post(`/fengniao/${app.codeName}/auth-callback`, JSON.stringify(fn.callbackBody(c.appId, m)), 'application/json'));
+          await once(`${k}:${m}`, () =>
+            post(
+              `/fengniao/${app.codeName}/auth-callback`,
+              JSON.stringify(fn.callbackBody(c.appId, m)),
+              'application/json',
+            ),
+          );
         }
       } else if (app.platform === 'shansong_app') {
         ss.client(c.appId, c.secret);
         for (const m of named('merchantCode')) {
           await once(`${k}:${m}`, async () => {
-            const page = await (await fetch(`${node.url}/shansong/${app.codeName}/authorize/${encodeURIComponent(m)}`)).text();
+            const page = await (
+              await fetch(`${node.url}/shansong/${app.codeName}/authorize/${encodeURIComponent(m)}`)
+            ).text();
             const href = /id="go" href="([^"]+)"/.exec(page)![1].replace(/&amp;/g, '&');
             const nonce = new URL(href).searchParams.get('state')!;
-            return fetch(`${node.url}/shansong/${app.codeName}/authorized?code=${ss.code(c.appId, m)}&state=${nonce}`, { redirect: 'manual' });
+            return fetch(`${node.url}/shansong/${app.codeName}/authorized?code=${ss.code(c.appId, m)}&state=${nonce}`, {
+              redirect: 'manual',
+            });
           });
         }
       }
@@ -239,18 +307,31 @@ describe('README examples run as written (issue 10 item 3)', function () {
     const apps = (await node.gh.services.store.listApps('wechat_app')).filter((a) => a.enabled);
     const appid = (apps.find((a) => a.isDefault) ?? apps[0])?.appId ?? 'wx0000000000000000';
     const iv = crypto.randomBytes(16);
-    const user = { openId: OPENID, nickName: 'Band', gender: 1, unionId: 'oREADMEunion000000000000000', watermark: { appid, timestamp: Math.floor(Date.now() / 1000) } };
+    const user = {
+      openId: OPENID,
+      nickName: 'Band',
+      gender: 1,
+      unionId: 'oREADMEunion000000000000000',
+      watermark: { appid, timestamp: Math.floor(Date.now() / 1000) },
+    };
     const cipher = crypto.createCipheriv('aes-128-cbc', Buffer.from(SESSION_KEY, 'base64'), iv);
     const encrypted = Buffer.concat([cipher.update(JSON.stringify(user)), cipher.final()]);
     // one code per example, accepted once; component jscode2session wants the tpcode_ prefix
-    const code = fake.code({ code: `tpcode_${crypto.randomBytes(8).toString('hex')}`, openid: OPENID, sessionKey: SESSION_KEY }).code;
+    const code = fake.code({
+      code: `tpcode_${crypto.randomBytes(8).toString('hex')}`,
+      openid: OPENID,
+      sessionKey: SESSION_KEY,
+    }).code;
     return {
       CODE: code,
       TT_CODE: `tt_${crypto.randomBytes(8).toString('hex')}`,
       ENCRYPTED_DATA: encrypted.toString('base64'),
       IV: iv.toString('base64'),
       RAW_DATA,
-      SIGNATURE: crypto.createHash('sha1').update(RAW_DATA + SESSION_KEY).digest('hex'),
+      SIGNATURE: crypto
+        .createHash('sha1')
+        .update(RAW_DATA + SESSION_KEY)
+        .digest('hex'),
     };
   }
 
@@ -276,14 +357,25 @@ describe('README examples run as written (issue 10 item 3)', function () {
 
   it('README has examples, and every skipped block is still there', () => {
     expect(EXAMPLES.filter((e) => e.kind === 'shell').length).to.be.greaterThan(40);
-    for (const s of SKIPPED) expect(EXAMPLES.filter((e) => e.kind === 'shell' && s.first.test(e.text)), String(s.first)).to.have.length(1);
+    for (const s of SKIPPED)
+      expect(
+        EXAMPLES.filter((e) => e.kind === 'shell' && s.first.test(e.text)),
+        String(s.first),
+      ).to.have.length(1);
   });
 
   it('the Command line reference: every command exists and takes the options shown; every command is listed', async () => {
-    const lines = EXAMPLES.filter((e) => e.kind === 'synopsis').flatMap((e) => e.text.split('\n').map((l) => l.replace(/\s#.*$/, '').trim()));
+    const lines = EXAMPLES.filter((e) => e.kind === 'synopsis').flatMap((e) =>
+      e.text.split('\n').map((l) => l.replace(/\s#.*$/, '').trim()),
+    );
     expect(lines.length).to.be.greaterThan(5);
     // the CLI's own command tree (index.ts loaded with parsing disabled: one process, nothing runs)
-    const r = await run(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test/helpers/cli-tree.ts')], env, work);
+    const r = await run(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test/helpers/cli-tree.ts')],
+      env,
+      work,
+    );
     expect(r.status, r.stderr).to.equal(0);
     const tree = JSON.parse(r.stdout) as { command: string; options: string[] }[];
     const listed = new Set<string>();
@@ -293,11 +385,15 @@ describe('README examples run as written (issue 10 item 3)', function () {
       const command = words.slice(0, end < 0 ? words.length : end).join(' ');
       const found = tree.find((c) => c.command === command);
       expect(found, `${l}: no command "gatehouse ${command}"`).to.not.equal(undefined);
-      for (const opt of l.match(/--[a-z][\w-]*/g) ?? []) expect(found!.options, `${l}: gatehouse ${command} has no ${opt}`).to.include(opt);
+      for (const opt of l.match(/--[a-z][\w-]*/g) ?? [])
+        expect(found!.options, `${l}: gatehouse ${command} has no ${opt}`).to.include(opt);
       listed.add(command);
     }
     const leaves = tree.filter((c) => !tree.some((d) => d.command.startsWith(`${c.command} `))).map((c) => c.command);
-    expect(leaves.filter((c) => !listed.has(c)), 'CLI commands missing from the Command line reference').to.deep.equal([]);
+    expect(
+      leaves.filter((c) => !listed.has(c)),
+      'CLI commands missing from the Command line reference',
+    ).to.deep.equal([]);
   });
 
   for (const [n, ex] of EXAMPLES.entries()) {
@@ -314,7 +410,10 @@ describe('README examples run as written (issue 10 item 3)', function () {
       it(`${title}: written as ${ex.file}, valid JSON, and used by a later example`, () => {
         fs.writeFileSync(path.join(work, ex.file!), `${ex.text}\n`);
         expect(() => JSON.parse(ex.text)).not.to.throw();
-        expect(EXAMPLES.slice(n + 1).some((e) => e.kind === 'shell' && e.text.includes(ex.file!)), `no example uses ${ex.file}`).to.equal(true);
+        expect(
+          EXAMPLES.slice(n + 1).some((e) => e.kind === 'shell' && e.text.includes(ex.file!)),
+          `no example uses ${ex.file}`,
+        ).to.equal(true);
       });
       continue;
     }

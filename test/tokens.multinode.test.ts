@@ -45,7 +45,15 @@ describe('token engine across nodes on one MariaDB', function () {
       GATEHOUSE_REFRESH_SCAN_MS: '3600000',
     };
     nodes = await Promise.all([0, 1, 2].map(() => serve({ ...env, GATEHOUSE_PORT: freePort() })));
-    expect((await rpc(nodes[0], 'admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: WX, secret: 'cluster-secret', tokenMode: 'classic' } })).returnCode).to.equal(0);
+    expect(
+      (
+        await rpc(nodes[0], 'admin.app.put', {
+          platform: 'wechat_app',
+          codeName: 'mp',
+          config: { appId: WX, secret: 'cluster-secret', tokenMode: 'classic' },
+        })
+      ).returnCode,
+    ).to.equal(0);
   });
   after(async () => {
     for (const n of nodes) n.kill('SIGKILL');
@@ -59,13 +67,17 @@ describe('token engine across nodes on one MariaDB', function () {
     let sum = 0;
     for (const n of nodes) {
       const text = await (await fetch(`${n.url}/metrics`)).text();
-      for (const line of text.split('\n')) if (line.startsWith(name) && /^[\w]+(\{[^}]*\})? /.test(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      for (const line of text.split('\n'))
+        if (line.startsWith(name) && /^[\w]+(\{[^}]*\})? /.test(line))
+          sum += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
     return sum;
   };
 
   const storm = async (n: number) => {
-    const all = await Promise.all(Array.from({ length: n }, (_, i) => rpc(nodes[i % nodes.length], 'wechat.app.token', { codeName: 'mp' })));
+    const all = await Promise.all(
+      Array.from({ length: n }, (_, i) => rpc(nodes[i % nodes.length], 'wechat.app.token', { codeName: 'mp' })),
+    );
     expect(all.filter((r) => r.returnCode !== 0)).to.deep.equal([]);
     return new Set(all.map((r) => r.returnData.token));
   };
@@ -82,7 +94,11 @@ describe('token engine across nodes on one MariaDB', function () {
   it('near expiry (in the refresh-ahead window) 1,200 calls trigger exactly 1 upstream call and nobody waits', async () => {
     fake.reset();
     const soon = Date.now() + 60_000;
-    await db.query('UPDATE tokens SET refresh_at = ?, expires_at = ? WHERE kind = ?', [Date.now() - 1, soon, 'access_token']);
+    await db.query('UPDATE tokens SET refresh_at = ?, expires_at = ? WHERE kind = ?', [
+      Date.now() - 1,
+      soon,
+      'access_token',
+    ]);
     const [old] = await db.query("SELECT value FROM tokens WHERE kind = 'access_token'");
     await new Promise((r) => setTimeout(r, 3200)); // the nodes' caches (3 s) see the row again
     const upstreamBefore = await clusterMetric('gatehouse_upstream_requests_total');
@@ -102,7 +118,8 @@ describe('token engine across nodes on one MariaDB', function () {
     } finally {
       release();
     }
-    const refreshed = async () => Number((await db.query("SELECT expires_at FROM tokens WHERE kind = 'access_token'"))[0].expires_at) > soon;
+    const refreshed = async () =>
+      Number((await db.query("SELECT expires_at FROM tokens WHERE kind = 'access_token'"))[0].expires_at) > soon;
     await until(refreshed, 'the refreshed token is stored', 30_000);
     expect(fake.count('token')).to.equal(1);
     expect(await clusterMetric('gatehouse_upstream_requests_total')).to.equal(upstreamBefore + 1);
@@ -121,11 +138,15 @@ describe('token engine across nodes on one MariaDB', function () {
 
   it('a node killed (SIGKILL) while holding the lease delays the others at most the lease time (15 s)', async () => {
     const victim = await serve({ ...env, GATEHOUSE_PORT: freePort(), GATEHOUSE_UPSTREAM_TIMEOUT_MS: '60000' });
-    await rpc(victim, 'admin.app.put', { platform: 'wechat_app', codeName: 'kill', config: { appId: 'wxkill', secret: 's', tokenMode: 'classic' } });
+    await rpc(victim, 'admin.app.put', {
+      platform: 'wechat_app',
+      codeName: 'kill',
+      config: { appId: 'wxkill', secret: 's', tokenMode: 'classic' },
+    });
     fake.reset();
     fake.mode('token', 'stall');
     void rpc(victim, 'wechat.app.token', { codeName: 'kill' }).catch(() => undefined);
-    await until(() => fake.count('token', 'wxkill') > 0, 'the victim\'s call at the platform', 10_000);
+    await until(() => fake.count('token', 'wxkill') > 0, "the victim's call at the platform", 10_000);
     expect(fake.count('token', 'wxkill')).to.equal(1);
     const [lease] = await db.query("SELECT lease_owner, lease_until FROM tokens WHERE subject = 'wxkill'");
     expect(lease.lease_owner).to.be.a('string');

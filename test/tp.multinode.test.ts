@@ -21,7 +21,13 @@ describe('WeChat third-party platform on two nodes', function () {
   let nodes: ServeProcess[] = [];
 
   const rpc = async (n: ServeProcess, interfaceName: string, para: unknown) =>
-    (await (await fetch(`${n.url}/`, { method: 'POST', headers: { authorization: `Bearer ${CALLER}` }, body: JSON.stringify({ interface: { interfaceName, para } }) })).json()) as { returnCode: number; returnData: any };
+    (await (
+      await fetch(`${n.url}/`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CALLER}` },
+        body: JSON.stringify({ interface: { interfaceName, para } }),
+      })
+    ).json()) as { returnCode: number; returnData: any };
   const push = async (n: ServeProcess, fields: Record<string, string | number>) => {
     const p = signedPush(TOKEN, AES, COMPONENT, xml(fields));
     return (await fetch(`${n.url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body })).text();
@@ -33,9 +39,18 @@ describe('WeChat third-party platform on two nodes', function () {
     fake = await new FakePlatform().start();
     wx = new FakeWechatTp(fake);
     fake.app(COMPONENT, 's');
-    const env = { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_JWT_SECRET: JWT_SECRET, GATEHOUSE_WECHAT_API: fake.url, GATEHOUSE_LOG_LEVEL: 'warn' };
+    const env = {
+      GATEHOUSE_DATABASE_URL: db.url,
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      GATEHOUSE_WECHAT_API: fake.url,
+      GATEHOUSE_LOG_LEVEL: 'warn',
+    };
     nodes = await Promise.all([0, 1].map(() => serve({ ...env, GATEHOUSE_PORT: freePort() })));
-    await rpc(nodes[0], 'admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: 's', token: TOKEN, aesKey: AES } });
+    await rpc(nodes[0], 'admin.app.put', {
+      platform: 'wechat_tp',
+      codeName: 'tp',
+      config: { appId: COMPONENT, secret: 's', token: TOKEN, aesKey: AES },
+    });
   });
   after(async () => {
     for (const n of nodes) n.kill();
@@ -46,16 +61,37 @@ describe('WeChat third-party platform on two nodes', function () {
 
   it('a ticket pushed to one node serves both; unauthorized on one stops the token on the other at once', async () => {
     wx.acceptTicket(COMPONENT, 'ticket@@@m');
-    expect(await push(nodes[0], { AppId: COMPONENT, CreateTime: 1, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'ticket@@@m' })).to.equal('success');
+    expect(
+      await push(nodes[0], {
+        AppId: COMPONENT,
+        CreateTime: 1,
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: 'ticket@@@m',
+      }),
+    ).to.equal('success');
     expect((await rpc(nodes[1], 'wechat.tp.token', { codeName: 'tp' })).returnCode).to.equal(0);
     const code = wx.authorizationCode(COMPONENT, AUTHORIZER);
-    expect(await push(nodes[1], { AppId: COMPONENT, CreateTime: 2, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: code })).to.equal('success');
+    expect(
+      await push(nodes[1], {
+        AppId: COMPONENT,
+        CreateTime: 2,
+        InfoType: 'authorized',
+        AuthorizerAppid: AUTHORIZER,
+        AuthorizationCode: code,
+      }),
+    ).to.equal('success');
     const a = await rpc(nodes[0], 'wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER });
     const b = await rpc(nodes[1], 'wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER });
     expect(a.returnCode).to.equal(0);
     expect(b.returnData.token).to.equal(a.returnData.token);
-    expect(await push(nodes[0], { AppId: COMPONENT, CreateTime: 3, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER })).to.equal('success');
-    expect((await rpc(nodes[1], 'wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(1014);
-    expect((await rpc(nodes[0], 'wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(1014);
+    expect(
+      await push(nodes[0], { AppId: COMPONENT, CreateTime: 3, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }),
+    ).to.equal('success');
+    expect(
+      (await rpc(nodes[1], 'wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode,
+    ).to.equal(1014);
+    expect(
+      (await rpc(nodes[0], 'wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode,
+    ).to.equal(1014);
   });
 });

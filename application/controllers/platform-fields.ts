@@ -4,7 +4,12 @@ export const field = {
   secret: { type: 'string', minLength: 1, maxLength: 512 },
   aesKey: { type: 'string', pattern: '^[A-Za-z0-9]{43}$' },
   url: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' },
-  digits: { anyOf: [{ type: 'string', pattern: '^[0-9]{1,20}$' }, { type: 'integer', minimum: 0 }] },
+  digits: {
+    anyOf: [
+      { type: 'string', pattern: '^[0-9]{1,20}$' },
+      { type: 'integer', minimum: 0 },
+    ],
+  },
 };
 
 export function configSchema(properties: Record<string, unknown>, required: string[]) {

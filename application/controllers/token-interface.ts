@@ -33,13 +33,24 @@ export function tokenInterface<P extends TokenPara>(d: TokenInterface<P>): Inter
     name: d.name,
     access: 'backend',
     summary: d.summary,
-    para: s.obj({ codeName, ...d.subject, ...d.options, force, invalidToken }, ['codeName', ...Object.keys(d.subject ?? {})]),
-    result: s.obj({ ...Object.fromEntries(ids.map((k) => [k, out.str])), [value]: out.str, expiresAt: out.int }, [...ids, value, 'expiresAt']),
+    para: s.obj({ codeName, ...d.subject, ...d.options, force, invalidToken }, [
+      'codeName',
+      ...Object.keys(d.subject ?? {}),
+    ]),
+    result: s.obj({ ...Object.fromEntries(ids.map((k) => [k, out.str])), [value]: out.str, expiresAt: out.int }, [
+      ...ids,
+      value,
+      'expiresAt',
+    ]),
     apps: appRefs(d.platform),
     handler: async (p, { services: sv }) => {
       const app = await sv.apps.require(d.platform, p.codeName);
       const t = await d.get(sv, app, p);
-      return { ...Object.fromEntries(ids.map((k) => [k, d.ids[k](app, p)])), [value]: t.value, expiresAt: unixSeconds(t.expiresAt) };
+      return {
+        ...Object.fromEntries(ids.map((k) => [k, d.ids[k](app, p)])),
+        [value]: t.value,
+        expiresAt: unixSeconds(t.expiresAt),
+      };
     },
   };
 }

@@ -22,7 +22,9 @@ export interface ProxyRoute {
 /** Registers the token proxies of a platform family, all forwarding to `base`. */
 export function tokenProxies(router: Router, sv: Services, base: string, routes: ProxyRoute[]): void {
   for (const r of routes) {
-    const path = r.subject ? `/proxy/${r.segment}/:codeName/:${r.subject}/*rest` : `/proxy/${r.segment}/:codeName/*rest`;
+    const path = r.subject
+      ? `/proxy/${r.segment}/:codeName/:${r.subject}/*rest`
+      : `/proxy/${r.segment}/:codeName/*rest`;
     const resolve = async (ctx: Koa.Context) => {
       const app = await sv.apps.require(r.platform, String(ctx.params.codeName));
       return { spec: await r.spec(app, r.subject ? String(ctx.params[r.subject]) : '') };

@@ -119,7 +119,12 @@ export class AppService {
    * identity, one codeName (§6, trust). Otherwise a second codeName could alias another app —
    * its tokens, its sessions, its secret.
    */
-  private async checkIdentity(platform: string, codeName: string, identity: string, pathPrefix = '/config'): Promise<void> {
+  private async checkIdentity(
+    platform: string,
+    codeName: string,
+    identity: string,
+    pathPrefix = '/config',
+  ): Promise<void> {
     let owner: AppRow | null;
     try {
       owner = await this.store.appByIdentity(platform, identity);
@@ -130,7 +135,12 @@ export class AppService {
     }
     if (!owner || owner.codeName === codeName) return;
     const field = this.defs.get(platform)!.idField;
-    throw paraError([{ path: `${pathPrefix}/${field}`, message: `${identityLabel(platform)} ${identity} is already configured as codeName "${owner.codeName}"` }]);
+    throw paraError([
+      {
+        path: `${pathPrefix}/${field}`,
+        message: `${identityLabel(platform)} ${identity} is already configured as codeName "${owner.codeName}"`,
+      },
+    ]);
   }
 
   async put(platform: string, codeName: string, rawConfig: Record<string, unknown>): Promise<{ created: boolean }> {
@@ -161,7 +171,8 @@ export class AppService {
     } finally {
       // an insert the unique index ignored (SQLite / MariaDB INSERT IGNORE) is no success either
       const stored = await this.store.getApp(platform, codeName).catch(() => undefined);
-      if (stored === null || (stored && stored.identity !== identity)) await this.checkIdentity(platform, codeName, identity);
+      if (stored === null || (stored && stored.identity !== identity))
+        await this.checkIdentity(platform, codeName, identity);
     }
   }
 
@@ -185,7 +196,8 @@ export class AppService {
   private open(row: AppRow): AppConfig {
     const def = this.defs.get(row.platform);
     const config = JSON.parse(row.config) as Record<string, unknown>;
-    for (const s of def?.secrets ?? []) if (typeof config[s] === 'string') config[s] = this.box.open(config[s] as string);
+    for (const s of def?.secrets ?? [])
+      if (typeof config[s] === 'string') config[s] = this.box.open(config[s] as string);
     return {
       platform: row.platform,
       codeName: row.codeName,
@@ -280,7 +292,9 @@ export class AppService {
       if (e === null || typeof e !== 'object' || Array.isArray(e)) throw new ConfigError(`${where}: must be an object`);
       const { platform, codeName, ...config } = e as Record<string, unknown>;
       if (typeof platform !== 'string' || !this.defs.has(platform)) {
-        throw new ConfigError(`${where}.platform: unknown platform ${JSON.stringify(platform)} (one of ${this.platforms().join(', ')})`);
+        throw new ConfigError(
+          `${where}.platform: unknown platform ${JSON.stringify(platform)} (one of ${this.platforms().join(', ')})`,
+        );
       }
       if (typeof codeName !== 'string' || !re.test(codeName)) {
         throw new ConfigError(`${where}.codeName: must match ${CODE_NAME_PATTERN}`);
@@ -313,7 +327,10 @@ export class AppService {
       const where = `${source}[${i}].${this.defs.get(platform)!.idField}`;
       const first = seen.get(`${platform}\n${identity}`);
       if (first !== undefined && first !== codeName) {
-        throw new ConfigError(`${where}: ${identityLabel(platform)} ${identity} is also given to codeName "${first}" in this file (one identity, one codeName)`);
+        throw new ConfigError(
+          `${where}: ${identityLabel(platform)} ${identity} is also given to codeName "${first}" in this file ` +
+            `(one identity, one codeName)`,
+        );
       }
       seen.set(`${platform}\n${identity}`, codeName);
       try {

@@ -32,7 +32,10 @@ export class AuthStates {
   ttlMs = AUTH_STATE_TTL_MS;
   private lastPrune = 0;
 
-  constructor(private readonly store: Store, private readonly log: Logger) {}
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {}
 
   /** a fresh nonce bound to `b`, stored before it is handed out */
   async issue(b: AuthStateBinding): Promise<string> {
@@ -57,7 +60,10 @@ export class AuthStates {
    * for that merchant; null otherwise, and then nothing changed. A redirect that names no merchant
    * (Shansong) gets the one the page was opened for. A value that is not a nonce never reaches the store.
    */
-  async take(nonce: unknown, b: { platform: string; codeName: string; subject?: string | null }): Promise<AuthStateRow | null> {
+  async take(
+    nonce: unknown,
+    b: { platform: string; codeName: string; subject?: string | null },
+  ): Promise<AuthStateRow | null> {
     if (typeof nonce !== 'string' || !NONCE.test(nonce)) return null;
     return this.store.takeAuthState(hash(nonce), b.platform, b.codeName, b.subject ?? null, Date.now());
   }

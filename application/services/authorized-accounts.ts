@@ -34,7 +34,9 @@ export class AuthorizedAccounts {
     const cut = row.subject.indexOf(':');
     if (cut < 0) return null;
     const app = await this.apps.get(this.platform, row.codeName);
-    return app && app.enabled && row.subject.slice(0, cut) === app.appId ? { app, id: row.subject.slice(cut + 1) } : null;
+    return app && app.enabled && row.subject.slice(0, cut) === app.appId
+      ? { app, id: row.subject.slice(cut + 1) }
+      : null;
   }
 
   /** as accountOf, and only while the account may be served (the background refresher leaves the rest alone) */
@@ -77,7 +79,13 @@ export class AuthorizedAccounts {
 
   /** keeps a rotated refresh token */
   rotate(app: AppConfig, id: string, refreshToken: string): Promise<boolean> {
-    return this.store.updateAuthorizer(this.platform, app.appId, id, { refreshToken: this.box.seal(refreshToken) }, Date.now());
+    return this.store.updateAuthorizer(
+      this.platform,
+      app.appId,
+      id,
+      { refreshToken: this.box.seal(refreshToken) },
+      Date.now(),
+    );
   }
 
   /** the platform refused the refresh token: nothing is refreshed until the account authorizes again */
@@ -106,7 +114,13 @@ export class AuthorizedAccounts {
    * last one applied to the account, decided in one conditional statement (README: "Authorization
    * events"). Returns whether it was applied.
    */
-  authorized(app: AppConfig, id: string, refreshToken: string, info: string | undefined, eventAt: number): Promise<boolean> {
+  authorized(
+    app: AppConfig,
+    id: string,
+    refreshToken: string,
+    info: string | undefined,
+    eventAt: number,
+  ): Promise<boolean> {
     return this.store.applyAuthorizerEvent({
       platform: this.platform,
       ownerId: app.appId,
@@ -122,11 +136,24 @@ export class AuthorizedAccounts {
 
   /** a revocation at `eventAt` (ms), unless a later authorization event was applied; whether applied */
   revoked(app: AppConfig, id: string, eventAt: number): Promise<boolean> {
-    return this.store.applyAuthorizerEvent({ platform: this.platform, ownerId: app.appId, authorizerId: id, eventAt, authorized: false, now: Date.now() });
+    return this.store.applyAuthorizerEvent({
+      platform: this.platform,
+      ownerId: app.appId,
+      authorizerId: id,
+      eventAt,
+      authorized: false,
+      now: Date.now(),
+    });
   }
 
   /** an event that changes nothing but orders later ones (WeCom's change_auth) */
   touched(app: AppConfig, id: string, eventAt: number): Promise<boolean> {
-    return this.store.applyAuthorizerEvent({ platform: this.platform, ownerId: app.appId, authorizerId: id, eventAt, now: Date.now() });
+    return this.store.applyAuthorizerEvent({
+      platform: this.platform,
+      ownerId: app.appId,
+      authorizerId: id,
+      eventAt,
+      now: Date.now(),
+    });
   }
 }

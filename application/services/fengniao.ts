@@ -33,7 +33,10 @@ export const FENGNIAO_CODES = {
   ACCESS_TOKEN_EXPIRED: 'A0006',
   REFRESH_TOKEN_INVALID: 'A0007',
 } as const;
-const INVALID_ACCESS_TOKEN = new Set<string>([FENGNIAO_CODES.ACCESS_TOKEN_INVALID, FENGNIAO_CODES.ACCESS_TOKEN_EXPIRED]);
+const INVALID_ACCESS_TOKEN = new Set<string>([
+  FENGNIAO_CODES.ACCESS_TOKEN_INVALID,
+  FENGNIAO_CODES.ACCESS_TOKEN_EXPIRED,
+]);
 const DEAD_REFRESH_TOKEN = new Set<string>([FENGNIAO_CODES.REFRESH_TOKEN_INVALID]);
 
 /** what a token exchange or refresh handed over */
@@ -60,7 +63,9 @@ function positiveSeconds(v: unknown): number | undefined {
 }
 
 const errcodeOf = (err: unknown): string | undefined =>
-  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR ? String((err.data as { errcode?: unknown }).errcode) : undefined;
+  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR
+    ? String((err.data as { errcode?: unknown }).errcode)
+    : undefined;
 
 /**
  * Checks a Fengniao reply `{code, msg, sign, business_data}`: a code other than 200 is a 40029;
@@ -68,7 +73,8 @@ const errcodeOf = (err: unknown): string | undefined =>
  */
 export function fengniaoBusinessData(api: string, body: Record<string, unknown>): Record<string, unknown> {
   const code = body.code === undefined || body.code === null ? '' : String(body.code);
-  if (code !== FENGNIAO_CODES.OK) throw upstreamError(UPSTREAM, code || 'unknown', typeof body.msg === 'string' ? body.msg : String(body.msg ?? ''));
+  if (code !== FENGNIAO_CODES.OK)
+    throw upstreamError(UPSTREAM, code || 'unknown', typeof body.msg === 'string' ? body.msg : String(body.msg ?? ''));
   let bd = body.business_data;
   if (typeof bd === 'string') {
     try {
@@ -88,7 +94,8 @@ export function parseGrant(api: string, body: Record<string, unknown>): Fengniao
   const bd = fengniaoBusinessData(api, body);
   const accessToken = typeof bd.access_token === 'string' ? bd.access_token : '';
   const expiresIn = positiveSeconds(bd.expire_in);
-  if (!accessToken || expiresIn === undefined) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: no access_token or expire_in in business_data`);
+  if (!accessToken || expiresIn === undefined)
+    throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: no access_token or expire_in in business_data`);
   return {
     merchantId: bd.merchant_id === undefined || bd.merchant_id === null ? '' : String(bd.merchant_id),
     accessToken,
@@ -151,7 +158,13 @@ export class Fengniao {
   // ---- Fengniao OAuth API
 
   private async grant(api: 'token' | 'refreshToken', json: Record<string, unknown>): Promise<FengniaoGrant> {
-    const body = await this.sv.upstream.json({ platform: UPSTREAM, api, url: `${this.api}/anubis-webapi/openapi/${api}`, method: 'POST', json });
+    const body = await this.sv.upstream.json({
+      platform: UPSTREAM,
+      api,
+      url: `${this.api}/anubis-webapi/openapi/${api}`,
+      method: 'POST',
+      json,
+    });
     return parseGrant(api, body);
   }
 
@@ -217,7 +230,12 @@ export class Fengniao {
   }
 
   /** stores (or replaces) a merchant's refresh token, sealed, and its re-expiry */
-  private async saveMerchant(app: AppConfig, merchantId: string, refreshToken: string, reExpiresAt: number | null): Promise<void> {
+  private async saveMerchant(
+    app: AppConfig,
+    merchantId: string,
+    refreshToken: string,
+    reExpiresAt: number | null,
+  ): Promise<void> {
     const info: MerchantInfo = { reExpiresAt };
     await this.merchants.put(app, merchantId, refreshToken, JSON.stringify(info));
   }
@@ -234,7 +252,11 @@ export class Fengniao {
         if (code !== undefined && DEAD_REFRESH_TOKEN.has(code)) {
           // the refresh token is gone: stop refreshing until the merchant authorizes again
           await this.merchants.needsReauth(app, merchantId);
-          throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantId} refresh token refused (${code}); it must authorize again`);
+          throw new RpcError(
+            'NOT_READY',
+            '',
+            `${app.codeName}: merchant ${merchantId} refresh token refused (${code}); it must authorize again`,
+          );
         }
         throw err;
       }
@@ -276,8 +298,14 @@ export class Fengniao {
     if (g.merchantId && g.merchantId !== merchantId) {
       throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} token: answered for another merchant`);
     }
-    if (!g.refreshToken) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} token: no refresh_token in business_data`);
-    await this.saveMerchant(app, merchantId, g.refreshToken, g.reExpiresIn !== undefined ? Date.now() + g.reExpiresIn * 1000 : null);
+    if (!g.refreshToken)
+      throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} token: no refresh_token in business_data`);
+    await this.saveMerchant(
+      app,
+      merchantId,
+      g.refreshToken,
+      g.reExpiresIn !== undefined ? Date.now() + g.reExpiresIn * 1000 : null,
+    );
     await this.sv.engine.seed(this.merchantSpec(app, merchantId), g.accessToken, g.expiresIn);
     await this.sv.pushes.record({
       platform: PLATFORM,
@@ -287,7 +315,12 @@ export class Fengniao {
       verified: true,
       fields: { merchant_id: merchantId, code: mask(code) },
     });
-    forwardJson(this.sv.log, app.config.callbackUrl as string | undefined, { callback_business_type: 'authNotify', param: { merchant_id: merchantId } }, `${app.codeName} authNotify`);
+    forwardJson(
+      this.sv.log,
+      app.config.callbackUrl as string | undefined,
+      { callback_business_type: 'authNotify', param: { merchant_id: merchantId } },
+      `${app.codeName} authNotify`,
+    );
   }
 
   // ---- callbacks
@@ -302,7 +335,12 @@ export class Fengniao {
     const ts = typeof cb.timestamp === 'string' || typeof cb.timestamp === 'number' ? String(cb.timestamp) : '';
     const signature = typeof cb.signature === 'string' ? cb.signature : '';
     // current API: a JSON-encoded string, signed as it is; an object (older API) is signed as compact JSON
-    const raw = typeof cb.business_data === 'string' ? cb.business_data : cb.business_data !== undefined && cb.business_data !== null ? JSON.stringify(cb.business_data) : '';
+    const raw =
+      typeof cb.business_data === 'string'
+        ? cb.business_data
+        : cb.business_data !== undefined && cb.business_data !== null
+          ? JSON.stringify(cb.business_data)
+          : '';
     if (!appId || !ts || !signature || appId !== app.appId) return false;
     if (!verifyFengniaoCallback(this.secret(app), appId, raw, ts, signature)) return false;
     let data: unknown = raw;
@@ -311,9 +349,12 @@ export class Fengniao {
     } catch {
       // not JSON: recorded and forwarded as the string it is
     }
-    const obj = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : null;
-    const param = obj && obj.param !== null && typeof obj.param === 'object' ? (obj.param as Record<string, unknown>) : null;
-    const infoType = obj && typeof obj.callback_business_type === 'string' ? obj.callback_business_type.slice(0, 64) : 'callback';
+    const obj =
+      data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : null;
+    const param =
+      obj && obj.param !== null && typeof obj.param === 'object' ? (obj.param as Record<string, unknown>) : null;
+    const infoType =
+      obj && typeof obj.callback_business_type === 'string' ? obj.callback_business_type.slice(0, 64) : 'callback';
     const merchant = param?.merchant_id ?? obj?.merchant_id;
     await this.sv.pushes.record({
       platform: PLATFORM,
@@ -329,7 +370,14 @@ export class Fengniao {
 
   // ---- the signed invoke proxy
 
-  private async post(app: AppConfig, merchantId: string, path: string, search: string, businessData: string, accessToken: string): Promise<{ res: Response; body: Buffer; code?: string }> {
+  private async post(
+    app: AppConfig,
+    merchantId: string,
+    path: string,
+    search: string,
+    businessData: string,
+    accessToken: string,
+  ): Promise<{ res: Response; body: Buffer; code?: string }> {
     const timestamp = String(Date.now());
     const payload = {
       app_id: app.appId,
@@ -358,7 +406,13 @@ export class Fengniao {
    * compare-and-refreshed (§5.4) and the call is made once more. The platform's answer is returned
    * as it came.
    */
-  async invoke(app: AppConfig, merchantId: string, path: string, search: string, businessData: string): Promise<{ res: Response; body: Buffer }> {
+  async invoke(
+    app: AppConfig,
+    merchantId: string,
+    path: string,
+    search: string,
+    businessData: string,
+  ): Promise<{ res: Response; body: Buffer }> {
     await this.requireMerchant(app, merchantId);
     const spec = this.merchantSpec(app, merchantId);
     const send = (token: string) => this.post(app, merchantId, path, search, businessData, token);

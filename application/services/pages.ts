@@ -12,7 +12,9 @@ export function escapeHtml(s: string): string {
 const page = (title: string, body: string, head = '') => `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title>${head}
-<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}a.button{display:inline-block;padding:.6rem 1.2rem;background:#07c160;color:#fff;border-radius:4px;text-decoration:none}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}
+a.button{display:inline-block;padding:.6rem 1.2rem;background:#07c160;color:#fff;border-radius:4px;
+text-decoration:none}</style>
 </head><body>${body}</body></html>`;
 
 /**
@@ -65,7 +67,8 @@ export function badStatePage(ctx: Koa.Context): void {
     ctx,
     400,
     '授权链接无效或已过期 / Invalid or expired authorization',
-    'This authorization was not started here, was already completed, or is more than 10 minutes old. Please start the authorization again.',
+    'This authorization was not started here, was already completed, or is more than 10 minutes old. Please ' +
+      'start the authorization again.',
   );
 }
 
@@ -89,7 +92,13 @@ export function pageRateLimit(limiter: RateLimiter): Koa.Middleware {
  * The page of a failed authorization step: 503 while the platform is not ready (1014), else 502;
  * an error that is not an RpcError is logged (`<what> failed`), and so, with `warnRefused`, is one that is.
  */
-export function failurePage(ctx: Koa.Context, log: Logger, err: unknown, what: string, page: { title: string; detail: (e: RpcError | undefined) => string; warnRefused?: boolean }): void {
+export function failurePage(
+  ctx: Koa.Context,
+  log: Logger,
+  err: unknown,
+  what: string,
+  page: { title: string; detail: (e: RpcError | undefined) => string; warnRefused?: boolean },
+): void {
   const e = err instanceof RpcError ? err : undefined;
   if (!e) log.error({ path: ctx.path, err }, `${what} failed`);
   else if (page.warnRefused) log.warn({ path: ctx.path, code: e.code, detail: e.detail }, `${what} failed`);

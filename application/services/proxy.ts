@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type Koa from 'koa';
 import { scopeCovers, type Caller } from '../../system/callers';
 import { Codes, RpcError, messageOf } from '../../system/errors';
@@ -40,7 +41,8 @@ export async function proxyCaller(ctx: Koa.Context, sv: Services, platform: stri
     throw new ProxyRefused(401, Codes.UNAUTHENTICATED);
   }
   if (!scopeCovers(caller.scope, `proxy.${platform}`)) throw new ProxyRefused(403, Codes.FORBIDDEN);
-  if (!(await claimCovers(caller, sv, platform, ctx.params as Record<string, unknown>))) throw new ProxyRefused(403, Codes.FORBIDDEN);
+  if (!(await claimCovers(caller, sv, platform, ctx.params as Record<string, unknown>)))
+    throw new ProxyRefused(403, Codes.FORBIDDEN);
   return caller;
 }
 
@@ -60,7 +62,13 @@ export function platformPath(rawPath: string): string {
     } catch {
       throw new ProxyRefused(400, Codes.PARA_ERROR);
     }
-    if (decoded === '..' || decoded === '.' || decoded.includes('/') || decoded.includes(':') || /[\u0000-\u001f]/.test(decoded)) {
+    if (
+      decoded === '..' ||
+      decoded === '.' ||
+      decoded.includes('/') ||
+      decoded.includes(':') ||
+      /[\u0000-\u001f]/.test(decoded)
+    ) {
       throw new ProxyRefused(400, Codes.PARA_ERROR);
     }
   }
@@ -90,7 +98,18 @@ export async function proxyBody(ctx: Koa.Context, limit: number): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization', 'content-encoding', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'content-encoding',
+  'content-length',
+]);
 
 /** passes a platform response through: status, headers (less hop-by-hop ones) and body */
 export function relay(ctx: Koa.Context, res: Response, body: Buffer | ReadableStream<Uint8Array> | null): void {
@@ -100,7 +119,7 @@ export function relay(ctx: Koa.Context, res: Response, body: Buffer | ReadableSt
   });
   if (body === null) ctx.body = null;
   else if (Buffer.isBuffer(body)) ctx.body = body;
-  else ctx.body = Readable.fromWeb(body as import('node:stream/web').ReadableStream);
+  else ctx.body = Readable.fromWeb(body as WebReadableStream);
 }
 
 /** a wrapper for proxy routes: refusals become their JSON error, platform failures a 502 */
@@ -121,7 +140,11 @@ function answerProxyError(sv: Services, ctx: Koa.Context, err: unknown): void {
   if (err instanceof ProxyRefused) return answerRefusal(ctx, err);
   if (err instanceof RpcError) {
     ctx.status = err.code === Codes.NO_APP ? 404 : err.code === Codes.NOT_READY ? 503 : 502;
-    ctx.body = { returnCode: err.code, returnMessage: messageOf(err.code), ...(err.code === Codes.UPSTREAM_ERROR ? { returnData: err.data } : {}) };
+    ctx.body = {
+      returnCode: err.code,
+      returnMessage: messageOf(err.code),
+      ...(err.code === Codes.UPSTREAM_ERROR ? { returnData: err.data } : {}),
+    };
     return;
   }
   sv.log.error({ path: ctx.path, err }, 'proxy failed');
@@ -152,7 +175,16 @@ const PROXY_TIMEOUT_MS = 60_000;
 /** platform answers up to this size are read to look for an invalid-token errcode */
 const INSPECT_LIMIT = 1024 * 1024;
 const FORWARDED_HEADERS = ['content-type', 'accept', 'accept-language', 'user-agent'];
-const RELAY_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+const RELAY_SKIP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
+]);
 // keep-alive connections to the platforms, shared by every proxy route (node:http is several
 // times cheaper per call than fetch here)
 const agents = {
@@ -170,10 +202,24 @@ function errcodeIn(body: Buffer): number | undefined {
 }
 
 /** one platform call over the shared keep-alive agents; resolves with the response head */
-function platformCall(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<http.IncomingMessage> {
+function platformCall(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.request(url, { method, headers: body ? { ...headers, 'content-length': String(body.length) } : headers, agent: agents[url.protocol as 'http:' | 'https:'], timeout: PROXY_TIMEOUT_MS }, resolve);
+    const req = lib.request(
+      url,
+      {
+        method,
+        headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
+        agent: agents[url.protocol as 'http:' | 'https:'],
+        timeout: PROXY_TIMEOUT_MS,
+      },
+      resolve,
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end(body);
@@ -183,7 +229,8 @@ function platformCall(url: URL, method: string, headers: Record<string, string>,
 /** passes a platform response through verbatim: status, headers (less hop-by-hop ones), body */
 function relayMessage(ctx: Koa.Context, res: http.IncomingMessage, body: Buffer | http.IncomingMessage): void {
   ctx.status = res.statusCode ?? 502;
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined && !RELAY_SKIP.has(k)) ctx.set(k, v as string | string[]);
+  for (const [k, v] of Object.entries(res.headers))
+    if (v !== undefined && !RELAY_SKIP.has(k)) ctx.set(k, v as string | string[]);
   ctx.body = body;
 }
 
@@ -237,7 +284,8 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       }
       const type = String(res.headers['content-type'] ?? '');
       const length = Number(res.headers['content-length'] ?? 0);
-      if (!first || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.headers['content-encoding']) return { res, body: res };
+      if (!first || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.headers['content-encoding'])
+        return { res, body: res };
       try {
         return { res, body: await readAll(res) };
       } catch {

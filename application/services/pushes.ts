@@ -6,7 +6,7 @@ import type { Logger } from '../../system/log';
 import { accessLine } from '../../system/rpc';
 import { ENVELOPE_LIMITS, XmlRejected, parsePushXml, text } from '../../system/xml';
 import type { PushFilter, PushRow, Store } from '../../db/store';
-import { MsgCrypt, PushRejected } from './crypto/msgcrypt';
+import { type MsgCrypt, PushRejected } from './crypto/msgcrypt';
 import { mask } from './apps';
 
 export const PUSH_LIMIT = 64 * 1024;
@@ -18,8 +18,33 @@ export const PUSH_LIMIT = 64 * 1024;
  * AccessToken, …) is shown as "****" + its last 4 characters in the push log; everything under
  * such a field is masked too. A few "…code" fields that are plain data stay readable.
  */
-const SECRET_SUFFIXES = ['ticket', 'code', 'token', 'secret', 'password', 'passwd', 'aeskey', 'sessionkey', 'secretkey', 'apikey'];
-const DATA_CODES = new Set(['errcode', 'returncode', 'statuscode', 'resultcode', 'reasoncode', 'countrycode', 'areacode', 'citycode', 'zipcode', 'postcode', 'postalcode', 'langcode', 'currencycode']);
+const SECRET_SUFFIXES = [
+  'ticket',
+  'code',
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'aeskey',
+  'sessionkey',
+  'secretkey',
+  'apikey',
+];
+const DATA_CODES = new Set([
+  'errcode',
+  'returncode',
+  'statuscode',
+  'resultcode',
+  'reasoncode',
+  'countrycode',
+  'areacode',
+  'citycode',
+  'zipcode',
+  'postcode',
+  'postalcode',
+  'langcode',
+  'currencycode',
+]);
 
 function isSecretField(name: string): boolean {
   const n = name.toLowerCase().replace(/[_-]/g, '');
@@ -56,7 +81,13 @@ export function pushEventAt(seconds: string | undefined): number {
  * authorizer / corp: a stale push's code is not even exchanged. (The write itself is ordered in
  * the store: applyAuthorizerEvent.)
  */
-export async function eventIsCurrent(store: Store, platform: string, ownerId: string, authorizerId: string, eventAt: number): Promise<boolean> {
+export async function eventIsCurrent(
+  store: Store,
+  platform: string,
+  ownerId: string,
+  authorizerId: string,
+  eventAt: number,
+): Promise<boolean> {
   const last = await store.lastAuthorizerEvent(platform, ownerId, authorizerId);
   return last === null || last <= eventAt;
 }
@@ -118,7 +149,10 @@ export function pushRoute(log: Logger, handler: (ctx: Koa.Context) => Promise<vo
         if (err.status === 413) ctx.set('Connection', 'close');
         ctx.body = err.status === 413 ? 'body too large' : 'bad body';
       } else {
-        log.error({ path: ctx.path, error: err instanceof StoreError ? err.detail : (err as Error).message }, 'push handling failed');
+        log.error(
+          { path: ctx.path, error: err instanceof StoreError ? err.detail : (err as Error).message },
+          'push handling failed',
+        );
         ctx.status = 503;
         ctx.body = 'try again';
       }
@@ -152,7 +186,8 @@ export class PushLog {
 
   start(): void {
     if (this.timer) return;
-    const run = () => this.prune().catch((err: unknown) => this.log.warn({ error: (err as Error).message }, 'push pruning failed'));
+    const run = () =>
+      this.prune().catch((err: unknown) => this.log.warn({ error: (err as Error).message }, 'push pruning failed'));
     void run();
     this.timer = setInterval(run, 3_600_000);
     this.timer.unref();
@@ -168,14 +203,26 @@ export class PushLog {
  * Posts JSON to a configured forward URL in the background: retried with backoff, logged when it
  * finally fails, never awaited by the push it came from.
  */
-export function forwardJson(log: Logger, url: string | undefined, body: unknown, what: string, attempts = 4, timeoutMs = 5000): void {
+export function forwardJson(
+  log: Logger,
+  url: string | undefined,
+  body: unknown,
+  what: string,
+  attempts = 4,
+  timeoutMs = 5000,
+): void {
   if (!url) return;
   const payload = JSON.stringify(body);
   void (async () => {
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 500 * 2 ** (i - 1)));
       try {
-        const res = await outboundFetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload, signal: AbortSignal.timeout(timeoutMs) });
+        const res = await outboundFetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: payload,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;
       } catch {
@@ -196,7 +243,8 @@ export function jsonTextTooDeep(json: string, max = 64): boolean {
   for (let i = 0; i < json.length; i++) {
     const c = json.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // a backslash escapes the next character
+      if (c === 0x5c)
+        i++; // a backslash escapes the next character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -205,4 +253,3 @@ export function jsonTextTooDeep(json: string, max = 64): boolean {
   }
   return false;
 }
-

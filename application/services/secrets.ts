@@ -13,9 +13,14 @@ export const KEY_CHECK = 'gatehouse';
  */
 export function rotateSecrets(store: Store, apps: AppService, from: SecretBox, to: SecretBox): Promise<number> {
   const reseal = (v: string) => to.seal(from.open(v));
-  return store.rewriteSecrets(reseal, (platform, json) => {
-    const config = JSON.parse(json) as Record<string, unknown>;
-    for (const f of apps.platformDef(platform)?.secrets ?? []) if (typeof config[f] === 'string') config[f] = reseal(config[f] as string);
-    return JSON.stringify(config);
-  }, to.seal(KEY_CHECK));
+  return store.rewriteSecrets(
+    reseal,
+    (platform, json) => {
+      const config = JSON.parse(json) as Record<string, unknown>;
+      for (const f of apps.platformDef(platform)?.secrets ?? [])
+        if (typeof config[f] === 'string') config[f] = reseal(config[f] as string);
+      return JSON.stringify(config);
+    },
+    to.seal(KEY_CHECK),
+  );
 }

@@ -46,7 +46,13 @@ export class SessionService {
     private readonly box: SecretBox,
     cacheMs = 0,
   ) {
-    if (cacheMs > 0) this.cache = new NodeCache({ stdTTL: cacheMs / 1000, checkperiod: Math.max(1, cacheMs / 1000), useClones: false, maxKeys: 100_000 });
+    if (cacheMs > 0)
+      this.cache = new NodeCache({
+        stdTTL: cacheMs / 1000,
+        checkperiod: Math.max(1, cacheMs / 1000),
+        useClones: false,
+        maxKeys: 100_000,
+      });
   }
 
   /** drops this node's copy of a session (after a write elsewhere in this process) */
@@ -125,7 +131,12 @@ export class SessionService {
   /** finds the live session for id + skey: 60012 when none, 60011 when expired; moves last_visit */
   private async live(c: Credentials): Promise<LiveSession> {
     const row = await this.row(c.id);
-    if (!row || !row.skeyHash || !safeEqual(row.skeyHash, sha256(c.skey)) || (c.appid !== undefined && c.appid !== row.appid)) {
+    if (
+      !row ||
+      !row.skeyHash ||
+      !safeEqual(row.skeyHash, sha256(c.skey)) ||
+      (c.appid !== undefined && c.appid !== row.appid)
+    ) {
       throw new RpcError('AUTH_FAIL');
     }
     const app = await this.apps.byAppId('wechat_app', row.appid);

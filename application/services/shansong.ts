@@ -42,8 +42,15 @@ export interface ShansongTokens {
 function tokensOf(data: unknown, api: string): ShansongTokens {
   const d = (data ?? {}) as Record<string, unknown>;
   const accessToken = d.access_token;
-  const expiresIn = typeof d.expires_in === 'string' && d.expires_in.trim() !== '' ? Number(d.expires_in) : d.expires_in;
-  if (typeof accessToken !== 'string' || !accessToken || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
+  const expiresIn =
+    typeof d.expires_in === 'string' && d.expires_in.trim() !== '' ? Number(d.expires_in) : d.expires_in;
+  if (
+    typeof accessToken !== 'string' ||
+    !accessToken ||
+    typeof expiresIn !== 'number' ||
+    !Number.isFinite(expiresIn) ||
+    expiresIn <= 0
+  ) {
     throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: no access_token / expires_in in the reply`);
   }
   const refreshToken = typeof d.refresh_token === 'string' && d.refresh_token ? d.refresh_token : undefined;
@@ -99,18 +106,26 @@ export class Shansong {
     };
   }
 
-  /** a call whose `{"status","msg","data"}` reply is ours to read: non-2xx → 1005, unparsable → 1007, status ≠ 200 → 40029 */
+  /**
+   * a call whose `{"status","msg","data"}` reply is ours to read: non-2xx → 1005, unparsable → 1007, status ≠ 200 →
+   * 40029
+   */
   private async call(api: string, path: string, form: Record<string, string>): Promise<unknown> {
     const reply = await this.sv.upstream.json(this.request(api, path, form));
     const status = Number(reply.status);
-    if (!Number.isInteger(status)) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: reply is not a {status, msg, data} object`);
-    if (status !== 200) throw upstreamError(UPSTREAM, status, typeof reply.msg === 'string' ? reply.msg : String(reply.msg ?? ''));
+    if (!Number.isInteger(status))
+      throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} ${api}: reply is not a {status, msg, data} object`);
+    if (status !== 200)
+      throw upstreamError(UPSTREAM, status, typeof reply.msg === 'string' ? reply.msg : String(reply.msg ?? ''));
     return reply.data;
   }
 
   /** the authorization code of the redirect → tokens (unsigned: clientId, code) */
   async exchange(app: AppConfig, code: string): Promise<ShansongTokens> {
-    return tokensOf(await this.call('oauth_token', '/openapi/oauth/token', { clientId: app.appId, code }), 'oauth_token');
+    return tokensOf(
+      await this.call('oauth_token', '/openapi/oauth/token', { clientId: app.appId, code }),
+      'oauth_token',
+    );
   }
 
   /** a refresh token → new tokens (signed: clientId, timestamp, sign, data = {"refreshToken":"RT"}) */
@@ -118,7 +133,15 @@ export class Shansong {
     const timestamp = String(Date.now());
     const data = refreshData(refreshToken);
     const sign = shansongSign(String(app.config.secret), { clientId: app.appId, data, timestamp });
-    return tokensOf(await this.call('oauth_refresh_token', '/openapi/oauth/refresh_token', { clientId: app.appId, timestamp, sign, data }), 'oauth_refresh_token');
+    return tokensOf(
+      await this.call('oauth_refresh_token', '/openapi/oauth/refresh_token', {
+        clientId: app.appId,
+        timestamp,
+        sign,
+        data,
+      }),
+      'oauth_refresh_token',
+    );
   }
 
   // ---- merchants
@@ -130,8 +153,10 @@ export class Shansong {
    */
   async requireMerchant(app: AppConfig, merchantCode: string): Promise<AuthorizerRow> {
     const a = await this.merchants.row(app, merchantCode);
-    if (!a || !a.authorized || !a.refreshToken) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} has not authorized`);
-    if (a.needsReauth) throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} must authorize again`);
+    if (!a || !a.authorized || !a.refreshToken)
+      throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} has not authorized`);
+    if (a.needsReauth)
+      throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} must authorize again`);
     return a;
   }
 
@@ -143,10 +168,17 @@ export class Shansong {
       try {
         t = await this.refresh(app, current);
       } catch (err) {
-        if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && CREDENTIAL_REJECTED.has(Number((err.data as { errcode?: unknown }).errcode))) {
+        if (
+          err instanceof RpcError &&
+          err.code === Codes.UPSTREAM_ERROR &&
+          CREDENTIAL_REJECTED.has(Number((err.data as { errcode?: unknown }).errcode))
+        ) {
           // the refresh token is gone: no more refresh calls until the merchant authorizes again
           await this.merchants.needsReauth(app, merchantCode);
-          this.sv.log.warn({ codeName: app.codeName, merchantCode }, 'shansong refresh token rejected; the merchant must authorize again');
+          this.sv.log.warn(
+            { codeName: app.codeName, merchantCode },
+            'shansong refresh token rejected; the merchant must authorize again',
+          );
           throw new RpcError('NOT_READY', '', `${app.codeName}: merchant ${merchantCode} refresh token rejected`);
         }
         throw err;
@@ -185,8 +217,14 @@ export class Shansong {
    */
   async authorize(app: AppConfig, merchantCode: string, code: string): Promise<void> {
     const t = await this.exchange(app, code);
-    if (!t.refreshToken) throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} oauth_token: no refresh_token in the reply`);
-    await this.merchants.put(app, merchantCode, t.refreshToken, Object.keys(t.info).length ? JSON.stringify(t.info) : null);
+    if (!t.refreshToken)
+      throw new RpcError('UPSTREAM_BAD_REPLY', '', `${UPSTREAM} oauth_token: no refresh_token in the reply`);
+    await this.merchants.put(
+      app,
+      merchantCode,
+      t.refreshToken,
+      Object.keys(t.info).length ? JSON.stringify(t.info) : null,
+    );
     await this.engine.seed(this.merchantSpec(app, merchantCode), t.accessToken, t.expiresIn);
   }
 
@@ -194,9 +232,19 @@ export class Shansong {
 
   /** an order status callback: recorded, then forwarded as JSON to callbackUrl in the background */
   async onCallback(app: AppConfig, fields: Record<string, unknown>): Promise<void> {
-    const infoType = typeof fields.status === 'number' || typeof fields.status === 'string' ? `order_status_${String(fields.status)}` : 'callback';
+    const infoType =
+      typeof fields.status === 'number' || typeof fields.status === 'string'
+        ? `order_status_${String(fields.status)}`
+        : 'callback';
     // Shansong does not sign its callbacks: recorded as unverified
-    await this.sv.pushes.record({ platform: PLATFORM, codeName: app.codeName, infoType, appId: app.appId, verified: false, fields });
+    await this.sv.pushes.record({
+      platform: PLATFORM,
+      codeName: app.codeName,
+      infoType,
+      appId: app.appId,
+      verified: false,
+      fields,
+    });
     forwardJson(this.sv.log, app.config.callbackUrl as string | undefined, fields, `${app.codeName} shansong callback`);
   }
 
@@ -207,7 +255,13 @@ export class Shansong {
    * (when given) data, form-signed. When the platform says the access token is no good, that exact
    * token is compare-and-refreshed (§5.4) and the call made once more. The reply is returned as it came.
    */
-  async developer(app: AppConfig, merchantCode: string, path: string, data: string | undefined, query?: URLSearchParams): Promise<RawReply> {
+  async developer(
+    app: AppConfig,
+    merchantCode: string,
+    path: string,
+    data: string | undefined,
+    query?: URLSearchParams,
+  ): Promise<RawReply> {
     await this.requireMerchant(app, merchantCode);
     const spec = this.merchantSpec(app, merchantCode);
     const passed = new URLSearchParams();

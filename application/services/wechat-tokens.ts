@@ -16,12 +16,20 @@ export class WechatTokens {
     private readonly apps: AppService,
   ) {
     const types = ['jsapi', 'wx_card'] as const;
-    appTokenResolvers(engine, 'wechat_app', (row) => this.appOf(row), (app) => this.accessSpec(app), types, (app, type) => this.ticketSpec(app, type));
+    appTokenResolvers(
+      engine,
+      'wechat_app',
+      (row) => this.appOf(row),
+      (app) => this.accessSpec(app),
+      types,
+      (app, type) => this.ticketSpec(app, type),
+    );
   }
 
   /** the enabled app of a stored token: by its codeName, or (renamed) by its appId */
   private async appOf(row: TokenRow): Promise<AppConfig | null> {
-    const app = (await this.apps.get('wechat_app', row.codeName)) ?? (await this.apps.byAppId('wechat_app', row.subject));
+    const app =
+      (await this.apps.get('wechat_app', row.codeName)) ?? (await this.apps.byAppId('wechat_app', row.subject));
     return app && app.enabled && app.appId === row.subject ? app : null;
   }
 

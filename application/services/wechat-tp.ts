@@ -85,23 +85,39 @@ export class WechatTp {
   }
 
   authorizerSpec(tp: AppConfig, authorizerAppId: string): TokenSpec {
-    return makeSpec(PLATFORM, tp.codeName, this.authorizers.subject(tp, authorizerAppId), 'authorizer_access_token', async () => {
-      const a = await this.requireAuthorizer(tp, authorizerAppId);
-      try {
-        const t = await this.withComponent(tp, (ct) => this.wechat.authorizerToken(ct, tp.appId, authorizerAppId, this.authorizers.refreshToken(a)));
-        if (t.refreshToken) {
-          await this.authorizers.rotate(tp, authorizerAppId, t.refreshToken);
+    return makeSpec(
+      PLATFORM,
+      tp.codeName,
+      this.authorizers.subject(tp, authorizerAppId),
+      'authorizer_access_token',
+      async () => {
+        const a = await this.requireAuthorizer(tp, authorizerAppId);
+        try {
+          const t = await this.withComponent(tp, (ct) =>
+            this.wechat.authorizerToken(ct, tp.appId, authorizerAppId, this.authorizers.refreshToken(a)),
+          );
+          if (t.refreshToken) {
+            await this.authorizers.rotate(tp, authorizerAppId, t.refreshToken);
+          }
+          return { value: t.value, expiresIn: t.expiresIn };
+        } catch (err) {
+          if (
+            err instanceof RpcError &&
+            err.code === Codes.UPSTREAM_ERROR &&
+            Number((err.data as { errcode?: unknown }).errcode) === 61023
+          ) {
+            // the refresh token is gone: stop retrying until the account authorizes again
+            await this.authorizers.needsReauth(tp, authorizerAppId);
+            throw new RpcError(
+              'NOT_READY',
+              '',
+              `${tp.codeName}: authorizer ${authorizerAppId} refresh token invalid (61023)`,
+            );
+          }
+          throw err;
         }
-        return { value: t.value, expiresIn: t.expiresIn };
-      } catch (err) {
-        if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && Number((err.data as { errcode?: unknown }).errcode) === 61023) {
-          // the refresh token is gone: stop retrying until the account authorizes again
-          await this.authorizers.needsReauth(tp, authorizerAppId);
-          throw new RpcError('NOT_READY', '', `${tp.codeName}: authorizer ${authorizerAppId} refresh token invalid (61023)`);
-        }
-        throw err;
-      }
-    });
+      },
+    );
   }
 
   async authorizerToken(tp: AppConfig, authorizerAppId: string, opts: GetOptions = {}): Promise<CurrentToken> {
@@ -111,12 +127,21 @@ export class WechatTp {
 
   ticketSpec(tp: AppConfig, authorizerAppId: string, type: WechatTicketType): TokenSpec {
     const access = this.authorizerSpec(tp, authorizerAppId);
-    return makeSpec(PLATFORM, tp.codeName, this.authorizers.subject(tp, authorizerAppId), `authorizer_${type}_ticket`, () =>
-      withAccessToken(this.engine, access, (token) => this.wechat.ticket(token, type)),
+    return makeSpec(
+      PLATFORM,
+      tp.codeName,
+      this.authorizers.subject(tp, authorizerAppId),
+      `authorizer_${type}_ticket`,
+      () => withAccessToken(this.engine, access, (token) => this.wechat.ticket(token, type)),
     );
   }
 
-  async ticket(tp: AppConfig, authorizerAppId: string, type: WechatTicketType, opts: GetOptions = {}): Promise<CurrentToken> {
+  async ticket(
+    tp: AppConfig,
+    authorizerAppId: string,
+    type: WechatTicketType,
+    opts: GetOptions = {},
+  ): Promise<CurrentToken> {
     await this.requireAuthorizer(tp, authorizerAppId);
     return this.engine.get(this.ticketSpec(tp, authorizerAppId, type), opts);
   }
@@ -128,13 +153,19 @@ export class WechatTp {
 
   async code2session(tp: AppConfig, authorizerAppId: string, jsCode: string) {
     await this.requireAuthorizer(tp, authorizerAppId);
-    const r = await this.withComponent(tp, (ct) => this.wechat.componentJscode2session(authorizerAppId, jsCode, tp.appId, ct));
+    const r = await this.withComponent(tp, (ct) =>
+      this.wechat.componentJscode2session(authorizerAppId, jsCode, tp.appId, ct),
+    );
     return { openid: r.openid, sessionKey: r.session_key, ...(r.unionid ? { unionid: r.unionid } : {}) };
   }
 
   async listAuthorizers(tp: AppConfig) {
     const rows = await this.authorizers.list(tp);
-    return rows.map((a) => ({ authorizerAppId: a.authorizerId, authorized: a.authorized && !a.needsReauth, updatedAt: Math.floor(a.updatedAt / 1000) }));
+    return rows.map((a) => ({
+      authorizerAppId: a.authorizerId,
+      authorized: a.authorized && !a.needsReauth,
+      updatedAt: Math.floor(a.updatedAt / 1000),
+    }));
   }
 
   /** adopts the authorizations WeChat knows but gatehouse does not (or lost: 61023), page by page */
@@ -153,9 +184,24 @@ export class WechatTp {
     return adopted;
   }
 
-  /** stores an authorization (sealed refresh token, func_info) as an authorization event at `eventAt` (ms); whether it was applied */
-  private saveAuthorizer(tp: AppConfig, authorizerAppId: string, refreshToken: string, info: unknown, eventAt: number): Promise<boolean> {
-    return this.authorizers.authorized(tp, authorizerAppId, refreshToken, info === null || info === undefined ? undefined : JSON.stringify(info), eventAt);
+  /**
+   * stores an authorization (sealed refresh token, func_info) as an authorization event at `eventAt` (ms); whether it
+   * was applied
+   */
+  private saveAuthorizer(
+    tp: AppConfig,
+    authorizerAppId: string,
+    refreshToken: string,
+    info: unknown,
+    eventAt: number,
+  ): Promise<boolean> {
+    return this.authorizers.authorized(
+      tp,
+      authorizerAppId,
+      refreshToken,
+      info === null || info === undefined ? undefined : JSON.stringify(info),
+      eventAt,
+    );
   }
 
   /**
@@ -166,8 +212,19 @@ export class WechatTp {
   async authorize(tp: AppConfig, authCode: string, eventAt = exchangeEventAt()): Promise<string> {
     const info = await this.withComponent(tp, (ct) => this.wechat.queryAuth(ct, tp.appId, authCode));
     const spec = this.authorizerSpec(tp, info.authorizerAppId);
-    if (!(await this.saveAuthorizer(tp, info.authorizerAppId, info.refreshToken, { func_info: info.funcInfo ?? null }, eventAt))) {
-      this.log.info({ codeName: tp.codeName, authorizer: info.authorizerAppId }, 'authorization older than the last authorization event: not applied');
+    if (
+      !(await this.saveAuthorizer(
+        tp,
+        info.authorizerAppId,
+        info.refreshToken,
+        { func_info: info.funcInfo ?? null },
+        eventAt,
+      ))
+    ) {
+      this.log.info(
+        { codeName: tp.codeName, authorizer: info.authorizerAppId },
+        'authorization older than the last authorization event: not applied',
+      );
       return info.authorizerAppId;
     }
     if (info.accessToken && info.expiresIn) await this.engine.seed(spec, info.accessToken, info.expiresIn);
@@ -182,8 +239,14 @@ export class WechatTp {
    */
   async authorizationUrl(tp: AppConfig, mode: 'scan' | 'link', state: string): Promise<string> {
     const code = await this.withComponent(tp, (ct) => this.wechat.preAuthCode(ct, tp.appId));
-    const redirect = `${this.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized?state=${encodeURIComponent(state)}`;
-    const q = new URLSearchParams({ component_appid: tp.appId, pre_auth_code: code, redirect_uri: redirect, auth_type: '3' });
+    const page = `${this.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized`;
+    const redirect = `${page}?state=${encodeURIComponent(state)}`;
+    const q = new URLSearchParams({
+      component_appid: tp.appId,
+      pre_auth_code: code,
+      redirect_uri: redirect,
+      auth_type: '3',
+    });
     return mode === 'link'
       ? `${this.mpBase}/safe/bindcomponent?action=bindcomponent&no_scan=1&${q.toString()}#wechat_redirect`
       : `${this.mpBase}/cgi-bin/componentloginpage?${q.toString()}`;
@@ -205,7 +268,8 @@ export class WechatTp {
       case 'component_verify_ticket': {
         const ticket = text(fields, 'ComponentVerifyTicket');
         const createTime = Number(text(fields, 'CreateTime'));
-        if (ticket && Number.isFinite(createTime)) await this.store.putTicket(PLATFORM, tp.appId, ticket, createTime, Date.now());
+        if (ticket && Number.isFinite(createTime))
+          await this.store.putTicket(PLATFORM, tp.appId, ticket, createTime, Date.now());
         break;
       }
       case 'authorized':
@@ -213,7 +277,10 @@ export class WechatTp {
         const code = text(fields, 'AuthorizationCode');
         if (code && authorizer && !(await eventIsCurrent(this.store, PLATFORM, tp.appId, authorizer, eventAt))) {
           // a replay, or overtaken by a later (un)authorization: the code is not even exchanged
-          this.log.info({ codeName: tp.codeName, authorizer, infoType }, 'authorization event older than the last one applied: ignored');
+          this.log.info(
+            { codeName: tp.codeName, authorizer, infoType },
+            'authorization event older than the last one applied: ignored',
+          );
         } else if (code) {
           try {
             await this.authorize(tp, code, eventAt);
@@ -233,8 +300,16 @@ export class WechatTp {
       default:
         break;
     }
-    await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: authorizer ?? appId, verified: true, fields });
-    if (infoType !== 'component_verify_ticket') forwardJson(this.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
+    await this.pushes.record({
+      platform: PLATFORM,
+      codeName: tp.codeName,
+      infoType,
+      appId: authorizer ?? appId,
+      verified: true,
+      fields,
+    });
+    if (infoType !== 'component_verify_ticket')
+      forwardJson(this.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
   }
 
   /**
@@ -244,7 +319,10 @@ export class WechatTp {
   async unauthorize(tp: AppConfig, authorizerAppId: string, eventAt: number): Promise<boolean> {
     const applied = await this.authorizers.revoked(tp, authorizerAppId, eventAt);
     if (!applied) {
-      this.log.info({ codeName: tp.codeName, authorizer: authorizerAppId }, 'unauthorized older than the last authorization event: ignored');
+      this.log.info(
+        { codeName: tp.codeName, authorizer: authorizerAppId },
+        'unauthorized older than the last authorization event: ignored',
+      );
       return false;
     }
     const subject = this.authorizers.subject(tp, authorizerAppId);
@@ -257,7 +335,19 @@ export class WechatTp {
   /** a message or event for an authorizer (消息与事件接收URL): logged and forwarded as JSON */
   async onMessage(tp: AppConfig, authorizerAppId: string, fields: Record<string, unknown>): Promise<void> {
     const infoType = text(fields, 'Event') ?? text(fields, 'MsgType') ?? 'message';
-    await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: authorizerAppId, verified: true, fields });
-    forwardJson(this.log, tp.config.msgForwardUrl as string | undefined, { appid: authorizerAppId, message: fields }, `${tp.codeName} message`);
+    await this.pushes.record({
+      platform: PLATFORM,
+      codeName: tp.codeName,
+      infoType,
+      appId: authorizerAppId,
+      verified: true,
+      fields,
+    });
+    forwardJson(
+      this.log,
+      tp.config.msgForwardUrl as string | undefined,
+      { appid: authorizerAppId, message: fields },
+      `${tp.codeName} message`,
+    );
   }
 }

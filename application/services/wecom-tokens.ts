@@ -19,7 +19,14 @@ export class WecomTokens {
     private readonly apps: AppService,
   ) {
     const types = ['jsapi', 'agent_config'] as const;
-    appTokenResolvers(engine, 'wecom_corp', (row) => this.appOf(row), (app) => this.accessSpec(app), types, (app, type) => this.ticketSpec(app, type));
+    appTokenResolvers(
+      engine,
+      'wecom_corp',
+      (row) => this.appOf(row),
+      (app) => this.accessSpec(app),
+      types,
+      (app, type) => this.ticketSpec(app, type),
+    );
   }
 
   /** the enabled app of a stored token, while its corp + agent is the token's subject */
@@ -37,7 +44,9 @@ export class WecomTokens {
 
   accessSpec(app: AppConfig): TokenSpec {
     const secret = String(app.config.secret);
-    return makeSpec('wecom_corp', app.codeName, corpSubject(app), 'access_token', () => this.wecom.token(app.appId, secret));
+    return makeSpec('wecom_corp', app.codeName, corpSubject(app), 'access_token', () =>
+      this.wecom.token(app.appId, secret),
+    );
   }
 
   ticketSpec(app: AppConfig, type: WecomTicketType): TokenSpec {

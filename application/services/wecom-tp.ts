@@ -21,7 +21,9 @@ const CORP_KIND = 'corp_access_token';
 const BAD_PERMANENT_CODE = new Set([40084]);
 
 const errcodeOf = (err: unknown): number | undefined =>
-  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR ? Number((err.data as { errcode?: unknown }).errcode) : undefined;
+  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR
+    ? Number((err.data as { errcode?: unknown }).errcode)
+    : undefined;
 
 /** state of the install link (WeCom: a-zA-Z0-9, at most 128 bytes) */
 export const INSTALL_STATE = /^[A-Za-z0-9_-]{0,128}$/;
@@ -69,7 +71,9 @@ export class WecomTp {
   // ---- suite token
 
   suiteSpec(tp: AppConfig): TokenSpec {
-    return ticketedSpec(this.store, PLATFORM, tp, SUITE_KIND, 'suite_ticket', (ticket) => this.wecom.suiteToken(tp.appId, String(tp.config.secret), ticket));
+    return ticketedSpec(this.store, PLATFORM, tp, SUITE_KIND, 'suite_ticket', (ticket) =>
+      this.wecom.suiteToken(tp.appId, String(tp.config.secret), ticket),
+    );
   }
 
   suiteToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
@@ -122,7 +126,11 @@ export class WecomTp {
 
   async listCorps(tp: AppConfig) {
     const rows = await this.corps.list(tp);
-    return rows.map((a) => ({ corpId: a.authorizerId, authorized: a.authorized && !a.needsReauth && !!a.refreshToken, updatedAt: Math.floor(a.updatedAt / 1000) }));
+    return rows.map((a) => ({
+      corpId: a.authorizerId,
+      authorized: a.authorized && !a.needsReauth && !!a.refreshToken,
+      updatedAt: Math.floor(a.updatedAt / 1000),
+    }));
   }
 
   /**
@@ -136,7 +144,10 @@ export class WecomTp {
     const r = await this.withSuite(tp, (st) => this.wecom.permanentCode(st, authCode));
     const applied = await this.corps.authorized(tp, r.corpId, r.permanentCode, JSON.stringify(r.info), eventAt);
     if (!applied) {
-      this.log.info({ codeName: tp.codeName, corpId: r.corpId }, 'authorization older than the last authorization event: not applied');
+      this.log.info(
+        { codeName: tp.codeName, corpId: r.corpId },
+        'authorization older than the last authorization event: not applied',
+      );
       return r.corpId;
     }
     const spec = this.corpSpec(tp, r.corpId);
@@ -184,7 +195,8 @@ export class WecomTp {
     switch (infoType) {
       case 'suite_ticket': {
         const ticket = text(fields, 'SuiteTicket');
-        if (ticket && timestamp !== undefined) await this.store.putTicket(PLATFORM, tp.appId, ticket, timestamp, Date.now());
+        if (ticket && timestamp !== undefined)
+          await this.store.putTicket(PLATFORM, tp.appId, ticket, timestamp, Date.now());
         break;
       }
       case 'create_auth':
@@ -192,7 +204,10 @@ export class WecomTp {
         const code = text(fields, 'AuthCode');
         if (code && corpId && !(await eventIsCurrent(this.store, PLATFORM, tp.appId, corpId, eventAt))) {
           // a replay, or overtaken by a later event of the corp: the code is not even exchanged
-          this.log.info({ codeName: tp.codeName, corpId, infoType }, 'authorization event older than the last one applied: ignored');
+          this.log.info(
+            { codeName: tp.codeName, corpId, infoType },
+            'authorization event older than the last one applied: ignored',
+          );
         } else if (code) {
           try {
             corpId = await this.authorize(tp, code, eventAt);
@@ -201,7 +216,10 @@ export class WecomTp {
             // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
             // pushing it again cannot help, so it is acknowledged. Anything else is retried.
             if (errcode === undefined || errcode === -1 || INVALID_TOKEN_ERRCODES.has(errcode)) throw err;
-            this.log.warn({ codeName: tp.codeName, infoType, errcode }, 'auth code refused by WeCom; push acknowledged');
+            this.log.warn(
+              { codeName: tp.codeName, infoType, errcode },
+              'auth code refused by WeCom; push acknowledged',
+            );
           }
         }
         break;
@@ -217,6 +235,13 @@ export class WecomTp {
         // anything else: recorded only
         break;
     }
-    await this.pushes.record({ platform: PLATFORM, codeName: tp.codeName, infoType, appId: corpId ?? tp.appId, verified: true, fields });
+    await this.pushes.record({
+      platform: PLATFORM,
+      codeName: tp.codeName,
+      infoType,
+      appId: corpId ?? tp.appId,
+      verified: true,
+      fields,
+    });
   }
 }

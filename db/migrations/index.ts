@@ -29,6 +29,11 @@ export function loadMigrations(dialect: 'sqlite' | 'mariadb'): Migration[] {
     .map((f) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(path.join(dir, f)) as { statements: string[]; precheck?: Precheck };
-      return { version: Number(f.slice(0, 3)), name: f.replace(/\.(ts|js)$/, ''), statements: mod.statements, precheck: mod.precheck };
+      return {
+        version: Number(f.slice(0, 3)),
+        name: f.replace(/\.(ts|js)$/, ''),
+        statements: mod.statements,
+        precheck: mod.precheck,
+      };
     });
 }

@@ -33,15 +33,50 @@ describe('authorization pages in Chromium', function () {
     fake.app(COMPONENT, 's');
     wc = installWecomTp(fake);
     wc.suite(SUITE, 'suite-s');
-    node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_WECHAT_MP: fake.url, GATEHOUSE_WECOM_OPEN: fake.url } });
-    await node.rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: 'suite-s', token: TOKEN, aesKey: AES } }, node.token());
-    const st = signedPush(TOKEN, AES, SUITE, xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: 1, SuiteTicket: wc.ticket(SUITE) }));
-    expect(await (await fetch(`${node.url}/wecom-tp/suite/events?${st.query}`, { method: 'POST', body: st.body })).text()).to.equal('success');
-    await node.rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: 's', token: TOKEN, aesKey: AES } }, node.token());
+    node = await startNode({
+      dialect: 'sqlite',
+      fake,
+      env: { GATEHOUSE_WECHAT_MP: fake.url, GATEHOUSE_WECOM_OPEN: fake.url },
+    });
+    await node.rpc(
+      'admin.app.put',
+      {
+        platform: 'wecom_tp',
+        codeName: 'suite',
+        config: { suiteId: SUITE, secret: 'suite-s', token: TOKEN, aesKey: AES },
+      },
+      node.token(),
+    );
+    const st = signedPush(
+      TOKEN,
+      AES,
+      SUITE,
+      xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: 1, SuiteTicket: wc.ticket(SUITE) }),
+    );
+    expect(
+      await (await fetch(`${node.url}/wecom-tp/suite/events?${st.query}`, { method: 'POST', body: st.body })).text(),
+    ).to.equal('success');
+    await node.rpc(
+      'admin.app.put',
+      { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: 's', token: TOKEN, aesKey: AES } },
+      node.token(),
+    );
     // gatehouse must have its component_verify_ticket before it can make pre_auth_codes
     wx.acceptTicket(COMPONENT, 'ticket@@@b');
-    const p = signedPush(TOKEN, AES, COMPONENT, xml({ AppId: COMPONENT, CreateTime: 1, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'ticket@@@b' }));
-    expect(await (await fetch(`${node.url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body })).text()).to.equal('success');
+    const p = signedPush(
+      TOKEN,
+      AES,
+      COMPONENT,
+      xml({
+        AppId: COMPONENT,
+        CreateTime: 1,
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: 'ticket@@@b',
+      }),
+    );
+    expect(
+      await (await fetch(`${node.url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body })).text(),
+    ).to.equal('success');
   });
   after(async () => {
     await browser?.close();
@@ -49,7 +84,10 @@ describe('authorization pages in Chromium', function () {
     await fake?.stop();
   });
 
-  for (const [mode, path] of [['scan', '/cgi-bin/componentloginpage'], ['link', '/safe/bindcomponent']] as const) {
+  for (const [mode, path] of [
+    ['scan', '/cgi-bin/componentloginpage'],
+    ['link', '/safe/bindcomponent'],
+  ] as const) {
     it(`WeChat ${mode}: the page lands on ${path} with component_appid, a fresh pre_auth_code and the redirect_uri`, async () => {
       const page = await browser!.newPage();
       try {

@@ -9,7 +9,15 @@ import type { AppConfig, AppService } from '../../application/services/apps';
 import { AuthorizedAccounts } from '../../application/services/authorized-accounts';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 
-const app = (codeName: string, appId: string, enabled = true): AppConfig => ({ platform: 'wechat-tpauth', codeName, appId, enabled, isDefault: false, config: {}, updatedAt: 0 });
+const app = (codeName: string, appId: string, enabled = true): AppConfig => ({
+  platform: 'wechat-tpauth',
+  codeName,
+  appId,
+  enabled,
+  isDefault: false,
+  config: {},
+  updatedAt: 0,
+});
 
 describe('AuthorizedAccounts', () => {
   let db: TestDatabase;
@@ -20,13 +28,21 @@ describe('AuthorizedAccounts', () => {
     ['off', app('off', 'wxoff', false)],
   ]);
   const row = (codeName: string, subject: string): TokenRow =>
-    ({ key: tokenKey('wechat-tpauth', codeName, subject, 'authorizer_access_token'), platform: 'wechat-tpauth', codeName, subject, kind: 'authorizer_access_token' }) as TokenRow;
+    ({
+      key: tokenKey('wechat-tpauth', codeName, subject, 'authorizer_access_token'),
+      platform: 'wechat-tpauth',
+      codeName,
+      subject,
+      kind: 'authorizer_access_token',
+    }) as TokenRow;
 
   before(async () => {
     db = await freshDatabase('sqlite');
     store = openStore(db.url);
     await store.migrate();
-    const directory = { get: async (_p: string, codeName: string) => apps.get(codeName) ?? null } as unknown as AppService;
+    const directory = {
+      get: async (_p: string, codeName: string) => apps.get(codeName) ?? null,
+    } as unknown as AppService;
     accounts = new AuthorizedAccounts(store, new SecretBox(crypto.randomBytes(32)), directory, 'wechat-tpauth');
     await accounts.put(apps.get('tp')!, 'wxgood', 'RT-good', null);
     await accounts.put(apps.get('tp')!, 'wxredo', 'RT-redo', null);
@@ -49,8 +65,12 @@ describe('AuthorizedAccounts', () => {
   });
 
   it('servableAccountOf: only accounts authorized, not refused since, not revoked', async () => {
-    expect(await accounts.servableAccountOf(row('tp', 'wxtp:wxgood'))).to.deep.equal({ app: apps.get('tp'), id: 'wxgood' });
-    for (const id of ['wxredo', 'wxgone', 'wxnever']) expect(await accounts.servableAccountOf(row('tp', `wxtp:${id}`)), id).to.equal(null);
+    expect(await accounts.servableAccountOf(row('tp', 'wxtp:wxgood'))).to.deep.equal({
+      app: apps.get('tp'),
+      id: 'wxgood',
+    });
+    for (const id of ['wxredo', 'wxgone', 'wxnever'])
+      expect(await accounts.servableAccountOf(row('tp', `wxtp:${id}`)), id).to.equal(null);
   });
 
   it('require: 1012 for an account never seen, 1014 for one refused or revoked; the refresh token is kept sealed', async () => {
@@ -58,7 +78,10 @@ describe('AuthorizedAccounts', () => {
     const good = await accounts.require(tp, 'wxgood', 'authorizer', 'must authorize again');
     expect(good.refreshToken).to.match(/^enc:v1:/);
     expect(accounts.refreshToken(good)).to.equal('RT-good');
-    const err = (id: string) => accounts.require(tp, id, 'authorizer', 'must authorize again').catch((e: { code: number; detail: string }) => [e.code, e.detail]);
+    const err = (id: string) =>
+      accounts
+        .require(tp, id, 'authorizer', 'must authorize again')
+        .catch((e: { code: number; detail: string }) => [e.code, e.detail]);
     expect(await err('wxnever')).to.deep.equal([1012, 'tp: authorizer wxnever unknown']);
     expect(await err('wxredo')).to.deep.equal([1014, 'tp: authorizer wxredo must authorize again']);
     expect(await err('wxgone')).to.deep.equal([1014, 'tp: authorizer wxgone must authorize again']);

@@ -28,7 +28,10 @@ describe('WXBizDataCrypt edges: every refusal names its reason (60021, the detai
   };
 
   it('decrypts a well-formed payload for the app', () => {
-    expect(attempt(seal(JSON.stringify({ openId: 'o1', watermark: { appid: appId } })))).to.deep.equal({ openId: 'o1', watermark: { appid: appId } });
+    expect(attempt(seal(JSON.stringify({ openId: 'o1', watermark: { appid: appId } })))).to.deep.equal({
+      openId: 'o1',
+      watermark: { appid: appId },
+    });
   });
 
   it('a key or an iv that is not 16 bytes', () => {
@@ -42,7 +45,10 @@ describe('WXBizDataCrypt edges: every refusal names its reason (60021, the detai
   });
 
   it('data that does not decrypt, or decrypts to something other than JSON', () => {
-    expect(attempt(seal('{}', crypto.randomBytes(16)))).to.include({ code: 60021, detail: 'data could not be decrypted' });
+    expect(attempt(seal('{}', crypto.randomBytes(16)))).to.include({
+      code: 60021,
+      detail: 'data could not be decrypted',
+    });
     expect(attempt(seal('not json'))).to.include({ code: 60021, detail: 'data could not be decrypted' });
   });
 
@@ -104,7 +110,9 @@ describe('WXBizMsgCrypt edges: each refusal and its reason', () => {
   });
 
   it('a wrong signature is "403 bad msg_signature"', () => {
-    expect(() => c.verify('0'.repeat(40), '1', 'n', 'e')).to.throw(PushRejected, 'bad msg_signature').with.property('status', 403);
+    expect(() => c.verify('0'.repeat(40), '1', 'n', 'e'))
+      .to.throw(PushRejected, 'bad msg_signature')
+      .with.property('status', 403);
     expect(() => c.verify('short', '1', 'n', 'e')).to.throw(PushRejected, 'bad msg_signature');
   });
 
@@ -168,12 +176,35 @@ describe('COS signing edges', () => {
   it('v5 sorts headers and query keys as cos-nodejs-sdk-v5 does, names equal in lower case kept in order', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const COS = require('cos-nodejs-sdk-v5') as { getAuthorization(o: Record<string, unknown>): string };
-    const headers = { 'x-cos-meta-b': '2', Host: 'b-1250000000.cos.ap-beijing.myqcloud.com', 'x-cos-acl': 'private', host: 'second' };
-    const query = { 'versionId': 'v', acl: '', 'Prefix': 'dir/', 'max-keys': '10' };
+    const headers = {
+      'x-cos-meta-b': '2',
+      Host: 'b-1250000000.cos.ap-beijing.myqcloud.com',
+      'x-cos-acl': 'private',
+      host: 'second',
+    };
+    const query = { versionId: 'v', acl: '', Prefix: 'dir/', 'max-keys': '10' };
     const keyTime = '1557989151;1557996351';
-    const ours = cosV5({ secretId: 'AKIDx', secretKey: 'sk', method: 'GET', path: '/a b.txt', headers, query, keyTime }).authorization;
-    const theirs = COS.getAuthorization({ SecretId: 'AKIDx', SecretKey: 'sk', KeyTime: keyTime, Method: 'GET', Pathname: '/a b.txt', Headers: headers, Query: query });
-    expect(ours).to.include('q-header-list=host;host;x-cos-acl;x-cos-meta-b&q-url-param-list=acl;max-keys;prefix;versionid');
+    const ours = cosV5({
+      secretId: 'AKIDx',
+      secretKey: 'sk',
+      method: 'GET',
+      path: '/a b.txt',
+      headers,
+      query,
+      keyTime,
+    }).authorization;
+    const theirs = COS.getAuthorization({
+      SecretId: 'AKIDx',
+      SecretKey: 'sk',
+      KeyTime: keyTime,
+      Method: 'GET',
+      Pathname: '/a b.txt',
+      Headers: headers,
+      Query: query,
+    });
+    expect(ours).to.include(
+      'q-header-list=host;host;x-cos-acl;x-cos-meta-b&q-url-param-list=acl;max-keys;prefix;versionid',
+    );
     expect(ours).to.equal(theirs);
   });
 });
@@ -182,7 +213,9 @@ describe('Shansong and JS-SDK signing edges', () => {
   it('Shansong signs the names sorted whatever their order, without sign and empty values', () => {
     const want = md5Upper('SECRETclientIdCdatadtimestamp1');
     expect(shansongSign('SECRET', { timestamp: '1', data: 'd', clientId: 'C' })).to.equal(want);
-    expect(shansongSign('SECRET', { sign: 'x', timestamp: '1', empty: '', none: undefined, clientId: 'C', data: 'd' })).to.equal(want);
+    expect(
+      shansongSign('SECRET', { sign: 'x', timestamp: '1', empty: '', none: undefined, clientId: 'C', data: 'd' }),
+    ).to.equal(want);
   });
 
   it('signPage signs the page now, in unix seconds, with a fresh nonce', () => {

@@ -22,7 +22,8 @@ describe('WXBizDataCrypt (official vector)', () => {
   ] as const) {
     it(`fails with 60021 for ${what}`, () => {
       expect(() => decryptUserData(...(args as unknown as [string, string, string, string])))
-        .to.throw().with.property('code', 60021);
+        .to.throw()
+        .with.property('code', 60021);
     });
   }
 });
@@ -31,7 +32,9 @@ describe('SecretBox', () => {
   it('seals with AES-256-GCM and opens with the same key only', () => {
     const box = new SecretBox(crypto.randomBytes(32));
     const sealed = box.seal('my-secret');
-    expect(sealed).to.match(/^enc:v1:/).and.not.include('my-secret');
+    expect(sealed)
+      .to.match(/^enc:v1:/)
+      .and.not.include('my-secret');
     expect(box.seal('my-secret')).to.not.equal(sealed);
     expect(box.open(sealed)).to.equal('my-secret');
     expect(() => new SecretBox(crypto.randomBytes(32)).open(sealed)).to.throw(/wrong key/);

@@ -7,7 +7,13 @@ import { Writable } from 'node:stream';
 import { openStore, type Store } from '../../db';
 import { StoreError, RpcError, upstreamError } from '../../system/errors';
 import { Metrics } from '../../system/metrics';
-import { TokenEngine, refreshAhead, type EngineOptions, type Fetched, type TokenSpec } from '../../application/services/tokens/engine';
+import {
+  TokenEngine,
+  refreshAhead,
+  type EngineOptions,
+  type Fetched,
+  type TokenSpec,
+} from '../../application/services/tokens/engine';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { until } from '../helpers/wait';
 
@@ -40,7 +46,9 @@ const tok = (value: string, expiresIn = 7200, aux?: string | null): Fetched => (
 const unreachable = () => new RpcError('UPSTREAM_UNREACHABLE', '', 'down');
 const count = async (m: Metrics, name: string, labels: Record<string, string> = {}) => {
   const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name);
-  return (metric?.values ?? []).filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l)).reduce((s, v) => s + v.value, 0);
+  return (metric?.values ?? [])
+    .filter((v) => Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))
+    .reduce((s, v) => s + v.value, 0);
 };
 
 describe('token engine decision table', function () {
@@ -50,18 +58,34 @@ describe('token engine decision table', function () {
   const engines: TokenEngine[] = [];
   const silent = pino({ level: 'silent' });
   const engine = (opts: Partial<EngineOptions> = {}, s: Store = store, log: pino.Logger = silent) => {
-    const e = new TokenEngine(s, log, { nodeId: `n${engines.length}`, metrics, leaseMs: 2000, pollMs: 5, backoffMs: 1, upstreamTimeoutMs: 100, ...opts });
+    const e = new TokenEngine(s, log, {
+      nodeId: `n${engines.length}`,
+      metrics,
+      leaseMs: 2000,
+      pollMs: 5,
+      backoffMs: 1,
+      upstreamTimeoutMs: 100,
+      ...opts,
+    });
     engines.push(e);
     return e;
   };
   /** sets columns of a token row directly (what time or another node would have done) */
   const setRow = (key: string, cols: Record<string, number | string | null>) =>
-    db.exec(`UPDATE tokens SET ${Object.keys(cols).map((c) => `${c} = ?`).join(', ')} WHERE token_key = ?`, [...Object.values(cols), key]);
+    db.exec(
+      `UPDATE tokens SET ${Object.keys(cols)
+        .map((c) => `${c} = ?`)
+        .join(', ')} WHERE token_key = ?`,
+      [...Object.values(cols), key],
+    );
 
   /** a logger whose lines land in `lines` */
   const capture = () => {
     const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
+    const log = pino(
+      { level: 'debug' },
+      new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }),
+    );
     return { log, lines, find: (msg: string) => lines.filter((l) => l.msg === msg) };
   };
   /** the store, with some methods replaced */
@@ -138,7 +162,9 @@ describe('token engine decision table', function () {
 
     it('a cached token within 2 s of expiry is not served from the cache, nor while the store is down', async () => {
       let down = false;
-      const flaky = storeWith({ getToken: (key: string) => (down ? Promise.reject(new StoreError(new Error('gone'))) : store.getToken(key)) });
+      const flaky = storeWith({
+        getToken: (key: string) => (down ? Promise.reject(new StoreError(new Error('gone'))) : store.getToken(key)),
+      });
       const e = engine({}, flaky);
       const s = scripted([tok('A', 3), tok('B')]);
       await e.get(s);
@@ -214,7 +240,12 @@ describe('token engine decision table', function () {
         {},
         storeWith({
           tryLease: async (key: string, ...rest: unknown[]) => {
-            await setRow(key, { value: 'OTHER', version: 9, expires_at: Date.now() + 600_000, refresh_at: Date.now() + 300_000 });
+            await setRow(key, {
+              value: 'OTHER',
+              version: 9,
+              expires_at: Date.now() + 600_000,
+              refresh_at: Date.now() + 300_000,
+            });
             return (store.tryLease as (...a: unknown[]) => Promise<boolean>)(key, ...rest);
           },
         }),
@@ -357,7 +388,13 @@ describe('token engine decision table', function () {
 
   describe('upstream failures', () => {
     it('retries -1, 45000–45008, unreachable and bad replies up to 3 attempts', async () => {
-      for (const err of [upstreamError('test', -1, 'busy'), upstreamError('test', 45000, 'x'), upstreamError('test', 45008, 'x'), unreachable(), new RpcError('UPSTREAM_BAD_REPLY')]) {
+      for (const err of [
+        upstreamError('test', -1, 'busy'),
+        upstreamError('test', 45000, 'x'),
+        upstreamError('test', 45008, 'x'),
+        unreachable(),
+        new RpcError('UPSTREAM_BAD_REPLY'),
+      ]) {
         const e = engine();
         const s = scripted([err, err, tok('A')]);
         expect((await e.get(s)).value, err.message).to.equal('A');
@@ -378,7 +415,15 @@ describe('token engine decision table', function () {
         await e.get(s).catch(() => undefined);
         expect((await store.getToken(s.key))!.lastError).to.equal(want);
         const [line] = find('token refresh failed');
-        expect(line, want).to.include({ level: 40, platform: 'test', codeName: 'c', subject: s.subject, kind: 'access', need: 'cold', error: want });
+        expect(line, want).to.include({
+          level: 40,
+          platform: 'test',
+          codeName: 'c',
+          subject: s.subject,
+          kind: 'access',
+          need: 'cold',
+          error: want,
+        });
       }
     });
 
@@ -396,7 +441,15 @@ describe('token engine decision table', function () {
     });
 
     it('does not retry what a retry cannot fix: credentials, 45009, 45010, other codes, internal errors', async () => {
-      for (const err of [upstreamError('test', 40001, 'bad secret'), upstreamError('test', 45009, 'quota'), upstreamError('test', 45010, 'x'), upstreamError('test', 44999, 'x'), upstreamError('test', 40013, 'x'), new RpcError('NO_APP'), new Error('bug')]) {
+      for (const err of [
+        upstreamError('test', 40001, 'bad secret'),
+        upstreamError('test', 45009, 'quota'),
+        upstreamError('test', 45010, 'x'),
+        upstreamError('test', 44999, 'x'),
+        upstreamError('test', 40013, 'x'),
+        new RpcError('NO_APP'),
+        new Error('bug'),
+      ]) {
         const e = engine();
         const s = scripted([err, tok('A')]);
         await e.get(s).catch(() => undefined);
@@ -405,7 +458,14 @@ describe('token engine decision table', function () {
     });
 
     it('a reply without a token or a positive lifetime is a bad reply (1007)', async () => {
-      for (const bad of [tok(''), tok('A', 0), tok('A', -5), tok('A', Number.NaN), tok('A', Infinity), { value: 42 as unknown as string, expiresIn: 7200 }]) {
+      for (const bad of [
+        tok(''),
+        tok('A', 0),
+        tok('A', -5),
+        tok('A', Number.NaN),
+        tok('A', Infinity),
+        { value: 42 as unknown as string, expiresIn: 7200 },
+      ]) {
         const e = engine();
         const s = scripted([bad]);
         const err = await e.get(s).catch((x: unknown) => x);
@@ -460,7 +520,9 @@ describe('token engine decision table', function () {
         const e = engine();
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
-        const ahead = aheadWorks ? [async () => (await gate, tok('B'))] : [async () => (await gate, Promise.reject(unreachable())), unreachable(), unreachable()];
+        const ahead = aheadWorks
+          ? [async () => (await gate, tok('B'))]
+          : [async () => (await gate, Promise.reject(unreachable())), unreachable(), unreachable()];
         const s = scripted([tok('A'), ...ahead, tok('C')]);
         await e.get(s);
         await setRow(s.key, { refresh_at: Date.now() - 1 });
@@ -475,7 +537,9 @@ describe('token engine decision table', function () {
         expect(s.calls).to.have.length(2);
         release();
         expect((await forced).value).to.equal(aheadWorks ? 'B' : 'C');
-        expect(s.calls.map((c) => c.force)).to.deep.equal(aheadWorks ? [false, false] : [false, false, false, false, true]);
+        expect(s.calls.map((c) => c.force)).to.deep.equal(
+          aheadWorks ? [false, false] : [false, false, false, false, true],
+        );
         expect(e.stats).to.include({ cold: 1, ahead: 1, force: aheadWorks ? 0 : 1 });
       }
     });
@@ -492,7 +556,9 @@ describe('token engine decision table', function () {
       const invalid = e.get(slow, { invalidToken: 'A' }).catch((x: unknown) => x);
       release();
       expect((await forced).value).to.equal('A'); // served through the outage
-      expect(await invalid).to.be.instanceOf(RpcError).with.property('detail', `${slow.key}: refresh failed`);
+      expect(await invalid)
+        .to.be.instanceOf(RpcError)
+        .with.property('detail', `${slow.key}: refresh failed`);
       expect((await invalid) as RpcError).to.include({ code: 1005, data: '' });
       expect(slow.calls).to.have.length(3); // the force's attempts only: the invalidation joined it
     });
@@ -534,7 +600,9 @@ describe('token engine decision table', function () {
       const t0 = Date.now();
       const err = await e.get(s).catch((x: unknown) => x);
       expect(Date.now() - t0).to.be.within(440, 1500);
-      expect(err).to.be.instanceOf(RpcError).and.include({ code: 1005, data: '', detail: `${s.key}: no refresh within 450 ms` });
+      expect(err)
+        .to.be.instanceOf(RpcError)
+        .and.include({ code: 1005, data: '', detail: `${s.key}: no refresh within 450 ms` });
       expect(s.calls).to.have.length(0);
     });
 
@@ -556,7 +624,12 @@ describe('token engine decision table', function () {
       const e = engine({}, storeWith({ saveToken: async () => false }), log);
       const s = scripted([tok('A')]);
       expect((await e.get(s)).value).to.equal('A');
-      expect(find('lease lost before the refreshed token was written')[0]).to.include({ level: 40, platform: 'test', subject: s.subject, kind: 'access' });
+      expect(find('lease lost before the refreshed token was written')[0]).to.include({
+        level: 40,
+        platform: 'test',
+        subject: s.subject,
+        kind: 'access',
+      });
     });
   });
 
@@ -592,7 +665,9 @@ describe('token engine decision table', function () {
 
     it('remembers at most lastKnownMax tokens for a store that is down, then starts over', async () => {
       let down = false;
-      const flaky = storeWith({ getToken: (key: string) => (down ? Promise.reject(new StoreError(new Error('gone'))) : store.getToken(key)) });
+      const flaky = storeWith({
+        getToken: (key: string) => (down ? Promise.reject(new StoreError(new Error('gone'))) : store.getToken(key)),
+      });
       const e = engine({ lastKnownMax: 2 }, flaky);
       const [s1, s2, s3] = [1, 2, 3].map((i) => scripted([tok(`T${i}`)]));
       await e.get(s1);
@@ -619,7 +694,8 @@ describe('token engine decision table', function () {
         get(target, prop, receiver) {
           const v = Reflect.get(target, prop, receiver);
           if (typeof v !== 'function') return v;
-          return (...args: unknown[]) => (down ? Promise.reject(new StoreError(new Error('gone'))) : v.apply(target, args));
+          return (...args: unknown[]) =>
+            down ? Promise.reject(new StoreError(new Error('gone'))) : v.apply(target, args);
         },
       });
       const e = engine({}, flaky);
@@ -662,7 +738,9 @@ describe('token engine decision table', function () {
         return bySubject.get(row.subject) ?? null;
       });
       expect(await e.scan()).to.equal(2);
-      await until(async () => (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')));
+      await until(async () =>
+        (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
+      );
       expect(peak).to.equal(2);
       expect(e.stats.ahead).to.equal(5);
       expect(resolved.sort()).to.deep.equal(['bg1', 'bg2', 'bg3', 'bg4', 'bg5']);
@@ -676,11 +754,17 @@ describe('token engine decision table', function () {
       for (const s of specs) await e.get(s);
       for (const s of specs) await setRow(s.key, { refresh_at: Date.now() - 1 });
       const resolved: string[] = [];
-      e.resolver('test', 'access', async (row) => (resolved.push(row.subject), specs.find((s) => s.subject === row.subject) ?? null));
+      e.resolver(
+        'test',
+        'access',
+        async (row) => (resolved.push(row.subject), specs.find((s) => s.subject === row.subject) ?? null),
+      );
       expect(await e.scan()).to.equal(1);
       await sleep(5);
       expect(await e.scan()).to.equal(0);
-      await until(async () => (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')));
+      await until(async () =>
+        (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
+      );
       await sleep(50);
       expect(resolved.sort()).to.deep.equal(['twice1', 'twice2', 'twice3']);
     });
@@ -688,7 +772,16 @@ describe('token engine decision table', function () {
     it('failures of the refresher are logged, never thrown', async () => {
       const { log, find } = capture();
       let failLease = false;
-      const e = engine({}, storeWith({ tryLease: (...a: unknown[]) => (failLease ? Promise.reject(new StoreError(new Error('lease table gone'))) : (store.tryLease as (...x: unknown[]) => Promise<boolean>)(...a)) }), log);
+      const e = engine(
+        {},
+        storeWith({
+          tryLease: (...a: unknown[]) =>
+            failLease
+              ? Promise.reject(new StoreError(new Error('lease table gone')))
+              : (store.tryLease as (...x: unknown[]) => Promise<boolean>)(...a),
+        }),
+        log,
+      );
       const s = scripted([tok('A'), tok('B')]);
       await e.get(s);
       await setRow(s.key, { refresh_at: Date.now() - 1 });
@@ -696,14 +789,28 @@ describe('token engine decision table', function () {
       failLease = true;
       expect(await e.scan()).to.equal(1);
       await until(() => find('background refresh failed').length === 1);
-      expect(find('background refresh failed')[0]).to.include({ level: 40, platform: 'test', subject: s.subject, kind: 'access', error: 'lease table gone' });
+      expect(find('background refresh failed')[0]).to.include({
+        level: 40,
+        platform: 'test',
+        subject: s.subject,
+        kind: 'access',
+        error: 'lease table gone',
+      });
       // a refresh ahead started by a request logs its failure too
       e.forget(s.key);
       expect((await e.get(s)).value).to.equal('A');
       await until(() => find('refresh ahead failed').length === 1);
-      expect(find('refresh ahead failed')[0]).to.include({ platform: 'test', subject: s.subject, error: 'lease table gone' });
+      expect(find('refresh ahead failed')[0]).to.include({
+        platform: 'test',
+        subject: s.subject,
+        error: 'lease table gone',
+      });
       // and a scan that cannot read the store
-      const broken = engine({}, storeWith({ dueTokens: () => Promise.reject(new StoreError(new Error('no table'))) }), log);
+      const broken = engine(
+        {},
+        storeWith({ dueTokens: () => Promise.reject(new StoreError(new Error('no table'))) }),
+        log,
+      );
       expect(await broken.scan()).to.equal(0);
       expect(find('refresher scan failed')[0]).to.include({ level: 40, error: 'no table' });
     });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type BetterSqlite3 from 'better-sqlite3';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import {
@@ -24,14 +25,21 @@ const MID = '4434923';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
 
 /** a request with its path sent exactly as written (fetch would resolve `..` itself) */
-function rawRequest(url: string, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; text: string }> {
+function rawRequest(
+  url: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; text: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path, method: opts.method ?? 'POST', headers: opts.headers }, (res) => {
-      let t = '';
-      res.on('data', (d) => (t += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
-    });
+    const req = http.request(
+      { host: u.hostname, port: u.port, path, method: opts.method ?? 'POST', headers: opts.headers },
+      (res) => {
+        let t = '';
+        res.on('data', (d) => (t += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: t }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body);
   });
@@ -40,16 +48,24 @@ function rawRequest(url: string, path: string, opts: { method?: string; headers?
 describe('Fengniao signatures (VECTORS.md)', () => {
   // secret SECRET, appId APPID, access token AT, merchant MID, ts 1600000000000, data {"a":"b"}
   it('invoke', () => {
-    expect(fengniaoInvokeSign('SECRET', 'AT', 'APPID', '{"a":"b"}', 'MID', 1600000000000)).to.equal('453bc04a468074fefd58d88fd8a833eeca7744ea59270f664db203dc15989a92');
-    expect(fengniaoInvokeSign('SECRET', 'AT', 'APPID', '{"a":"b"}', 'MID', '1600000000000')).to.equal('453bc04a468074fefd58d88fd8a833eeca7744ea59270f664db203dc15989a92');
+    expect(fengniaoInvokeSign('SECRET', 'AT', 'APPID', '{"a":"b"}', 'MID', 1600000000000)).to.equal(
+      '453bc04a468074fefd58d88fd8a833eeca7744ea59270f664db203dc15989a92',
+    );
+    expect(fengniaoInvokeSign('SECRET', 'AT', 'APPID', '{"a":"b"}', 'MID', '1600000000000')).to.equal(
+      '453bc04a468074fefd58d88fd8a833eeca7744ea59270f664db203dc15989a92',
+    );
   });
 
   it('token (code CODE)', () => {
-    expect(fengniaoTokenSign('SECRET', 'APPID', 'CODE', 'MID', '1600000000000')).to.equal('b9123e34c0e62634b14cdb7ca691380a29b04f862fe69b1967eac5bb9d076e10');
+    expect(fengniaoTokenSign('SECRET', 'APPID', 'CODE', 'MID', '1600000000000')).to.equal(
+      'b9123e34c0e62634b14cdb7ca691380a29b04f862fe69b1967eac5bb9d076e10',
+    );
   });
 
   it('refresh (refresh token RT)', () => {
-    expect(fengniaoRefreshSign('SECRET', 'APPID', 'MID', 'RT', '1600000000000')).to.equal('a51d5f7ee43e3da97e5b48ccc8bfae9fa55d470ad14954b0fb0dfade5a0a457e');
+    expect(fengniaoRefreshSign('SECRET', 'APPID', 'MID', 'RT', '1600000000000')).to.equal(
+      'a51d5f7ee43e3da97e5b48ccc8bfae9fa55d470ad14954b0fb0dfade5a0a457e',
+    );
   });
 
   it('callback check (no published vector: the §7 rule computed independently)', () => {
@@ -63,9 +79,18 @@ describe('Fengniao signatures (VECTORS.md)', () => {
   });
 
   it('token replies: business_data as a string or an object, expire_in as a number or a numeric string', () => {
-    const data = { app_id: 'A', merchant_id: 'M', access_token: 'AT', refresh_token: 'RT', expire_in: 31536000, re_expire_in: 32140800 };
+    const data = {
+      app_id: 'A',
+      merchant_id: 'M',
+      access_token: 'AT',
+      refresh_token: 'RT',
+      expire_in: 31536000,
+      re_expire_in: 32140800,
+    };
     const want = { merchantId: 'M', accessToken: 'AT', expiresIn: 31536000, refreshToken: 'RT', reExpiresIn: 32140800 };
-    expect(parseGrant('token', { code: '200', msg: 'success', sign: 'x', business_data: JSON.stringify(data) })).to.deep.equal(want);
+    expect(
+      parseGrant('token', { code: '200', msg: 'success', sign: 'x', business_data: JSON.stringify(data) }),
+    ).to.deep.equal(want);
     expect(parseGrant('token', { code: 200, msg: 'success', business_data: data })).to.deep.equal(want);
     const strings = { ...data, expire_in: '31536000', re_expire_in: '32140800' };
     expect(parseGrant('token', { code: '200', business_data: JSON.stringify(strings) })).to.deep.equal(want);
@@ -81,7 +106,9 @@ describe('Fengniao signatures (VECTORS.md)', () => {
     expect(err?.code).to.equal(40029);
     expect(err?.data).to.deep.equal({ platform: 'fengniao', errcode: 'A0003', errmsg: 'code invalid' });
     expect(() => parseGrant('token', { code: '200', business_data: '{not json' })).to.throw(/business_data/);
-    expect(() => parseGrant('token', { code: '200', business_data: { access_token: 'AT', expire_in: 'soon' } })).to.throw(/expire_in/);
+    expect(() =>
+      parseGrant('token', { code: '200', business_data: { access_token: 'AT', expire_in: 'soon' } }),
+    ).to.throw(/expire_in/);
   });
 });
 
@@ -94,7 +121,11 @@ forEachDialect('Fengniao merchants', (dialect) => {
 
   const rpc = (name: string, para: Record<string, unknown>) => node.rpc(name, para, tok);
   const postJson = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${node.url}${path}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+    const res = await fetch(`${node.url}${path}`, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
     const text = await res.text();
     let json: any;
     try {
@@ -111,13 +142,19 @@ forEachDialect('Fengniao merchants', (dialect) => {
     return postJson('/fengniao/fn/auth-callback', fn.callbackBody(APP, merchantId));
   };
   const merchantRow = async (merchantId = MID) =>
-    (await node.db.query("SELECT * FROM authorizers WHERE platform = 'fengniao_app' AND owner_id = ? AND authorizer_id = ?", [APP, merchantId]))[0];
-  const tokenRow = async (merchantId = MID) => (await node.db.query('SELECT * FROM tokens WHERE subject = ?', [`${APP}:${merchantId}`]))[0];
+    (
+      await node.db.query(
+        "SELECT * FROM authorizers WHERE platform = 'fengniao_app' AND owner_id = ? AND authorizer_id = ?",
+        [APP, merchantId],
+      )
+    )[0];
+  const tokenRow = async (merchantId = MID) =>
+    (await node.db.query('SELECT * FROM tokens WHERE subject = ?', [`${APP}:${merchantId}`]))[0];
   /** writes to the node's database (the helper's SQLite connection is read-only) */
   const exec = async (sql: string, params: unknown[]) => {
     if (dialect === 'mariadb') return void (await node.db.query(sql, params));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    const Database = require('better-sqlite3') as typeof BetterSqlite3;
     const db = new Database(node.db.url.replace(/^sqlite:/, ''));
     try {
       db.pragma('busy_timeout = 5000');
@@ -130,7 +167,12 @@ forEachDialect('Fengniao merchants', (dialect) => {
   const signedCallback = (businessData: string, opts: { secret?: string; appId?: string; ts?: string } = {}) => {
     const ts = opts.ts ?? String(Date.now());
     const appId = opts.appId ?? APP;
-    return { app_id: appId, timestamp: ts, business_data: businessData, signature: sha256(`${opts.secret ?? SECRET}app_id=${appId}&business_data=${businessData}&timestamp=${ts}`) };
+    return {
+      app_id: appId,
+      timestamp: ts,
+      business_data: businessData,
+      signature: sha256(`${opts.secret ?? SECRET}app_id=${appId}&business_data=${businessData}&timestamp=${ts}`),
+    };
   };
 
   before(async () => {
@@ -144,9 +186,21 @@ forEachDialect('Fengniao merchants', (dialect) => {
     await hook?.close();
   });
   beforeEach(async () => {
-    node = await startNode({ dialect, fake, env: { GATEHOUSE_FENGNIAO_API: fake.url, GATEHOUSE_FENGNIAO_OPEN: fake.url, GATEHOUSE_PROXY_BODY_LIMIT: '2048' } });
+    node = await startNode({
+      dialect,
+      fake,
+      env: { GATEHOUSE_FENGNIAO_API: fake.url, GATEHOUSE_FENGNIAO_OPEN: fake.url, GATEHOUSE_PROXY_BODY_LIMIT: '2048' },
+    });
     tok = node.token('*');
-    expect((await rpc('admin.app.put', { platform: 'fengniao_app', codeName: 'fn', config: { appId: APP, devId: DEV, secret: SECRET, callbackUrl: hook.url } })).returnCode).to.equal(0);
+    expect(
+      (
+        await rpc('admin.app.put', {
+          platform: 'fengniao_app',
+          codeName: 'fn',
+          config: { appId: APP, devId: DEV, secret: SECRET, callbackUrl: hook.url },
+        })
+      ).returnCode,
+    ).to.equal(0);
     fake.reset();
     hook.clear();
     fn.invokes.length = 0;
@@ -193,7 +247,12 @@ forEachDialect('Fengniao merchants', (dialect) => {
 
       const t = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID });
       expect(t.returnCode).to.equal(0);
-      expect(t.returnData).to.deep.equal({ appId: APP, merchantId: MID, token: m.accessToken, expiresAt: t.returnData.expiresAt });
+      expect(t.returnData).to.deep.equal({
+        appId: APP,
+        merchantId: MID,
+        token: m.accessToken,
+        expiresAt: t.returnData.expiresAt,
+      });
       expect(t.returnData.expiresAt).to.be.closeTo(Math.floor(Date.now() / 1000) + fn.atLifetimeS, 10);
       expect(fake.count('fengniao_token')).to.equal(1);
       expect(fake.count('fengniao_refresh')).to.equal(0);
@@ -218,7 +277,10 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const t = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: '555' });
       expect(t.returnData.token).to.equal(fn.merchant(APP, '555')!.accessToken);
       expect(t.returnData.expiresAt).to.be.closeTo(Math.floor(Date.now() / 1000) + fn.atLifetimeS, 10);
-      expect(JSON.parse(String((await merchantRow('555')).info)).reExpiresAt).to.be.closeTo(Date.now() + fn.rtLifetimeS * 1000, 10_000);
+      expect(JSON.parse(String((await merchantRow('555')).info)).reExpiresAt).to.be.closeTo(
+        Date.now() + fn.rtLifetimeS * 1000,
+        10_000,
+      );
       // and a refresh answered the same way
       const f = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: '555', force: true });
       expect(f.returnCode).to.equal(0);
@@ -236,7 +298,9 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const unknown = await postJson('/fengniao/nope/auth-callback', { code: fn.authCode(APP, MID), merchant_id: MID });
       expect(unknown.status).to.equal(404);
       expect(unknown.json).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
-      expect((await postJson('/fengniao/fn/auth-callback', { code: 'x'.repeat(70_000), merchant_id: MID })).status).to.equal(413);
+      expect(
+        (await postJson('/fengniao/fn/auth-callback', { code: 'x'.repeat(70_000), merchant_id: MID })).status,
+      ).to.equal(413);
       expect(fake.count('fengniao_token')).to.equal(1);
       expect(await merchantRow()).to.equal(undefined);
       expect(await pushes()).to.deep.equal([]);
@@ -258,9 +322,21 @@ forEachDialect('Fengniao merchants', (dialect) => {
 
     it('with GATEHOUSE_MASTER_KEY the refresh token is stored sealed', async () => {
       await node.close();
-      node = await startNode({ dialect, fake, env: { GATEHOUSE_FENGNIAO_API: fake.url, GATEHOUSE_FENGNIAO_OPEN: fake.url, GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('base64') } });
+      node = await startNode({
+        dialect,
+        fake,
+        env: {
+          GATEHOUSE_FENGNIAO_API: fake.url,
+          GATEHOUSE_FENGNIAO_OPEN: fake.url,
+          GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('base64'),
+        },
+      });
       tok = node.token('*');
-      await rpc('admin.app.put', { platform: 'fengniao_app', codeName: 'fn', config: { appId: APP, devId: DEV, secret: SECRET } });
+      await rpc('admin.app.put', {
+        platform: 'fengniao_app',
+        codeName: 'fn',
+        config: { appId: APP, devId: DEV, secret: SECRET },
+      });
       expect((await authorize()).status).to.equal(200);
       const rt = fn.merchant(APP, MID)!.refreshToken;
       expect(String((await merchantRow()).refresh_token)).to.not.include(rt);
@@ -289,48 +365,87 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const again = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, force: true });
       expect(again.returnData.token).to.equal(f.returnData.token);
       // compare-and-refresh: a stale invalidToken does not refresh
-      const stale = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: t0.returnData.token });
+      const stale = await rpc('fengniao.merchant.token', {
+        codeName: 'fn',
+        merchantId: MID,
+        invalidToken: t0.returnData.token,
+      });
       expect(stale.returnData.token).to.equal(f.returnData.token);
       expect(fake.count('fengniao_refresh')).to.equal(1);
       // the current one does, once the force's 30 s budget has passed (§5.3: forces and invalidations share it)
-      const within = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: f.returnData.token });
+      const within = await rpc('fengniao.merchant.token', {
+        codeName: 'fn',
+        merchantId: MID,
+        invalidToken: f.returnData.token,
+      });
       expect(within.returnData.token).to.equal(f.returnData.token);
       expect(fake.count('fengniao_refresh')).to.equal(1);
       await node.db.exec('UPDATE tokens SET forced_at = forced_at - 31000 WHERE forced_at IS NOT NULL');
-      const inv = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: f.returnData.token });
+      const inv = await rpc('fengniao.merchant.token', {
+        codeName: 'fn',
+        merchantId: MID,
+        invalidToken: f.returnData.token,
+      });
       expect(inv.returnData.token).to.equal(fn.merchant(APP, MID)!.accessToken).and.not.equal(f.returnData.token);
       expect(fake.count('fengniao_refresh')).to.equal(2);
       expect((await merchantRow()).refresh_token).to.equal(fn.merchant(APP, MID)!.refreshToken);
     });
 
     it('a merchant that never authorized → 1014; unknown codeName → 1012; bad para → 1003; no upstream call', async () => {
-      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: '999' })).to.include({ returnCode: 1014, returnMessage: 'NOT_READY' });
-      expect(await rpc('fengniao.merchant.token', { codeName: 'nope', merchantId: MID })).to.include({ returnCode: 1012 });
-      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: '../1' })).to.include({ returnCode: 1003 });
-      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: 4434923 })).to.include({ returnCode: 1003 });
-      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, force: 'true' })).to.include({ returnCode: 1003 });
+      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: '999' })).to.include({
+        returnCode: 1014,
+        returnMessage: 'NOT_READY',
+      });
+      expect(await rpc('fengniao.merchant.token', { codeName: 'nope', merchantId: MID })).to.include({
+        returnCode: 1012,
+      });
+      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: '../1' })).to.include({
+        returnCode: 1003,
+      });
+      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: 4434923 })).to.include({
+        returnCode: 1003,
+      });
+      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, force: 'true' })).to.include({
+        returnCode: 1003,
+      });
       const scoped = node.token('fengniao.merchant.token', ['other']);
-      expect(await node.rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID }, scoped)).to.include({ returnCode: 4003 });
-      expect(await node.rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).to.include({ returnCode: 4001 });
+      expect(await node.rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID }, scoped)).to.include({
+        returnCode: 4003,
+      });
+      expect(await node.rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).to.include({
+        returnCode: 4001,
+      });
       expect(fake.count('fengniao_token') + fake.count('fengniao_refresh')).to.equal(0);
     });
 
     it('refresh token past its re-expiry → 1014 without any upstream call', async () => {
       await authorize();
       const t = await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID });
-      await exec("UPDATE authorizers SET info = ? WHERE platform = 'fengniao_app'", [JSON.stringify({ reExpiresAt: Date.now() - 1000 })]);
+      await exec("UPDATE authorizers SET info = ? WHERE platform = 'fengniao_app'", [
+        JSON.stringify({ reExpiresAt: Date.now() - 1000 }),
+      ]);
       for (const para of [{}, { force: true }, { invalidToken: t.returnData.token }]) {
-        expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, ...para })).to.include({ returnCode: 1014 });
+        expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, ...para })).to.include({
+          returnCode: 1014,
+        });
       }
       // and an expired access token is not refreshed either (nor by the background refresher)
-      await exec('UPDATE tokens SET expires_at = ?, refresh_at = ? WHERE subject = ?', [Date.now() - 1000, Date.now() - 2000, `${APP}:${MID}`]);
+      await exec('UPDATE tokens SET expires_at = ?, refresh_at = ? WHERE subject = ?', [
+        Date.now() - 1000,
+        Date.now() - 2000,
+        `${APP}:${MID}`,
+      ]);
       await node.gh.services.engine.scan();
       await until(() => node.gh.services.engine.inFlight === 0); // whatever the pass started has finished
-      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).to.include({ returnCode: 1014 });
+      expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).to.include({
+        returnCode: 1014,
+      });
       expect(fake.count('fengniao_refresh')).to.equal(0);
       // a new authorization makes the merchant usable again
       expect((await authorize()).status).to.equal(200);
-      expect((await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).returnData.token).to.equal(fn.merchant(APP, MID)!.accessToken);
+      expect((await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID })).returnData.token).to.equal(
+        fn.merchant(APP, MID)!.accessToken,
+      );
     });
 
     it('Fengniao refusing the refresh token → 1014, the merchant marked, no further refresh attempts', async () => {
@@ -342,7 +457,9 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect(fake.count('fengniao_refresh')).to.equal(1);
       expect(Number((await merchantRow()).needs_reauth)).to.equal(1);
       for (let i = 0; i < 3; i++) {
-        expect(await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: r.returnData.token })).to.include({ returnCode: 1014 });
+        expect(
+          await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: r.returnData.token }),
+        ).to.include({ returnCode: 1014 });
       }
       expect(fake.count('fengniao_refresh')).to.equal(1);
       const tokens = await rpc('admin.token.list', { platform: 'fengniao_app' });
@@ -353,7 +470,10 @@ forEachDialect('Fengniao merchants', (dialect) => {
 
   describe('callback', () => {
     it('a correctly signed callback: recorded and business_data forwarded to callbackUrl; Fengniao answered success', async () => {
-      const bd = JSON.stringify({ callback_business_type: 'orderStatusNotify', param: { merchant_id: MID, order_id: 300000000012345, order_status: 2 } });
+      const bd = JSON.stringify({
+        callback_business_type: 'orderStatusNotify',
+        param: { merchant_id: MID, order_id: 300000000012345, order_status: 2 },
+      });
       const res = await postJson('/fengniao/fn/callback', signedCallback(bd, { ts: '1500000000000' }));
       expect(res.status).to.equal(200);
       expect(res.json).to.deep.equal({ code: 200, msg: 'success' });
@@ -371,11 +491,20 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const data = { callback_business_type: 'abnormalReportNotify', param: { merchant_id: MID } };
       const signed = signedCallback(JSON.stringify(data));
       expect((await postJson('/fengniao/fn/callback', { ...signed, business_data: data })).status).to.equal(200);
-      const form = signedCallback(JSON.stringify({ callback_business_type: 'chainstoreStatusNotify', param: { merchant_id: MID } }));
-      const res = await fetch(`${node.url}/fengniao/fn/callback`, { method: 'POST', body: new URLSearchParams(form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      const form = signedCallback(
+        JSON.stringify({ callback_business_type: 'chainstoreStatusNotify', param: { merchant_id: MID } }),
+      );
+      const res = await fetch(`${node.url}/fengniao/fn/callback`, {
+        method: 'POST',
+        body: new URLSearchParams(form).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
       expect(res.status).to.equal(200);
       await until(() => hook.got.length >= 2);
-      expect(hook.got.map((g) => g.callback_business_type).sort()).to.deep.equal(['abnormalReportNotify', 'chainstoreStatusNotify']);
+      expect(hook.got.map((g) => g.callback_business_type).sort()).to.deep.equal([
+        'abnormalReportNotify',
+        'chainstoreStatusNotify',
+      ]);
     });
 
     it('a wrong signature, another app_id, a missing signature → 403, nothing recorded or forwarded; unknown codeName → 404; > 64 KiB → 413', async () => {
@@ -396,7 +525,10 @@ forEachDialect('Fengniao merchants', (dialect) => {
       expect((await postJson('/fengniao/fn/callback', 'garbage')).status).to.equal(400);
       expect(await pushes()).to.deep.equal([]);
       // a valid callback after them: its forward is the first and only one to arrive
-      const valid = JSON.stringify({ callback_business_type: 'orderStatusNotify', param: { merchant_id: MID, order_id: 1 } });
+      const valid = JSON.stringify({
+        callback_business_type: 'orderStatusNotify',
+        param: { merchant_id: MID, order_id: 1 },
+      });
       expect((await postJson('/fengniao/fn/callback', signedCallback(valid))).status).to.equal(200);
       await until(() => hook.got.length >= 1);
       expect(hook.raw).to.deep.equal([valid]);
@@ -406,8 +538,12 @@ forEachDialect('Fengniao merchants', (dialect) => {
 
   describe('POST /proxy/fengniao', () => {
     const proxyTok = () => node.token('proxy.fengniao_app');
-    const call = (path: string, body: string, token: string | null = proxyTok(), headers: Record<string, string> = {}) =>
-      postJson(path, body, { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers });
+    const call = (
+      path: string,
+      body: string,
+      token: string | null = proxyTok(),
+      headers: Record<string, string> = {},
+    ) => postJson(path, body, { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers });
 
     it('refuses bad callers: no / bad JWT → 401, wrong scope or apps → 403, unknown codeName → 404; never reaching the platform', async () => {
       await authorize();
@@ -467,10 +603,19 @@ forEachDialect('Fengniao merchants', (dialect) => {
       // chunked, no content-length: refused while reading
       const chunked = await new Promise<number>((resolve, reject) => {
         const u = new URL(node.url);
-        const req = http.request({ host: u.hostname, port: u.port, path: `/proxy/fengniao/fn/${MID}/createOrder`, method: 'POST', headers: { authorization: `Bearer ${proxyTok()}`, 'transfer-encoding': 'chunked' } }, (r) => {
-          r.resume();
-          resolve(r.statusCode ?? 0);
-        });
+        const req = http.request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: `/proxy/fengniao/fn/${MID}/createOrder`,
+            method: 'POST',
+            headers: { authorization: `Bearer ${proxyTok()}`, 'transfer-encoding': 'chunked' },
+          },
+          (r) => {
+            r.resume();
+            resolve(r.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         for (let i = 0; i < 4; i++) req.write('{"a":"' + 'y'.repeat(1000) + '"}');
         req.end();
@@ -490,7 +635,12 @@ forEachDialect('Fengniao merchants', (dialect) => {
       const seen = fn.invokes[0];
       expect(seen.api).to.equal('preCreateOrder');
       expect(seen.payload.business_data).to.equal(body);
-      expect(seen.payload).to.include({ app_id: APP, merchant_id: MID, version: '1.0', access_token: fn.merchant(APP, MID)!.accessToken });
+      expect(seen.payload).to.include({
+        app_id: APP,
+        merchant_id: MID,
+        version: '1.0',
+        access_token: fn.merchant(APP, MID)!.accessToken,
+      });
       expect(String(seen.payload.timestamp)).to.match(/^\d{13}$/);
       expect(res.text).to.equal(seen.reply);
       expect(res.json.code).to.equal('200');
@@ -551,13 +701,25 @@ forEachDialect('Fengniao merchants', (dialect) => {
       fn.revokeAccessToken(APP, MID);
       await call(`/proxy/fengniao/fn/${MID}/getAmount`, '{}');
       fn.revokeRefreshToken(APP, MID);
-      await rpc('fengniao.merchant.token', { codeName: 'fn', merchantId: MID, invalidToken: fn.merchant(APP, MID)!.accessToken });
+      await rpc('fengniao.merchant.token', {
+        codeName: 'fn',
+        merchantId: MID,
+        invalidToken: fn.merchant(APP, MID)!.accessToken,
+      });
       const forged = 'fncode_forged_0123456789';
       await postJson('/fengniao/fn/auth-callback', { code: forged, merchant_id: '888' });
       await postJson('/fengniao/fn/callback', signedCallback('{}', { secret: 'wrong' }));
       const log = (await import('node:fs')).readFileSync(node.logFile, 'utf8');
       expect(log).to.include('fengniao');
-      for (const secret of [SECRET, forged, first.accessToken, first.refreshToken, fn.merchant(APP, MID)!.accessToken, 'fnat_', 'fnrt_']) {
+      for (const secret of [
+        SECRET,
+        forged,
+        first.accessToken,
+        first.refreshToken,
+        fn.merchant(APP, MID)!.accessToken,
+        'fnat_',
+        'fnrt_',
+      ]) {
         expect(log).to.not.include(secret);
       }
     });
@@ -576,7 +738,13 @@ forEachDialect('Fengniao merchants', (dialect) => {
         fake.mode('fengniao_invoke', null);
       }
       const text = await (await fetch(`${node.url}/metrics`)).text();
-      const count = (api: string, errcode: string) => Number(new RegExp(`^gatehouse_upstream_requests_total\\{platform="fengniao",api="${api}",errcode="${errcode}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      const count = (api: string, errcode: string) =>
+        Number(
+          new RegExp(
+            `^gatehouse_upstream_requests_total\\{platform="fengniao",api="${api}",errcode="${errcode}"\\} (\\d+)$`,
+            'm',
+          ).exec(text)?.[1] ?? 0,
+        );
       expect(count('token', '200')).to.equal(1);
       expect(count('refreshToken', '200')).to.equal(1);
       expect(count('invoke', FN.ACCESS_TOKEN_INVALID)).to.equal(1);

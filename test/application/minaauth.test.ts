@@ -59,7 +59,12 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
     it('decrypts user info with the official vector and stores it', async () => {
       await putApp('one', { appId: V.appId, secret: SECRET });
       const c = fake.code({ sessionKey: V.sessionKey, openid: V.openId });
-      const res = await node.rpc('qcloud.cam.id_skey', { code: c.code, encrypt_data: V.encryptedData, iv: V.iv, appid: V.appId });
+      const res = await node.rpc('qcloud.cam.id_skey', {
+        code: c.code,
+        encrypt_data: V.encryptedData,
+        iv: V.iv,
+        appid: V.appId,
+      });
       expect(res.returnCode).to.equal(0);
       expect(res.returnData.user_info).to.include({ openId: V.openId, nickName: V.nickName, unionId: V.unionId });
       expect(res.returnData.unionid).to.equal(V.unionId);
@@ -81,8 +86,12 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
       const b = await node.rpc('qcloud.cam.id_skey', { code: fake.code({ openid }).code });
       expect(b.returnData.id).to.equal(a.returnData.id);
       expect(b.returnData.skey).to.not.equal(a.returnData.skey);
-      expect((await node.rpc('qcloud.cam.auth', { id: a.returnData.id, skey: a.returnData.skey })).returnCode).to.equal(60012);
-      expect((await node.rpc('qcloud.cam.auth', { id: b.returnData.id, skey: b.returnData.skey })).returnCode).to.equal(0);
+      expect((await node.rpc('qcloud.cam.auth', { id: a.returnData.id, skey: a.returnData.skey })).returnCode).to.equal(
+        60012,
+      );
+      expect((await node.rpc('qcloud.cam.auth', { id: b.returnData.id, skey: b.returnData.skey })).returnCode).to.equal(
+        0,
+      );
     });
 
     it('passes unionid from jscode2session', async () => {
@@ -125,7 +134,10 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
     });
 
     it('requires encrypt_data and iv together', async () => {
-      for (const para of [{ code: 'x', iv: V.iv }, { code: 'x', encrypt_data: V.encryptedData }]) {
+      for (const para of [
+        { code: 'x', iv: V.iv },
+        { code: 'x', encrypt_data: V.encryptedData },
+      ]) {
         const res = await node.rpc('qcloud.cam.id_skey', para);
         expect(res.returnCode).to.equal(1003);
         expect(res.returnData.errors).to.be.an('array').that.is.not.empty;
@@ -236,14 +248,26 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
     it('decrypt returns the decrypted object and 60021 for bad data', async () => {
       const res = await node.rpc('qcloud.cam.decrypt', { id, skey, encrypt_data: V.encryptedData, iv: V.iv });
       expect(res.returnData).to.include({ openId: V.openId, nickName: V.nickName });
-      const bad = await node.rpc('qcloud.cam.decrypt', { id, skey, encrypt_data: V.encryptedData, iv: crypto.randomBytes(16).toString('base64') });
+      const bad = await node.rpc('qcloud.cam.decrypt', {
+        id,
+        skey,
+        encrypt_data: V.encryptedData,
+        iv: crypto.randomBytes(16).toString('base64'),
+      });
       expect(bad.returnCode).to.equal(60021);
-      expect((await node.rpc('qcloud.cam.decrypt', { id, skey: 'x', encrypt_data: 'a', iv: 'b' })).returnCode).to.equal(60012);
+      expect((await node.rpc('qcloud.cam.decrypt', { id, skey: 'x', encrypt_data: 'a', iv: 'b' })).returnCode).to.equal(
+        60012,
+      );
     });
 
     it('check_signature is sha1(raw_data + session_key)', async () => {
       const raw = '{"nickName":"Band"}';
-      const good = await node.rpc('qcloud.cam.check_signature', { id, skey, raw_data: raw, signature: sha1(raw + V.sessionKey) });
+      const good = await node.rpc('qcloud.cam.check_signature', {
+        id,
+        skey,
+        raw_data: raw,
+        signature: sha1(raw + V.sessionKey),
+      });
       expect(good.returnData).to.deep.equal({ valid: true });
       const bad = await node.rpc('qcloud.cam.check_signature', { id, skey, raw_data: raw, signature: sha1(raw) });
       expect(bad.returnData).to.deep.equal({ valid: false });

@@ -23,19 +23,25 @@ describe('WXBizMsgCrypt (official vector)', () => {
 
   it('decrypts it back and checks the receiver id', () => {
     expect(c.decrypt(V.encrypt)).to.equal(V.message);
-    expect(() => new MsgCrypt(V.token, V.aesKey, 'wxother').decrypt(V.encrypt)).to.throw(PushRejected).with.property('status', 400);
+    expect(() => new MsgCrypt(V.token, V.aesKey, 'wxother').decrypt(V.encrypt))
+      .to.throw(PushRejected)
+      .with.property('status', 400);
   });
 
   it('computes and verifies msg_signature', () => {
     expect(c.signature(V.timestamp, V.nonce, V.encrypt)).to.equal(V.signature);
     expect(() => c.verify(V.signature, V.timestamp, V.nonce, V.encrypt)).to.not.throw();
     expect(() => c.verify(V.signature.toUpperCase(), V.timestamp, V.nonce, V.encrypt)).to.not.throw();
-    expect(() => c.verify(V.signature, V.timestamp, 'other', V.encrypt)).to.throw(PushRejected).with.property('status', 403);
+    expect(() => c.verify(V.signature, V.timestamp, 'other', V.encrypt))
+      .to.throw(PushRejected)
+      .with.property('status', 403);
   });
 
   it('refuses garbage with 400', () => {
     for (const bad of ['', 'not base64!!', Buffer.alloc(48).toString('base64'), V.encrypt.slice(0, 40)]) {
-      expect(() => c.decrypt(bad), bad).to.throw(PushRejected).with.property('status', 400);
+      expect(() => c.decrypt(bad), bad)
+        .to.throw(PushRejected)
+        .with.property('status', 400);
     }
   });
 

@@ -14,12 +14,24 @@ import { openStore } from '../../db';
 import type { Store } from '../../db/store';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 import { PushRejected } from '../../application/services/crypto/msgcrypt';
-import { PushLog, eventIsCurrent, exchangeEventAt, forwardJson, jsonTextTooDeep, maskPush, pushEventAt, pushRoute } from '../../application/services/pushes';
+import {
+  PushLog,
+  eventIsCurrent,
+  exchangeEventAt,
+  forwardJson,
+  jsonTextTooDeep,
+  maskPush,
+  pushEventAt,
+  pushRoute,
+} from '../../application/services/pushes';
 import { until } from '../helpers/wait';
 
 const capture = (level = 'debug') => {
   const lines: Record<string, any>[] = [];
-  const log = pino({ level }, new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }));
+  const log = pino(
+    { level },
+    new Writable({ write: (chunk, _e, cb) => (lines.push(JSON.parse(String(chunk))), cb()) }),
+  );
   return { log, lines, find: (msg: string) => lines.filter((l) => l.msg === msg) };
 };
 
@@ -31,7 +43,18 @@ describe('push helpers', () => {
         AuthorizationCode: 'queryauthcode@abcd',
         auth_code: 'xyz-1234',
         'Suite-Ticket': 'st-9876',
-        nested: { inner: { access_token: 'tok-5555', SessionKey: 'sk-7777', AesKey: 'aes-8888', Password: 'pw-1212', passwd: 'pw-3434', api_key: 'k-5656', SecretKey: 's-7878', appsecret: 'a-9090' } },
+        nested: {
+          inner: {
+            access_token: 'tok-5555',
+            SessionKey: 'sk-7777',
+            AesKey: 'aes-8888',
+            Password: 'pw-1212',
+            passwd: 'pw-3434',
+            api_key: 'k-5656',
+            SecretKey: 's-7878',
+            appsecret: 'a-9090',
+          },
+        },
         list: [{ PermanentCode: 'perm-4321' }],
         InfoType: 'component_verify_ticket',
         AppId: 'wx1234',
@@ -41,7 +64,18 @@ describe('push helpers', () => {
         AuthorizationCode: '****abcd',
         auth_code: '****1234',
         'Suite-Ticket': '****9876',
-        nested: { inner: { access_token: '****5555', SessionKey: '****7777', AesKey: '****8888', Password: '****1212', passwd: '****3434', api_key: '****5656', SecretKey: '****7878', appsecret: '****9090' } },
+        nested: {
+          inner: {
+            access_token: '****5555',
+            SessionKey: '****7777',
+            AesKey: '****8888',
+            Password: '****1212',
+            passwd: '****3434',
+            api_key: '****5656',
+            SecretKey: '****7878',
+            appsecret: '****9090',
+          },
+        },
         list: [{ PermanentCode: '****4321' }],
         InfoType: 'component_verify_ticket',
         AppId: 'wx1234',
@@ -49,12 +83,28 @@ describe('push helpers', () => {
     });
 
     it('everything under a credential field is masked too; null and missing values stay as they are', () => {
-      expect(maskPush({ AuthCode: { a: 'abcdef', b: ['ghijkl', 7], c: null } })).to.deep.equal({ AuthCode: { a: '****cdef', b: ['****ijkl', '****7'], c: null } });
+      expect(maskPush({ AuthCode: { a: 'abcdef', b: ['ghijkl', 7], c: null } })).to.deep.equal({
+        AuthCode: { a: '****cdef', b: ['****ijkl', '****7'], c: null },
+      });
       expect(maskPush({ Ticket: null, Other: undefined })).to.deep.equal({ Ticket: null, Other: undefined });
     });
 
     it('plain data named …code stays readable', () => {
-      const data = { ErrCode: 0, return_code: 'SUCCESS', StatusCode: 200, ResultCode: 'OK', ReasonCode: 'r', CountryCode: 'CN', AreaCode: '010', CityCode: 'bj', ZipCode: '100000', PostCode: '1', PostalCode: '2', LangCode: 'zh', CurrencyCode: 'CNY' };
+      const data = {
+        ErrCode: 0,
+        return_code: 'SUCCESS',
+        StatusCode: 200,
+        ResultCode: 'OK',
+        ReasonCode: 'r',
+        CountryCode: 'CN',
+        AreaCode: '010',
+        CityCode: 'bj',
+        ZipCode: '100000',
+        PostCode: '1',
+        PostalCode: '2',
+        LangCode: 'zh',
+        CurrencyCode: 'CNY',
+      };
       expect(maskPush(data)).to.deep.equal(data);
     });
 
@@ -84,7 +134,8 @@ describe('push helpers', () => {
 
     it('an event is current unless a later one was applied (the same time is current)', async () => {
       const asked: unknown[][] = [];
-      const storeAt = (last: number | null) => ({ lastAuthorizerEvent: async (...a: unknown[]) => (asked.push(a), last) }) as unknown as Store;
+      const storeAt = (last: number | null) =>
+        ({ lastAuthorizerEvent: async (...a: unknown[]) => (asked.push(a), last) }) as unknown as Store;
       expect(await eventIsCurrent(storeAt(null), 'wechat-tpauth', 'tp', 'wxa', 5000)).to.equal(true);
       expect(await eventIsCurrent(storeAt(4000), 'wechat-tpauth', 'tp', 'wxa', 5000)).to.equal(true);
       expect(await eventIsCurrent(storeAt(5000), 'wechat-tpauth', 'tp', 'wxa', 5000)).to.equal(true);
@@ -97,7 +148,16 @@ describe('push helpers', () => {
     /** a Koa context with what pushRoute touches */
     const ctxFor = () => {
       const headers: Record<string, string> = {};
-      return { path: '/cb', method: 'POST', status: 404, body: undefined as unknown, type: '', get: () => '', set: (k: string, v: string) => (headers[k] = v), headers } as unknown as Koa.Context & { headers: Record<string, string> };
+      return {
+        path: '/cb',
+        method: 'POST',
+        status: 404,
+        body: undefined as unknown,
+        type: '',
+        get: () => '',
+        set: (k: string, v: string) => (headers[k] = v),
+        headers,
+      } as unknown as Koa.Context & { headers: Record<string, string> };
     };
     const answer = async (err: unknown, log = capture('warn').log) => {
       const ctx = ctxFor();
@@ -118,16 +178,34 @@ describe('push helpers', () => {
 
     it('refusals: 403 / 400 with their reason, a bad or large body 400 / 413 (closing the connection)', async () => {
       const text = 'text/plain; charset=utf-8';
-      expect(await answer(new PushRejected(403, 'bad msg_signature'))).to.deep.include({ status: 403, body: 'bad msg_signature', type: text });
+      expect(await answer(new PushRejected(403, 'bad msg_signature'))).to.deep.include({
+        status: 403,
+        body: 'bad msg_signature',
+        type: text,
+      });
       expect(await answer(new XmlRejected('too deep'))).to.deep.include({ status: 400, body: 'too deep', type: text });
-      expect(await answer(new BodyError(413))).to.deep.equal({ status: 413, body: 'body too large', type: text, headers: { Connection: 'close' } });
-      expect(await answer(new BodyError(415))).to.deep.equal({ status: 400, body: 'bad body', type: text, headers: {} });
+      expect(await answer(new BodyError(413))).to.deep.equal({
+        status: 413,
+        body: 'body too large',
+        type: text,
+        headers: { Connection: 'close' },
+      });
+      expect(await answer(new BodyError(415))).to.deep.equal({
+        status: 400,
+        body: 'bad body',
+        type: text,
+        headers: {},
+      });
       expect(await answer(new BodyError(400))).to.deep.include({ status: 400, body: 'bad body' });
     });
 
     it('a store failure or a bug: 503 "try again", logged with the detail', async () => {
       const { log, find } = capture('warn');
-      expect(await answer(new StoreError(new Error('deadlock')), log)).to.deep.include({ status: 503, body: 'try again', type: 'text/plain; charset=utf-8' });
+      expect(await answer(new StoreError(new Error('deadlock')), log)).to.deep.include({
+        status: 503,
+        body: 'try again',
+        type: 'text/plain; charset=utf-8',
+      });
       expect(await answer(new Error('bug'), log)).to.deep.include({ status: 503, body: 'try again' });
       expect(find('push handling failed').map((l) => [l.level, l.path, l.error])).to.deep.equal([
         [50, '/cb', 'deadlock'],
@@ -152,9 +230,23 @@ describe('push helpers', () => {
     it('records a push with its credentials masked and the time it came', async () => {
       const pl = new PushLog(store, 7, capture().log);
       const before = Date.now();
-      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'authorized', appId: 'wxa', verified: true, fields: { AuthorizationCode: 'code-abcd', AuthorizerAppid: 'wxa' } });
+      await pl.record({
+        platform: 'wechat-tpauth',
+        codeName: 'tp',
+        infoType: 'authorized',
+        appId: 'wxa',
+        verified: true,
+        fields: { AuthorizationCode: 'code-abcd', AuthorizerAppid: 'wxa' },
+      });
       const [row] = await pl.list({ limit: 10 });
-      expect(row).to.include({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'authorized', appId: 'wxa', verified: true, body: '{"AuthorizationCode":"****abcd","AuthorizerAppid":"wxa"}' });
+      expect(row).to.include({
+        platform: 'wechat-tpauth',
+        codeName: 'tp',
+        infoType: 'authorized',
+        appId: 'wxa',
+        verified: true,
+        body: '{"AuthorizationCode":"****abcd","AuthorizerAppid":"wxa"}',
+      });
       expect(row.at).to.be.within(before, Date.now());
       expect(JSON.stringify(await db.query('SELECT body FROM pushes'))).to.not.include('code-abcd');
     });
@@ -162,8 +254,22 @@ describe('push helpers', () => {
     it('prunes what is older than the retention, at start and then hourly; a failure is logged', async () => {
       const { log, find } = capture();
       const pl = new PushLog(store, 7, log);
-      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'old', appId: null, verified: true, fields: {} });
-      await pl.record({ platform: 'wechat-tpauth', codeName: 'tp', infoType: 'edge', appId: null, verified: true, fields: {} });
+      await pl.record({
+        platform: 'wechat-tpauth',
+        codeName: 'tp',
+        infoType: 'old',
+        appId: null,
+        verified: true,
+        fields: {},
+      });
+      await pl.record({
+        platform: 'wechat-tpauth',
+        codeName: 'tp',
+        infoType: 'edge',
+        appId: null,
+        verified: true,
+        fields: {},
+      });
       await db.exec("UPDATE pushes SET at = ? WHERE info_type = 'old'", [Date.now() - 7 * 86_400_000 - 1000]);
       await db.exec("UPDATE pushes SET at = ? WHERE info_type = 'edge'", [Date.now() - 7 * 86_400_000 + 60_000]);
       pl.start();
@@ -172,7 +278,11 @@ describe('push helpers', () => {
       pl.stop();
       expect((await pl.list({ limit: 10 })).map((r) => r.infoType).sort()).to.deep.equal(['authorized', 'edge']);
       expect(await pl.prune()).to.equal(0);
-      const broken = new PushLog({ prunePushes: () => Promise.reject(new Error('prune failed here')) } as unknown as Store, 7, log);
+      const broken = new PushLog(
+        { prunePushes: () => Promise.reject(new Error('prune failed here')) } as unknown as Store,
+        7,
+        log,
+      );
       broken.start();
       await until(() => find('push pruning failed').length === 1);
       broken.stop();
@@ -221,7 +331,11 @@ describe('push helpers', () => {
       await until(() => find('forward failed; the push itself is stored').length === 1);
       expect(Date.now() - t0).to.be.at.least(500);
       expect(got).to.have.length(2);
-      expect(find('forward failed; the push itself is stored')[0]).to.include({ level: 40, what: 'test push', attempts: 2 });
+      expect(find('forward failed; the push itself is stored')[0]).to.include({
+        level: 40,
+        what: 'test push',
+        attempts: 2,
+      });
     });
 
     it('a refusal then a success: two posts, nothing logged', async () => {

@@ -16,10 +16,17 @@ import { cli } from '../helpers/cli';
 function dump(db: TestDatabase): string {
   if (db.dialect === 'sqlite') {
     const dir = path.dirname(db.url.slice('sqlite:'.length));
-    return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f)).toString('latin1')).join('\n');
+    return fs
+      .readdirSync(dir)
+      .map((f) => fs.readFileSync(path.join(dir, f)).toString('latin1'))
+      .join('\n');
   }
   const u = new URL(db.url);
-  return execFileSync('mariadb-dump', ['-h', u.hostname, '-P', u.port || '3306', '-u', 'root', '--skip-extended-insert', u.pathname.slice(1)], { encoding: 'utf8' });
+  return execFileSync(
+    'mariadb-dump',
+    ['-h', u.hostname, '-P', u.port || '3306', '-u', 'root', '--skip-extended-insert', u.pathname.slice(1)],
+    { encoding: 'utf8' },
+  );
 }
 
 forEachDialect('secrets at rest', (dialect) => {
@@ -49,7 +56,12 @@ forEachDialect('secrets at rest', (dialect) => {
       secrets.push(c.sessionKey, login.returnData.skey);
       // the secrets still work: the session key decrypts a signature check
       const sig = crypto.createHash('sha1').update(`raw${c.sessionKey}`).digest('hex');
-      const check = await node.rpc('qcloud.cam.check_signature', { id: login.returnData.id, skey: login.returnData.skey, raw_data: 'raw', signature: sig });
+      const check = await node.rpc('qcloud.cam.check_signature', {
+        id: login.returnData.id,
+        skey: login.returnData.skey,
+        raw_data: 'raw',
+        signature: sig,
+      });
       expect(check.returnData).to.deep.equal({ valid: true });
       const jwtSecret = String((await node.db.query("SELECT v FROM meta WHERE k = 'jwt_secret'"))[0].v);
       expect(jwtSecret).to.match(/^enc:v1:/);
@@ -65,12 +77,27 @@ forEachDialect('secrets at rest', (dialect) => {
   it('refuses to start with a wrong key or no key once secrets are sealed', async () => {
     const db = await freshDatabase(dialect);
     const boot = (env: Record<string, string>) =>
-      start(configFromEnv({ GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_PORT: '0', GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_JWT_SECRET: JWT_SECRET, ...env }), createLogger('silent'));
+      start(
+        configFromEnv({
+          GATEHOUSE_DATABASE_URL: db.url,
+          GATEHOUSE_PORT: '0',
+          GATEHOUSE_HOST: '127.0.0.1',
+          GATEHOUSE_JWT_SECRET: JWT_SECRET,
+          ...env,
+        }),
+        createLogger('silent'),
+      );
     try {
       const gh = await boot({ GATEHOUSE_MASTER_KEY: key });
       await gh.close();
-      const failure = (env: Record<string, string>) => boot(env).then(() => 'started', (e: Error) => e.message);
-      expect(await failure({ GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('base64') })).to.match(/^GATEHOUSE_MASTER_KEY: .*wrong key/);
+      const failure = (env: Record<string, string>) =>
+        boot(env).then(
+          () => 'started',
+          (e: Error) => e.message,
+        );
+      expect(await failure({ GATEHOUSE_MASTER_KEY: crypto.randomBytes(32).toString('base64') })).to.match(
+        /^GATEHOUSE_MASTER_KEY: .*wrong key/,
+      );
       expect(await failure({})).to.match(/^GATEHOUSE_MASTER_KEY: /);
     } finally {
       await db.drop();
@@ -84,14 +111,25 @@ forEachDialect('secrets at rest', (dialect) => {
     try {
       // secrets written before any key (clear) and under the first key (sealed)
       let node = await startNode({ dialect, db, fake, env: { GATEHOUSE_JWT_SECRET: '' } });
-      await node.rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'clear', config: { appId: 'tt1', secret: 'written-in-clear' } }, node.token());
+      await node.rpc(
+        'admin.app.put',
+        { platform: 'toutiao_app', codeName: 'clear', config: { appId: 'tt1', secret: 'written-in-clear' } },
+        node.token(),
+      );
       await node.gh.close();
       node = await startNode({ dialect, db, fake, env: { GATEHOUSE_MASTER_KEY: key, GATEHOUSE_JWT_SECRET: '' } });
-      await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: 'wxrotate', secret: 'sealed-secret-1' } }, node.token());
+      await node.rpc(
+        'admin.app.put',
+        { platform: 'wechat_app', codeName: 'mp', config: { appId: 'wxrotate', secret: 'sealed-secret-1' } },
+        node.token(),
+      );
       const c = fake.code({ appid: 'wxrotate' });
       const { id, skey } = (await node.rpc('qcloud.cam.id_skey', { code: c.code })).returnData;
       await node.gh.close();
-      const r = cli(['secrets', 'rotate', '--new-key', next], { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_MASTER_KEY: key });
+      const r = cli(['secrets', 'rotate', '--new-key', next], {
+        GATEHOUSE_DATABASE_URL: db.url,
+        GATEHOUSE_MASTER_KEY: key,
+      });
       expect(r.status, r.stderr).to.equal(0);
       expect(r.stdout).to.match(/^re-sealed \d+ value\(s\)/);
       const text = dump(db);
@@ -102,8 +140,13 @@ forEachDialect('secrets at rest', (dialect) => {
       expect(old.stderr).to.match(/^GATEHOUSE_MASTER_KEY: /);
       node = await startNode({ dialect, db, fake, env: { GATEHOUSE_MASTER_KEY: next, GATEHOUSE_JWT_SECRET: '' } });
       const sig = crypto.createHash('sha1').update(`x${c.sessionKey}`).digest('hex');
-      expect((await node.rpc('qcloud.cam.check_signature', { id, skey, raw_data: 'x', signature: sig })).returnData).to.deep.equal({ valid: true });
-      expect((await node.rpc('admin.app.get', { platform: 'toutiao_app', codeName: 'clear' }, node.token())).returnData.secret).to.equal('****lear');
+      expect(
+        (await node.rpc('qcloud.cam.check_signature', { id, skey, raw_data: 'x', signature: sig })).returnData,
+      ).to.deep.equal({ valid: true });
+      expect(
+        (await node.rpc('admin.app.get', { platform: 'toutiao_app', codeName: 'clear' }, node.token())).returnData
+          .secret,
+      ).to.equal('****lear');
       await node.gh.close();
     } finally {
       await db.drop();

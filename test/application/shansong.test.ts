@@ -22,13 +22,30 @@ const MASTER = crypto.randomBytes(32).toString('base64');
 const BODY_LIMIT = 2048;
 
 const nowS = () => Math.floor(Date.now() / 1000);
-const unescape = (s: string) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescape = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** a request whose path is sent exactly as written (fetch would normalise `..`) */
-function raw(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
-    const all: Record<string, string> = { ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers };
+    const all: Record<string, string> = {
+      ...(body !== undefined
+        ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+        : {}),
+      ...headers,
+    };
     // a header given as '' is left out (e.g. content-length for a chunked body)
     for (const k of Object.keys(all)) if (all[k] === '') delete all[k];
     const req = http.request({ host: u.hostname, port: u.port, method, path, headers: all }, (res) => {
@@ -48,15 +65,21 @@ describe('Shansong signatures (VECTORS.md)', () => {
   const data = '{"a":"b"}';
 
   it('developer API signature, with and without data, and the refresh signature, upper-case', () => {
-    expect(developerSign('SECRET', 'CLIENT', 'AT', ts, data)).to.equal('9599df624170b381e6aa2cdf35e930d5'.toUpperCase());
-    expect(shansongSign('SECRET', { clientId: 'CLIENT', timestamp: ts })).to.equal('0c2854635741c328378e8f57f6e213df'.toUpperCase());
+    expect(developerSign('SECRET', 'CLIENT', 'AT', ts, data)).to.equal(
+      '9599df624170b381e6aa2cdf35e930d5'.toUpperCase(),
+    );
+    expect(shansongSign('SECRET', { clientId: 'CLIENT', timestamp: ts })).to.equal(
+      '0c2854635741c328378e8f57f6e213df'.toUpperCase(),
+    );
     expect(refreshSign('SECRET', 'CLIENT', 'RT', ts)).to.equal('9faa4b8f1d4b073e025a109653b28f0d'.toUpperCase());
     // an empty data is left out of the signature, as is `sign` itself
     expect(developerSign('SECRET', 'CLIENT', 'AT', ts, '')).to.equal(developerSign('SECRET', 'CLIENT', 'AT', ts));
     expect(developerSign('SECRET', 'CLIENT', 'AT', ts)).to.equal(
       crypto.createHash('md5').update(`SECRETaccessTokenATclientIdCLIENTtimestamp${ts}`).digest('hex').toUpperCase(),
     );
-    expect(shansongSign('SECRET', { clientId: 'CLIENT', timestamp: ts, sign: 'whatever' })).to.equal('0C2854635741C328378E8F57F6E213DF');
+    expect(shansongSign('SECRET', { clientId: 'CLIENT', timestamp: ts, sign: 'whatever' })).to.equal(
+      '0C2854635741C328378E8F57F6E213DF',
+    );
   });
 
   it('verification is case-insensitive and rejects anything else', () => {
@@ -69,9 +92,15 @@ describe('Shansong signatures (VECTORS.md)', () => {
   });
 
   it("the fake platform's independent signer agrees with the vectors", () => {
-    expect(FakeShansong.sign('SECRET', { clientId: 'CLIENT', accessToken: 'AT', timestamp: ts, data })).to.equal('9599DF624170B381E6AA2CDF35E930D5');
-    expect(FakeShansong.sign('SECRET', { timestamp: ts, clientId: 'CLIENT' })).to.equal('0C2854635741C328378E8F57F6E213DF');
-    expect(FakeShansong.sign('SECRET', { data: '{"refreshToken":"RT"}', clientId: 'CLIENT', timestamp: ts })).to.equal('9FAA4B8F1D4B073E025A109653B28F0D');
+    expect(FakeShansong.sign('SECRET', { clientId: 'CLIENT', accessToken: 'AT', timestamp: ts, data })).to.equal(
+      '9599DF624170B381E6AA2CDF35E930D5',
+    );
+    expect(FakeShansong.sign('SECRET', { timestamp: ts, clientId: 'CLIENT' })).to.equal(
+      '0C2854635741C328378E8F57F6E213DF',
+    );
+    expect(FakeShansong.sign('SECRET', { data: '{"refreshToken":"RT"}', clientId: 'CLIENT', timestamp: ts })).to.equal(
+      '9FAA4B8F1D4B073E025A109653B28F0D',
+    );
   });
 });
 
@@ -84,10 +113,22 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
   const box = new SecretBox(Buffer.from(MASTER, 'base64'));
 
   const rpc = (name: string, para: Record<string, unknown>, token = tok) => node.rpc(name, para, token);
-  const merchantToken = (para: Record<string, unknown> = {}, token = tok) => rpc('shansong.merchant.token', { codeName: 'ss', merchantCode: MERCHANT, ...para }, token);
+  const merchantToken = (para: Record<string, unknown> = {}, token = tok) =>
+    rpc('shansong.merchant.token', { codeName: 'ss', merchantCode: MERCHANT, ...para }, token);
   const authorizer = async (merchant = MERCHANT) =>
-    (await node.db.query('SELECT * FROM authorizers WHERE platform = ? AND owner_id = ? AND authorizer_id = ?', ['shansong_app', CLIENT, merchant]))[0];
-  const tokenRow = async (merchant = MERCHANT) => (await node.db.query('SELECT * FROM tokens WHERE token_key = ?', [`shansong_app:${CLIENT}:${merchant}:merchant_access_token`]))[0];
+    (
+      await node.db.query('SELECT * FROM authorizers WHERE platform = ? AND owner_id = ? AND authorizer_id = ?', [
+        'shansong_app',
+        CLIENT,
+        merchant,
+      ])
+    )[0];
+  const tokenRow = async (merchant = MERCHANT) =>
+    (
+      await node.db.query('SELECT * FROM tokens WHERE token_key = ?', [
+        `shansong_app:${CLIENT}:${merchant}:merchant_access_token`,
+      ])
+    )[0];
   const counts = () => ({
     token: fake.count('oauth_token'),
     refresh: fake.count('oauth_refresh_token'),
@@ -95,7 +136,10 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
     unknown: fake.count('unknown'),
   });
 
-  /** the authorization page's link, followed through the fake's /auth page (the merchant logs in there) back to gatehouse */
+  /**
+   * the authorization page's link, followed through the fake's /auth page (the merchant logs in there) back to
+   * gatehouse
+   */
   const authorize = async (merchant = MERCHANT, codeName = 'ss') => {
     const page = await fetch(`${node.url}/shansong/${codeName}/authorize/${encodeURIComponent(merchant)}`);
     expect(page.status).to.equal(200);
@@ -110,12 +154,17 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
 
   /** the single-use state nonce an authorization page issued for the merchant (§7 trust) */
   const nonce = async (merchant = MERCHANT, codeName = 'ss') => {
-    const page = await (await fetch(`${node.url}/shansong/${codeName}/authorize/${encodeURIComponent(merchant)}`)).text();
+    const page = await (
+      await fetch(`${node.url}/shansong/${codeName}/authorize/${encodeURIComponent(merchant)}`)
+    ).text();
     return new URL(unescape(/id="go" href="([^"]+)"/.exec(page)![1])).searchParams.get('state')!;
   };
 
   const proxy = (path: string, body?: string, token: string | null = tok, headers: Record<string, string> = {}) =>
-    raw(node.url, 'POST', `/proxy/shansong/${path}`, body, { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers });
+    raw(node.url, 'POST', `/proxy/shansong/${path}`, body, {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    });
 
   before(async () => {
     fake = await new FakePlatform().start();
@@ -134,10 +183,19 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
     node = await startNode({
       dialect,
       fake,
-      env: { GATEHOUSE_SHANSONG_API: fake.url, GATEHOUSE_PUBLIC_URL: PUBLIC, GATEHOUSE_MASTER_KEY: MASTER, GATEHOUSE_PROXY_BODY_LIMIT: String(BODY_LIMIT) },
+      env: {
+        GATEHOUSE_SHANSONG_API: fake.url,
+        GATEHOUSE_PUBLIC_URL: PUBLIC,
+        GATEHOUSE_MASTER_KEY: MASTER,
+        GATEHOUSE_PROXY_BODY_LIMIT: String(BODY_LIMIT),
+      },
     });
     tok = node.token('*');
-    const put = await rpc('admin.app.put', { platform: 'shansong_app', codeName: 'ss', config: { appId: CLIENT, secret: SECRET, redirectUrl: REDIRECT, callbackUrl: hook.url } });
+    const put = await rpc('admin.app.put', {
+      platform: 'shansong_app',
+      codeName: 'ss',
+      config: { appId: CLIENT, secret: SECRET, redirectUrl: REDIRECT, callbackUrl: hook.url },
+    });
     expect(put.returnCode).to.equal(0);
     fake.reset();
     hook.clear();
@@ -204,30 +262,59 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
     it('without redirectUrl a success page; a bad or missing code changes nothing; unknown codeName → 404', async () => {
       // another client: one client id belongs to one codeName (§6 trust)
       ss.client(CLIENT2, SECRET);
-      expect((await rpc('admin.app.put', { platform: 'shansong_app', codeName: 'plain', config: { appId: CLIENT2, secret: SECRET } })).returnCode).to.equal(0);
+      expect(
+        (
+          await rpc('admin.app.put', {
+            platform: 'shansong_app',
+            codeName: 'plain',
+            config: { appId: CLIENT2, secret: SECRET },
+          })
+        ).returnCode,
+      ).to.equal(0);
       const ok = await authorize(MERCHANT2, 'plain');
       expect(ok.status).to.equal(200);
       expect(await ok.text()).to.include('授权成功');
       expect((await merchantToken({ codeName: 'plain', merchantCode: MERCHANT2 })).returnCode).to.equal(0);
 
-      const state = async () => JSON.stringify([await node.db.query('SELECT * FROM authorizers ORDER BY authorizer_id'), await node.db.query('SELECT token_key, value FROM tokens ORDER BY token_key')]);
+      const state = async () =>
+        JSON.stringify([
+          await node.db.query('SELECT * FROM authorizers ORDER BY authorizer_id'),
+          await node.db.query('SELECT token_key, value FROM tokens ORDER BY token_key'),
+        ]);
       const before = await state();
-      const bad = await fetch(`${node.url}/shansong/ss/authorized?code=ssc_unknown&state=${await nonce()}`, { redirect: 'manual' });
+      const bad = await fetch(`${node.url}/shansong/ss/authorized?code=ssc_unknown&state=${await nonce()}`, {
+        redirect: 'manual',
+      });
       expect(bad.status).to.equal(502);
       expect(await bad.text()).to.not.include('ssc_unknown');
-      expect((await fetch(`${node.url}/shansong/ss/authorized?state=${MERCHANT}`, { redirect: 'manual' })).status).to.equal(400);
+      expect(
+        (await fetch(`${node.url}/shansong/ss/authorized?state=${MERCHANT}`, { redirect: 'manual' })).status,
+      ).to.equal(400);
       expect((await fetch(`${node.url}/shansong/ss/authorized?code=x`, { redirect: 'manual' })).status).to.equal(400);
-      expect((await fetch(`${node.url}/shansong/ss/authorized?code=x&state=a%20b`, { redirect: 'manual' })).status).to.equal(400);
+      expect(
+        (await fetch(`${node.url}/shansong/ss/authorized?code=x&state=a%20b`, { redirect: 'manual' })).status,
+      ).to.equal(400);
       // a merchant code as the state (what the page used to send) is not a state gatehouse issued
-      expect((await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${MERCHANT}`, { redirect: 'manual' })).status).to.equal(400);
-      const unknown = await fetch(`${node.url}/shansong/nope/authorized?code=x&state=${MERCHANT}`, { redirect: 'manual' });
+      expect(
+        (
+          await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${MERCHANT}`, {
+            redirect: 'manual',
+          })
+        ).status,
+      ).to.equal(400);
+      const unknown = await fetch(`${node.url}/shansong/nope/authorized?code=x&state=${MERCHANT}`, {
+        redirect: 'manual',
+      });
       expect(unknown.status).to.equal(404);
       expect(await unknown.json()).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
       expect(await state()).to.equal(before);
 
       // the platform unreachable: a page, never a 500
       fake.mode('oauth_token', { http: 503 });
-      const down = await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${await nonce()}`, { redirect: 'manual' });
+      const down = await fetch(
+        `${node.url}/shansong/ss/authorized?code=${ss.code(CLIENT, MERCHANT)}&state=${await nonce()}`,
+        { redirect: 'manual' },
+      );
       expect(down.status).to.equal(502);
     });
   });
@@ -291,7 +378,12 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
 
       const listed = await rpc('admin.token.list', { platform: 'shansong_app' });
       expect(JSON.stringify(listed)).to.not.include(third);
-      expect(listed.returnData.tokens[0]).to.include({ platform: 'shansong_app', codeName: 'ss', subject: `${CLIENT}:${MERCHANT}`, kind: 'merchant_access_token' });
+      expect(listed.returnData.tokens[0]).to.include({
+        platform: 'shansong_app',
+        codeName: 'ss',
+        subject: `${CLIENT}:${MERCHANT}`,
+        kind: 'merchant_access_token',
+      });
     });
 
     it('a refresh token the platform rejects → 1014, merchant marked for re-authorization, no further upstream calls; a new authorization recovers', async () => {
@@ -338,14 +430,27 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect((await merchantToken({ invalidToken: t })).returnCode).to.equal(0);
 
       const log = fs.readFileSync(node.logFile, 'utf8');
-      for (const secret of [SECRET, t, ss.refreshTokenOf(CLIENT, MERCHANT)!, ss.accessTokenOf(CLIENT, MERCHANT)!]) expect(log).to.not.include(secret);
+      for (const secret of [SECRET, t, ss.refreshTokenOf(CLIENT, MERCHANT)!, ss.accessTokenOf(CLIENT, MERCHANT)!])
+        expect(log).to.not.include(secret);
     });
   });
 
   describe('callback', () => {
     it('is forwarded to callbackUrl as received and answered {"status":200,"msg":""}; recorded as a push', async () => {
-      const body = { issOrderNo: 'TDH2026041300954053', orderNo: 'O-1', status: 30, statusDesc: '待取货', subStatus: 0, courier: { name: '张三', mobile: '13800000000' }, sendBackFee: 0 };
-      const res = await fetch(`${node.url}/shansong/ss/callback`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const body = {
+        issOrderNo: 'TDH2026041300954053',
+        orderNo: 'O-1',
+        status: 30,
+        statusDesc: '待取货',
+        subStatus: 0,
+        courier: { name: '张三', mobile: '13800000000' },
+        sendBackFee: 0,
+      };
+      const res = await fetch(`${node.url}/shansong/ss/callback`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(res.status).to.equal(200);
       expect(res.headers.get('content-type')).to.match(/^application\/json/);
       expect(await res.text()).to.equal('{"status":200,"msg":""}');
@@ -357,12 +462,23 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       const pushes = await rpc('admin.push.list', { platform: 'shansong_app' });
       expect(pushes.returnCode).to.equal(0);
       expect(pushes.returnData.pushes).to.have.length(1);
-      expect(pushes.returnData.pushes[0]).to.include({ platform: 'shansong_app', codeName: 'ss', appId: CLIENT, verified: false, infoType: 'order_status_30' });
+      expect(pushes.returnData.pushes[0]).to.include({
+        platform: 'shansong_app',
+        codeName: 'ss',
+        appId: CLIENT,
+        verified: false,
+        infoType: 'order_status_30',
+      });
       expect(pushes.returnData.pushes[0].body).to.deep.equal(body);
     });
 
     it('not JSON → 400, > 64 KiB → 413, unknown codeName → 404; nothing forwarded or recorded', async () => {
-      const post = (body: string, codeName = 'ss') => fetch(`${node.url}/shansong/${codeName}/callback`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const post = (body: string, codeName = 'ss') =>
+        fetch(`${node.url}/shansong/${codeName}/callback`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
       expect((await post('not json')).status).to.equal(400);
       expect((await post('[1,2]')).status).to.equal(400);
       expect((await post(JSON.stringify({ pad: 'x'.repeat(70_000) }))).status).to.equal(413);
@@ -393,9 +509,21 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       };
       await expectRefusal(await proxy(`ss/${MERCHANT}/orderInfo`, body, null), 401, 4001);
       await expectRefusal(await proxy(`ss/${MERCHANT}/orderInfo`, body, 'not.a.jwt'), 401, 4001);
-      await expectRefusal(await proxy(`ss/${MERCHANT}/orderInfo`, body, node.token('proxy.wechat_app shansong.*')), 403, 4003);
-      await expectRefusal(await proxy(`ss/${MERCHANT}/orderInfo`, body, node.token('proxy.shansong_app', ['other'])), 403, 4003);
-      await expectRefusal(await proxy(`ss/${MERCHANT}/orderInfo`, body, node.token('proxy.shansong_app', ['ss'])), 403, 4003);
+      await expectRefusal(
+        await proxy(`ss/${MERCHANT}/orderInfo`, body, node.token('proxy.wechat_app shansong.*')),
+        403,
+        4003,
+      );
+      await expectRefusal(
+        await proxy(`ss/${MERCHANT}/orderInfo`, body, node.token('proxy.shansong_app', ['other'])),
+        403,
+        4003,
+      );
+      await expectRefusal(
+        await proxy(`ss/${MERCHANT}/orderInfo`, body, node.token('proxy.shansong_app', ['ss'])),
+        403,
+        4003,
+      );
       const unknown = await proxy(`nope/${MERCHANT}/orderInfo`, body);
       expect(unknown.status).to.equal(404);
       expect(JSON.parse(unknown.text)).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
@@ -438,14 +566,18 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       const tooBig = await proxy(`ss/${MERCHANT}/orderCalculate`, big);
       expect(tooBig.status).to.equal(413);
       // announced length within the limit is not trusted either: a chunked body
-      const chunked = await proxy(`ss/${MERCHANT}/orderCalculate`, big, tok, { 'content-length': '', 'transfer-encoding': 'chunked' });
+      const chunked = await proxy(`ss/${MERCHANT}/orderCalculate`, big, tok, {
+        'content-length': '',
+        'transfer-encoding': 'chunked',
+      });
       expect(chunked.status).to.equal(413);
       expect(counts()).to.deep.equal({ token: 0, refresh: 0, developer: 0, unknown: 0 });
       expect(ss.calls).to.have.length(0);
     });
 
     it('a good call: body → data (exactly), form-signed with the merchant token, query passed (system params never twice); the reply relayed verbatim', async () => {
-      const body = '{"cityName":"北京市","sender":{"fromAddress":"博彦科技大厦","fromMobile":"13800000001"},"receiverList":[{"orderNo":"O-1","toLatitude":"40.043612"}],"bigNo":12345678901234567890}';
+      const body =
+        '{"cityName":"北京市","sender":{"fromAddress":"博彦科技大厦","fromMobile":"13800000001"},"receiverList":[{"orderNo":"O-1","toLatitude":"40.043612"}],"bigNo":12345678901234567890}';
       const started = Date.now();
       const res = await proxy(`ss/${MERCHANT}/orderCalculate?foo=1&accessToken=evil&sign=x&clientId=other`, body);
       expect(res.status).to.equal(200);
@@ -485,7 +617,9 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       const old = (await merchantToken()).returnData.token;
       fake.expireAll();
       const rt0 = ss.refreshTokenOf(CLIENT, MERCHANT);
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => proxy(`ss/${MERCHANT}/orderInfo`, `{"issOrderNo":"TDH${i}"}`)));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => proxy(`ss/${MERCHANT}/orderInfo`, `{"issOrderNo":"TDH${i}"}`)),
+      );
       expect(results.map((r) => r.status)).to.deep.equal(Array(6).fill(200));
       results.forEach((r, i) => expect(JSON.parse(r.text).data.echo).to.deep.equal({ issOrderNo: `TDH${i}` }));
       expect(fake.count('oauth_refresh_token')).to.equal(1);
@@ -507,7 +641,13 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect((await proxy(`ss/${MERCHANT}/orderInfo`, '{}')).status).to.equal(502);
       fake.mode('developer', null);
       const text = await (await fetch(`${node.url}/metrics`)).text();
-      const count = (api: string, errcode: string) => Number(new RegExp(`^gatehouse_upstream_requests_total\\{platform="shansong",api="${api}",errcode="${errcode}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      const count = (api: string, errcode: string) =>
+        Number(
+          new RegExp(
+            `^gatehouse_upstream_requests_total\\{platform="shansong",api="${api}",errcode="${errcode}"\\} (\\d+)$`,
+            'm',
+          ).exec(text)?.[1] ?? 0,
+        );
       // the authorization of the beforeEach, and the refresh the expired token caused
       expect(count('oauth_token', '200')).to.equal(1);
       expect(count('oauth_refresh_token', '200')).to.equal(1);

@@ -3,7 +3,15 @@
 import { expect } from 'chai';
 import { RpcError, upstreamError } from '../../system/errors';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../application/services/tokens/engine';
-import { INVALID_TOKEN_ERRCODES, isInvalidTokenError, makeSpec, renewed, sendWithToken, specKey, withAccessToken } from '../../application/services/tokens/spec';
+import {
+  INVALID_TOKEN_ERRCODES,
+  isInvalidTokenError,
+  makeSpec,
+  renewed,
+  sendWithToken,
+  specKey,
+  withAccessToken,
+} from '../../application/services/tokens/spec';
 
 /** an engine that serves `current`, and on a compare-and-refresh of it serves `next` (or `current` again) */
 function engineServing(current: CurrentToken, next: CurrentToken) {
@@ -26,14 +34,27 @@ const sameValueRenewed: CurrentToken = { value: 'A', expiresAt: 3, version: 2 };
 describe('token specs and the retry once on a dead token', () => {
   it('keys a token by platform, platform-side subject and kind (not codeName)', () => {
     expect(specKey('wechat', 'wx1', 'access')).to.equal('wechat:wx1:access');
-    expect(spec).to.include({ key: 'wechat:wx1:access', platform: 'wechat', codeName: 'shop', subject: 'wx1', kind: 'access' });
+    expect(spec).to.include({
+      key: 'wechat:wx1:access',
+      platform: 'wechat',
+      codeName: 'shop',
+      subject: 'wx1',
+      kind: 'access',
+    });
   });
 
   it('dead-token errcodes: 40001, 40014, 42001 and WeCom 40082, 42009 — nothing else', () => {
     expect([...INVALID_TOKEN_ERRCODES].sort()).to.deep.equal([40001, 40014, 40082, 42001, 42009]);
-    for (const code of [40001, 40014, 42001, 40082, 42009]) expect(isInvalidTokenError(upstreamError('wechat', code, 'x')), String(code)).to.equal(true);
+    for (const code of [40001, 40014, 42001, 40082, 42009])
+      expect(isInvalidTokenError(upstreamError('wechat', code, 'x')), String(code)).to.equal(true);
     expect(isInvalidTokenError(upstreamError('wechat', '40001', 'x'))).to.equal(true);
-    for (const e of [upstreamError('wechat', 40013, 'x'), upstreamError('wechat', -1, 'x'), new RpcError('UPSTREAM_UNREACHABLE', { errcode: 40001 }), new Error('40001'), null]) {
+    for (const e of [
+      upstreamError('wechat', 40013, 'x'),
+      upstreamError('wechat', -1, 'x'),
+      new RpcError('UPSTREAM_UNREACHABLE', { errcode: 40001 }),
+      new Error('40001'),
+      null,
+    ]) {
       expect(isInvalidTokenError(e)).to.equal(false);
     }
   });
@@ -49,7 +70,14 @@ describe('token specs and the retry once on a dead token', () => {
     it('one send when the answer is good', async () => {
       const { engine, gets } = engineServing(A, B);
       const sent: string[] = [];
-      expect(await sendWithToken(engine, spec, async (t) => (sent.push(t), `ok ${t}`), () => false)).to.equal('ok A');
+      expect(
+        await sendWithToken(
+          engine,
+          spec,
+          async (t) => (sent.push(t), `ok ${t}`),
+          () => false,
+        ),
+      ).to.equal('ok A');
       expect(sent).to.deep.equal(['A']);
       expect(gets).to.deep.equal([{}]);
     });
@@ -57,7 +85,12 @@ describe('token specs and the retry once on a dead token', () => {
     it('a rejected answer: compare-and-refresh of the token sent, then one more send with the new one', async () => {
       const { engine, gets } = engineServing(A, B);
       const sent: string[] = [];
-      const reply = await sendWithToken(engine, spec, async (t) => (sent.push(t), t === 'A' ? 'dead' : 'ok'), (r) => r === 'dead');
+      const reply = await sendWithToken(
+        engine,
+        spec,
+        async (t) => (sent.push(t), t === 'A' ? 'dead' : 'ok'),
+        (r) => r === 'dead',
+      );
       expect(reply).to.equal('ok');
       expect(sent).to.deep.equal(['A', 'B']);
       expect(gets).to.deep.equal([{}, { invalidToken: 'A' }]);
@@ -66,14 +99,28 @@ describe('token specs and the retry once on a dead token', () => {
     it('nothing renewed (the budget refused): the first answer stands, no second send', async () => {
       const { engine } = engineServing(A, A);
       const sent: string[] = [];
-      expect(await sendWithToken(engine, spec, async (t) => (sent.push(t), 'dead'), () => true)).to.equal('dead');
+      expect(
+        await sendWithToken(
+          engine,
+          spec,
+          async (t) => (sent.push(t), 'dead'),
+          () => true,
+        ),
+      ).to.equal('dead');
       expect(sent).to.deep.equal(['A']);
     });
 
     it('the same value renewed (WeCom) is sent again', async () => {
       const { engine } = engineServing(A, sameValueRenewed);
       let n = 0;
-      expect(await sendWithToken(engine, spec, async () => (++n === 1 ? 'dead' : 'ok'), (r) => r === 'dead')).to.equal('ok');
+      expect(
+        await sendWithToken(
+          engine,
+          spec,
+          async () => (++n === 1 ? 'dead' : 'ok'),
+          (r) => r === 'dead',
+        ),
+      ).to.equal('ok');
       expect(n).to.equal(2);
     });
   });
@@ -101,7 +148,9 @@ describe('token specs and the retry once on a dead token', () => {
     it('other errors are thrown at once, without a refresh', async () => {
       const { engine, gets } = engineServing(A, B);
       const err = upstreamError('wechat', 40013, 'invalid appid');
-      expect(await withAccessToken(engine, spec, async () => Promise.reject(err)).catch((e: unknown) => e)).to.equal(err);
+      expect(await withAccessToken(engine, spec, async () => Promise.reject(err)).catch((e: unknown) => e)).to.equal(
+        err,
+      );
       expect(gets).to.have.length(1);
     });
 
@@ -109,7 +158,9 @@ describe('token specs and the retry once on a dead token', () => {
       const { engine } = engineServing(A, A);
       const err = upstreamError('wechat', 42001, 'expired');
       let n = 0;
-      expect(await withAccessToken(engine, spec, async () => (n++, Promise.reject(err))).catch((e: unknown) => e)).to.equal(err);
+      expect(
+        await withAccessToken(engine, spec, async () => (n++, Promise.reject(err))).catch((e: unknown) => e),
+      ).to.equal(err);
       expect(n).to.equal(1);
     });
   });

@@ -23,7 +23,9 @@ describe('JS-SDK signature (official vector)', () => {
   });
 
   it('signs the url without its #fragment', () => {
-    expect(jssdkSignature('t', 'n', 1, 'https://a.example/p?x=1#/route')).to.equal(jssdkSignature('t', 'n', 1, 'https://a.example/p?x=1'));
+    expect(jssdkSignature('t', 'n', 1, 'https://a.example/p?x=1#/route')).to.equal(
+      jssdkSignature('t', 'n', 1, 'https://a.example/p?x=1'),
+    );
   });
 
   it('refreshes ahead in the last 10 minutes, or the last 20 % of a short life', () => {
@@ -47,13 +49,18 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
   beforeEach(async () => {
     fake.lifetimeS = 7200;
     fake.latencyMs = 0;
-    for (const api of ['stable_token', 'token', 'getticket', 'gettoken', 'get_jsapi_ticket', 'ticket_get']) fake.mode(api, null);
+    for (const api of ['stable_token', 'token', 'getticket', 'gettoken', 'get_jsapi_ticket', 'ticket_get'])
+      fake.mode(api, null);
     node = await startNode({ dialect, fake, env: { GATEHOUSE_REFRESH_SCAN_MS: '100' } });
     tok = node.token('wechat.* wecom.* qcloud.* admin.*');
     fake.app(WX, 'mp-secret');
     fake.app(CORP, 'corp-secret');
     await rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: WX, secret: 'mp-secret' } });
-    await rpc('admin.app.put', { platform: 'wecom_corp', codeName: 'hr', config: { corpId: CORP, agentId: 1000002, secret: 'corp-secret' } });
+    await rpc('admin.app.put', {
+      platform: 'wecom_corp',
+      codeName: 'hr',
+      config: { corpId: CORP, agentId: 1000002, secret: 'corp-secret' },
+    });
     fake.reset();
   });
   afterEach(async () => node?.close());
@@ -70,12 +77,22 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     expect(fake.isLive(r.token)).to.equal(true);
     expect(r.expiresAt).to.be.closeTo(Math.floor(Date.now() / 1000) + 7200, 5);
     const [row] = await node.db.query('SELECT * FROM tokens');
-    expect(row).to.include({ platform: 'wechat_app', code_name: 'mp', subject: WX, kind: 'access_token', value: r.token });
+    expect(row).to.include({
+      platform: 'wechat_app',
+      code_name: 'mp',
+      subject: WX,
+      kind: 'access_token',
+      value: r.token,
+    });
     expect(Number(row.version)).to.equal(1);
   });
 
   it('classic mode uses GET /cgi-bin/token', async () => {
-    await rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: WX, secret: 'mp-secret', tokenMode: 'classic' } });
+    await rpc('admin.app.put', {
+      platform: 'wechat_app',
+      codeName: 'mp',
+      config: { appId: WX, secret: 'mp-secret', tokenMode: 'classic' },
+    });
     const r = await token();
     expect(r.returnCode).to.equal(0);
     expect(fake.count('token')).to.equal(1);
@@ -184,7 +201,11 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     const cfg = (await rpc('wechat.app.jsconfig', { codeName: 'mp', url })).returnData;
     expect(Object.keys(cfg).sort()).to.deep.equal(['appId', 'nonceStr', 'signature', 'timestamp']);
     expect(cfg.nonceStr).to.match(/^[0-9A-Za-z]{16,32}$/);
-    expect(cfg.signature).to.equal(sha1(`jsapi_ticket=${t.returnData.ticket}&noncestr=${cfg.nonceStr}&timestamp=${cfg.timestamp}&url=https://shop.example.com/page?id=1`));
+    expect(cfg.signature).to.equal(
+      sha1(
+        `jsapi_ticket=${t.returnData.ticket}&noncestr=${cfg.nonceStr}&timestamp=${cfg.timestamp}&url=https://shop.example.com/page?id=1`,
+      ),
+    );
     expect(fake.count('getticket')).to.equal(2);
     for (const bad of ['/relative', 'ftp://x/y', 'javascript:alert(1)', 'https://']) {
       expect((await rpc('wechat.app.jsconfig', { codeName: 'mp', url: bad })).returnCode, bad).to.equal(1003);
@@ -257,17 +278,31 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
     const url = 'https://work.example.com/app';
     const cfg = (await rpc('wecom.corp.jsconfig', { codeName: 'hr', url, type: 'agent_config' })).returnData;
     expect(cfg).to.include({ corpId: CORP, agentId: '1000002' });
-    expect(cfg.signature).to.equal(sha1(`jsapi_ticket=${agent.ticket}&noncestr=${cfg.nonceStr}&timestamp=${cfg.timestamp}&url=${url}`));
+    expect(cfg.signature).to.equal(
+      sha1(`jsapi_ticket=${agent.ticket}&noncestr=${cfg.nonceStr}&timestamp=${cfg.timestamp}&url=${url}`),
+    );
     const w = await rpc('qcloud.work.access_token', { corpid: CORP, agentid: '1000002' });
     expect(w.returnData).to.deep.equal({ corpid: CORP, access_token: t.returnData.token, exp: t.returnData.expiresAt });
-    expect((await rpc('qcloud.work.ticket', { corpid: CORP, agentid: 1000002 })).returnData).to.deep.equal({ corpid: CORP, ticket: jsapi.ticket, exp: jsapi.expiresAt });
-    expect((await rpc('qcloud.work.agent.ticket', { corpid: CORP, agentid: 1000002 })).returnData).to.deep.equal({ corpid: CORP, agent_ticket: agent.ticket, exp: agent.expiresAt });
+    expect((await rpc('qcloud.work.ticket', { corpid: CORP, agentid: 1000002 })).returnData).to.deep.equal({
+      corpid: CORP,
+      ticket: jsapi.ticket,
+      exp: jsapi.expiresAt,
+    });
+    expect((await rpc('qcloud.work.agent.ticket', { corpid: CORP, agentid: 1000002 })).returnData).to.deep.equal({
+      corpid: CORP,
+      agent_ticket: agent.ticket,
+      exp: agent.expiresAt,
+    });
     expect(fake.count('gettoken')).to.equal(1);
     expect((await rpc('qcloud.work.access_token', { corpid: CORP, agentid: 9 })).returnCode).to.equal(1012);
   });
 
   it('refreshes ahead in the background: tokens renewed before expiry, no request waits on the platform', async () => {
-    await rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mp', config: { appId: WX, secret: 'mp-secret', tokenMode: 'classic' } });
+    await rpc('admin.app.put', {
+      platform: 'wechat_app',
+      codeName: 'mp',
+      config: { appId: WX, secret: 'mp-secret', tokenMode: 'classic' },
+    });
     fake.lifetimeS = 6; // refreshed in its last 4 s (the engine never leaves less than twice the 2 s serving margin)
     const seen = new Set<string>();
     const first = await token();
@@ -289,13 +324,21 @@ forEachDialect('token engine on one node: WeChat apps and WeCom corps', (dialect
 
   it('bad input: unknown or disabled codeName → 1012, no token → 4001, scope → 4003', async () => {
     expect((await rpc('wechat.app.token', { codeName: 'nope' })).returnCode).to.equal(1012);
-    await rpc('admin.app.put', { platform: 'wechat_app', codeName: 'off', config: { appId: 'wxoff', secret: 's', enabled: false } });
+    await rpc('admin.app.put', {
+      platform: 'wechat_app',
+      codeName: 'off',
+      config: { appId: 'wxoff', secret: 's', enabled: false },
+    });
     expect((await rpc('wechat.app.token', { codeName: 'off' })).returnCode).to.equal(1012);
     expect((await rpc('qcloud.mimi.access_token', { appid: 'wxoff' })).returnCode).to.equal(1012);
     expect((await node.rpc('wechat.app.token', { codeName: 'mp' })).returnCode).to.equal(4001);
     expect((await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token('wecom.*'))).returnCode).to.equal(4003);
-    expect((await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token('wechat.*', ['other']))).returnCode).to.equal(4003);
-    expect((await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token('wechat.*', [WX]))).returnCode).to.equal(0);
+    expect(
+      (await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token('wechat.*', ['other']))).returnCode,
+    ).to.equal(4003);
+    expect((await node.rpc('wechat.app.token', { codeName: 'mp' }, node.token('wechat.*', [WX]))).returnCode).to.equal(
+      0,
+    );
     expect((await rpc('wechat.app.token', { codeName: 'mp', extra: 1 })).returnCode).to.equal(1003);
     expect(fake.count('stable_token')).to.equal(1);
   });

@@ -19,7 +19,11 @@ forEachDialect('ByteDance mini programs', (dialect) => {
     fake.app(APPID, 'tt-secret');
     node = await startNode({ dialect, fake, env: { GATEHOUSE_TOUTIAO_API: fake.url } });
     tok = node.token('toutiao.* admin.*');
-    await rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'tt', config: { appId: APPID, secret: 'tt-secret' } });
+    await rpc('admin.app.put', {
+      platform: 'toutiao_app',
+      codeName: 'tt',
+      config: { appId: APPID, secret: 'tt-secret' },
+    });
   });
   after(async () => {
     await node?.close();
@@ -36,11 +40,17 @@ forEachDialect('ByteDance mini programs', (dialect) => {
     expect(fake.isLive(all[0].returnData.token)).to.equal(true);
     const forced = await rpc('toutiao.app.token', { codeName: 'tt', force: true });
     expect(forced.returnData.token).to.not.equal(all[0].returnData.token);
-    expect((await rpc('toutiao.app.token', { codeName: 'tt', force: true })).returnData.token).to.equal(forced.returnData.token);
+    expect((await rpc('toutiao.app.token', { codeName: 'tt', force: true })).returnData.token).to.equal(
+      forced.returnData.token,
+    );
     expect(fake.count('toutiao_token')).to.equal(2);
     // another app whose secret the platform refuses (one appId belongs to one codeName)
     fake.app(APPID2, 'tt-secret-2');
-    await rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'bad', config: { appId: APPID2, secret: 'wrong' } });
+    await rpc('admin.app.put', {
+      platform: 'toutiao_app',
+      codeName: 'bad',
+      config: { appId: APPID2, secret: 'wrong' },
+    });
     const bad = await rpc('toutiao.app.token', { codeName: 'bad' });
     expect(bad.returnCode).to.equal(40029);
     expect(bad.returnData).to.deep.equal({ platform: 'toutiao', errcode: 40017, errmsg: 'invalid appsecret' });
@@ -53,7 +63,9 @@ forEachDialect('ByteDance mini programs', (dialect) => {
     const b = await rpc('toutiao.app.code2session', { codeName: 'tt', anonymousCode: 'anon' });
     expect(b.returnData).to.include({ anonymousOpenid: 'ao_anon' });
     expect((await rpc('toutiao.app.code2session', { codeName: 'tt' })).returnCode).to.equal(1003);
-    expect((await rpc('toutiao.app.code2session', { codeName: 'tt', code: 'nope' })).returnData.errcode).to.equal(40018);
+    expect((await rpc('toutiao.app.code2session', { codeName: 'tt', code: 'nope' })).returnData.errcode).to.equal(
+      40018,
+    );
     expect((await rpc('toutiao.app.code2session', { codeName: 'nope', code: 'tt_1' })).returnCode).to.equal(1012);
   });
 });

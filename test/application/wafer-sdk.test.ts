@@ -9,7 +9,12 @@ import { DATA_CRYPT as V } from '../helpers/vectors';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const qcloud = require('qcloud-weapp-server-sdk') as {
   config: (o: Record<string, unknown>) => void & { setAuthServerUrl(u: string): void };
-  LoginService: { create(req: http.IncomingMessage, res: http.ServerResponse): { login(): Promise<{ userInfo: any }>; check(): Promise<{ userInfo: any }> } };
+  LoginService: {
+    create(
+      req: http.IncomingMessage,
+      res: http.ServerResponse,
+    ): { login(): Promise<{ userInfo: any }>; check(): Promise<{ userInfo: any }> };
+  };
 };
 
 const MAGIC = 'F2C224D4-2BCE-4C64-AF9F-A6D872000D1A';
@@ -20,7 +25,10 @@ async function businessServer(): Promise<{ url: string; close(): Promise<void>; 
   const server = http.createServer((req, res) => {
     const svc = qcloud.LoginService.create(req, res);
     if (req.url === '/login') {
-      svc.login().then((r) => (lastUser = r.userInfo), () => {});
+      svc.login().then(
+        (r) => (lastUser = r.userInfo),
+        () => {},
+      );
     } else if (req.url === '/user') {
       svc.check().then(
         (r) => {
@@ -51,7 +59,11 @@ forEachDialect('stock Wafer SDK qcloud-weapp-server-sdk@0.8.2', (dialect) => {
     fake = await new FakePlatform().start();
     fake.app(V.appId, 'mina-secret');
     node = await startNode({ dialect, fake });
-    await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mina', config: { appId: V.appId, secret: 'mina-secret' } }, node.token());
+    await node.rpc(
+      'admin.app.put',
+      { platform: 'wechat_app', codeName: 'mina', config: { appId: V.appId, secret: 'mina-secret' } },
+      node.token(),
+    );
     (qcloud.config as unknown as { setAuthServerUrl(u: string): void }).setAuthServerUrl(`${node.url}/mina_auth/`);
     biz = await businessServer();
   });
@@ -74,7 +86,9 @@ forEachDialect('stock Wafer SDK qcloud-weapp-server-sdk@0.8.2', (dialect) => {
     expect(skey).to.match(/^[0-9a-f]{32}$/);
     expect(biz.lastUser()).to.include({ openId: V.openId, nickName: V.nickName, unionId: V.unionId });
 
-    const user = (await (await fetch(`${biz.url}/user`, { headers: { 'X-WX-Id': id, 'X-WX-Skey': skey } })).json()) as any;
+    const user = (await (
+      await fetch(`${biz.url}/user`, { headers: { 'X-WX-Id': id, 'X-WX-Skey': skey } })
+    ).json()) as any;
     expect(user.code).to.equal(0);
     expect(user.data.userInfo).to.include({ openId: V.openId, nickName: V.nickName });
   });
@@ -87,7 +101,9 @@ forEachDialect('stock Wafer SDK qcloud-weapp-server-sdk@0.8.2', (dialect) => {
   });
 
   it('a failed jscode2session makes .login() answer ERR_LOGIN_FAILED', async () => {
-    const res = await fetch(`${biz.url}/login`, { headers: { 'X-WX-Code': 'fail:40029', 'X-WX-Encrypted-Data': V.encryptedData, 'X-WX-IV': V.iv } });
+    const res = await fetch(`${biz.url}/login`, {
+      headers: { 'X-WX-Code': 'fail:40029', 'X-WX-Encrypted-Data': V.encryptedData, 'X-WX-IV': V.iv },
+    });
     const body = (await res.json()) as any;
     expect(body.error).to.equal('ERR_LOGIN_FAILED');
     expect(body.message).to.include('40029');

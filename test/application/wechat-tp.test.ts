@@ -25,23 +25,40 @@ forEachDialect('WeChat third-party platform', (dialect) => {
   const rpc = (name: string, para: Record<string, unknown>) => node.rpc(name, para, tok);
   const push = async (inner: string, opts: { timestamp?: string; path?: string; codeName?: string } = {}) => {
     const p = signedPush(TOKEN, AES, COMPONENT, inner, opts);
-    const res = await fetch(`${node.url}${opts.path ?? `/wechat-tp/${opts.codeName ?? 'tp'}/events`}?${p.query}`, { method: 'POST', body: p.body, headers: { 'content-type': 'text/xml' } });
+    const res = await fetch(`${node.url}${opts.path ?? `/wechat-tp/${opts.codeName ?? 'tp'}/events`}?${p.query}`, {
+      method: 'POST',
+      body: p.body,
+      headers: { 'content-type': 'text/xml' },
+    });
     return { status: res.status, text: await res.text() };
   };
   const ticketPush = (ticket: string, createTime: number) => {
     wx.acceptTicket(COMPONENT, ticket);
-    return push(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: 'component_verify_ticket', ComponentVerifyTicket: ticket }));
+    return push(
+      xml({
+        AppId: COMPONENT,
+        CreateTime: createTime,
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: ticket,
+      }),
+    );
   };
-  const state = async () => JSON.stringify([
-    await node.db.query('SELECT * FROM tickets ORDER BY app_id'),
-    await node.db.query('SELECT * FROM authorizers ORDER BY authorizer_id'),
-    await node.db.query('SELECT * FROM pushes ORDER BY id'),
-  ]);
+  const state = async () =>
+    JSON.stringify([
+      await node.db.query('SELECT * FROM tickets ORDER BY app_id'),
+      await node.db.query('SELECT * FROM authorizers ORDER BY authorizer_id'),
+      await node.db.query('SELECT * FROM pushes ORDER BY id'),
+    ]);
   const authorize = async () => {
     const page = await (await fetch(`${node.url}/wechat-tp/tp/authorize?mode=scan`)).text();
     const target = /href="([^"]+)"/.exec(page)![1].replace(/&amp;/g, '&');
     const login = await (await fetch(target)).text();
-    const approve = new URL(/id="approve" href="([^"]+)"/.exec(login)![1].replace(/&quot;/g, '"').replace(/&amp;/g, '&'));
+    const approve = new URL(
+      /id="approve" href="([^"]+)"/
+        .exec(login)![1]
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&'),
+    );
     // GATEHOUSE_PUBLIC_URL is the public name; the test reaches the node on loopback
     expect(approve.origin).to.equal('https://gh.example.com');
     return fetch(`${node.url}${approve.pathname}${approve.search}`, { redirect: 'manual' });
@@ -58,9 +75,21 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     await hook?.close();
   });
   beforeEach(async () => {
-    node = await startNode({ dialect, fake, env: { GATEHOUSE_WECHAT_MP: fake.url, GATEHOUSE_PUBLIC_URL: 'https://gh.example.com' } });
+    node = await startNode({
+      dialect,
+      fake,
+      env: { GATEHOUSE_WECHAT_MP: fake.url, GATEHOUSE_PUBLIC_URL: 'https://gh.example.com' },
+    });
     tok = node.token('*');
-    const config = { appId: COMPONENT, secret: SECRET, token: TOKEN, aesKey: AES, redirectUrl: 'https://admin.example.com/done?from=gh', authForwardUrl: hook.url, msgForwardUrl: hook.url };
+    const config = {
+      appId: COMPONENT,
+      secret: SECRET,
+      token: TOKEN,
+      aesKey: AES,
+      redirectUrl: 'https://admin.example.com/done?from=gh',
+      authForwardUrl: hook.url,
+      msgForwardUrl: hook.url,
+    };
     expect((await rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config })).returnCode).to.equal(0);
     fake.reset();
     hook.clear();
@@ -92,7 +121,14 @@ forEachDialect('WeChat third-party platform', (dialect) => {
   });
 
   it('a failed component refresh recovers as soon as a valid ticket is pushed', async () => {
-    await push(xml({ AppId: COMPONENT, CreateTime: 100, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'not-accepted' }));
+    await push(
+      xml({
+        AppId: COMPONENT,
+        CreateTime: 100,
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: 'not-accepted',
+      }),
+    );
     const failed = await rpc('wechat.tp.token', { codeName: 'tp' });
     expect(failed.returnCode).to.equal(40029);
     expect(failed.returnData.errcode).to.equal(61006);
@@ -102,8 +138,14 @@ forEachDialect('WeChat third-party platform', (dialect) => {
 
   it('bad signature → 403, garbage → 400, > 64 KiB → 413, unknown platform → 404; none writes anything', async () => {
     const before = await state();
-    const p = signedPush(TOKEN, AES, COMPONENT, xml({ AppId: COMPONENT, CreateTime: 5, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'x' }));
-    const post = (q: string, body: string, path = '/wechat-tp/tp/events') => fetch(`${node.url}${path}?${q}`, { method: 'POST', body });
+    const p = signedPush(
+      TOKEN,
+      AES,
+      COMPONENT,
+      xml({ AppId: COMPONENT, CreateTime: 5, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'x' }),
+    );
+    const post = (q: string, body: string, path = '/wechat-tp/tp/events') =>
+      fetch(`${node.url}${path}?${q}`, { method: 'POST', body });
     expect((await post(p.query.replace(/msg_signature=[0-9a-f]+/, 'msg_signature=0000'), p.body)).status).to.equal(403);
     expect((await post(p.query.replace(/nonce=[^&]+/, 'nonce=other'), p.body)).status).to.equal(403);
     expect((await post(p.query, 'not xml at all')).status).to.equal(400);
@@ -111,7 +153,9 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     const wrongKey = signedPush(TOKEN, AES, 'wxsomeoneelse', xml({ InfoType: 'component_verify_ticket' }));
     expect((await post(wrongKey.query, wrongKey.body)).status).to.equal(400);
     expect((await post(p.query, `<xml><Encrypt>${'A'.repeat(70_000)}</Encrypt></xml>`)).status).to.equal(413);
-    expect((await post(p.query, '<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>')).status).to.equal(400);
+    expect((await post(p.query, '<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>')).status).to.equal(
+      400,
+    );
     expect((await post(p.query, p.body, '/wechat-tp/nope/events')).status).to.equal(404);
     expect(await state()).to.equal(before);
   });
@@ -169,19 +213,35 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     const again = await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER });
     expect(again.returnCode).to.equal(1014);
     const calls = fake.count('api_authorizer_token');
-    expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER, force: true })).returnCode).to.equal(1014);
+    expect(
+      (await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER, force: true })).returnCode,
+    ).to.equal(1014);
     expect(fake.count('api_authorizer_token')).to.equal(calls);
-    expect((await rpc('wechat.tp.authorizers', { codeName: 'tp' })).returnData.authorizers[0].authorized).to.equal(false);
+    expect((await rpc('wechat.tp.authorizers', { codeName: 'tp' })).returnData.authorizers[0].authorized).to.equal(
+      false,
+    );
   });
 
   it('authorized / unauthorized events: code exchanged before success, forwarded, token stops at once', async () => {
     await ticketPush('ticket@@@1', 1);
     const code = wx.authorizationCode(COMPONENT, AUTHORIZER);
-    const r = await push(xml({ AppId: COMPONENT, CreateTime: 10, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: code, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre' }));
+    const r = await push(
+      xml({
+        AppId: COMPONENT,
+        CreateTime: 10,
+        InfoType: 'authorized',
+        AuthorizerAppid: AUTHORIZER,
+        AuthorizationCode: code,
+        AuthorizationCodeExpiredTime: 99,
+        PreAuthCode: 'pre',
+      }),
+    );
     expect(r.text).to.equal('success');
     expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(0);
     await push(xml({ AppId: COMPONENT, CreateTime: 11, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }));
-    expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(1014);
+    expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnCode).to.equal(
+      1014,
+    );
     await until(() => hook.got.length >= 2, 'both forwards');
     expect(hook.got.map((g) => g.InfoType)).to.deep.equal(['authorized', 'unauthorized']);
     expect(hook.got[0].AuthorizationCode).to.equal(code);
@@ -195,12 +255,36 @@ forEachDialect('WeChat third-party platform', (dialect) => {
   it('updateauthorized: the new code is exchanged, the new refresh token and token replace the old, the push is forwarded', async () => {
     await ticketPush('ticket@@@1', 1);
     const first = wx.authorizationCode(COMPONENT, AUTHORIZER);
-    expect((await push(xml({ AppId: COMPONENT, CreateTime: 10, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: first, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre' }))).text).to.equal('success');
+    expect(
+      (
+        await push(
+          xml({
+            AppId: COMPONENT,
+            CreateTime: 10,
+            InfoType: 'authorized',
+            AuthorizerAppid: AUTHORIZER,
+            AuthorizationCode: first,
+            AuthorizationCodeExpiredTime: 99,
+            PreAuthCode: 'pre',
+          }),
+        )
+      ).text,
+    ).to.equal('success');
     const before = (await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER })).returnData.token;
     const [oldRow] = await node.db.query('SELECT refresh_token FROM authorizers');
     fake.reset();
     const code = wx.authorizationCode(COMPONENT, AUTHORIZER);
-    const r = await push(xml({ AppId: COMPONENT, CreateTime: 20, InfoType: 'updateauthorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: code, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre2' }));
+    const r = await push(
+      xml({
+        AppId: COMPONENT,
+        CreateTime: 20,
+        InfoType: 'updateauthorized',
+        AuthorizerAppid: AUTHORIZER,
+        AuthorizationCode: code,
+        AuthorizationCodeExpiredTime: 99,
+        PreAuthCode: 'pre2',
+      }),
+    );
     expect(r.text).to.equal('success');
     expect(fake.count('api_query_auth')).to.equal(1);
     const [row] = await node.db.query('SELECT refresh_token, authorized FROM authorizers');
@@ -212,7 +296,21 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     expect(after).to.equal(fake.lastIssued('AAT', AUTHORIZER));
     expect(fake.count('api_authorizer_token')).to.equal(0); // the token came with the exchange
     // a late one (older than the last applied) is acknowledged and not exchanged
-    expect((await push(xml({ AppId: COMPONENT, CreateTime: 15, InfoType: 'updateauthorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: code, AuthorizationCodeExpiredTime: 99, PreAuthCode: 'pre2' }))).text).to.equal('success');
+    expect(
+      (
+        await push(
+          xml({
+            AppId: COMPONENT,
+            CreateTime: 15,
+            InfoType: 'updateauthorized',
+            AuthorizerAppid: AUTHORIZER,
+            AuthorizationCode: code,
+            AuthorizationCodeExpiredTime: 99,
+            PreAuthCode: 'pre2',
+          }),
+        )
+      ).text,
+    ).to.equal('success');
     expect(fake.count('api_query_auth')).to.equal(1);
     expect((await node.db.query('SELECT refresh_token FROM authorizers'))[0].refresh_token).to.equal(row.refresh_token);
     await until(() => hook.got.filter((g) => g.InfoType === 'updateauthorized').length === 2);
@@ -225,9 +323,15 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     await new Promise<void>((r) => stall.listen(0, '127.0.0.1', r));
     try {
       const url = `http://127.0.0.1:${(stall.address() as { port: number }).port}/x`;
-      await rpc('admin.app.put', { platform: 'wechat_tp', codeName: 'tp', config: { appId: COMPONENT, secret: SECRET, token: TOKEN, aesKey: AES, authForwardUrl: url } });
+      await rpc('admin.app.put', {
+        platform: 'wechat_tp',
+        codeName: 'tp',
+        config: { appId: COMPONENT, secret: SECRET, token: TOKEN, aesKey: AES, authForwardUrl: url },
+      });
       const started = Date.now();
-      const r = await push(xml({ AppId: COMPONENT, CreateTime: 12, InfoType: 'notify_third_fasteregister', appid: 'wxnew', status: 0 }));
+      const r = await push(
+        xml({ AppId: COMPONENT, CreateTime: 12, InfoType: 'notify_third_fasteregister', appid: 'wxnew', status: 0 }),
+      );
       expect(r.text).to.equal('success');
       expect(Date.now() - started).to.be.below(2000);
       const [row] = await node.db.query("SELECT info_type FROM pushes WHERE info_type = 'notify_third_fasteregister'");
@@ -239,11 +343,30 @@ forEachDialect('WeChat third-party platform', (dialect) => {
   });
 
   it('messages are decrypted and forwarded as JSON with every text kept as a string', async () => {
-    const inner = xml({ ToUserName: 'gh_123', FromUserName: 'o_user', CreateTime: 1700000000, MsgType: 'text', Content: '你好 & <b>', MsgId: '9223372036854775807' }).replace('<MsgId><![CDATA[9223372036854775807]]></MsgId>', '<MsgId>9223372036854775807</MsgId>');
+    const inner = xml({
+      ToUserName: 'gh_123',
+      FromUserName: 'o_user',
+      CreateTime: 1700000000,
+      MsgType: 'text',
+      Content: '你好 & <b>',
+      MsgId: '9223372036854775807',
+    }).replace('<MsgId><![CDATA[9223372036854775807]]></MsgId>', '<MsgId>9223372036854775807</MsgId>');
     const r = await push(inner, { path: `/wechat-tp/tp/messages/${AUTHORIZER}` });
     expect(r.text).to.equal('success');
     await until(() => hook.got.length >= 1, 'the forward');
-    expect(hook.got).to.deep.equal([{ appid: AUTHORIZER, message: { ToUserName: 'gh_123', FromUserName: 'o_user', CreateTime: '1700000000', MsgType: 'text', Content: '你好 & <b>', MsgId: '9223372036854775807' } }]);
+    expect(hook.got).to.deep.equal([
+      {
+        appid: AUTHORIZER,
+        message: {
+          ToUserName: 'gh_123',
+          FromUserName: 'o_user',
+          CreateTime: '1700000000',
+          MsgType: 'text',
+          Content: '你好 & <b>',
+          MsgId: '9223372036854775807',
+        },
+      },
+    ]);
   });
 
   it('sync adopts authorizations WeChat knows but gatehouse does not', async () => {
@@ -268,17 +391,30 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     const issued = fake.lastIssued('TKjsapi', AUTHORIZER);
     expect(t.returnData.ticket).to.equal(issued);
     expect(fake.isLive(t.returnData.ticket, 'TKjsapi', AUTHORIZER)).to.equal(true);
-    const cfg = await rpc('wechat.tpauth.jsconfig', { codeName: 'tp', authorizerAppId: AUTHORIZER, url: 'https://m.example.com/p?q=1#frag' });
+    const cfg = await rpc('wechat.tpauth.jsconfig', {
+      codeName: 'tp',
+      authorizerAppId: AUTHORIZER,
+      url: 'https://m.example.com/p?q=1#frag',
+    });
     expect(Object.keys(cfg.returnData).sort()).to.deep.equal(['appId', 'nonceStr', 'signature', 'timestamp']);
     expect(cfg.returnData.appId).to.equal(AUTHORIZER);
     expect(Math.abs(cfg.returnData.timestamp - Date.now() / 1000)).to.be.below(300);
     // JS-SDK: sha1 over jsapi_ticket, noncestr, timestamp and the url without its fragment
     const { nonceStr, timestamp } = cfg.returnData;
-    const want = crypto.createHash('sha1').update(`jsapi_ticket=${issued}&noncestr=${nonceStr}&timestamp=${timestamp}&url=https://m.example.com/p?q=1`).digest('hex');
+    const want = crypto
+      .createHash('sha1')
+      .update(`jsapi_ticket=${issued}&noncestr=${nonceStr}&timestamp=${timestamp}&url=https://m.example.com/p?q=1`)
+      .digest('hex');
     expect(cfg.returnData.signature).to.equal(want);
-    const s = await rpc('wechat.tpauth.code2session', { codeName: 'tp', authorizerAppId: AUTHORIZER, jsCode: 'tpcode_1' });
+    const s = await rpc('wechat.tpauth.code2session', {
+      codeName: 'tp',
+      authorizerAppId: AUTHORIZER,
+      jsCode: 'tpcode_1',
+    });
     expect(s.returnData.openid).to.equal('o_tpcode_1');
     expect(fake.count('component_jscode2session', AUTHORIZER)).to.equal(1);
-    expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: 'wxunknown' })).returnCode).to.equal(1012);
+    expect((await rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: 'wxunknown' })).returnCode).to.equal(
+      1012,
+    );
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type BetterSqlite3 from 'better-sqlite3';
 import crypto from 'node:crypto';
 // an independent implementation of WeCom's message crypto, to build what WeCom would push
 import { decrypt as wecomDecrypt, encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
@@ -25,7 +26,9 @@ const nowS = () => Math.floor(Date.now() / 1000);
 
 /** the XML WeCom encrypts (TimeStamp as a plain number, the rest in CDATA, as WeCom sends them) */
 function toXml(fields: Record<string, string | number>): string {
-  const parts = Object.entries(fields).map(([k, v]) => (typeof v === 'number' ? `<${k}>${v}</${k}>` : `<${k}><![CDATA[${v}]]></${k}>`));
+  const parts = Object.entries(fields).map(([k, v]) =>
+    typeof v === 'number' ? `<${k}>${v}</${k}>` : `<${k}><![CDATA[${v}]]></${k}>`,
+  );
   return `<xml>${parts.join('')}</xml>`;
 }
 
@@ -35,7 +38,10 @@ interface Signed {
 }
 
 /** a push as WeCom sends it to a suite's 指令回调URL, built with @wecom/crypto */
-function buildPush(fields: Record<string, string | number>, o: { suiteId?: string; token?: string; aesKey?: string; receiver?: string } = {}): Signed {
+function buildPush(
+  fields: Record<string, string | number>,
+  o: { suiteId?: string; token?: string; aesKey?: string; receiver?: string } = {},
+): Signed {
   const suiteId = o.suiteId ?? SUITE;
   const enc = wecomEncrypt(o.aesKey ?? AES, toXml(fields), o.receiver ?? suiteId);
   const timestamp = String(nowS());
@@ -47,16 +53,39 @@ function buildPush(fields: Record<string, string | number>, o: { suiteId?: strin
   };
 }
 
-async function deliver(base: string, codeName: string, p: Signed, query = p.query): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${base}/wecom-tp/${codeName}/events?${query}`, { method: 'POST', body: p.body, headers: { 'content-type': 'text/xml' } });
+async function deliver(
+  base: string,
+  codeName: string,
+  p: Signed,
+  query = p.query,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${base}/wecom-tp/${codeName}/events?${query}`, {
+    method: 'POST',
+    body: p.body,
+    headers: { 'content-type': 'text/xml' },
+  });
   return { status: res.status, text: await res.text() };
 }
 
-const push = (base: string, fields: Record<string, string | number>, codeName = 'suite', o: Parameters<typeof buildPush>[1] = {}) =>
-  deliver(base, codeName, buildPush(fields, o));
+const push = (
+  base: string,
+  fields: Record<string, string | number>,
+  codeName = 'suite',
+  o: Parameters<typeof buildPush>[1] = {},
+) => deliver(base, codeName, buildPush(fields, o));
 
-const ticketPush = (base: string, ticket: string, timestamp = nowS(), suiteId = SUITE, codeName = 'suite', o: Parameters<typeof buildPush>[1] = {}) =>
-  push(base, { SuiteId: suiteId, InfoType: 'suite_ticket', TimeStamp: timestamp, SuiteTicket: ticket }, codeName, { suiteId, ...o });
+const ticketPush = (
+  base: string,
+  ticket: string,
+  timestamp = nowS(),
+  suiteId = SUITE,
+  codeName = 'suite',
+  o: Parameters<typeof buildPush>[1] = {},
+) =>
+  push(base, { SuiteId: suiteId, InfoType: 'suite_ticket', TimeStamp: timestamp, SuiteTicket: ticket }, codeName, {
+    suiteId,
+    ...o,
+  });
 
 const createAuth = (base: string, authCode: string, timestamp = nowS()) =>
   push(base, { SuiteId: SUITE, AuthCode: authCode, InfoType: 'create_auth', TimeStamp: timestamp, State: 'st1' });
@@ -68,7 +97,12 @@ const cancelAuth = (base: string, corpId: string, timestamp = nowS()) =>
 function forwardTarget(html: string): URL {
   const m = /id="go" href="([^"]+)"/.exec(html);
   expect(m, 'forward link').to.not.equal(null);
-  return new URL(m![1].replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"'));
+  return new URL(
+    m![1]
+      .replace(/&amp;/g, '&')
+      .replace(/&#39;/g, "'")
+      .replace(/&quot;/g, '"'),
+  );
 }
 
 describe('WeCom message crypto against @wecom/crypto', () => {
@@ -90,12 +124,15 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
 
   const rpc = (name: string, para: Record<string, unknown>, token = tok) => node.rpc(name, para, token);
   const suiteToken = (para: Record<string, unknown> = {}) => rpc('wecom.tp.token', { codeName: 'suite', ...para });
-  const corpToken = (para: Record<string, unknown> = {}) => rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP, ...para });
+  const corpToken = (para: Record<string, unknown> = {}) =>
+    rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP, ...para });
   /** a state nonce as the install page issues it (§7 trust), here without spending a pre_auth_code */
-  const installState = (callerState = '') => node.gh.services.authStates.issue({ platform: 'wecom_tp', codeName: 'suite', callerState });
+  const installState = (callerState = '') =>
+    node.gh.services.authStates.issue({ platform: 'wecom_tp', codeName: 'suite', callerState });
   const tables = async () => {
     const out: Record<string, unknown> = {};
-    for (const t of ['tickets', 'authorizers', 'pushes', 'tokens']) out[t] = await node.db.query(`SELECT * FROM ${t} ORDER BY 1, 2`);
+    for (const t of ['tickets', 'authorizers', 'pushes', 'tokens'])
+      out[t] = await node.db.query(`SELECT * FROM ${t} ORDER BY 1, 2`);
     return JSON.stringify(out);
   };
   /** a ready suite: a suite_ticket pushed */
@@ -117,14 +154,24 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
   after(async () => fake?.stop());
   beforeEach(async () => {
     fake.lifetimeS = 7200;
-    for (const api of ['get_suite_token', 'get_pre_auth_code', 'get_permanent_code', 'get_corp_token']) fake.mode(api, null);
+    for (const api of ['get_suite_token', 'get_pre_auth_code', 'get_permanent_code', 'get_corp_token'])
+      fake.mode(api, null);
     node = await startNode({
       dialect,
       fake,
-      env: { GATEHOUSE_WECOM_OPEN: fake.url, GATEHOUSE_PUBLIC_URL: PUBLIC, GATEHOUSE_MASTER_KEY: MASTER, GATEHOUSE_REFRESH_SCAN_MS: '100' },
+      env: {
+        GATEHOUSE_WECOM_OPEN: fake.url,
+        GATEHOUSE_PUBLIC_URL: PUBLIC,
+        GATEHOUSE_MASTER_KEY: MASTER,
+        GATEHOUSE_REFRESH_SCAN_MS: '100',
+      },
     });
     tok = node.token('wecom.* admin.*');
-    const put = await rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES, redirectUrl: REDIRECT } });
+    const put = await rpc('admin.app.put', {
+      platform: 'wecom_tp',
+      codeName: 'suite',
+      config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES, redirectUrl: REDIRECT },
+    });
     expect(put.returnCode).to.equal(0);
     fake.reset();
   });
@@ -139,7 +186,14 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(echostr).to.include('+');
       const timestamp = String(nowS());
       const nonce = 'n0nce';
-      const q = (o: Record<string, string>) => new URLSearchParams({ msg_signature: getSignature(PUSH_TOKEN, timestamp, nonce, echostr), timestamp, nonce, echostr, ...o }).toString();
+      const q = (o: Record<string, string>) =>
+        new URLSearchParams({
+          msg_signature: getSignature(PUSH_TOKEN, timestamp, nonce, echostr),
+          timestamp,
+          nonce,
+          echostr,
+          ...o,
+        }).toString();
       const get = (query: string, code = 'suite') => fetch(`${node.url}/wecom-tp/${code}/events?${query}`);
 
       const ok = await get(q({}));
@@ -157,10 +211,34 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect((await get(q({ nonce: 'other' }))).status).to.equal(403);
       // correctly signed, but for another receiver / not decryptable
       const other = wecomEncrypt(AES, plain, 'wwsomebodyelse');
-      expect((await get(new URLSearchParams({ msg_signature: getSignature(PUSH_TOKEN, timestamp, nonce, other), timestamp, nonce, echostr: other }).toString())).status).to.equal(400);
+      expect(
+        (
+          await get(
+            new URLSearchParams({
+              msg_signature: getSignature(PUSH_TOKEN, timestamp, nonce, other),
+              timestamp,
+              nonce,
+              echostr: other,
+            }).toString(),
+          )
+        ).status,
+      ).to.equal(400);
       const junk = Buffer.alloc(48, 7).toString('base64');
-      expect((await get(new URLSearchParams({ msg_signature: getSignature(PUSH_TOKEN, timestamp, nonce, junk), timestamp, nonce, echostr: junk }).toString())).status).to.equal(400);
-      expect((await get(new URLSearchParams({ msg_signature: 'x', timestamp, nonce }).toString())).status).to.equal(400);
+      expect(
+        (
+          await get(
+            new URLSearchParams({
+              msg_signature: getSignature(PUSH_TOKEN, timestamp, nonce, junk),
+              timestamp,
+              nonce,
+              echostr: junk,
+            }).toString(),
+          )
+        ).status,
+      ).to.equal(400);
+      expect((await get(new URLSearchParams({ msg_signature: 'x', timestamp, nonce }).toString())).status).to.equal(
+        400,
+      );
       const unknown = await get(q({}), 'nosuch');
       expect(unknown.status).to.equal(404);
       expect(await unknown.json()).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
@@ -207,16 +285,29 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(rows[0].value).to.equal(newest);
 
       // a second suite on the same deployment keeps its own ticket
-      expect((await rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite2', config: { suiteId: SUITE2, secret: 'suite-secret-0002', token: 'pushToken2', aesKey: AES2 } })).returnCode).to.equal(0);
+      expect(
+        (
+          await rpc('admin.app.put', {
+            platform: 'wecom_tp',
+            codeName: 'suite2',
+            config: { suiteId: SUITE2, secret: 'suite-secret-0002', token: 'pushToken2', aesKey: AES2 },
+          })
+        ).returnCode,
+      ).to.equal(0);
       const t2 = wt.ticket(SUITE2);
-      expect(await ticketPush(node.url, t2, t0 - 3600, SUITE2, 'suite2', { token: 'pushToken2', aesKey: AES2 })).to.deep.equal({ status: 200, text: 'success' });
+      expect(
+        await ticketPush(node.url, t2, t0 - 3600, SUITE2, 'suite2', { token: 'pushToken2', aesKey: AES2 }),
+      ).to.deep.equal({ status: 200, text: 'success' });
       rows = await node.db.query('SELECT app_id, value FROM tickets ORDER BY app_id');
       expect(rows).to.deep.equal([
         { app_id: SUITE, value: newest },
         { app_id: SUITE2, value: t2 },
       ]);
       // suite 2's push does not verify under suite 1's URL
-      expect((await ticketPush(node.url, wt.ticket(SUITE2), t0, SUITE2, 'suite', { token: 'pushToken2', aesKey: AES2 })).status).to.equal(403);
+      expect(
+        (await ticketPush(node.url, wt.ticket(SUITE2), t0, SUITE2, 'suite', { token: 'pushToken2', aesKey: AES2 }))
+          .status,
+      ).to.equal(403);
       expect((await rpc('wecom.tp.token', { codeName: 'suite2' })).returnData.suiteId).to.equal(SUITE2);
       expect((await suiteToken()).returnData.suiteId).to.equal(SUITE);
       expect(fake.count('get_suite_token', SUITE)).to.equal(1);
@@ -226,27 +317,82 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
     it('bad signature → 403, garbage → 400, over 64 KiB → 413, unknown codeName → 404; none of them writes anything', async () => {
       await ready();
       const before = await tables();
-      const good = buildPush({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS() + 60, SuiteTicket: wt.ticket(SUITE) });
+      const good = buildPush({
+        SuiteId: SUITE,
+        InfoType: 'suite_ticket',
+        TimeStamp: nowS() + 60,
+        SuiteTicket: wt.ticket(SUITE),
+      });
 
       const badSig = good.query.replace(/msg_signature=[0-9a-f]+/, `msg_signature=${'a'.repeat(40)}`);
       expect((await deliver(node.url, 'suite', good, badSig)).status).to.equal(403);
-      expect((await push(node.url, { SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS() + 60, SuiteTicket: 'x' }, 'suite', { token: 'wrong-token' })).status).to.equal(403);
+      expect(
+        (
+          await push(
+            node.url,
+            { SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS() + 60, SuiteTicket: 'x' },
+            'suite',
+            { token: 'wrong-token' },
+          )
+        ).status,
+      ).to.equal(403);
       expect((await deliver(node.url, 'suite', { ...good, body: 'this is not xml at all' })).status).to.equal(400);
-      expect((await deliver(node.url, 'suite', { ...good, body: '<xml><Encrypt><![CDATA[x]]></Encrypt>' })).status).to.equal(400);
-      expect((await deliver(node.url, 'suite', { ...good, body: '<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>' })).status).to.equal(400);
-      expect((await deliver(node.url, 'suite', { ...good, body: '<xml><ToUserName>x</ToUserName></xml>' })).status).to.equal(400);
+      expect(
+        (await deliver(node.url, 'suite', { ...good, body: '<xml><Encrypt><![CDATA[x]]></Encrypt>' })).status,
+      ).to.equal(400);
+      expect(
+        (
+          await deliver(node.url, 'suite', {
+            ...good,
+            body: '<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt>&a;</Encrypt></xml>',
+          })
+        ).status,
+      ).to.equal(400);
+      expect(
+        (await deliver(node.url, 'suite', { ...good, body: '<xml><ToUserName>x</ToUserName></xml>' })).status,
+      ).to.equal(400);
       // correctly signed, not decryptable / for another receiver
       const junk = Buffer.alloc(64, 9).toString('base64');
       const ts = String(nowS());
-      const junkQuery = new URLSearchParams({ msg_signature: getSignature(PUSH_TOKEN, ts, 'n', junk), timestamp: ts, nonce: 'n' }).toString();
-      expect((await deliver(node.url, 'suite', { query: junkQuery, body: `<xml><Encrypt><![CDATA[${junk}]]></Encrypt></xml>` })).status).to.equal(400);
-      expect((await push(node.url, { SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS() + 60, SuiteTicket: 'x' }, 'suite', { receiver: 'wwother' })).status).to.equal(400);
+      const junkQuery = new URLSearchParams({
+        msg_signature: getSignature(PUSH_TOKEN, ts, 'n', junk),
+        timestamp: ts,
+        nonce: 'n',
+      }).toString();
+      expect(
+        (
+          await deliver(node.url, 'suite', {
+            query: junkQuery,
+            body: `<xml><Encrypt><![CDATA[${junk}]]></Encrypt></xml>`,
+          })
+        ).status,
+      ).to.equal(400);
+      expect(
+        (
+          await push(
+            node.url,
+            { SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS() + 60, SuiteTicket: 'x' },
+            'suite',
+            { receiver: 'wwother' },
+          )
+        ).status,
+      ).to.equal(400);
       // over 64 KiB, correctly signed
-      const big = buildPush({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS() + 60, SuiteTicket: 'x', Pad: 'p'.repeat(70_000) });
+      const big = buildPush({
+        SuiteId: SUITE,
+        InfoType: 'suite_ticket',
+        TimeStamp: nowS() + 60,
+        SuiteTicket: 'x',
+        Pad: 'p'.repeat(70_000),
+      });
       expect((await deliver(node.url, 'suite', big)).status).to.equal(413);
       expect((await deliver(node.url, 'nosuch', good)).status).to.equal(404);
       // a disabled suite is unknown too
-      await rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'off', config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES, enabled: false } });
+      await rpc('admin.app.put', {
+        platform: 'wecom_tp',
+        codeName: 'off',
+        config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES, enabled: false },
+      });
       const off = await deliver(node.url, 'off', good);
       expect(off.status).to.equal(404);
       expect(JSON.parse(off.text)).to.deep.equal({ returnCode: 1012, returnMessage: 'NO_APP' });
@@ -339,7 +485,9 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       // each visit gets a fresh code
       const again = forwardTarget(await (await fetch(`${node.url}/wecom-tp/suite/install`)).text());
       expect(again.searchParams.get('pre_auth_code')).to.not.equal(target.searchParams.get('pre_auth_code'));
-      expect(again.searchParams.get('state')).to.match(/^[0-9a-f]{32}$/).and.not.equal(target.searchParams.get('state'));
+      expect(again.searchParams.get('state'))
+        .to.match(/^[0-9a-f]{32}$/)
+        .and.not.equal(target.searchParams.get('state'));
       expect((await fetch(`${node.url}/wecom-tp/suite/install?state=${'x'.repeat(129)}`)).status).to.equal(400);
 
       // WeCom refusing the pre_auth_code call: a page, not a 500
@@ -364,10 +512,20 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
 
       // a stored token WeCom never issued: 40082
       // (a minute later: the 30 s refresh budget of the first invalidation has passed)
-      await rawUpdate(node, 'UPDATE tokens SET value = ?, forced_at = NULL WHERE kind = ?', ['not-a-suite-token', 'suite_access_token']);
+      await rawUpdate(node, 'UPDATE tokens SET value = ?, forced_at = NULL WHERE kind = ?', [
+        'not-a-suite-token',
+        'suite_access_token',
+      ]);
       node.gh.services.engine.forget(`wecom_tp:${SUITE}:suite_access_token`);
       expect((await suiteToken()).returnData.token).to.equal('not-a-suite-token');
-      expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}&state=${await installState()}`, { redirect: 'manual' })).status).to.equal(302);
+      expect(
+        (
+          await fetch(
+            `${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}&state=${await installState()}`,
+            { redirect: 'manual' },
+          )
+        ).status,
+      ).to.equal(302);
       expect(fake.count('get_suite_token')).to.equal(3);
       expect(fake.count('get_permanent_code')).to.equal(2);
       expect(fake.isLive((await suiteToken()).returnData.token)).to.equal(true);
@@ -376,7 +534,10 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
     it('/installed exchanges auth_code at once, stores the corp and redirects to redirectUrl with the query', async () => {
       await ready();
       const code = wt.authCode(SUITE, CORP);
-      const res = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${code}&expires_in=1200&state=${await installState('abc')}`, { redirect: 'manual' });
+      const res = await fetch(
+        `${node.url}/wecom-tp/suite/installed?auth_code=${code}&expires_in=1200&state=${await installState('abc')}`,
+        { redirect: 'manual' },
+      );
       expect(res.status).to.equal(302);
       const loc = new URL(res.headers.get('location')!);
       expect(`${loc.origin}${loc.pathname}`).to.equal(REDIRECT);
@@ -397,22 +558,44 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(await createAuth(node.url, code)).to.deep.equal({ status: 200, text: 'success' });
       expect((await corpToken()).returnData.token).to.equal(t.returnData.token);
       // used again on the redirect: a page, not a 500
-      const reused = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${code}&state=${await installState()}`, { redirect: 'manual' });
+      const reused = await fetch(
+        `${node.url}/wecom-tp/suite/installed?auth_code=${code}&state=${await installState()}`,
+        { redirect: 'manual' },
+      );
       expect(reused.status).to.equal(502);
       // without a state the install page issued: 400, nothing exchanged
       const exchanges = fake.count('get_permanent_code');
-      expect((await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}`, { redirect: 'manual' })).status).to.equal(400);
+      expect(
+        (
+          await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, CORP)}`, {
+            redirect: 'manual',
+          })
+        ).status,
+      ).to.equal(400);
       expect(fake.count('get_permanent_code')).to.equal(exchanges);
       expect((await fetch(`${node.url}/wecom-tp/suite/installed`, { redirect: 'manual' })).status).to.equal(400);
-      expect((await fetch(`${node.url}/wecom-tp/nosuch/installed?auth_code=x`, { redirect: 'manual' })).status).to.equal(404);
+      expect(
+        (await fetch(`${node.url}/wecom-tp/nosuch/installed?auth_code=x`, { redirect: 'manual' })).status,
+      ).to.equal(404);
 
       // without a redirectUrl: a success page
-      await rpc('admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES } });
-      const page = await fetch(`${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, 'wwcorp000000000c2')}&state=${await installState()}`, { redirect: 'manual' });
+      await rpc('admin.app.put', {
+        platform: 'wecom_tp',
+        codeName: 'suite',
+        config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES },
+      });
+      const page = await fetch(
+        `${node.url}/wecom-tp/suite/installed?auth_code=${wt.authCode(SUITE, 'wwcorp000000000c2')}&state=${await installState()}`,
+        { redirect: 'manual' },
+      );
       expect(page.status).to.equal(200);
       expect(page.headers.get('content-type')).to.match(/^text\/html/);
       expect(await page.text()).to.include('wwcorp000000000c2');
-      expect((await rpc('wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps.map((c: { corpId: string }) => c.corpId)).to.deep.equal([CORP, 'wwcorp000000000c2']);
+      expect(
+        (await rpc('wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps.map(
+          (c: { corpId: string }) => c.corpId,
+        ),
+      ).to.deep.equal([CORP, 'wwcorp000000000c2']);
     });
 
     it('cancel_auth answers 1014 at once and clears the token; a replayed older cancel changes nothing; a new install serves again', async () => {
@@ -431,7 +614,10 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(r.returnData).to.equal('');
       const [tokenRow] = await node.db.query("SELECT value FROM tokens WHERE kind = 'corp_access_token'");
       expect(tokenRow.value).to.equal(null);
-      expect((await rpc('wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps[0]).to.include({ corpId: CORP, authorized: false });
+      expect((await rpc('wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps[0]).to.include({
+        corpId: CORP,
+        authorized: false,
+      });
       // replayed: still harmless
       expect((await cancelAuth(node.url, CORP, t0 + 1)).status).to.equal(200);
       // a cancel for a corp gatehouse never saw is recorded as not authorized
@@ -448,7 +634,14 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       await installed();
       const [before] = await node.db.query('SELECT refresh_token FROM authorizers');
       const old = wt.permanentCode(SUITE, CORP);
-      expect(await push(node.url, { SuiteId: SUITE, AuthCode: wt.authCode(SUITE, CORP), InfoType: 'reset_permanent_code', TimeStamp: nowS() })).to.deep.equal({ status: 200, text: 'success' });
+      expect(
+        await push(node.url, {
+          SuiteId: SUITE,
+          AuthCode: wt.authCode(SUITE, CORP),
+          InfoType: 'reset_permanent_code',
+          TimeStamp: nowS(),
+        }),
+      ).to.deep.equal({ status: 200, text: 'success' });
       expect(wt.permanentCode(SUITE, CORP)).to.not.equal(old);
       const [after] = await node.db.query('SELECT refresh_token FROM authorizers');
       expect(after.refresh_token).to.not.equal(before.refresh_token);
@@ -457,9 +650,18 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(forced.returnCode).to.equal(0);
       expect(fake.count('get_corp_token')).to.equal(1); // accepted: the current permanent code was sent
 
-      expect(await push(node.url, { SuiteId: SUITE, InfoType: 'change_auth', TimeStamp: nowS(), AuthCorpId: CORP, State: 'x' })).to.deep.equal({ status: 200, text: 'success' });
+      expect(
+        await push(node.url, {
+          SuiteId: SUITE,
+          InfoType: 'change_auth',
+          TimeStamp: nowS(),
+          AuthCorpId: CORP,
+          State: 'x',
+        }),
+      ).to.deep.equal({ status: 200, text: 'success' });
       expect((await corpToken()).returnCode).to.equal(0);
-      const pushes = (await rpc('admin.push.list', { platform: 'wecom_tp', infoType: 'change_auth' })).returnData.pushes;
+      const pushes = (await rpc('admin.push.list', { platform: 'wecom_tp', infoType: 'change_auth' })).returnData
+        .pushes;
       expect(pushes).to.have.length(1);
       expect(pushes[0]).to.include({ appId: CORP, codeName: 'suite' });
     });
@@ -472,7 +674,10 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(fake.count('get_corp_token')).to.equal(1);
       expect((await corpToken({ force: true })).returnCode).to.equal(1014);
       expect(fake.count('get_corp_token')).to.equal(1);
-      expect((await rpc('wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps[0]).to.include({ corpId: CORP, authorized: false });
+      expect((await rpc('wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps[0]).to.include({
+        corpId: CORP,
+        authorized: false,
+      });
       const list = (await rpc('admin.token.list', { platform: 'wecom_tp' })).returnData.tokens;
       expect(JSON.stringify(list)).to.match(/40084|permanent code invalid/);
     });
@@ -504,16 +709,34 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect((await rpc('wecom.tp.token', { codeName: 'nosuch' })).returnCode).to.equal(1012);
       expect((await node.rpc('wecom.tp.token', { codeName: 'suite' })).returnCode).to.equal(4001);
 
-      expect((await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', ['other']))).returnCode).to.equal(4003);
-      expect((await rpc('wecom.tp.token', { codeName: 'suite' }, node.token('wecom.tpauth.*'))).returnCode).to.equal(4003);
+      expect(
+        (await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', ['other'])))
+          .returnCode,
+      ).to.equal(4003);
+      expect((await rpc('wecom.tp.token', { codeName: 'suite' }, node.token('wecom.tpauth.*'))).returnCode).to.equal(
+        4003,
+      );
       // like wechat.tpauth.*: the claim must cover the suite (codeName or suite id) and the corp
-      for (const apps of [['suite', CORP], [SUITE, CORP]]) {
-        expect((await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', apps))).returnCode, apps[0]).to.equal(0);
+      for (const apps of [
+        ['suite', CORP],
+        [SUITE, CORP],
+      ]) {
+        expect(
+          (await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', apps)))
+            .returnCode,
+          apps[0],
+        ).to.equal(0);
       }
       for (const apps of [['suite'], [CORP]]) {
-        expect((await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', apps))).returnCode, apps[0]).to.equal(4003);
+        expect(
+          (await rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP }, node.token('wecom.tpauth.*', apps)))
+            .returnCode,
+          apps[0],
+        ).to.equal(4003);
       }
-      expect((await rpc('wecom.tp.token', { codeName: 'suite' }, node.token('wecom.tp.*', [SUITE]))).returnCode).to.equal(0);
+      expect(
+        (await rpc('wecom.tp.token', { codeName: 'suite' }, node.token('wecom.tp.*', [SUITE]))).returnCode,
+      ).to.equal(0);
 
       // invalidToken compare-and-refresh
       const cur = (await corpToken()).returnData.token;
@@ -536,7 +759,14 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect((await cancelAuth(node.url, CORP)).status).to.equal(200);
       const list = await rpc('admin.push.list', { platform: 'wecom_tp' });
       expect(list.returnCode).to.equal(0);
-      const pushes = list.returnData.pushes as Array<{ infoType: string; appId: string; body: Record<string, string>; verified: boolean; codeName: string; platform: string }>;
+      const pushes = list.returnData.pushes as Array<{
+        infoType: string;
+        appId: string;
+        body: Record<string, string>;
+        verified: boolean;
+        codeName: string;
+        platform: string;
+      }>;
       expect(pushes.map((p) => p.infoType)).to.deep.equal(['cancel_auth', 'create_auth', 'suite_ticket']);
       expect(pushes.every((p) => p.verified && p.codeName === 'suite' && p.platform === 'wecom_tp')).to.equal(true);
       expect(pushes[0].appId).to.equal(CORP);
@@ -550,7 +780,10 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       expect(text).to.not.include(ticket).and.not.include(code);
       // nothing secret in the log either
       const log = (await import('node:fs')).readFileSync(node.logFile, 'utf8');
-      expect(log).to.not.include(ticket).and.not.include(code).and.not.include(wt.permanentCode(SUITE, CORP) ?? 'n/a');
+      expect(log)
+        .to.not.include(ticket)
+        .and.not.include(code)
+        .and.not.include(wt.permanentCode(SUITE, CORP) ?? 'n/a');
     });
   });
 });
@@ -562,7 +795,7 @@ async function rawUpdate(node: TestNode, sql: string, params: unknown[]): Promis
     return;
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+  const Database = require('better-sqlite3') as typeof BetterSqlite3;
   const db = new Database(node.db.url.slice('sqlite:'.length));
   try {
     db.prepare(sql).run(...(params as never[]));
@@ -580,7 +813,11 @@ describe('WeCom suites across two nodes on one MariaDB', function () {
   let nodes: ServeProcess[] = [];
   const TOKEN = signCaller(JWT_SECRET, { sub: 'wecom-tp-cluster', scope: '*', ttlSeconds: 3600 });
   const rpc = async (n: ServeProcess, interfaceName: string, para: unknown) => {
-    const res = await fetch(`${n.url}/`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ interface: { interfaceName, para } }) });
+    const res = await fetch(`${n.url}/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ interface: { interfaceName, para } }),
+    });
     return (await res.json()) as { returnCode: number; returnData: any };
   };
 
@@ -615,7 +852,15 @@ describe('WeCom suites across two nodes on one MariaDB', function () {
 
   it('cancel_auth delivered to node A → node B answers 1014 for wecom.tpauth.token immediately', async () => {
     const [a, b] = nodes;
-    expect((await rpc(a, 'admin.app.put', { platform: 'wecom_tp', codeName: 'suite', config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES } })).returnCode).to.equal(0);
+    expect(
+      (
+        await rpc(a, 'admin.app.put', {
+          platform: 'wecom_tp',
+          codeName: 'suite',
+          config: { suiteId: SUITE, secret: SECRET, token: PUSH_TOKEN, aesKey: AES },
+        })
+      ).returnCode,
+    ).to.equal(0);
     expect(await ticketPush(a.url, wt.ticket(SUITE))).to.deep.equal({ status: 200, text: 'success' });
     expect(await createAuth(b.url, wt.authCode(SUITE, CORP))).to.deep.equal({ status: 200, text: 'success' });
     // both nodes serve (and cache) the corp's token
@@ -627,11 +872,18 @@ describe('WeCom suites across two nodes on one MariaDB', function () {
     expect(fake.count('get_suite_token')).to.equal(1);
 
     expect(await cancelAuth(a.url, CORP)).to.deep.equal({ status: 200, text: 'success' });
-    const [rb, ra] = await Promise.all([rpc(b, 'wecom.tpauth.token', { codeName: 'suite', corpId: CORP }), rpc(a, 'wecom.tpauth.token', { codeName: 'suite', corpId: CORP })]);
+    const [rb, ra] = await Promise.all([
+      rpc(b, 'wecom.tpauth.token', { codeName: 'suite', corpId: CORP }),
+      rpc(a, 'wecom.tpauth.token', { codeName: 'suite', corpId: CORP }),
+    ]);
     expect(rb.returnCode).to.equal(1014);
     expect(ra.returnCode).to.equal(1014);
     expect((await rpc(b, 'wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps).to.deep.equal([
-      { corpId: CORP, authorized: false, updatedAt: (await rpc(a, 'wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps[0].updatedAt },
+      {
+        corpId: CORP,
+        authorized: false,
+        updatedAt: (await rpc(a, 'wecom.tp.authorizers', { codeName: 'suite' })).returnData.corps[0].updatedAt,
+      },
     ]);
     expect(fake.count('get_corp_token')).to.equal(0);
     // the permanent code is sealed in the shared store

@@ -8,9 +8,24 @@ import { table, verdict, verdictText, type Row } from '../../bench/report';
 import { soakProblems } from '../../bench/soak';
 import { classifyBody, type SoakPhase } from '../../bench/soak-load';
 
-const result = (o: Partial<LoadResult> = {}): LoadResult => ({ requestsPerSec: 20_000, total: 100_000, warmupTotal: 40_000, p50: 2, p99: 5, errors: 0, timeouts: 0, non2xx: 0, mismatches: 0, ...o });
+const result = (o: Partial<LoadResult> = {}): LoadResult => ({
+  requestsPerSec: 20_000,
+  total: 100_000,
+  warmupTotal: 40_000,
+  p50: 2,
+  p99: 5,
+  errors: 0,
+  timeouts: 0,
+  non2xx: 0,
+  mismatches: 0,
+  ...o,
+});
 const BARE = { requestsPerSec: 36_098, p50: 1, p99: 3 };
-const last = (text: string) => text.split('\n').slice(2).map((l) => l.split(/\s{2,}/).pop());
+const last = (text: string) =>
+  text
+    .split('\n')
+    .slice(2)
+    .map((l) => l.split(/\s{2,}/).pop());
 
 describe('bench verdicts (issue 11 item 7)', () => {
   it('46 % against a >= 50 % target is MISSED (no "borderline"); 54 % is met', () => {
@@ -23,7 +38,12 @@ describe('bench verdicts (issue 11 item 7)', () => {
 
   it('a row with failed requests never prints "met": errors, timeouts, non-2xx and bad bodies each make it a miss', () => {
     for (const bad of [{ errors: 3 }, { errors: 2, timeouts: 2 }, { non2xx: 1 }, { mismatches: 7 }]) {
-      const row: Row = { scenario: 'fast but wrong', result: result({ requestsPerSec: 30_000, ...bad }), targetPct: 50, targetP99x: 2 };
+      const row: Row = {
+        scenario: 'fast but wrong',
+        result: result({ requestsPerSec: 30_000, ...bad }),
+        targetPct: 50,
+        targetP99x: 2,
+      };
       const v = verdict(row, BARE);
       expect(v.met, JSON.stringify(bad)).to.equal(false);
       expect(v.failedRequests).to.be.greaterThan(0);
@@ -41,7 +61,11 @@ describe('bench verdicts (issue 11 item 7)', () => {
   });
 
   it('the table shows the errors, non-2xx and bad-body columns with their numbers', () => {
-    const text = table([{ scenario: 'x', result: result({ errors: 1, non2xx: 2, mismatches: 3 }), targetPct: 50 }], BARE, 29.4);
+    const text = table(
+      [{ scenario: 'x', result: result({ errors: 1, non2xx: 2, mismatches: 3 }), targetPct: 50 }],
+      BARE,
+      29.4,
+    );
     const [head, , row] = text.split('\n');
     const cols = head.split(/\s{2,}/);
     const cells = row.split(/\s{2,}/);
@@ -52,13 +76,29 @@ describe('bench verdicts (issue 11 item 7)', () => {
 });
 
 describe('soak verdicts (issue 11 item 7)', () => {
-  const phase = (o: Partial<SoakPhase> = {}): SoakPhase => ({ requestsPerSec: 1800, total: 540_000, p50: 2, p99: 10, max: 40, errors: 0, timeouts: 0, non2xx: 0, s5xx: 0, badBodies: 0, nonZero: 0, statusCodes: { 200: 540_000 }, ...o });
+  const phase = (o: Partial<SoakPhase> = {}): SoakPhase => ({
+    requestsPerSec: 1800,
+    total: 540_000,
+    p50: 2,
+    p99: 10,
+    max: 40,
+    errors: 0,
+    timeouts: 0,
+    non2xx: 0,
+    s5xx: 0,
+    badBodies: 0,
+    nonZero: 0,
+    statusCodes: { 200: 540_000 },
+    ...o,
+  });
   const kind = (name: string, measured = phase()) => ({ name, result: { measured } });
 
   it('an error envelope (returnCode 1001 …) fails the RPC check; a non-envelope is a bad body', () => {
     const rpc = { check: 'envelope' as const };
     expect(classifyBody(rpc, '{"returnCode":0,"returnMessage":"OK","returnData":{}}')).to.equal('ok');
-    expect(classifyBody(rpc, '{"returnCode":1001,"returnMessage":"UPSTREAM_FAILED","returnData":null}')).to.equal('error envelope');
+    expect(classifyBody(rpc, '{"returnCode":1001,"returnMessage":"UPSTREAM_FAILED","returnData":null}')).to.equal(
+      'error envelope',
+    );
     expect(classifyBody(rpc, '{"returnCode":"0"}')).to.equal('bad body');
     expect(classifyBody(rpc, '<html>')).to.equal('bad body');
     expect(classifyBody({ check: 'exact', expect: 'success' }, 'success')).to.equal('ok');
@@ -67,13 +107,20 @@ describe('soak verdicts (issue 11 item 7)', () => {
 
   it('met only with no failed request of any kind and RSS growth within the target', () => {
     expect(soakProblems([kind('auth'), kind('token')], { died: false, growthPct: 5.7 })).to.deep.equal([]);
-    expect(soakProblems([kind('auth', phase({ nonZero: 12 })), kind('token')], { died: false, growthPct: 5.7 })).to.deep.equal(['12 error envelopes (returnCode != 0)']);
-    expect(soakProblems([kind('auth', phase({ non2xx: 3, s5xx: 0 }))], { died: false, growthPct: 1 })).to.deep.equal(['3 non-2xx (0 of them 5xx)']);
-    expect(soakProblems([kind('auth', phase({ non2xx: 2, s5xx: 2, badBodies: 1, errors: 4, timeouts: 4 }))], { died: false, growthPct: 1 })).to.deep.equal([
-      '2 non-2xx (2 of them 5xx)', '1 bad bodies', '4 connection errors/timeouts',
+    expect(
+      soakProblems([kind('auth', phase({ nonZero: 12 })), kind('token')], { died: false, growthPct: 5.7 }),
+    ).to.deep.equal(['12 error envelopes (returnCode != 0)']);
+    expect(soakProblems([kind('auth', phase({ non2xx: 3, s5xx: 0 }))], { died: false, growthPct: 1 })).to.deep.equal([
+      '3 non-2xx (0 of them 5xx)',
     ]);
-    expect(soakProblems([{ name: 'proxy', failed: 'load process exited 1' }, kind('auth')], { died: true, growthPct: 12 })).to.deep.equal([
-      'proxy did not run', 'gatehouse died', 'RSS growth 12.0 % > 10 %',
-    ]);
+    expect(
+      soakProblems([kind('auth', phase({ non2xx: 2, s5xx: 2, badBodies: 1, errors: 4, timeouts: 4 }))], {
+        died: false,
+        growthPct: 1,
+      }),
+    ).to.deep.equal(['2 non-2xx (2 of them 5xx)', '1 bad bodies', '4 connection errors/timeouts']);
+    expect(
+      soakProblems([{ name: 'proxy', failed: 'load process exited 1' }, kind('auth')], { died: true, growthPct: 12 }),
+    ).to.deep.equal(['proxy did not run', 'gatehouse died', 'RSS growth 12.0 % > 10 %']);
   });
 });

@@ -44,7 +44,9 @@ function constraints(s: Schema): string {
 
 function union(types: string[]): string {
   const uniq = [...new Set(types)];
-  return uniq.length === 1 ? uniq[0] : uniq.map((t) => (t.includes('\n') || t.includes('&') ? `(${t})` : t)).join(' | ');
+  return uniq.length === 1
+    ? uniq[0]
+    : uniq.map((t) => (t.includes('\n') || t.includes('&') ? `(${t})` : t)).join(' | ');
 }
 
 /** the TS type of a schema; objects are rendered over several lines at `depth` */
@@ -85,7 +87,8 @@ function objectType(s: Schema, depth: number): string {
   const props: Record<string, Schema> = s.properties ?? {};
   const required = new Set<string>(s.required ?? []);
   if (!s.properties) {
-    if (s.additionalProperties && typeof s.additionalProperties === 'object') return `Record<string, ${tsType(s.additionalProperties, depth)}>`;
+    if (s.additionalProperties && typeof s.additionalProperties === 'object')
+      return `Record<string, ${tsType(s.additionalProperties, depth)}>`;
     return 'Record<string, unknown>';
   }
   const names = Object.keys(props);
@@ -96,7 +99,13 @@ function objectType(s: Schema, depth: number): string {
   if (cases) {
     return cases
       .map(({ prop, value, overrides }) =>
-        body({ ...props, ...overrides, [prop]: { const: value } }, required, s.additionalProperties === false, depth, s),
+        body(
+          { ...props, ...overrides, [prop]: { const: value } },
+          required,
+          s.additionalProperties === false,
+          depth,
+          s,
+        ),
       )
       .join(' | ');
   }
@@ -114,7 +123,10 @@ function body(props: Record<string, Schema>, required: Set<string>, closed: bool
     lines.push(`${pad(depth + 1)}${key(name)}${required.has(name) ? '' : '?'}: ${tsType(p, depth + 1)};`);
   }
   if (!closed) {
-    const extra = s.additionalProperties && typeof s.additionalProperties === 'object' ? tsType(s.additionalProperties, depth + 1) : 'unknown';
+    const extra =
+      s.additionalProperties && typeof s.additionalProperties === 'object'
+        ? tsType(s.additionalProperties, depth + 1)
+        : 'unknown';
     lines.push(`${pad(depth + 1)}[key: string]: ${extra};`);
   }
   return `{\n${lines.join('\n')}\n${pad(depth)}}`;
@@ -153,17 +165,26 @@ function presenceVariants(s: Schema, names: string[]): Presence[] | undefined {
       const deps: string[] = s.dependencies[k];
       return Array.isArray(deps) && deps.length === group.length - 1 && deps.every((d) => group.includes(d) && d !== k);
     });
-    if (mutual && group.every((g) => names.includes(g))) return [{ must: [], mustNot: group }, { must: group, mustNot: [] }];
+    if (mutual && group.every((g) => names.includes(g)))
+      return [
+        { must: [], mustNot: group },
+        { must: group, mustNot: [] },
+      ];
   }
   return undefined;
 }
 
 function presence(v: Presence, props: Record<string, Schema>, depth: number): string {
-  const parts = [...v.must.map((n) => `${key(n)}: ${tsType(props[n] ?? {}, depth + 1)}`), ...v.mustNot.map((n) => `${key(n)}?: never`)];
+  const parts = [
+    ...v.must.map((n) => `${key(n)}: ${tsType(props[n] ?? {}, depth + 1)}`),
+    ...v.mustNot.map((n) => `${key(n)}?: never`),
+  ];
   return `{ ${parts.join('; ')} }`;
 }
 
-function conditionalCases(s: Schema): { prop: string; value: unknown; overrides: Record<string, Schema> }[] | undefined {
+function conditionalCases(
+  s: Schema,
+): { prop: string; value: unknown; overrides: Record<string, Schema> }[] | undefined {
   if (!Array.isArray(s.allOf) || s.allOf.length === 0) return undefined;
   const out: { prop: string; value: unknown; overrides: Record<string, Schema> }[] = [];
   for (const c of s.allOf as Schema[]) {
@@ -197,10 +218,13 @@ export function renderClientInterfaces(methods: OpenRpcMethod[]): string {
     );
     const invalidate = INVALIDATE_FIELDS.find((f) => para.properties?.[f]);
     const value = TOKEN_FIELDS.find((f) => result.properties?.[f]);
-    if (invalidate && value) tokens.push(`  ${JSON.stringify(m.name)}: { invalidate: ${JSON.stringify(invalidate)}, value: ${JSON.stringify(value)} },`);
+    if (invalidate && value)
+      tokens.push(
+        `  ${JSON.stringify(m.name)}: { invalidate: ${JSON.stringify(invalidate)}, value: ${JSON.stringify(value)} },`,
+      );
   }
   return [
-    '// Generated from the registry\'s JSON Schemas (GET /openrpc.json) by test/clients/client-types.ts.',
+    "// Generated from the registry's JSON Schemas (GET /openrpc.json) by test/clients/client-types.ts.",
     '// Do not edit: UPDATE_CLIENT_TYPES=1 npx mocha test/clients/client.test.ts rewrites it.',
     '',
     '/** Every RPC interface: its access level, para and returnData. */',

@@ -17,15 +17,31 @@ interface Example {
 }
 
 const EXAMPLE_RUNS: Example[] = [
-  { name: 'curl (docs/examples/curl/token.sh)', needs: ['sh', 'curl', 'sed'], command: (c) => ['sh', [path.join(EXAMPLES, 'curl', 'token.sh'), c]] },
-  { name: 'Python (docs/examples/python/token.py)', needs: ['python3'], command: (c) => ['python3', [path.join(EXAMPLES, 'python', 'token.py'), c]] },
-  { name: 'Java (docs/examples/java/Token.java)', needs: ['java'], command: (c) => ['java', [path.join(EXAMPLES, 'java', 'Token.java'), c]] },
+  {
+    name: 'curl (docs/examples/curl/token.sh)',
+    needs: ['sh', 'curl', 'sed'],
+    command: (c) => ['sh', [path.join(EXAMPLES, 'curl', 'token.sh'), c]],
+  },
+  {
+    name: 'Python (docs/examples/python/token.py)',
+    needs: ['python3'],
+    command: (c) => ['python3', [path.join(EXAMPLES, 'python', 'token.py'), c]],
+  },
+  {
+    name: 'Java (docs/examples/java/Token.java)',
+    needs: ['java'],
+    command: (c) => ['java', [path.join(EXAMPLES, 'java', 'Token.java'), c]],
+  },
 ];
 
 const onPath = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
 /** runs an example without blocking this process (the gatehouse answering it runs here) */
-function runExample(ex: Example, codeName: string, env: Record<string, string>): Promise<{ status: number; stdout: string; stderr: string }> {
+function runExample(
+  ex: Example,
+  codeName: string,
+  env: Record<string, string>,
+): Promise<{ status: number; stdout: string; stderr: string }> {
   const [cmd, args] = ex.command(codeName);
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   return new Promise((resolve) => {
@@ -72,15 +88,22 @@ describe('backend examples in other languages (docs/examples) against a live gat
         const r = await runExample(ex, 'shop', { GATEHOUSE_URL: node.url, GATEHOUSE_TOKEN: caller });
         expect(r.status).to.equal(1);
         expect(r.stdout).to.equal('');
-        expect(r.stderr).to.match(/4003/).and.match(/FORBIDDEN/);
+        expect(r.stderr)
+          .to.match(/4003/)
+          .and.match(/FORBIDDEN/);
         expect(r.stderr).to.not.include(caller);
       });
 
       it('exits 1 naming 1012 for a codeName that is not configured', async () => {
-        const r = await runExample(ex, 'nope', { GATEHOUSE_URL: node.url, GATEHOUSE_TOKEN: node.token('wechat.app.token') });
+        const r = await runExample(ex, 'nope', {
+          GATEHOUSE_URL: node.url,
+          GATEHOUSE_TOKEN: node.token('wechat.app.token'),
+        });
         expect(r.status).to.equal(1);
         expect(r.stdout).to.equal('');
-        expect(r.stderr).to.match(/1012/).and.match(/NO_APP/);
+        expect(r.stderr)
+          .to.match(/1012/)
+          .and.match(/NO_APP/);
       });
     });
   }

@@ -12,7 +12,13 @@ const SECRET = 'miniprogram-client-secret';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 
 /** the session interfaces a backend relays for its mini program (topology B of docs/INTEGRATION.md) */
-const RELAYED = new Set(['qcloud.cam.id_skey', 'qcloud.cam.auth', 'qcloud.cam.userinfo', 'qcloud.cam.decrypt', 'qcloud.cam.logout']);
+const RELAYED = new Set([
+  'qcloud.cam.id_skey',
+  'qcloud.cam.auth',
+  'qcloud.cam.userinfo',
+  'qcloud.cam.decrypt',
+  'qcloud.cam.logout',
+]);
 
 /**
  * "Your own backend" (the one docs/INTEGRATION.md shows): POST /mina_auth relays the mini
@@ -52,10 +58,14 @@ async function ownBackend(gatehouseUrl: string) {
       return res.end(await answer.text());
     }
     try {
-      const user = await gh.call('qcloud.cam.auth', { id: String(req.headers['x-wx-id'] ?? ''), skey: String(req.headers['x-wx-skey'] ?? '') });
+      const user = await gh.call('qcloud.cam.auth', {
+        id: String(req.headers['x-wx-id'] ?? ''),
+        skey: String(req.headers['x-wx-skey'] ?? ''),
+      });
       send(200, { code: 0, openid: user.openid });
     } catch (err) {
-      if (err instanceof GatehouseError && (err.returnCode === 60011 || err.returnCode === 60012)) return send(401, { code: err.returnCode, message: err.returnMessage });
+      if (err instanceof GatehouseError && (err.returnCode === 60011 || err.returnCode === 60012))
+        return send(401, { code: err.returnCode, message: err.returnMessage });
       send(502, { code: -1, message: 'gatehouse failed' });
     }
   });
@@ -76,7 +86,8 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
   const rpcUrl = () => `${node.url}/mina_auth`;
   const sessions = () => node.db.query('SELECT id, openid, skey_hash FROM sessions');
   /** interfaceName and para of every RPC the mini program sent */
-  const rpcs = () => shim.requests.filter((r) => r.url === rpcUrl()).map((r) => [r.data.interface.interfaceName, r.data.interface.para]);
+  const rpcs = () =>
+    shim.requests.filter((r) => r.url === rpcUrl()).map((r) => [r.data.interface.interfaceName, r.data.interface.para]);
 
   before(async () => {
     fake = await new FakePlatform().start();
@@ -86,7 +97,11 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
   beforeEach(async () => {
     // the session cache off, so that a session ended by SQL is seen at once
     node = await startNode({ dialect, fake, env: { GATEHOUSE_SESSION_CACHE_MS: '0' } });
-    const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: APPID, secret: SECRET } }, node.token('admin.*'));
+    const put = await node.rpc(
+      'admin.app.put',
+      { platform: 'wechat_app', codeName: 'shop', config: { appId: APPID, secret: SECRET } },
+      node.token('admin.*'),
+    );
     expect(put.returnCode).to.equal(0);
     fake.reset();
     shim = wxShim(fake, APPID);
@@ -131,18 +146,23 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
     expect(now.id).to.equal(first.id);
     expect(now.skey).to.not.equal(first.skey);
     expect(shim.logins).to.equal(2);
-    expect(rpcs().map(([name, para]) => `${name} ${para.skey === first.skey ? 'old' : para.skey === now.skey ? 'new' : '-'}`)).to.deep.equal([
-      'qcloud.cam.id_skey -',
-      'qcloud.cam.auth old',
-      'qcloud.cam.id_skey -',
-      'qcloud.cam.auth new',
-    ]);
+    expect(
+      rpcs().map(
+        ([name, para]) => `${name} ${para.skey === first.skey ? 'old' : para.skey === now.skey ? 'new' : '-'}`,
+      ),
+    ).to.deep.equal(['qcloud.cam.id_skey -', 'qcloud.cam.auth old', 'qcloud.cam.id_skey -', 'qcloud.cam.auth new']);
   });
 
   it('60011 (login lifetime over): the same renewal, and the new session row is current', async () => {
     const first = await client.login();
     const longAgo = Date.now() - 31 * 86_400_000;
-    expect(await node.db.exec('UPDATE sessions SET created_at = ?, last_visit = ? WHERE id = ?', [longAgo, longAgo, first.id])).to.equal(1);
+    expect(
+      await node.db.exec('UPDATE sessions SET created_at = ?, last_visit = ? WHERE id = ?', [
+        longAgo,
+        longAgo,
+        first.id,
+      ]),
+    ).to.equal(1);
     expect((await node.rpc('qcloud.cam.auth', { id: first.id, skey: first.skey })).returnCode).to.equal(60011);
     await client.check();
     const now = shim.storage.get('gatehouse_session') as { id: string; skey: string };
@@ -173,7 +193,7 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
     }
   });
 
-  it('topology B: login, check and logout through your backend\'s relay; the mini program never reaches gatehouse itself', async () => {
+  it("topology B: login, check and logout through your backend's relay; the mini program never reaches gatehouse itself", async () => {
     const backend = await ownBackend(node.url);
     try {
       client.configure({ url: `${backend.url}/mina_auth` });

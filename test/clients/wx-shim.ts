@@ -28,7 +28,14 @@ export interface WxShim {
  * request (JSON in and out, like wx.request's default dataType), storage is a Map.
  */
 export function wxShim(fake: FakePlatform, appid?: string): WxShim {
-  const shim: WxShim = { wx: {}, logins: 0, requests: [], storage: new Map(), nextCodes: [], openid: `o_${crypto.randomBytes(10).toString('hex')}` };
+  const shim: WxShim = {
+    wx: {},
+    logins: 0,
+    requests: [],
+    storage: new Map(),
+    nextCodes: [],
+    openid: `o_${crypto.randomBytes(10).toString('hex')}`,
+  };
   shim.wx = {
     login(o: WxCallbacks) {
       shim.logins += 1;
@@ -39,8 +46,14 @@ export function wxShim(fake: FakePlatform, appid?: string): WxShim {
       const method = (o.method ?? 'GET').toUpperCase();
       const header = { ...(o.header ?? {}) };
       shim.requests.push({ url: o.url, method, header, data: o.data });
-      const body = method === 'GET' || o.data === undefined ? undefined : typeof o.data === 'string' ? o.data : JSON.stringify(o.data);
-      if (body !== undefined && !Object.keys(header).some((k) => k.toLowerCase() === 'content-type')) header['content-type'] = 'application/json';
+      const body =
+        method === 'GET' || o.data === undefined
+          ? undefined
+          : typeof o.data === 'string'
+            ? o.data
+            : JSON.stringify(o.data);
+      if (body !== undefined && !Object.keys(header).some((k) => k.toLowerCase() === 'content-type'))
+        header['content-type'] = 'application/json';
       fetch(o.url, { method, headers: header, body }).then(
         async (res) => {
           const text = await res.text();

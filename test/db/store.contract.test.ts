@@ -64,13 +64,18 @@ forEachDialect('store contract', (dialect) => {
   describe('apps', () => {
     it('creates, replaces, finds, lists and deletes', async () => {
       expect(await store.putApp(app())).to.deep.equal({ created: true });
-      expect(await store.putApp(app({ appId: 'wx0002', enabled: false, updatedAt: 2000, createdAt: 2000 }))).to.deep.equal({ created: false });
+      expect(
+        await store.putApp(app({ appId: 'wx0002', enabled: false, updatedAt: 2000, createdAt: 2000 })),
+      ).to.deep.equal({ created: false });
       const got = await store.getApp('wechat_app', 'main');
       expect(got).to.include({ appId: 'wx0002', enabled: false, createdAt: 1000, updatedAt: 2000 });
       expect(await store.findApps('wechat_app', 'wx0002')).to.have.length(1);
       expect(await store.findApps('wechat_app', 'wx0001')).to.have.length(0);
       await store.putApp(app({ platform: 'cos', codeName: 'files', appId: '1250000000' }));
-      expect((await store.listApps()).map((a) => `${a.platform}/${a.codeName}`)).to.deep.equal(['cos/files', 'wechat_app/main']);
+      expect((await store.listApps()).map((a) => `${a.platform}/${a.codeName}`)).to.deep.equal([
+        'cos/files',
+        'wechat_app/main',
+      ]);
       expect(await store.listApps('cos')).to.have.length(1);
       expect(await store.deleteApp('wechat_app', 'main')).to.equal(true);
       expect(await store.deleteApp('wechat_app', 'main')).to.equal(false);
@@ -99,10 +104,18 @@ forEachDialect('store contract', (dialect) => {
 
     it('keeps the id stable per (appid, openid) and replaces the skey', async () => {
       expect(await store.saveLogin(login())).to.equal('a'.repeat(32));
-      const id = await store.saveLogin(login({ newId: 'b'.repeat(32), skeyHash: '2'.repeat(64), sessionKey: 'sk2', now: 5000 }));
+      const id = await store.saveLogin(
+        login({ newId: 'b'.repeat(32), skeyHash: '2'.repeat(64), sessionKey: 'sk2', now: 5000 }),
+      );
       expect(id).to.equal('a'.repeat(32));
       const s = (await store.getSession(id))!;
-      expect(s).to.include({ skeyHash: '2'.repeat(64), sessionKey: 'sk2', createdAt: 5000, lastVisit: 5000, userInfo: null });
+      expect(s).to.include({
+        skeyHash: '2'.repeat(64),
+        sessionKey: 'sk2',
+        createdAt: 5000,
+        lastVisit: 5000,
+        userInfo: null,
+      });
       expect(await store.saveLogin(login({ newId: 'c'.repeat(32), openid: 'openid-2' }))).to.equal('c'.repeat(32));
       expect(await store.saveLogin(login({ newId: 'd'.repeat(32), appid: 'wx0002' }))).to.equal('d'.repeat(32));
       expect(await db.query('SELECT id FROM sessions')).to.have.length(3);
@@ -139,7 +152,16 @@ forEachDialect('store contract', (dialect) => {
     await store.putApp(app());
     expect(await store.getApp('wechat_app', 'main ')).to.equal(null);
     expect(await store.findApps('wechat_app', 'wx0001 ')).to.deep.equal([]);
-    const id = await store.saveLogin({ newId: 'a'.repeat(32), appid: 'wx0001', openid: 'o', unionid: null, skeyHash: 'h', sessionKey: 'k', userInfo: null, now: 1 });
+    const id = await store.saveLogin({
+      newId: 'a'.repeat(32),
+      appid: 'wx0001',
+      openid: 'o',
+      unionid: null,
+      skeyHash: 'h',
+      sessionKey: 'k',
+      userInfo: null,
+      now: 1,
+    });
     expect(await store.getSession(`${id} `)).to.equal(null);
     await store.initMeta('k', 'v');
     expect(await store.getMeta('k ')).to.equal(null);
@@ -148,7 +170,13 @@ forEachDialect('store contract', (dialect) => {
   });
 
   describe('tokens', () => {
-    const ident = { key: tokenKey('wechat_app', 'main', 'wx0001', 'access_token'), platform: 'wechat_app', codeName: 'main', subject: 'wx0001', kind: 'access_token' };
+    const ident = {
+      key: tokenKey('wechat_app', 'main', 'wx0001', 'access_token'),
+      platform: 'wechat_app',
+      codeName: 'main',
+      subject: 'wx0001',
+      kind: 'access_token',
+    };
 
     it('ensureToken creates an empty row once', async () => {
       const a = await store.ensureToken(ident);
@@ -168,18 +196,43 @@ forEachDialect('store contract', (dialect) => {
 
     it('concurrent lease attempts have exactly one winner', async () => {
       await store.ensureToken(ident);
-      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => store.tryLease(ident.key, `n${i}`, 1000, 16000)));
+      const wins = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.tryLease(ident.key, `n${i}`, 1000, 16000)),
+      );
       expect(wins.filter(Boolean)).to.have.length(1);
     });
 
     it('saves only for the lease holder, bumping the version and freeing the lease', async () => {
       await store.ensureToken(ident);
       await store.tryLease(ident.key, 'n1', 1000, 16000);
-      expect(await store.saveToken(ident.key, 'n2', { value: 'bad', expiresAt: 9, refreshedAt: 1, refreshAt: 5 })).to.equal(false);
-      expect(await store.saveToken(ident.key, 'n1', { value: 'T1', expiresAt: 7200000, refreshedAt: 1000, refreshAt: 6600000, forced: true, aux: 'rt' })).to.equal(true);
+      expect(
+        await store.saveToken(ident.key, 'n2', { value: 'bad', expiresAt: 9, refreshedAt: 1, refreshAt: 5 }),
+      ).to.equal(false);
+      expect(
+        await store.saveToken(ident.key, 'n1', {
+          value: 'T1',
+          expiresAt: 7200000,
+          refreshedAt: 1000,
+          refreshAt: 6600000,
+          forced: true,
+          aux: 'rt',
+        }),
+      ).to.equal(true);
       const t = (await store.getToken(ident.key))!;
-      expect(t).to.include({ value: 'T1', expiresAt: 7200000, version: 1, refreshedAt: 1000, refreshAt: 6600000, forcedAt: 1000, aux: 'rt', leaseOwner: null, leaseUntil: null });
-      expect(await store.saveToken(ident.key, 'n1', { value: 'T2', expiresAt: 1, refreshedAt: 1, refreshAt: 1 })).to.equal(false);
+      expect(t).to.include({
+        value: 'T1',
+        expiresAt: 7200000,
+        version: 1,
+        refreshedAt: 1000,
+        refreshAt: 6600000,
+        forcedAt: 1000,
+        aux: 'rt',
+        leaseOwner: null,
+        leaseUntil: null,
+      });
+      expect(
+        await store.saveToken(ident.key, 'n1', { value: 'T2', expiresAt: 1, refreshedAt: 1, refreshAt: 1 }),
+      ).to.equal(false);
     });
 
     it('records the last error on release and clears it on the next save', async () => {
@@ -209,13 +262,21 @@ forEachDialect('store contract', (dialect) => {
       await store.releaseLease(third.key, 'n2', 'boom', 1600);
       expect((await store.dueTokens(999, 30000, 10)).map((t) => t.key)).to.deep.equal([]);
       expect((await store.dueTokens(2000, 30000, 10)).map((t) => t.key)).to.deep.equal([ident.key]);
-      expect((await store.dueTokens(40000, 30000, 10)).map((t) => t.key).sort()).to.deep.equal([ident.key, 'k2', 'k3'].sort());
+      expect((await store.dueTokens(40000, 30000, 10)).map((t) => t.key).sort()).to.deep.equal(
+        [ident.key, 'k2', 'k3'].sort(),
+      );
       expect(await store.dueTokens(40000, 30000, 1)).to.have.length(1);
     });
 
     it('lists tokens filtered by platform and codeName', async () => {
       await store.ensureToken(ident);
-      await store.ensureToken({ ...ident, key: tokenKey('wecom_corp', 'c', 'ww1', 'access_token'), platform: 'wecom_corp', codeName: 'c', subject: 'ww1' });
+      await store.ensureToken({
+        ...ident,
+        key: tokenKey('wecom_corp', 'c', 'ww1', 'access_token'),
+        platform: 'wecom_corp',
+        codeName: 'c',
+        subject: 'ww1',
+      });
       expect(await store.listTokens()).to.have.length(2);
       expect(await store.listTokens({ platform: 'wecom_corp' })).to.have.length(1);
       expect(await store.listTokens({ codeName: 'main' })).to.have.length(1);
@@ -227,7 +288,11 @@ forEachDialect('store contract', (dialect) => {
       expect(await store.putTicket('wechat_tp', 'wxc1', 't100', 100, 1)).to.equal(true);
       expect(await store.putTicket('wechat_tp', 'wxc1', 't90', 90, 2)).to.equal(false);
       expect(await store.putTicket('wechat_tp', 'wxc1', 't100-replay', 100, 3)).to.equal(false);
-      expect(await store.getTicket('wechat_tp', 'wxc1')).to.deep.equal({ value: 't100', createTime: 100, updatedAt: 1 });
+      expect(await store.getTicket('wechat_tp', 'wxc1')).to.deep.equal({
+        value: 't100',
+        createTime: 100,
+        updatedAt: 1,
+      });
       expect(await store.putTicket('wechat_tp', 'wxc1', 't110', 110, 4)).to.equal(true);
       expect((await store.getTicket('wechat_tp', 'wxc1'))!.value).to.equal('t110');
     });
@@ -244,17 +309,42 @@ forEachDialect('store contract', (dialect) => {
   });
 
   describe('authorizers', () => {
-    const a = { platform: 'wechat_tp', ownerId: 'wxc1', authorizerId: 'wxa1', refreshToken: 'rt1', authorized: true, needsReauth: false, info: '{"x":1}', createdAt: 1, updatedAt: 1 };
+    const a = {
+      platform: 'wechat_tp',
+      ownerId: 'wxc1',
+      authorizerId: 'wxa1',
+      refreshToken: 'rt1',
+      authorized: true,
+      needsReauth: false,
+      info: '{"x":1}',
+      createdAt: 1,
+      updatedAt: 1,
+    };
 
     it('puts, updates and lists per owner', async () => {
       await store.putAuthorizer(a);
       await store.putAuthorizer({ ...a, authorizerId: 'wxa2' });
       await store.putAuthorizer({ ...a, ownerId: 'wxc2' });
       await store.putAuthorizer({ ...a, refreshToken: 'rt2', info: null, createdAt: 5, updatedAt: 5 });
-      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1')).to.deep.equal({ ...a, refreshToken: 'rt2', createdAt: 1, updatedAt: 5 });
-      expect((await store.listAuthorizers('wechat_tp', 'wxc1')).map((r) => r.authorizerId)).to.deep.equal(['wxa1', 'wxa2']);
-      expect(await store.updateAuthorizer('wechat_tp', 'wxc1', 'wxa1', { authorized: false, needsReauth: true }, 9)).to.equal(true);
-      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1')).to.include({ authorized: false, needsReauth: true, refreshToken: 'rt2', updatedAt: 9 });
+      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1')).to.deep.equal({
+        ...a,
+        refreshToken: 'rt2',
+        createdAt: 1,
+        updatedAt: 5,
+      });
+      expect((await store.listAuthorizers('wechat_tp', 'wxc1')).map((r) => r.authorizerId)).to.deep.equal([
+        'wxa1',
+        'wxa2',
+      ]);
+      expect(
+        await store.updateAuthorizer('wechat_tp', 'wxc1', 'wxa1', { authorized: false, needsReauth: true }, 9),
+      ).to.equal(true);
+      expect(await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1')).to.include({
+        authorized: false,
+        needsReauth: true,
+        refreshToken: 'rt2',
+        updatedAt: 9,
+      });
       await store.updateAuthorizer('wechat_tp', 'wxc1', 'wxa1', { refreshToken: 'rt3' }, 10);
       expect((await store.getAuthorizer('wechat_tp', 'wxc1', 'wxa1'))!.refreshToken).to.equal('rt3');
       expect(await store.updateAuthorizer('wechat_tp', 'wxc1', 'nope', { authorized: true }, 11)).to.equal(false);
@@ -265,11 +355,25 @@ forEachDialect('store contract', (dialect) => {
   describe('pushes', () => {
     it('lists newest first with filters and a limit, and prunes old ones', async () => {
       for (let i = 1; i <= 5; i++) {
-        await store.addPush({ at: i * 1000, platform: i % 2 ? 'wechat_tp' : 'wecom_tp', codeName: 'c', infoType: i === 5 ? 'unauthorized' : 'component_verify_ticket', appId: 'wxc1', verified: true, body: `{"n":${i}}` });
+        await store.addPush({
+          at: i * 1000,
+          platform: i % 2 ? 'wechat_tp' : 'wecom_tp',
+          codeName: 'c',
+          infoType: i === 5 ? 'unauthorized' : 'component_verify_ticket',
+          appId: 'wxc1',
+          verified: true,
+          body: `{"n":${i}}`,
+        });
       }
       expect((await store.listPushes({ limit: 10 })).map((p) => p.at)).to.deep.equal([5000, 4000, 3000, 2000, 1000]);
-      expect((await store.listPushes({ platform: 'wecom_tp', limit: 10 })).map((p) => p.at)).to.deep.equal([4000, 2000]);
-      expect((await store.listPushes({ infoType: 'unauthorized', limit: 10 }))[0]).to.include({ at: 5000, body: '{"n":5}', verified: true });
+      expect((await store.listPushes({ platform: 'wecom_tp', limit: 10 })).map((p) => p.at)).to.deep.equal([
+        4000, 2000,
+      ]);
+      expect((await store.listPushes({ infoType: 'unauthorized', limit: 10 }))[0]).to.include({
+        at: 5000,
+        body: '{"n":5}',
+        verified: true,
+      });
       expect(await store.listPushes({ limit: 2 })).to.have.length(2);
       expect(await store.prunePushes(3000)).to.equal(2);
       expect(await store.listPushes({ limit: 10 })).to.have.length(3);

@@ -7,7 +7,14 @@ import { FENGNIAO_CODES } from '../../application/services/fengniao';
 export const FN = FENGNIAO_CODES;
 
 /** the business APIs (`/anubis-webapi/v3/invoke/{api}`) the fake knows */
-export const INVOKE_APIS = ['getAmount', 'preCreateOrder', 'createOrder', 'getOrderDetail', 'cancelOrder', 'chainstoreQuery'];
+export const INVOKE_APIS = [
+  'getAmount',
+  'preCreateOrder',
+  'createOrder',
+  'getOrderDetail',
+  'cancelOrder',
+  'chainstoreQuery',
+];
 
 // the fake's own SHA-256 signing (PROTOCOL.md §7), independent of gatehouse's code
 const sha256 = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest('hex');
@@ -69,15 +76,20 @@ export class FakeFengniao {
 
   constructor(private readonly fake: FakePlatform) {
     fake.route('/anubis-webapi/openapi/token', (_u, body, res, req) => this.token('fengniao_token', body, res, req));
-    fake.route('/anubis-webapi/openapi/refreshToken', (_u, body, res, req) => this.token('fengniao_refresh', body, res, req));
-    for (const api of INVOKE_APIS) fake.route(`/anubis-webapi/v3/invoke/${api}`, (_u, body, res) => this.invoke(api, body, res));
+    fake.route('/anubis-webapi/openapi/refreshToken', (_u, body, res, req) =>
+      this.token('fengniao_refresh', body, res, req),
+    );
+    for (const api of INVOKE_APIS)
+      fake.route(`/anubis-webapi/v3/invoke/${api}`, (_u, body, res) => this.invoke(api, body, res));
     fake.route('/app-auth', (u, _body, res) => {
       const p = u.searchParams;
       fake.hit('fengniao_app_auth', p.get('app_id'));
       if (p.get('state') !== null) this.states.set(String(p.get('app_id')), String(p.get('state')));
       const esc = (s: string | null) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>蜂鸟开放平台授权</title><p id="app">${esc(p.get('app_id'))}</p><p id="dev">${esc(p.get('dev_id'))}</p><p id="state">${esc(p.get('state'))}</p>`);
+      res.end(
+        `<!doctype html><title>蜂鸟开放平台授权</title><p id="app">${esc(p.get('app_id'))}</p><p id="dev">${esc(p.get('dev_id'))}</p><p id="state">${esc(p.get('state'))}</p>`,
+      );
     });
   }
 
@@ -100,7 +112,11 @@ export class FakeFengniao {
    * for the app: a fresh code, the merchant, and that page's state echoed (none when no page was opened).
    */
   callbackBody(appId: string, merchantId: string): Record<string, string> {
-    const body: Record<string, string> = { code: this.authCode(appId, merchantId), merchant_id: merchantId, scope: 'all' };
+    const body: Record<string, string> = {
+      code: this.authCode(appId, merchantId),
+      merchant_id: merchantId,
+      scope: 'all',
+    };
     const state = this.states.get(appId);
     if (state !== undefined) body.state = state;
     return body;
@@ -129,8 +145,18 @@ export class FakeFengniao {
   }
 
   private reply(res: http.ServerResponse, code: string, msg: string, businessData?: unknown, secret = ''): string {
-    const bd = businessData === undefined ? '' : this.businessDataAsObject || typeof businessData === 'string' ? businessData : JSON.stringify(businessData);
-    const body = { code, msg, sign: sha256(`${secret}${typeof bd === 'string' ? bd : JSON.stringify(bd)}`), business_data: bd };
+    const bd =
+      businessData === undefined
+        ? ''
+        : this.businessDataAsObject || typeof businessData === 'string'
+          ? businessData
+          : JSON.stringify(businessData);
+    const body = {
+      code,
+      msg,
+      sign: sha256(`${secret}${typeof bd === 'string' ? bd : JSON.stringify(bd)}`),
+      business_data: bd,
+    };
     const text = JSON.stringify(body);
     res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'x-fake-platform': 'fengniao' });
     res.end(text);
@@ -138,7 +164,8 @@ export class FakeFengniao {
   }
 
   private parse(body: string, req: http.IncomingMessage): Record<string, unknown> | null {
-    if (/x-www-form-urlencoded/i.test(String(req.headers['content-type']))) return Object.fromEntries(new URLSearchParams(body));
+    if (/x-www-form-urlencoded/i.test(String(req.headers['content-type'])))
+      return Object.fromEntries(new URLSearchParams(body));
     try {
       const v = JSON.parse(body) as unknown;
       return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
@@ -166,10 +193,22 @@ export class FakeFengniao {
 
   private grantData(appId: string, merchantId: string, m: Merchant): Record<string, unknown> {
     const n = (v: number) => (this.numbersAsStrings ? String(v) : v);
-    return { app_id: appId, merchant_id: merchantId, access_token: m.accessToken, refresh_token: m.refreshToken, expire_in: n(this.atLifetimeS), re_expire_in: n(this.rtLifetimeS) };
+    return {
+      app_id: appId,
+      merchant_id: merchantId,
+      access_token: m.accessToken,
+      refresh_token: m.refreshToken,
+      expire_in: n(this.atLifetimeS),
+      re_expire_in: n(this.rtLifetimeS),
+    };
   }
 
-  private async token(api: 'fengniao_token' | 'fengniao_refresh', body: string, res: http.ServerResponse, req: http.IncomingMessage): Promise<void> {
+  private async token(
+    api: 'fengniao_token' | 'fengniao_refresh',
+    body: string,
+    res: http.ServerResponse,
+    req: http.IncomingMessage,
+  ): Promise<void> {
     const b = this.parse(body, req);
     const appId = String(b?.app_id ?? '');
     const merchantId = String(b?.merchant_id ?? '');
@@ -177,28 +216,53 @@ export class FakeFengniao {
     this.fake.hit(grant === 'refresh_token' ? 'fengniao_refresh' : api, merchantId);
     if (await this.fake.misbehave(grant === 'refresh_token' ? 'fengniao_refresh' : api, res)) return;
     const secret = this.secrets.get(appId);
-    if (!b || secret === undefined || !merchantId) return void this.reply(res, FN.PARAM_ERROR, 'app_id or merchant_id invalid');
+    if (!b || secret === undefined || !merchantId)
+      return void this.reply(res, FN.PARAM_ERROR, 'app_id or merchant_id invalid');
     if (!this.freshTimestamp(b.timestamp)) return void this.reply(res, FN.PARAM_ERROR, 'timestamp invalid');
     const ts = String(b.timestamp);
     const sig = String(b.signature ?? '');
     if (grant === 'authorization_code' && api === 'fengniao_token') {
       const code = String(b.code ?? '');
-      if (sig !== sha256(`${secret}app_id=${appId}&code=${code}&grant_type=authorization_code&merchant_id=${merchantId}&timestamp=${ts}`)) {
+      if (
+        sig !==
+        sha256(
+          `${secret}app_id=${appId}&code=${code}&grant_type=authorization_code&merchant_id=${merchantId}&timestamp=${ts}`,
+        )
+      ) {
         return void this.reply(res, FN.SIGN_ERROR, 'signature error');
       }
       const c = this.codes.get(code);
-      if (!c || this.used.has(code) || c.appId !== appId || c.merchantId !== merchantId) return void this.reply(res, FN.CODE_INVALID, 'code invalid or used');
+      if (!c || this.used.has(code) || c.appId !== appId || c.merchantId !== merchantId)
+        return void this.reply(res, FN.CODE_INVALID, 'code invalid or used');
       this.used.add(code);
-      return void this.reply(res, FN.OK, 'success', this.grantData(appId, merchantId, this.issue(appId, merchantId)), secret);
+      return void this.reply(
+        res,
+        FN.OK,
+        'success',
+        this.grantData(appId, merchantId, this.issue(appId, merchantId)),
+        secret,
+      );
     }
     if (grant === 'refresh_token') {
       const rt = String(b.refresh_token ?? '');
-      if (sig !== sha256(`${secret}app_id=${appId}&grant_type=refresh_token&merchant_id=${merchantId}&refresh_token=${rt}&timestamp=${ts}`)) {
+      if (
+        sig !==
+        sha256(
+          `${secret}app_id=${appId}&grant_type=refresh_token&merchant_id=${merchantId}&refresh_token=${rt}&timestamp=${ts}`,
+        )
+      ) {
         return void this.reply(res, FN.SIGN_ERROR, 'signature error');
       }
       const m = this.merchant(appId, merchantId);
-      if (!m || m.refreshToken !== rt || m.rtExpiresAt <= Date.now()) return void this.reply(res, FN.REFRESH_TOKEN_INVALID, 'refresh_token invalid or expired');
-      return void this.reply(res, FN.OK, 'success', this.grantData(appId, merchantId, this.issue(appId, merchantId)), secret);
+      if (!m || m.refreshToken !== rt || m.rtExpiresAt <= Date.now())
+        return void this.reply(res, FN.REFRESH_TOKEN_INVALID, 'refresh_token invalid or expired');
+      return void this.reply(
+        res,
+        FN.OK,
+        'success',
+        this.grantData(appId, merchantId, this.issue(appId, merchantId)),
+        secret,
+      );
     }
     this.reply(res, FN.PARAM_ERROR, 'grant_type invalid');
   }
@@ -227,7 +291,9 @@ export class FakeFengniao {
       return;
     }
     const at = String(b.access_token ?? '');
-    const want = sha256(`${secret}access_token=${at}&app_id=${appId}&business_data=${bd}&merchant_id=${merchantId}&timestamp=${String(b.timestamp)}&version=1.0`);
+    const want = sha256(
+      `${secret}access_token=${at}&app_id=${appId}&business_data=${bd}&merchant_id=${merchantId}&timestamp=${String(b.timestamp)}&version=1.0`,
+    );
     if (b.signature !== want) {
       seen.reply = this.reply(res, FN.SIGN_ERROR, 'signature error');
       return;

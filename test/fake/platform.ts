@@ -13,7 +13,12 @@ import http from 'node:http';
  *   - the app must be registered with `app()` (else 40013) and called with its secret (else 40125)
  */
 /** an extra endpoint: gets the URL, the body text and the response */
-export type RouteHandler = (u: URL, body: string, res: http.ServerResponse, req: http.IncomingMessage) => void | Promise<void>;
+export type RouteHandler = (
+  u: URL,
+  body: string,
+  res: http.ServerResponse,
+  req: http.IncomingMessage,
+) => void | Promise<void>;
 
 export type FakeMode = { errcode: number; errmsg?: string } | { http: number } | 'stall' | 'garbage';
 
@@ -107,7 +112,11 @@ export class FakePlatform {
   }
 
   /** a fresh wx.login code that jscode2session accepts once */
-  code(opts: { code?: string; openid?: string; sessionKey?: string; unionid?: string; appid?: string } = {}): { code: string; openid: string; sessionKey: string } {
+  code(opts: { code?: string; openid?: string; sessionKey?: string; unionid?: string; appid?: string } = {}): {
+    code: string;
+    openid: string;
+    sessionKey: string;
+  } {
     const code = opts.code ?? `c_${crypto.randomBytes(8).toString('hex')}`;
     if (opts.code === undefined) ISSUED_SECRETS.add(code);
     const openid = opts.openid ?? `o_${crypto.randomBytes(10).toString('hex')}`;
@@ -145,7 +154,10 @@ export class FakePlatform {
     return this.inflight.get(api) ?? 0;
   }
 
-  /** makes an API (e.g. "stable_token", "gettoken", "getticket") fail until set back to null, or only its next `times` calls */
+  /**
+   * makes an API (e.g. "stable_token", "gettoken", "getticket") fail until set back to null, or only its next `times`
+   * calls
+   */
   mode(api: string, m: FakeMode | null, times?: number): void {
     this.modeTimes.delete(api);
     if (m === null) this.modes.delete(api);
@@ -153,7 +165,9 @@ export class FakePlatform {
     if (m !== null && times !== undefined) this.modeTimes.set(api, times);
   }
 
-  /** whether the fake issued this access token / ticket and it is still valid (and, when given, of that kind and owner) */
+  /**
+   * whether the fake issued this access token / ticket and it is still valid (and, when given, of that kind and owner)
+   */
   isLive(value: string, kind?: string, owner?: string): boolean {
     const t = this.tokenOf(value);
     return !!t && (kind === undefined || t.kind === kind) && (owner === undefined || t.owner === owner);
@@ -228,7 +242,10 @@ export class FakePlatform {
   }
 
   /** an app must be registered (else 40013) and called with its secret (else 40125) */
-  checkSecret(appid: string | null | undefined, secret: string | null | undefined): { errcode: number; errmsg: string } | null {
+  checkSecret(
+    appid: string | null | undefined,
+    secret: string | null | undefined,
+  ): { errcode: number; errmsg: string } | null {
     const want = appid ? this.secrets.get(appid) : undefined;
     if (!appid || want === undefined) return { errcode: 40013, errmsg: 'invalid appid' };
     if (typeof secret !== 'string' || !want.has(secret)) return { errcode: 40125, errmsg: 'invalid appsecret' };
@@ -256,12 +273,19 @@ export class FakePlatform {
     } else {
       appid = u.searchParams.get('appid');
       secret = u.searchParams.get('secret');
-      if (u.searchParams.get('grant_type') !== 'client_credential') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
+      if (u.searchParams.get('grant_type') !== 'client_credential')
+        return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
     }
     this.hit(api, appid);
     if (await this.misbehave(api, res)) return;
     const bad = this.checkSecret(appid, secret);
-    if (bad && api === 'gettoken') return this.json(res, bad.errcode === 40013 ? { errcode: 40013, errmsg: 'invalid corpid' } : { errcode: 40001, errmsg: 'invalid secret' });
+    if (bad && api === 'gettoken')
+      return this.json(
+        res,
+        bad.errcode === 40013
+          ? { errcode: 40013, errmsg: 'invalid corpid' }
+          : { errcode: 40001, errmsg: 'invalid secret' },
+      );
     if (bad) return this.json(res, bad);
     const owner = `${appid}`;
     const t =
@@ -269,7 +293,11 @@ export class FakePlatform {
         ? this.issue('AT', owner, false)
         : api === 'stable_token'
           ? this.issue('AT', owner, !force, this.stableRenewS * 1000)
-          : this.issue('WT', `${owner}_${crypto.createHash('md5').update(String(secret)).digest('hex').slice(0, 6)}`, true);
+          : this.issue(
+              'WT',
+              `${owner}_${crypto.createHash('md5').update(String(secret)).digest('hex').slice(0, 6)}`,
+              true,
+            );
     const reply: Record<string, unknown> = { access_token: t.value, expires_in: t.expiresIn };
     if (api === 'gettoken') Object.assign(reply, { errcode: 0, errmsg: 'ok' });
     this.json(res, reply);
@@ -282,12 +310,17 @@ export class FakePlatform {
     const owner = held?.owner.replace(/_[0-9a-f]{6}$/, '') ?? at.split('_')[1];
     this.hit(api, owner);
     if (await this.misbehave(api, res)) return;
-    if (!held) return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (!held)
+      return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
     // WeChat's getticket takes an app's or an authorizer's token; WeCom's a corp's (own or via a suite)
-    if (api === 'getticket' && held.kind !== 'AT' && held.kind !== 'AAT') return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
-    if (api !== 'getticket' && held.kind !== 'WT' && held.kind !== 'CORP') return this.json(res, { errcode: 40014, errmsg: 'invalid access_token' });
-    if (api === 'ticket_get' && type !== 'agent_config') return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
-    if (api === 'getticket' && type !== 'jsapi' && type !== 'wx_card') return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
+    if (api === 'getticket' && held.kind !== 'AT' && held.kind !== 'AAT')
+      return this.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+    if (api !== 'getticket' && held.kind !== 'WT' && held.kind !== 'CORP')
+      return this.json(res, { errcode: 40014, errmsg: 'invalid access_token' });
+    if (api === 'ticket_get' && type !== 'agent_config')
+      return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
+    if (api === 'getticket' && type !== 'jsapi' && type !== 'wx_card')
+      return this.json(res, { errcode: 40004, errmsg: 'invalid type' });
     const t = this.issue(`TK${type}`, `${owner}`, false);
     this.json(res, { errcode: 0, errmsg: 'ok', ticket: t.value, expires_in: t.expiresIn });
   }
@@ -310,9 +343,17 @@ export class FakePlatform {
     const extra = this.extra.get(u.pathname);
     if (extra) return extra(u, body, res, req);
     if (u.pathname === '/sns/jscode2session') return this.jscode2session(u.searchParams, res);
-    const tokenApi = { '/cgi-bin/token': 'token', '/cgi-bin/stable_token': 'stable_token', '/cgi-bin/gettoken': 'gettoken' }[u.pathname];
+    const tokenApi = {
+      '/cgi-bin/token': 'token',
+      '/cgi-bin/stable_token': 'stable_token',
+      '/cgi-bin/gettoken': 'gettoken',
+    }[u.pathname];
     if (tokenApi) return this.token(tokenApi, u, body, res);
-    const ticketApi = { '/cgi-bin/ticket/getticket': 'getticket', '/cgi-bin/get_jsapi_ticket': 'get_jsapi_ticket', '/cgi-bin/ticket/get': 'ticket_get' }[u.pathname];
+    const ticketApi = {
+      '/cgi-bin/ticket/getticket': 'getticket',
+      '/cgi-bin/get_jsapi_ticket': 'get_jsapi_ticket',
+      '/cgi-bin/ticket/get': 'ticket_get',
+    }[u.pathname];
     if (ticketApi) return this.ticket(ticketApi, u, res);
     this.hit('unknown');
     this.json(res, { errcode: 40066, errmsg: 'invalid url' }, 404);
@@ -322,7 +363,8 @@ export class FakePlatform {
     const appid = q.get('appid');
     const code = q.get('js_code') ?? '';
     this.hit('jscode2session', appid);
-    if (q.get('grant_type') !== 'authorization_code') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
+    if (q.get('grant_type') !== 'authorization_code')
+      return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
     const bad = this.checkSecret(appid, q.get('secret'));
     if (bad) return this.json(res, bad);
     if (code === 'stall') {
@@ -340,7 +382,8 @@ export class FakePlatform {
     const fail = /^fail:(-?\d+)$/.exec(code);
     if (fail) return this.json(res, { errcode: Number(fail[1]), errmsg: `fake error ${fail[1]}` });
     const known = this.codes.get(code);
-    if (!known || (known.appid && known.appid !== appid)) return this.json(res, { errcode: 40029, errmsg: 'invalid code' });
+    if (!known || (known.appid && known.appid !== appid))
+      return this.json(res, { errcode: 40029, errmsg: 'invalid code' });
     if (this.used.has(code)) return this.json(res, { errcode: 40163, errmsg: 'code been used' });
     this.used.add(code);
     const body: Record<string, string> = { openid: known.openid, session_key: known.session_key };

@@ -3,7 +3,14 @@ import type http from 'node:http';
 import { ISSUED_SECRETS, registerSecret, type FakePlatform } from './platform';
 
 /** the developer APIs the fake knows (`/openapi/developer/v5/{name}`) */
-export const DEVELOPER_APIS = ['openCitiesLists', 'orderCalculate', 'orderPlace', 'orderInfo', 'abortOrder', 'queryAllStores'];
+export const DEVELOPER_APIS = [
+  'openCitiesLists',
+  'orderCalculate',
+  'orderPlace',
+  'orderInfo',
+  'abortOrder',
+  'queryAllStores',
+];
 
 /** what the fake answers; Shansong's own numbers for these were not found, so these are the fake's */
 export const SS_ERRORS = {
@@ -24,7 +31,8 @@ export interface DeveloperCall {
   contentType: string;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * Shansong (闪送) open platform on a FakePlatform, speaking form-urlencoded in and
@@ -64,7 +72,9 @@ export class FakeShansong {
     fake.route('/openapi/oauth/token', (_u, body, res, req) => this.token(this.form(body, req), res));
     fake.route('/openapi/oauth/refresh_token', (_u, body, res, req) => this.refresh(this.form(body, req), res));
     for (const api of DEVELOPER_APIS) {
-      fake.route(`/openapi/developer/v5/${api}`, (u, body, res, req) => this.developer(api, u, this.form(body, req), res, req));
+      fake.route(`/openapi/developer/v5/${api}`, (u, body, res, req) =>
+        this.developer(api, u, this.form(body, req), res, req),
+      );
     }
   }
 
@@ -103,13 +113,20 @@ export class FakeShansong {
       .sort()
       .map((k) => k + form[k])
       .join('');
-    return crypto.createHash('md5').update(secret + text, 'utf8').digest('hex').toUpperCase();
+    return crypto
+      .createHash('md5')
+      .update(secret + text, 'utf8')
+      .digest('hex')
+      .toUpperCase();
   }
 
   private form(body: string, req: http.IncomingMessage): Record<string, string> & { __contentType?: string } {
     const out: Record<string, string> = {};
     for (const [k, v] of new URLSearchParams(body)) out[k] = v;
-    Object.defineProperty(out, '__contentType', { value: String(req.headers['content-type'] ?? ''), enumerable: false });
+    Object.defineProperty(out, '__contentType', {
+      value: String(req.headers['content-type'] ?? ''),
+      enumerable: false,
+    });
     return out;
   }
 
@@ -131,7 +148,11 @@ export class FakeShansong {
     return /^application\/x-www-form-urlencoded/i.test(form.__contentType ?? '');
   }
 
-  private issue(clientId: string, merchant: string, newRefreshToken: boolean): { access_token: string; refresh_token: string; expires_in: number } {
+  private issue(
+    clientId: string,
+    merchant: string,
+    newRefreshToken: boolean,
+  ): { access_token: string; refresh_token: string; expires_in: number } {
     const key = `${clientId}:${merchant}`;
     const t = this.fake.issue('SSAT', `${clientId}.${merchant}`, false);
     this.owners.set(t.value, { clientId, merchant });
@@ -156,7 +177,13 @@ export class FakeShansong {
       redirect = null;
     }
     const state = q.get('state') ?? '';
-    if (q.get('response_type') !== 'code' || q.get('scope') !== 'shop_open_api' || !this.clients.has(clientId) || !redirect || !state) {
+    if (
+      q.get('response_type') !== 'code' ||
+      q.get('scope') !== 'shop_open_api' ||
+      !this.clients.has(clientId) ||
+      !redirect ||
+      !state
+    ) {
       res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' });
       res.end('<!doctype html><title>闪送授权</title><p id="error">invalid authorization request</p>');
       return;
@@ -164,7 +191,9 @@ export class FakeShansong {
     redirect.searchParams.set('code', this.code(clientId, this.loginAs));
     redirect.searchParams.set('state', state);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><title>闪送授权</title><p id="client">${esc(clientId)}</p><p id="state">${esc(state)}</p><a id="approve" href="${esc(redirect.toString())}">授权</a>`);
+    res.end(
+      `<!doctype html><title>闪送授权</title><p id="client">${esc(clientId)}</p><p id="state">${esc(state)}</p><a id="approve" href="${esc(redirect.toString())}">授权</a>`,
+    );
   }
 
   private async token(form: Record<string, string>, res: http.ServerResponse): Promise<void> {
@@ -196,7 +225,13 @@ export class FakeShansong {
     this.reply(res, { status: 200, msg: 'success', data: this.issue(form.clientId, merchant, this.rotate) });
   }
 
-  private async developer(api: string, u: URL, form: Record<string, string>, res: http.ServerResponse, req: http.IncomingMessage): Promise<void> {
+  private async developer(
+    api: string,
+    u: URL,
+    form: Record<string, string>,
+    res: http.ServerResponse,
+    req: http.IncomingMessage,
+  ): Promise<void> {
     this.fake.hit('developer', form.clientId);
     this.fake.hit(`developer/${api}`);
     if (await this.fake.misbehave('developer', res)) return;
@@ -204,7 +239,8 @@ export class FakeShansong {
     const bad = this.check(form);
     if (bad) return this.reply(res, bad);
     const owner = this.owners.get(form.accessToken ?? '');
-    if (!owner || owner.clientId !== form.clientId || !this.fake.isLive(form.accessToken)) return this.reply(res, SS_ERRORS.badAccessToken);
+    if (!owner || owner.clientId !== form.clientId || !this.fake.isLive(form.accessToken))
+      return this.reply(res, SS_ERRORS.badAccessToken);
     if (form.data !== undefined) {
       try {
         JSON.parse(form.data);
@@ -212,10 +248,18 @@ export class FakeShansong {
         return this.reply(res, SS_ERRORS.badParams);
       }
     }
-    this.calls.push({ api, form: { ...form }, search: u.search, contentType: String(req.headers['content-type'] ?? '') });
+    this.calls.push({
+      api,
+      form: { ...form },
+      search: u.search,
+      contentType: String(req.headers['content-type'] ?? ''),
+    });
     // a body a re-serialiser would change: spacing, a 64-bit number, the data echoed raw
     const text = `{"status":200, "msg":"success", "data":{"api":"${api}", "merchant":"${owner.merchant}", "bigId":9007199254740993, "echo":${form.data ?? 'null'}}}`;
-    res.writeHead(200, { 'content-type': 'application/json;charset=UTF-8', 'x-shansong-trace': `trace-${this.calls.length}` });
+    res.writeHead(200, {
+      'content-type': 'application/json;charset=UTF-8',
+      'x-shansong-trace': `trace-${this.calls.length}`,
+    });
     res.end(text);
   }
 }

@@ -42,8 +42,14 @@ export class FakeWechatTp {
         }
         fake.hit(api, b.component_appid);
         if (await fake.misbehave(api, res)) return;
-        if (api !== 'api_component_token' && !fake.isLive(u.searchParams.get('component_access_token') ?? '', 'CT', String(b.component_appid))) {
-          return fake.json(res, { errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+        if (
+          api !== 'api_component_token' &&
+          !fake.isLive(u.searchParams.get('component_access_token') ?? '', 'CT', String(b.component_appid))
+        ) {
+          return fake.json(res, {
+            errcode: 40001,
+            errmsg: 'invalid credential, access_token is invalid or not latest',
+          });
         }
         await h(b, u, res);
       });
@@ -51,7 +57,8 @@ export class FakeWechatTp {
     c('api_component_token', (b, _u, res) => {
       const bad = fake.checkSecret(b.component_appid, b.component_appsecret);
       if (bad) return fake.json(res, bad);
-      if (!this.tickets.get(b.component_appid)?.has(b.component_verify_ticket)) return fake.json(res, { errcode: 61006, errmsg: 'component ticket is invalid' });
+      if (!this.tickets.get(b.component_appid)?.has(b.component_verify_ticket))
+        return fake.json(res, { errcode: 61006, errmsg: 'component ticket is invalid' });
       const t = fake.issue('CT', b.component_appid, false);
       fake.json(res, { component_access_token: t.value, expires_in: t.expiresIn });
     });
@@ -63,7 +70,8 @@ export class FakeWechatTp {
     });
     c('api_query_auth', (b, _u, res) => {
       const grant = this.codes.get(b.authorization_code);
-      if (!grant || grant.component !== b.component_appid) return fake.json(res, { errcode: 61010, errmsg: 'code is expired' });
+      if (!grant || grant.component !== b.component_appid)
+        return fake.json(res, { errcode: 61010, errmsg: 'code is expired' });
       this.codes.delete(b.authorization_code);
       const auth = this.grant(grant.component, grant.authorizer);
       const t = fake.issue('AAT', grant.authorizer, false);
@@ -79,25 +87,38 @@ export class FakeWechatTp {
     });
     c('api_authorizer_token', (b, _u, res) => {
       const auth = this.authorizations.get(`${b.component_appid}:${b.authorizer_appid}`);
-      if (!auth || auth.refreshToken !== b.authorizer_refresh_token) return fake.json(res, { errcode: 61023, errmsg: 'refresh_token is invalid' });
-      if (this.rotate) ISSUED_SECRETS.add((auth.refreshToken = `refreshtoken@@@${crypto.randomBytes(12).toString('hex')}`));
+      if (!auth || auth.refreshToken !== b.authorizer_refresh_token)
+        return fake.json(res, { errcode: 61023, errmsg: 'refresh_token is invalid' });
+      if (this.rotate)
+        ISSUED_SECRETS.add((auth.refreshToken = `refreshtoken@@@${crypto.randomBytes(12).toString('hex')}`));
       const t = fake.issue('AAT', b.authorizer_appid, false);
-      fake.json(res, { authorizer_access_token: t.value, expires_in: t.expiresIn, authorizer_refresh_token: auth.refreshToken });
+      fake.json(res, {
+        authorizer_access_token: t.value,
+        expires_in: t.expiresIn,
+        authorizer_refresh_token: auth.refreshToken,
+      });
     });
     c('api_get_authorizer_list', (b, _u, res) => {
       const all = [...this.authorizations.values()].filter((a) => a.component === b.component_appid);
       const page = all.slice(Number(b.offset) || 0, (Number(b.offset) || 0) + Math.min(500, Number(b.count) || 0));
       fake.json(res, {
         total_count: all.length,
-        list: page.map((a) => ({ authorizer_appid: a.authorizer, refresh_token: a.refreshToken, auth_time: 1700000000 })),
+        list: page.map((a) => ({
+          authorizer_appid: a.authorizer,
+          refresh_token: a.refreshToken,
+          auth_time: 1700000000,
+        })),
       });
     });
     fake.route('/sns/component/jscode2session', (u, _b, res) => {
       fake.hit('component_jscode2session', u.searchParams.get('appid'));
       const component = u.searchParams.get('component_appid') ?? '';
-      if (!fake.isLive(u.searchParams.get('component_access_token') ?? '', 'CT', component)) return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
-      if (u.searchParams.get('grant_type') !== 'authorization_code') return fake.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
-      if (!this.authorizations.has(`${component}:${u.searchParams.get('appid')}`)) return fake.json(res, { errcode: 61003, errmsg: 'component is not authorized by this account' });
+      if (!fake.isLive(u.searchParams.get('component_access_token') ?? '', 'CT', component))
+        return fake.json(res, { errcode: 40001, errmsg: 'invalid credential' });
+      if (u.searchParams.get('grant_type') !== 'authorization_code')
+        return fake.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
+      if (!this.authorizations.has(`${component}:${u.searchParams.get('appid')}`))
+        return fake.json(res, { errcode: 61003, errmsg: 'component is not authorized by this account' });
       const code = u.searchParams.get('js_code') ?? '';
       if (!code.startsWith('tpcode_')) return fake.json(res, { errcode: 40029, errmsg: 'invalid code' });
       const sessionKey = crypto.randomBytes(16).toString('base64');

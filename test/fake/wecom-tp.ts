@@ -29,7 +29,10 @@ export class FakeWecomTp {
   approveAs = 'wwcorp000000000c1';
 
   constructor(private readonly fake: FakePlatform) {
-    const post = (api: string, handler: (q: URLSearchParams, b: Record<string, unknown>, res: http.ServerResponse) => Promise<void> | void) =>
+    const post = (
+      api: string,
+      handler: (q: URLSearchParams, b: Record<string, unknown>, res: http.ServerResponse) => Promise<void> | void,
+    ) =>
       fake.route(`/cgi-bin/service/${api}`, async (u, body, res) => {
         let b: Record<string, unknown> = {};
         if (body) {
@@ -63,7 +66,9 @@ export class FakeWecomTp {
       }
       const esc = (v: string | null) => String(v ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>WeCom install</title><p id="suite">${esc(suiteId)}</p><p id="pre">${esc(p.get('pre_auth_code'))}</p><p id="redirect">${esc(p.get('redirect_uri'))}</p><p id="state">${esc(p.get('state'))}</p><a id="approve" href="${esc(approve)}">安装 install</a>`);
+      res.end(
+        `<!doctype html><title>WeCom install</title><p id="suite">${esc(suiteId)}</p><p id="pre">${esc(p.get('pre_auth_code'))}</p><p id="redirect">${esc(p.get('redirect_uri'))}</p><p id="state">${esc(p.get('state'))}</p><a id="approve" href="${esc(approve)}">安装 install</a>`,
+      );
     });
   }
 
@@ -122,7 +127,8 @@ export class FakeWecomTp {
     const secret = this.suites.get(suiteId);
     if (secret === undefined) return this.fake.json(res, { errcode: 40083, errmsg: 'invalid suiteid' });
     if (b.suite_secret !== secret) return this.fake.json(res, { errcode: 40080, errmsg: 'invalid suitesecret' });
-    if (this.tickets.get(String(b.suite_ticket ?? '')) !== suiteId) return this.fake.json(res, { errcode: 40085, errmsg: 'invalid suite_ticket' });
+    if (this.tickets.get(String(b.suite_ticket ?? '')) !== suiteId)
+      return this.fake.json(res, { errcode: 40085, errmsg: 'invalid suite_ticket' });
     const t = this.fake.issue('SUITE', suiteId, false);
     this.fake.json(res, { errcode: 0, errmsg: 'ok', suite_access_token: t.value, expires_in: t.expiresIn });
   }
@@ -145,7 +151,8 @@ export class FakeWecomTp {
     if (!('suiteId' in s)) return this.fake.json(res, s);
     const code = String(b.auth_code ?? '');
     const c = this.codes.get(code);
-    if (!c || c.suiteId !== s.suiteId || this.used.has(code)) return this.fake.json(res, { errcode: 40078, errmsg: 'invalid auth_code' });
+    if (!c || c.suiteId !== s.suiteId || this.used.has(code))
+      return this.fake.json(res, { errcode: 40078, errmsg: 'invalid auth_code' });
     this.used.add(code);
     const permanent = `pc_${crypto.randomBytes(16).toString('hex')}`;
     ISSUED_SECRETS.add(permanent);
@@ -157,8 +164,23 @@ export class FakeWecomTp {
       access_token: t.value,
       expires_in: t.expiresIn,
       permanent_code: permanent,
-      auth_corp_info: { corpid: c.corpId, corp_name: c.corpName, corp_type: 'verified', corp_square_logo_url: 'https://example.com/logo.png', corp_user_max: 50, subject_type: 1 },
-      auth_info: { agent: [{ agentid: 1000012, name: 'suite app', privilege: { level: 1, allow_party: [1], allow_user: [], allow_tag: [] } }] },
+      auth_corp_info: {
+        corpid: c.corpId,
+        corp_name: c.corpName,
+        corp_type: 'verified',
+        corp_square_logo_url: 'https://example.com/logo.png',
+        corp_user_max: 50,
+        subject_type: 1,
+      },
+      auth_info: {
+        agent: [
+          {
+            agentid: 1000012,
+            name: 'suite app',
+            privilege: { level: 1, allow_party: [1], allow_user: [], allow_tag: [] },
+          },
+        ],
+      },
       auth_user_info: { userid: 'admin', open_userid: 'wo_admin', name: 'Admin' },
     });
   }
@@ -170,7 +192,8 @@ export class FakeWecomTp {
     if (await this.fake.misbehave('get_corp_token', res)) return;
     if (!('suiteId' in s)) return this.fake.json(res, s);
     const current = this.permanent.get(`${s.suiteId}:${corpId}`);
-    if (!current || b.permanent_code !== current) return this.fake.json(res, { errcode: 40084, errmsg: 'invalid permanent_code' });
+    if (!current || b.permanent_code !== current)
+      return this.fake.json(res, { errcode: 40084, errmsg: 'invalid permanent_code' });
     const t = this.fake.issue('CORP', `${s.suiteId}.${corpId}`, false);
     this.fake.json(res, { errcode: 0, errmsg: 'ok', access_token: t.value, expires_in: t.expiresIn });
   }

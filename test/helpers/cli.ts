@@ -6,9 +6,18 @@ export const ROOT = path.resolve(__dirname, '../..');
 const TSX = ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'index.ts')];
 
 /** Runs the gatehouse CLI (from source) to completion with only the given GATEHOUSE_* env. */
-export function cli(args: string[], env: Record<string, string>, cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+export function cli(
+  args: string[],
+  env: Record<string, string>,
+  cwd = ROOT,
+): { status: number | null; stdout: string; stderr: string } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
-  const r = spawnSync(process.execPath, [...TSX, ...args], { cwd, env: { ...clean, ...env }, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [...TSX, ...args], {
+    cwd,
+    env: { ...clean, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   recordOutput(`cli-${args[0] ?? 'none'}`, r.stdout, r.stderr);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -23,7 +32,11 @@ export interface ServeProcess {
 /** Starts `gatehouse serve` as its own process and waits for /healthz. */
 export async function serve(env: Record<string, string>, cwd = ROOT): Promise<ServeProcess> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
-  const child = spawn(process.execPath, [...TSX, 'serve'], { cwd, env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...TSX, 'serve'], {
+    cwd,
+    env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   captureChild(child, 'serve');
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -35,7 +48,8 @@ export async function serve(env: Record<string, string>, cwd = ROOT): Promise<Se
   void exited.then(() => (done = true));
   while (Date.now() < deadline && !done) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, kill: (s) => child.kill(s ?? 'SIGTERM'), exited, output: () => out };
+      if ((await fetch(`${url}/healthz`)).ok)
+        return { url, kill: (s) => child.kill(s ?? 'SIGTERM'), exited, output: () => out };
     } catch {
       /* not yet */
     }

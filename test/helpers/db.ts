@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type BetterSqlite3 from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,9 +11,16 @@ export type Dialect = 'sqlite' | 'mariadb';
  * Both stores, unless TEST_DIALECTS names fewer: `npm run mutate` runs on SQLite only, since none of
  * the modules it mutates touches SQL (the store's own contract tests cover both dialects).
  */
-export const DIALECTS: Dialect[] = (['sqlite', 'mariadb'] as const).filter((d) => (process.env.TEST_DIALECTS ?? 'sqlite,mariadb').split(',').includes(d));
+export const DIALECTS: Dialect[] = (['sqlite', 'mariadb'] as const).filter((d) =>
+  (process.env.TEST_DIALECTS ?? 'sqlite,mariadb').split(',').includes(d),
+);
 
-const MARIADB = { host: process.env.TEST_MARIADB_HOST ?? '127.0.0.1', port: Number(process.env.TEST_MARIADB_PORT ?? 3306), user: 'root', password: '' };
+const MARIADB = {
+  host: process.env.TEST_MARIADB_HOST ?? '127.0.0.1',
+  port: Number(process.env.TEST_MARIADB_PORT ?? 3306),
+  user: 'root',
+  password: '',
+};
 
 let available: Promise<boolean> | undefined;
 
@@ -24,7 +32,8 @@ export function mariadbAvailable(): Promise<boolean> {
       await c.end();
       return true;
     } catch (err) {
-      if (inCi()) throw new Error(`MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port} (${(err as Error).message})`);
+      if (inCi())
+        throw new Error(`MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port} (${(err as Error).message})`);
       return false;
     }
   })();
@@ -48,7 +57,7 @@ export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-test-'));
     const file = path.join(dir, 'gatehouse.db');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
+    const Database = require('better-sqlite3') as typeof BetterSqlite3;
     return {
       dialect,
       url: `sqlite:${file}`,
@@ -98,7 +107,8 @@ export async function freshDatabase(dialect: Dialect): Promise<TestDatabase> {
 
 /** skips the running test or suite, saying why, when the test MariaDB does not answer (under CI: fails) */
 export async function requireMariadb(ctx: Mocha.Context): Promise<void> {
-  if (!(await mariadbAvailable())) skipBecause(ctx, `MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port}`, { fixable: 'mariadb-server' });
+  if (!(await mariadbAvailable()))
+    skipBecause(ctx, `MariaDB is not reachable at ${MARIADB.host}:${MARIADB.port}`, { fixable: 'mariadb-server' });
 }
 
 /** describe() once per store dialect; the MariaDB one skips (or fails under CI) without a server. */

@@ -30,7 +30,11 @@ export interface TestNode {
   recorded(): Promise<void>;
   rpc(interfaceName: string, para: unknown, token?: string): Promise<Envelope>;
   /** raw POST to the RPC endpoint */
-  post(body: string, headers?: Record<string, string>, route?: string): Promise<{ status: number; body: any; text: string }>;
+  post(
+    body: string,
+    headers?: Record<string, string>,
+    route?: string,
+  ): Promise<{ status: number; body: any; text: string }>;
   close(): Promise<void>;
 }
 
@@ -62,7 +66,11 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   const gh = await start(config, log);
   const url = `http://127.0.0.1:${gh.port}`;
   const post = async (body: string, headers: Record<string, string> = {}, route = '/') => {
-    const res = await fetch(url + route, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    const res = await fetch(url + route, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
     const text = await res.text();
     let parsed: any;
     try {
@@ -106,11 +114,19 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
 }
 
 /** a fake WeChat that knows one app, and a SQLite node with that app configured (wechat_app `codeName`) */
-export async function nodeWithWechatApp(appId: string, secret: string, codeName = 'shop'): Promise<{ fake: FakePlatform; node: TestNode; close(): Promise<void> }> {
+export async function nodeWithWechatApp(
+  appId: string,
+  secret: string,
+  codeName = 'shop',
+): Promise<{ fake: FakePlatform; node: TestNode; close(): Promise<void> }> {
   const fake = await new FakePlatform().start();
   fake.app(appId, secret);
   const node = await startNode({ dialect: 'sqlite', fake });
-  const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName, config: { appId, secret } }, node.token('admin.*'));
+  const put = await node.rpc(
+    'admin.app.put',
+    { platform: 'wechat_app', codeName, config: { appId, secret } },
+    node.token('admin.*'),
+  );
   if (put.returnCode !== 0) throw new Error(`admin.app.put: ${JSON.stringify(put)}`);
   return {
     fake,

@@ -17,9 +17,16 @@ const LOG_FILES: string[] = [];
 
 /** shapes of the credentials the fakes hand out (refresh tokens, permanent codes, codes, tickets) */
 export const SECRET_SHAPES = [
-  /refreshtoken@@@[0-9a-f]{24}/, /queryauthcode@@@[0-9a-f]{24}/, /preauthcode@@@[0-9a-f]{24}/,
-  /\bpc_[0-9a-f]{32}\b/, /\bst_[0-9a-f]{24}\b/, /\bac_[0-9a-f]{24}\b/, /\bfn(at|rt)_\w+_[0-9a-f]{24}\b/,
-  /\bssrt_[0-9a-f]{24}\b/, /\bfncode_[0-9a-f]{20}\b/, /\bssc_[0-9a-f]{20}\b/,
+  /refreshtoken@@@[0-9a-f]{24}/,
+  /queryauthcode@@@[0-9a-f]{24}/,
+  /preauthcode@@@[0-9a-f]{24}/,
+  /\bpc_[0-9a-f]{32}\b/,
+  /\bst_[0-9a-f]{24}\b/,
+  /\bac_[0-9a-f]{24}\b/,
+  /\bfn(at|rt)_\w+_[0-9a-f]{24}\b/,
+  /\bssrt_[0-9a-f]{24}\b/,
+  /\bfncode_[0-9a-f]{20}\b/,
+  /\bssc_[0-9a-f]{20}\b/,
 ];
 
 /** adds a file to the scan */
@@ -71,7 +78,11 @@ export function recordOutput(label: string, ...parts: Array<string | Buffer | nu
 const WINDOW = 12;
 
 /** every (file, secret) found: a secret from `secrets` or a match of `shapes` in a file of `files` */
-export function scanLogs(files: readonly string[] = LOG_FILES, secrets: Iterable<string> = ISSUED_SECRETS, shapes: readonly RegExp[] = SECRET_SHAPES): string[] {
+export function scanLogs(
+  files: readonly string[] = LOG_FILES,
+  secrets: Iterable<string> = ISSUED_SECRETS,
+  shapes: readonly RegExp[] = SECRET_SHAPES,
+): string[] {
   const byTail = new Map<string, string[]>();
   const short: string[] = [];
   for (const s of secrets) {

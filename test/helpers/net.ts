@@ -64,13 +64,18 @@ export async function thief(): Promise<{ url: string; got: { url: string; body: 
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, got, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    got,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 /** this machine's first non-loopback IPv4 address, if it has one */
 export function externalAddress(): string | undefined {
   for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('127.')) return a.address;
+    for (const a of list ?? [])
+      if (a.family === 'IPv4' && !a.internal && !a.address.startsWith('127.')) return a.address;
   }
   return undefined;
 }

@@ -11,7 +11,12 @@ import * as mariadb from 'mariadb';
  * by the test itself. Nothing is shared with the suite's MariaDB on :3306.
  */
 
-const MARIADBD_CANDIDATES = ['/usr/sbin/mariadbd', '/usr/bin/mariadbd', '/usr/local/sbin/mariadbd', '/usr/local/bin/mariadbd'];
+const MARIADBD_CANDIDATES = [
+  '/usr/sbin/mariadbd',
+  '/usr/bin/mariadbd',
+  '/usr/local/sbin/mariadbd',
+  '/usr/local/bin/mariadbd',
+];
 
 function which(name: string): string | undefined {
   const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
@@ -28,7 +33,9 @@ export function mariadbBinaries(): { mariadbd: string; installDb: string } | { m
   return { mariadbd, installDb };
 }
 
-/** a TCP port below the ephemeral range (where client sockets take theirs) that nothing listens on right now (127.0.0.1) */
+/**
+ * a TCP port below the ephemeral range (where client sockets take theirs) that nothing listens on right now (127.0.0.1)
+ */
 export async function freeTcpPort(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const port = 10000 + Math.floor(Math.random() * 22000);
@@ -89,7 +96,13 @@ export class PrivateMariaDb {
   async init(): Promise<this> {
     const r = spawnSync(
       this.bins.installDb,
-      ['--no-defaults', `--datadir=${this.datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...this.userArgs],
+      [
+        '--no-defaults',
+        `--datadir=${this.datadir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        ...this.userArgs,
+      ],
       { encoding: 'utf8', timeout: 60_000 },
     );
     if (r.status !== 0) throw new Error(`mariadb-install-db failed (${r.status}): ${r.stderr || r.stdout}`);
@@ -133,7 +146,13 @@ export class PrivateMariaDb {
   async answers(timeoutMs = 1000): Promise<boolean> {
     let c: mariadb.Connection | undefined;
     try {
-      c = await mariadb.createConnection({ host: '127.0.0.1', port: this.port, user: 'root', password: '', connectTimeout: timeoutMs });
+      c = await mariadb.createConnection({
+        host: '127.0.0.1',
+        port: this.port,
+        user: 'root',
+        password: '',
+        connectTimeout: timeoutMs,
+      });
       await c.query('SELECT 1');
       return true;
     } catch {
@@ -145,7 +164,15 @@ export class PrivateMariaDb {
 
   /** runs statements as root on a fresh connection (optionally in a database) */
   async query(sql: string, params: unknown[] = [], database?: string): Promise<any> {
-    const c = await mariadb.createConnection({ host: '127.0.0.1', port: this.port, user: 'root', password: '', database, bigIntAsNumber: true, connectTimeout: 3000 });
+    const c = await mariadb.createConnection({
+      host: '127.0.0.1',
+      port: this.port,
+      user: 'root',
+      password: '',
+      database,
+      bigIntAsNumber: true,
+      connectTimeout: 3000,
+    });
     try {
       return await c.query(sql, params);
     } finally {

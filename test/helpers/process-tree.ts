@@ -46,11 +46,21 @@ export interface Started {
   output: () => string;
 }
 
-/** starts cmd in its own process group (so a test can clean up whatever is left) and waits for /healthz on GATEHOUSE_PORT */
+/**
+ * starts cmd in its own process group (so a test can clean up whatever is left) and waits for /healthz on
+ * GATEHOUSE_PORT
+ */
 export async function launch(cmd: string, args: string[], env: Record<string, string>): Promise<Started> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_') && !k.startsWith('npm_')));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_') && !k.startsWith('npm_')),
+  );
   // its own process group, so that the test can clean up whatever is left
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   captureChild(child, `launch-${path.basename(cmd)}`);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));

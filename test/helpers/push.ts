@@ -1,7 +1,11 @@
 // An independent implementation of the platforms' message crypto (npm wechat-crypto), so that the
 // pushes the tests deliver are not built with gatehouse's own code.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const WXBizMsgCrypt = require('wechat-crypto') as new (token: string, aesKey: string, id: string) => {
+const WXBizMsgCrypt = require('wechat-crypto') as new (
+  token: string,
+  aesKey: string,
+  id: string,
+) => {
   encrypt(text: string): string;
   decrypt(text: string): { message: string; id: string };
   getSignature(timestamp: string, nonce: string, encrypt: string): string;
@@ -16,7 +20,13 @@ export interface SignedPush {
 }
 
 /** encrypts and signs an XML message the way the platform pushes it */
-export function signedPush(token: string, aesKey: string, receiverId: string, inner: string, opts: { timestamp?: string; nonce?: string; outer?: string } = {}): SignedPush {
+export function signedPush(
+  token: string,
+  aesKey: string,
+  receiverId: string,
+  inner: string,
+  opts: { timestamp?: string; nonce?: string; outer?: string } = {},
+): SignedPush {
   const c = new WXBizMsgCrypt(token, aesKey, receiverId);
   const timestamp = opts.timestamp ?? String(Math.floor(Date.now() / 1000));
   const nonce = opts.nonce ?? Math.random().toString(36).slice(2, 12);
@@ -40,5 +50,7 @@ export function signedEcho(token: string, aesKey: string, receiverId: string, pl
 }
 
 export function xml(fields: Record<string, string | number>): string {
-  return `<xml>${Object.entries(fields).map(([k, v]) => (typeof v === 'number' ? `<${k}>${v}</${k}>` : `<${k}><![CDATA[${v}]]></${k}>`)).join('')}</xml>`;
+  return `<xml>${Object.entries(fields)
+    .map(([k, v]) => (typeof v === 'number' ? `<${k}>${v}</${k}>` : `<${k}><![CDATA[${v}]]></${k}>`))
+    .join('')}</xml>`;
 }

@@ -28,13 +28,18 @@ export function sendRaw(base: URL, agent: http.Agent, c: RawRequest): Promise<An
     if (c.body && !c.chunked) headers['content-length'] = String(c.body.length);
     if (!c.body && c.method === 'POST') headers['content-length'] = '0';
     let answered = false;
-    const req = http.request({ host: base.hostname, port: base.port, path: c.path, method: c.method, headers, agent: c.big ? false : agent }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: base.hostname, port: base.port, path: c.path, method: c.method, headers, agent: c.big ? false : agent },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(15_000, () => req.destroy(new Error('client timeout')));
     req.on('error', (err) => {
       if (!answered) reject(err);

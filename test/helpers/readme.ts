@@ -10,7 +10,9 @@ export type ExampleKind =
   | 'synopsis'
   /** a JSON file the text names (e.g. "Example `apps.json`:"), written into the working directory */
   | 'file'
-  /** JSON that is not a file: a request or answer shape (an answer right after a shell example is its expected output) */
+  /**
+   * JSON that is not a file: a request or answer shape (an answer right after a shell example is its expected output)
+   */
   | 'json';
 
 export interface Example {
@@ -52,11 +54,30 @@ export function extractExamples(markdown: string): Example[] {
   };
   const block = (text: string, line: number, lang: string) => {
     const before = paragraph || lastParagraph;
-    const kind: ExampleKind = isJson(text) || lang === 'json' ? (fileNamed(before) ? 'file' : 'json') : text.split('\n').every((l) => /^gatehouse\s/.test(l)) ? 'synopsis' : 'shell';
-    const e: Example = { kind, line, text, section, cell: false, ...(kind === 'file' ? { file: fileNamed(before) } : {}) };
+    const kind: ExampleKind =
+      isJson(text) || lang === 'json'
+        ? fileNamed(before)
+          ? 'file'
+          : 'json'
+        : text.split('\n').every((l) => /^gatehouse\s/.test(l))
+          ? 'synopsis'
+          : 'shell';
+    const e: Example = {
+      kind,
+      line,
+      text,
+      section,
+      cell: false,
+      ...(kind === 'file' ? { file: fileNamed(before) } : {}),
+    };
     // an answer shape right after a shell block, with only "answers" between, is that example's output
     const prev = out[out.length - 1];
-    const between = prev ? lines.slice(prev.line - 1 + prev.text.split('\n').length, line - 1).join(' ').trim() : '';
+    const between = prev
+      ? lines
+          .slice(prev.line - 1 + prev.text.split('\n').length, line - 1)
+          .join(' ')
+          .trim()
+      : '';
     if (kind === 'json' && prev && prev.kind === 'shell' && !prev.cell && /^answers:?$/.test(between)) {
       prev.expect = JSON.parse(text);
     }
@@ -78,7 +99,12 @@ export function extractExamples(markdown: string): Example[] {
     if (/^ {4}\S/.test(l) && i > 0 && lines[i - 1].trim() === '') {
       const start = i;
       const body: string[] = [];
-      for (; i < lines.length && (/^ {4}/.test(lines[i]) || (lines[i].trim() === '' && /^ {4}\S/.test(lines[i + 1] ?? ''))); i++) body.push(lines[i].slice(4));
+      for (
+        ;
+        i < lines.length && (/^ {4}/.test(lines[i]) || (lines[i].trim() === '' && /^ {4}\S/.test(lines[i + 1] ?? '')));
+        i++
+      )
+        body.push(lines[i].slice(4));
       block(body.join('\n'), start + 1, '');
       continue;
     }

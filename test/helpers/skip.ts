@@ -37,7 +37,8 @@ export function skipBecause(ctx: Mocha.Context, reason: string, opts: SkipOption
   const all = (s: Mocha.Suite): Mocha.Test[] => [...s.tests, ...s.suites.flatMap(all)];
   const file = process.env.TEST_SKIPS_FILE;
   const tests = hook ? (runnable?.parent ? all(runnable.parent).length : 0) : 1;
-  if (file) fs.appendFileSync(file, `${JSON.stringify({ title, reason: why, fixable: opts.fixable ?? null, tests })}\n`);
+  if (file)
+    fs.appendFileSync(file, `${JSON.stringify({ title, reason: why, fixable: opts.fixable ?? null, tests })}\n`);
   if (runnable && !hook) mark(runnable);
   else if (runnable?.parent) all(runnable.parent).forEach(mark);
   ctx.skip();

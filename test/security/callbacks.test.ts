@@ -43,7 +43,11 @@ function wecomPush(inner: string): { query: string; body: string } {
   const timestamp = String(nowS());
   const nonce = crypto.randomBytes(5).toString('hex');
   return {
-    query: new URLSearchParams({ msg_signature: wecomSignature(WC_TOKEN, timestamp, nonce, enc), timestamp, nonce }).toString(),
+    query: new URLSearchParams({
+      msg_signature: wecomSignature(WC_TOKEN, timestamp, nonce, enc),
+      timestamp,
+      nonce,
+    }).toString(),
     body: `<xml><ToUserName><![CDATA[${SUITE}]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>`,
   };
 }
@@ -53,7 +57,11 @@ function wecomPush(inner: string): { query: string; body: string } {
  * stopped and answers the times taken; 'attack' POSTs every case at once and answers each
  * status and time.
  */
-function clientThread(mode: 'probe' | 'attack', url: string, load?: { bodies: string[]; cases: Array<{ path: string; body: number; type: string }> }) {
+function clientThread(
+  mode: 'probe' | 'attack',
+  url: string,
+  load?: { bodies: string[]; cases: Array<{ path: string; body: number; type: string }> },
+) {
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const http = require('node:http');
@@ -119,7 +127,11 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
 
   const rpc = (name: string, para: Record<string, unknown>) => node.rpc(name, para, tok);
   const post = async (path: string, query: string, body: string) => {
-    const res = await fetch(`${node.url}${path}?${query}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } });
+    const res = await fetch(`${node.url}${path}?${query}`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'text/xml' },
+    });
     return { status: res.status, text: await res.text() };
   };
   /** a signed WeChat TP push to the events route (or another path) */
@@ -134,10 +146,23 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
   const ticketPush = (createTime: number) => {
     const ticket = `ticket@@@${crypto.randomBytes(6).toString('hex')}`;
     wx.acceptTicket(COMPONENT, ticket);
-    return wxPush(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: 'component_verify_ticket', ComponentVerifyTicket: ticket }));
+    return wxPush(
+      xml({
+        AppId: COMPONENT,
+        CreateTime: createTime,
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: ticket,
+      }),
+    );
   };
-  const suiteTicketPush = () => wcPush(xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS(), SuiteTicket: wt.ticket(SUITE) }));
-  const state = async () => JSON.stringify(await Promise.all(['tickets', 'authorizers', 'tokens', 'pushes', 'apps'].map((t) => node.db.query(`SELECT * FROM ${t}`))));
+  const suiteTicketPush = () =>
+    wcPush(xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS(), SuiteTicket: wt.ticket(SUITE) }));
+  const state = async () =>
+    JSON.stringify(
+      await Promise.all(
+        ['tickets', 'authorizers', 'tokens', 'pushes', 'apps'].map((t) => node.db.query(`SELECT * FROM ${t}`)),
+      ),
+    );
   const logText = () => fs.readFileSync(node.logFile, 'utf8');
 
   before(async () => {
@@ -156,12 +181,17 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
     node = await startNode({ dialect, fake });
     tok = node.token('*');
     const apps: Array<[string, string, Record<string, unknown>]> = [
-      ['wechat_tp', 'tp', { appId: COMPONENT, secret: WX_SECRET, token: WX_TOKEN, aesKey: WX_AES, msgForwardUrl: hook.url }],
+      [
+        'wechat_tp',
+        'tp',
+        { appId: COMPONENT, secret: WX_SECRET, token: WX_TOKEN, aesKey: WX_AES, msgForwardUrl: hook.url },
+      ],
       ['wecom_tp', 'suite', { suiteId: SUITE, secret: WC_SECRET, token: WC_TOKEN, aesKey: WC_AES }],
       ['fengniao_app', 'fn', { appId: 'fn-app-sec', devId: 'fn-dev-sec', secret: 'fengniao-secret-sec' }],
       ['shansong_app', 'ss', { appId: 'ss00000sec', secret: 'shansong-secret-sec' }],
     ];
-    for (const [platform, codeName, config] of apps) expect((await rpc('admin.app.put', { platform, codeName, config })).returnCode, codeName).to.equal(0);
+    for (const [platform, codeName, config] of apps)
+      expect((await rpc('admin.app.put', { platform, codeName, config })).returnCode, codeName).to.equal(0);
     fake.reset();
     hook.clear();
   });
@@ -184,18 +214,28 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
     ];
     const ROUTES = ['/wechat-tp/tp/events', `/wechat-tp/tp/messages/${AUTHORIZER}`, '/wecom-tp/suite/events'];
     const QUERY = `timestamp=${nowS()}&nonce=abc&encrypt_type=aes&msg_signature=${'0'.repeat(40)}`;
-    const JSON_BODIES = [`${'['.repeat(30000)}${']'.repeat(30000)}`, `${'{"a":'.repeat(10000)}1${'}'.repeat(10000)}`, `{"business_data":${JSON.stringify('['.repeat(30000) + ']'.repeat(30000))}}`];
+    const JSON_BODIES = [
+      `${'['.repeat(30000)}${']'.repeat(30000)}`,
+      `${'{"a":'.repeat(10000)}1${'}'.repeat(10000)}`,
+      `{"business_data":${JSON.stringify('['.repeat(30000) + ']'.repeat(30000))}}`,
+    ];
 
     it('each hostile body is refused as an envelope in a few ms at most, and read as a message in linear time', () => {
       /** the fastest of five runs (a loaded machine may preempt any one of them) */
-      const fastest = (fn: () => void) => Math.min(...Array.from({ length: 5 }, () => {
-        const t = performance.now();
-        fn();
-        return performance.now() - t;
-      }));
+      const fastest = (fn: () => void) =>
+        Math.min(
+          ...Array.from({ length: 5 }, () => {
+            const t = performance.now();
+            fn();
+            return performance.now() - t;
+          }),
+        );
       for (const [what, body] of XML_BODIES) {
         expect(Buffer.byteLength(body), what).to.be.below(64 * 1024);
-        expect(fastest(() => expect(() => parsePushXml(body, ENVELOPE_LIMITS), what).to.throw(XmlRejected)), `${what} (envelope), ms`).to.be.below(5);
+        expect(
+          fastest(() => expect(() => parsePushXml(body, ENVELOPE_LIMITS), what).to.throw(XmlRejected)),
+          `${what} (envelope), ms`,
+        ).to.be.below(5);
         const asMessage = () => {
           try {
             parsePushXml(body);
@@ -212,7 +252,12 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       const before = await state();
       const bodies = [...XML_BODIES.map(([, b]) => b), ...JSON_BODIES];
       const cases = Array.from({ length: 50 }, (_, i) => {
-        if (i % 10 === 9) return { path: i % 20 === 9 ? '/fengniao/fn/callback' : '/shansong/ss/callback', body: XML_BODIES.length + (i % JSON_BODIES.length), type: 'application/json' };
+        if (i % 10 === 9)
+          return {
+            path: i % 20 === 9 ? '/fengniao/fn/callback' : '/shansong/ss/callback',
+            body: XML_BODIES.length + (i % JSON_BODIES.length),
+            type: 'application/json',
+          };
         return { path: `${ROUTES[i % ROUTES.length]}?${QUERY}`, body: i % XML_BODIES.length, type: 'text/xml' };
       });
       // The server runs on this thread; the attacker and the /healthz prober each run on a worker
@@ -225,7 +270,10 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         const prober = clientThread('probe', node.url);
         await prober.ready;
         loop.enable();
-        const answers = (await clientThread('attack', node.url, { bodies, cases }).done) as Array<{ status: number; ms: number }>;
+        const answers = (await clientThread('attack', node.url, { bodies, cases }).done) as Array<{
+          status: number;
+          ms: number;
+        }>;
         await sleep(50);
         loop.disable();
         const probes = (await prober.stop()) as number[];
@@ -236,14 +284,19 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         const measured = { healthz: Math.max(...probes), loop: loop.max / 1e6, probes: probes.length };
         if (!best || Math.max(measured.healthz, measured.loop) < Math.max(best.healthz, best.loop)) best = measured;
       }
-      expect(best!.healthz, `slowest /healthz of ${best!.probes} while 50 hostile bodies were in flight, ms`).to.be.below(50);
+      expect(
+        best!.healthz,
+        `slowest /healthz of ${best!.probes} while 50 hostile bodies were in flight, ms`,
+      ).to.be.below(50);
       expect(best!.loop, 'longest event-loop stall, ms').to.be.below(50);
       expect(await state()).to.equal(before);
     });
 
     it('a hostile echostr on the WeCom URL verification is refused in linear time', async () => {
       const started = performance.now();
-      const res = await fetch(`${node.url}/wecom-tp/suite/events?msg_signature=${'0'.repeat(40)}&timestamp=1&nonce=n&echostr=${'%20'.repeat(2500)}`);
+      const res = await fetch(
+        `${node.url}/wecom-tp/suite/events?msg_signature=${'0'.repeat(40)}&timestamp=1&nonce=n&echostr=${'%20'.repeat(2500)}`,
+      );
       expect(res.status).to.equal(403);
       expect(performance.now() - started).to.be.below(1000);
     });
@@ -252,16 +305,40 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
   // ---------------------------------------------------------------------------------------------
   describe('item 6: authorization events apply in event order, per authorizer / corp', () => {
     const T = nowS();
-    const authorizerRow = async (id = AUTHORIZER) => (await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [id]))[0];
-    const corpRow = async (id = CORP) => (await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [id]))[0];
+    const authorizerRow = async (id = AUTHORIZER) =>
+      (await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [id]))[0];
+    const corpRow = async (id = CORP) =>
+      (await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [id]))[0];
     const wxToken = () => rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER });
-    const corpToken = (o: { force?: boolean } = {}) => rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP, ...o });
-    const unauthorized = (createTime: number) => wxPush(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }));
+    const corpToken = (o: { force?: boolean } = {}) =>
+      rpc('wecom.tpauth.token', { codeName: 'suite', corpId: CORP, ...o });
+    const unauthorized = (createTime: number) =>
+      wxPush(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }));
     const authorized = (createTime: number, infoType = 'authorized') =>
-      wxPush(xml({ AppId: COMPONENT, CreateTime: createTime, InfoType: infoType, AuthorizerAppid: AUTHORIZER, AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER), AuthorizationCodeExpiredTime: createTime + 3600, PreAuthCode: 'pre' }));
-    const cancelAuth = (ts: number) => wcPush(xml({ SuiteId: SUITE, InfoType: 'cancel_auth', TimeStamp: ts, AuthCorpId: CORP }));
+      wxPush(
+        xml({
+          AppId: COMPONENT,
+          CreateTime: createTime,
+          InfoType: infoType,
+          AuthorizerAppid: AUTHORIZER,
+          AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER),
+          AuthorizationCodeExpiredTime: createTime + 3600,
+          PreAuthCode: 'pre',
+        }),
+      );
+    const cancelAuth = (ts: number) =>
+      wcPush(xml({ SuiteId: SUITE, InfoType: 'cancel_auth', TimeStamp: ts, AuthCorpId: CORP }));
     const createAuth = (ts: number, infoType = 'create_auth', withCorp = false) =>
-      wcPush(xml({ SuiteId: SUITE, AuthCode: wt.authCode(SUITE, CORP), InfoType: infoType, TimeStamp: ts, ...(withCorp ? { AuthCorpId: CORP } : {}), State: 's' }));
+      wcPush(
+        xml({
+          SuiteId: SUITE,
+          AuthCode: wt.authCode(SUITE, CORP),
+          InfoType: infoType,
+          TimeStamp: ts,
+          ...(withCorp ? { AuthCorpId: CORP } : {}),
+          State: 's',
+        }),
+      );
     const ok = { status: 200, text: 'success' };
 
     describe('WeChat TP', () => {
@@ -275,7 +352,10 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         expect((await wxToken()).returnCode).to.equal(0);
         expect(await unauthorized(T - 100)).to.deep.equal(ok);
         expect((await wxToken()).returnCode).to.equal(0);
-        expect((await rpc('wechat.tp.authorizers', { codeName: 'tp' })).returnData.authorizers[0]).to.include({ authorizerAppId: AUTHORIZER, authorized: true });
+        expect((await rpc('wechat.tp.authorizers', { codeName: 'tp' })).returnData.authorizers[0]).to.include({
+          authorizerAppId: AUTHORIZER,
+          authorized: true,
+        });
         expect(await authorizerRow()).to.deep.include({ authorized: 1, last_event_at: (T - 50) * 1000 });
       });
 
@@ -289,7 +369,8 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         expect(await authorizerRow()).to.deep.include({ authorized: 0, last_event_at: (T - 100) * 1000 });
         expect((await wxToken()).returnCode).to.equal(1014);
         // the pushes are still recorded (and acknowledged: WeChat stops retrying)
-        const listed = (await rpc('admin.push.list', { platform: 'wechat_tp', infoType: 'authorized' })).returnData.pushes;
+        const listed = (await rpc('admin.push.list', { platform: 'wechat_tp', infoType: 'authorized' })).returnData
+          .pushes;
         expect(listed).to.have.length(2);
         expect(await authorized(T - 10, 'updateauthorized')).to.deep.equal(ok);
         expect(fake.count('api_query_auth')).to.equal(1);
@@ -299,9 +380,12 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       it('the authorization page redirect orders at the second of its exchange: older pushes are stale, one of the same second or later applies', async () => {
         const tp = await node.gh.services.wechatTp.require('tp');
         const before = Date.now();
-        expect(await node.gh.services.wechatTp.authorize(tp, wx.authorizationCode(COMPONENT, AUTHORIZER))).to.equal(AUTHORIZER);
+        expect(await node.gh.services.wechatTp.authorize(tp, wx.authorizationCode(COMPONENT, AUTHORIZER))).to.equal(
+          AUTHORIZER,
+        );
         const exchanged = Date.now();
-        expect(await unauthorized(Math.floor(before / 1000) - 1)).to.deep.equal(ok); // from before the redirect, arriving late
+        // from before the redirect, arriving late
+        expect(await unauthorized(Math.floor(before / 1000) - 1)).to.deep.equal(ok);
         expect((await wxToken()).returnCode).to.equal(0);
         // the exchange counts as the start of its second: a push of that same second applies
         const at = Number((await authorizerRow()).last_event_at);
@@ -325,18 +409,37 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
           for (const finalAuthorized of [true, false]) {
             // eight events, alternating, the newest decides; sent at once, shuffled, half to each node
             const base = T + (finalAuthorized ? 0 : 100);
-            const events = Array.from({ length: 8 }, (_, i) => ({ at: base + i, auth: i % 2 === (finalAuthorized ? 1 : 0) }));
-            const shuffled = [...events].sort(() => Math.random() - 0.5);
-            const answers = await Promise.all(shuffled.map((e, i) => {
-              const inner = e.auth
-                ? xml({ AppId: COMPONENT, CreateTime: e.at, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER), AuthorizationCodeExpiredTime: e.at + 3600, PreAuthCode: 'pre' })
-                : xml({ AppId: COMPONENT, CreateTime: e.at, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER });
-              const p = signedPush(WX_TOKEN, WX_AES, COMPONENT, inner);
-              return fetch(`${(i % 2 ? other : node).url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body }).then((r) => r.status);
+            const events = Array.from({ length: 8 }, (_, i) => ({
+              at: base + i,
+              auth: i % 2 === (finalAuthorized ? 1 : 0),
             }));
+            const shuffled = [...events].sort(() => Math.random() - 0.5);
+            const answers = await Promise.all(
+              shuffled.map((e, i) => {
+                const inner = e.auth
+                  ? xml({
+                      AppId: COMPONENT,
+                      CreateTime: e.at,
+                      InfoType: 'authorized',
+                      AuthorizerAppid: AUTHORIZER,
+                      AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER),
+                      AuthorizationCodeExpiredTime: e.at + 3600,
+                      PreAuthCode: 'pre',
+                    })
+                  : xml({ AppId: COMPONENT, CreateTime: e.at, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER });
+                const p = signedPush(WX_TOKEN, WX_AES, COMPONENT, inner);
+                return fetch(`${(i % 2 ? other : node).url}/wechat-tp/tp/events?${p.query}`, {
+                  method: 'POST',
+                  body: p.body,
+                }).then((r) => r.status);
+              }),
+            );
             expect(answers).to.deep.equal(shuffled.map(() => 200));
             expect((await wxToken()).returnCode).to.equal(finalAuthorized ? 0 : 1014);
-            expect(await authorizerRow()).to.deep.include({ authorized: finalAuthorized ? 1 : 0, last_event_at: (base + 7) * 1000 });
+            expect(await authorizerRow()).to.deep.include({
+              authorized: finalAuthorized ? 1 : 0,
+              last_event_at: (base + 7) * 1000,
+            });
           }
         } finally {
           await other.close();
@@ -363,7 +466,8 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         const permanent = await node.db.query('SELECT refresh_token FROM authorizers');
         expect(await cancelAuth(T - 100)).to.deep.equal(ok);
         fake.reset();
-        expect(await createAuth(T - 150)).to.deep.equal(ok); // create_auth does not name the corp: known only after the exchange
+        // create_auth does not name the corp: known only after the exchange
+        expect(await createAuth(T - 150)).to.deep.equal(ok);
         expect(fake.count('get_permanent_code')).to.equal(1);
         expect(await createAuth(T - 120, 'reset_permanent_code', true)).to.deep.equal(ok);
         expect(fake.count('get_permanent_code')).to.equal(1);
@@ -376,7 +480,11 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
 
       it('change_auth (T−20) orders too: a cancel_auth from before it is stale', async () => {
         expect(await createAuth(T - 50)).to.deep.equal(ok);
-        expect(await wcPush(xml({ SuiteId: SUITE, InfoType: 'change_auth', TimeStamp: T - 20, AuthCorpId: CORP, State: 's' }))).to.deep.equal(ok);
+        expect(
+          await wcPush(
+            xml({ SuiteId: SUITE, InfoType: 'change_auth', TimeStamp: T - 20, AuthCorpId: CORP, State: 's' }),
+          ),
+        ).to.deep.equal(ok);
         expect(await cancelAuth(T - 30)).to.deep.equal(ok);
         expect((await corpToken()).returnCode).to.equal(0);
         expect(await corpRow()).to.deep.include({ authorized: 1, last_event_at: (T - 20) * 1000 });
@@ -405,14 +513,48 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
   describe('item 9: element names and CDATA', () => {
     const RESERVED = ['__proto__', 'constructor', 'prototype'];
     const PLACES: Array<[string, (name: string) => Promise<{ status: number; text: string }>]> = [
-      ['a child of the decrypted event', (n) => wxPush(`<xml><AppId>${COMPONENT}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><${n}>x</${n}></xml>`)],
-      ['nested in the decrypted event', (n) => wxPush(`<xml><InfoType>unauthorized</InfoType><AuthorizerAppid>${AUTHORIZER}</AuthorizerAppid><info><${n}><polluted>yes</polluted></${n}></info></xml>`)],
-      ['in a message', (n) => wxPush(`<xml><MsgType>text</MsgType><${n}><polluted>1</polluted></${n}></xml>`, `/wechat-tp/tp/messages/${AUTHORIZER}`)],
-      ['in a WeCom push', (n) => wcPush(`<xml><SuiteId>${SUITE}</SuiteId><InfoType>cancel_auth</InfoType><TimeStamp>${nowS()}</TimeStamp><AuthCorpId>${CORP}</AuthCorpId><${n}/></xml>`)],
-      ['in the outer envelope', (n) => {
-        const p = signedPush(WX_TOKEN, WX_AES, COMPONENT, xml({ InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }), { outer: `<${n}><polluted>1</polluted></${n}>` });
-        return post('/wechat-tp/tp/events', p.query, p.body);
-      }],
+      [
+        'a child of the decrypted event',
+        (n) =>
+          wxPush(
+            `<xml><AppId>${COMPONENT}</AppId><CreateTime>1</CreateTime><InfoType>component_verify_ticket</InfoType><${n}>x</${n}></xml>`,
+          ),
+      ],
+      [
+        'nested in the decrypted event',
+        (n) =>
+          wxPush(
+            `<xml><InfoType>unauthorized</InfoType><AuthorizerAppid>${AUTHORIZER}</AuthorizerAppid><info><${n}><polluted>yes</polluted></${n}></info></xml>`,
+          ),
+      ],
+      [
+        'in a message',
+        (n) =>
+          wxPush(
+            `<xml><MsgType>text</MsgType><${n}><polluted>1</polluted></${n}></xml>`,
+            `/wechat-tp/tp/messages/${AUTHORIZER}`,
+          ),
+      ],
+      [
+        'in a WeCom push',
+        (n) =>
+          wcPush(
+            `<xml><SuiteId>${SUITE}</SuiteId><InfoType>cancel_auth</InfoType><TimeStamp>${nowS()}</TimeStamp><AuthCorpId>${CORP}</AuthCorpId><${n}/></xml>`,
+          ),
+      ],
+      [
+        'in the outer envelope',
+        (n) => {
+          const p = signedPush(
+            WX_TOKEN,
+            WX_AES,
+            COMPONENT,
+            xml({ InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }),
+            { outer: `<${n}><polluted>1</polluted></${n}>` },
+          );
+          return post('/wechat-tp/tp/events', p.query, p.body);
+        },
+      ],
     ];
     for (const name of RESERVED) {
       for (const [where, send] of PLACES) {
@@ -425,10 +567,16 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
           expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
           expect(logText()).to.not.match(/push handling failed|"level":50/);
           // a valid message after it: its forward is the first and only one to arrive
-          const sentinel = '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[sentinel]]></Content></xml>';
-          expect(await wxPush(sentinel, `/wechat-tp/tp/messages/${AUTHORIZER}`)).to.deep.equal({ status: 200, text: 'success' });
+          const sentinel =
+            '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[sentinel]]></Content></xml>';
+          expect(await wxPush(sentinel, `/wechat-tp/tp/messages/${AUTHORIZER}`)).to.deep.equal({
+            status: 200,
+            text: 'success',
+          });
           await until(() => hook.got.length > 0, 'the sentinel forward');
-          expect(hook.got).to.deep.equal([{ appid: AUTHORIZER, message: { ToUserName: 'gh_1', MsgType: 'text', Content: 'sentinel' } }]);
+          expect(hook.got).to.deep.equal([
+            { appid: AUTHORIZER, message: { ToUserName: 'gh_1', MsgType: 'text', Content: 'sentinel' } },
+          ]);
         });
       }
     }
@@ -450,13 +598,28 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         const r = await wxPush(inner, `/wechat-tp/tp/messages/${AUTHORIZER}`);
         expect(r).to.deep.equal({ status: 200, text: 'success' });
         await until(() => hook.got.length > 0, 'the forward');
-        expect(hook.got).to.deep.equal([{ appid: AUTHORIZER, message: { ToUserName: 'gh_1', FromUserName: 'o_user', CreateTime: '1700000000', MsgType: 'text', Content: content, MsgId: '9223372036854775807' } }]);
+        expect(hook.got).to.deep.equal([
+          {
+            appid: AUTHORIZER,
+            message: {
+              ToUserName: 'gh_1',
+              FromUserName: 'o_user',
+              CreateTime: '1700000000',
+              MsgType: 'text',
+              Content: content,
+              MsgId: '9223372036854775807',
+            },
+          },
+        ]);
       });
     }
 
     it('"]]>" split across two CDATA sections (as WeChat sends it) is read back whole', async () => {
       const inner = `<xml><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[a]]]]><![CDATA[>b]]></Content></xml>`;
-      expect(await wxPush(inner, `/wechat-tp/tp/messages/${AUTHORIZER}`)).to.deep.equal({ status: 200, text: 'success' });
+      expect(await wxPush(inner, `/wechat-tp/tp/messages/${AUTHORIZER}`)).to.deep.equal({
+        status: 200,
+        text: 'success',
+      });
       await until(() => hook.got.length > 0, 'the forward');
       expect(hook.got[0].message.Content).to.equal('a]]>b');
     });
@@ -474,25 +637,56 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
     const secret = (label: string) => `${label}_${crypto.randomBytes(10).toString('hex')}`;
     const KINDS: Kind[] = [
       {
-        kind: 'component_verify_ticket', platform: 'wechat_tp', infoType: 'component_verify_ticket',
+        kind: 'component_verify_ticket',
+        platform: 'wechat_tp',
+        infoType: 'component_verify_ticket',
         async send() {
           const t = secret('cvt');
-          expect((await wxPush(xml({ AppId: COMPONENT, CreateTime: nowS(), InfoType: 'component_verify_ticket', ComponentVerifyTicket: t }))).status).to.equal(200);
+          expect(
+            (
+              await wxPush(
+                xml({
+                  AppId: COMPONENT,
+                  CreateTime: nowS(),
+                  InfoType: 'component_verify_ticket',
+                  ComponentVerifyTicket: t,
+                }),
+              )
+            ).status,
+          ).to.equal(200);
           return { ComponentVerifyTicket: t };
         },
       },
       ...(['authorized', 'updateauthorized'] as const).map((infoType): Kind => ({
-        kind: infoType, platform: 'wechat_tp', infoType,
+        kind: infoType,
+        platform: 'wechat_tp',
+        infoType,
         async send() {
           await ticketPush(nowS());
           const code = wx.authorizationCode(COMPONENT, AUTHORIZER);
           const pre = secret('preauthcode');
-          expect((await wxPush(xml({ AppId: COMPONENT, CreateTime: nowS(), InfoType: infoType, AuthorizerAppid: AUTHORIZER, AuthorizationCode: code, AuthorizationCodeExpiredTime: nowS() + 3600, PreAuthCode: pre }))).status).to.equal(200);
+          expect(
+            (
+              await wxPush(
+                xml({
+                  AppId: COMPONENT,
+                  CreateTime: nowS(),
+                  InfoType: infoType,
+                  AuthorizerAppid: AUTHORIZER,
+                  AuthorizationCode: code,
+                  AuthorizationCodeExpiredTime: nowS() + 3600,
+                  PreAuthCode: pre,
+                }),
+              )
+            ).status,
+          ).to.equal(200);
           return { AuthorizationCode: code, PreAuthCode: pre };
         },
       })),
       {
-        kind: 'notify_third_fasteregister (auth_code, nested info.code)', platform: 'wechat_tp', infoType: 'notify_third_fasteregister',
+        kind: 'notify_third_fasteregister (auth_code, nested info.code)',
+        platform: 'wechat_tp',
+        infoType: 'notify_third_fasteregister',
         async send() {
           const authCode = secret('fastauth');
           const code = secret('corpcode');
@@ -502,7 +696,9 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         },
       },
       {
-        kind: 'a message event with a QR Ticket and a card code (any case)', platform: 'wechat_tp', infoType: 'subscribe',
+        kind: 'a message event with a QR Ticket and a card code (any case)',
+        platform: 'wechat_tp',
+        infoType: 'subscribe',
         async send() {
           const ticket = secret('qrticket');
           const card = secret('cardcode');
@@ -513,24 +709,35 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         },
       },
       {
-        kind: 'suite_ticket', platform: 'wecom_tp', infoType: 'suite_ticket',
+        kind: 'suite_ticket',
+        platform: 'wecom_tp',
+        infoType: 'suite_ticket',
         async send() {
           const t = wt.ticket(SUITE);
-          expect((await wcPush(xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS(), SuiteTicket: t }))).status).to.equal(200);
+          expect(
+            (await wcPush(xml({ SuiteId: SUITE, InfoType: 'suite_ticket', TimeStamp: nowS(), SuiteTicket: t }))).status,
+          ).to.equal(200);
           return { SuiteTicket: t };
         },
       },
       ...(['create_auth', 'reset_permanent_code'] as const).map((infoType): Kind => ({
-        kind: infoType, platform: 'wecom_tp', infoType,
+        kind: infoType,
+        platform: 'wecom_tp',
+        infoType,
         async send() {
           await suiteTicketPush();
           const code = wt.authCode(SUITE, CORP);
-          expect((await wcPush(xml({ SuiteId: SUITE, AuthCode: code, InfoType: infoType, TimeStamp: nowS(), State: 'st1' }))).status).to.equal(200);
+          expect(
+            (await wcPush(xml({ SuiteId: SUITE, AuthCode: code, InfoType: infoType, TimeStamp: nowS(), State: 'st1' })))
+              .status,
+          ).to.equal(200);
           return { AuthCode: code };
         },
       })),
       {
-        kind: 'register_corp (RegisterCode, nested ContactSync.AccessToken)', platform: 'wecom_tp', infoType: 'register_corp',
+        kind: 'register_corp (RegisterCode, nested ContactSync.AccessToken)',
+        platform: 'wecom_tp',
+        infoType: 'register_corp',
         async send() {
           const reg = secret('registercode');
           const at = secret('accesstoken');
@@ -540,7 +747,9 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
         },
       },
       {
-        kind: 'change_external_contact (WelcomeCode), PermanentCode', platform: 'wecom_tp', infoType: 'change_external_contact',
+        kind: 'change_external_contact (WelcomeCode), PermanentCode',
+        platform: 'wecom_tp',
+        infoType: 'change_external_contact',
         async send() {
           const welcome = secret('welcome');
           const pc = secret('permanent');
@@ -551,7 +760,8 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       },
     ];
 
-    const at = (body: any, path: string): unknown => path.split('.').reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), body);
+    const at = (body: any, path: string): unknown =>
+      path.split('.').reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), body);
 
     for (const k of KINDS) {
       it(`${k.kind}: no issued value listed; each reads "****" + last 4`, async () => {
@@ -565,16 +775,33 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
           expect(listed, path).to.not.include(value);
           expect(at(pushes[0].body, path), path).to.equal(`****${value.slice(-4)}`);
         }
-        expect(JSON.stringify(await node.db.query('SELECT body FROM pushes'))).to.not.include(Object.values(secrets)[0]);
+        expect(JSON.stringify(await node.db.query('SELECT body FROM pushes'))).to.not.include(
+          Object.values(secrets)[0],
+        );
       });
     }
 
     it('data fields stay readable (InfoType, appid, status, EventKey, State, code_type, ErrCode)', async () => {
-      await wxPush(`<xml><AppId>${COMPONENT}</AppId><CreateTime>${nowS()}</CreateTime><InfoType>notify_third_fasteregister</InfoType><appid>wxnewmini0000001</appid><status>89249</status><ErrCode>0</ErrCode><auth_code>abcdefgh</auth_code><msg>x</msg><info><code_type>1</code_type></info></xml>`);
+      await wxPush(
+        `<xml><AppId>${COMPONENT}</AppId><CreateTime>${nowS()}</CreateTime><InfoType>notify_third_fasteregister</InfoType><appid>wxnewmini0000001</appid><status>89249</status><ErrCode>0</ErrCode><auth_code>abcdefgh</auth_code><msg>x</msg><info><code_type>1</code_type></info></xml>`,
+      );
       await wcPush(xml({ SuiteId: SUITE, InfoType: 'change_auth', TimeStamp: nowS(), AuthCorpId: CORP, State: 'st9' }));
-      const all = (await rpc('admin.push.list', { limit: 200 })).returnData.pushes as Array<{ infoType: string; body: any }>;
+      const all = (await rpc('admin.push.list', { limit: 200 })).returnData.pushes as Array<{
+        infoType: string;
+        body: any;
+      }>;
       const fast = all.find((p) => p.infoType === 'notify_third_fasteregister')!.body;
-      expect(fast).to.deep.equal({ AppId: COMPONENT, CreateTime: fast.CreateTime, InfoType: 'notify_third_fasteregister', appid: 'wxnewmini0000001', status: '89249', ErrCode: '0', auth_code: '****efgh', msg: 'x', info: { code_type: '1' } });
+      expect(fast).to.deep.equal({
+        AppId: COMPONENT,
+        CreateTime: fast.CreateTime,
+        InfoType: 'notify_third_fasteregister',
+        appid: 'wxnewmini0000001',
+        status: '89249',
+        ErrCode: '0',
+        auth_code: '****efgh',
+        msg: 'x',
+        info: { code_type: '1' },
+      });
       expect(all.find((p) => p.infoType === 'change_auth')!.body).to.include({ State: 'st9', AuthCorpId: CORP });
     });
   });

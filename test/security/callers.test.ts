@@ -11,7 +11,8 @@ import { forEachDialect, freshDatabase, requireMariadb, type TestDatabase } from
 import { JWT_SECRET, startNode, type TestNode } from '../helpers/gatehouse';
 import { serveNode, type NodeProcess } from '../helpers/node-proc';
 
-const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+const payloadOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rpcAt(url: string, interfaceName: string, para: unknown, token?: string) {
@@ -68,9 +69,21 @@ forEachDialect('caller tokens: jti, list, revoke', (dialect) => {
 
   it('admin.* reaches qcloud.work.initagent over RPC', async () => {
     const admin = node.token('admin.*');
-    const r = await node.rpc('qcloud.work.initagent', { corpid: 'wwscope0001', agentid: '1000002', agentsecret: 'agent-secret-x' }, admin);
+    const r = await node.rpc(
+      'qcloud.work.initagent',
+      { corpid: 'wwscope0001', agentid: '1000002', agentsecret: 'agent-secret-x' },
+      admin,
+    );
     expect(r.returnCode).to.equal(0);
-    expect((await node.rpc('qcloud.work.initagent', { corpid: 'wwscope0001', agentid: '1000002', agentsecret: 'x' }, node.token('wechat.*'))).returnCode).to.equal(4003);
+    expect(
+      (
+        await node.rpc(
+          'qcloud.work.initagent',
+          { corpid: 'wwscope0001', agentid: '1000002', agentsecret: 'x' },
+          node.token('wechat.*'),
+        )
+      ).returnCode,
+    ).to.equal(4003);
   });
 
   it('every token the helpers mint carries a random jti and is recorded without the token', async () => {
@@ -83,7 +96,14 @@ forEachDialect('caller tokens: jti, list, revoke', (dialect) => {
     const res = await node.rpc('admin.caller.list', {}, node.token('admin.*'));
     expect(res.returnCode).to.equal(0);
     const mine = res.returnData.callers.find((c: { jti: string }) => c.jti === ja);
-    expect(mine).to.deep.equal({ jti: ja, sub: 'test', scope: 'admin.*', apps: ['shop'], exp: payloadOf(a).exp, revoked: false });
+    expect(mine).to.deep.equal({
+      jti: ja,
+      sub: 'test',
+      scope: 'admin.*',
+      apps: ['shop'],
+      exp: payloadOf(a).exp,
+      revoked: false,
+    });
     expect(JSON.stringify(res.returnData)).to.not.include(a.split('.')[2]);
     const rows = await node.db.query('SELECT * FROM callers');
     expect(JSON.stringify(rows)).to.not.include(a.split('.')[2]);
@@ -94,16 +114,34 @@ forEachDialect('caller tokens: jti, list, revoke', (dialect) => {
     const jti = payloadOf(victim).jti as string;
     expect((await node.rpc('admin.app.list', {}, victim)).returnCode).to.equal(0); // cached now
     const admin = node.token('admin.*');
-    expect(await node.rpc('admin.caller.revoke', { jti }, admin)).to.deep.equal({ returnCode: 0, returnMessage: 'OK', returnData: { revoked: true }, version: 1, componentName: 'MA' });
-    expect(await node.rpc('admin.app.list', {}, victim)).to.deep.equal({ returnCode: 4001, returnMessage: 'UNAUTHENTICATED', returnData: '', version: 1, componentName: 'MA' });
+    expect(await node.rpc('admin.caller.revoke', { jti }, admin)).to.deep.equal({
+      returnCode: 0,
+      returnMessage: 'OK',
+      returnData: { revoked: true },
+      version: 1,
+      componentName: 'MA',
+    });
+    expect(await node.rpc('admin.app.list', {}, victim)).to.deep.equal({
+      returnCode: 4001,
+      returnMessage: 'UNAUTHENTICATED',
+      returnData: '',
+      version: 1,
+      componentName: 'MA',
+    });
     // the proxies verify callers the same way
-    const proxied = await fetch(`${node.url}/proxy/wechat-app/nosuchapp/cgi-bin/user/get`, { headers: { authorization: `Bearer ${victim}` } });
+    const proxied = await fetch(`${node.url}/proxy/wechat-app/nosuchapp/cgi-bin/user/get`, {
+      headers: { authorization: `Bearer ${victim}` },
+    });
     expect(proxied.status).to.equal(401);
-    const other = await fetch(`${node.url}/proxy/wechat-app/nosuchapp/cgi-bin/user/get`, { headers: { authorization: `Bearer ${admin}` } });
+    const other = await fetch(`${node.url}/proxy/wechat-app/nosuchapp/cgi-bin/user/get`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(other.status).to.not.equal(401);
     const [row] = await node.db.query('SELECT jti, revoked_at FROM callers WHERE jti = ?', [jti]);
     expect(Number(row.revoked_at)).to.be.greaterThan(0);
-    const listed = (await node.rpc('admin.caller.list', {}, admin)).returnData.callers.find((c: { jti: string }) => c.jti === jti);
+    const listed = (await node.rpc('admin.caller.list', {}, admin)).returnData.callers.find(
+      (c: { jti: string }) => c.jti === jti,
+    );
     expect(listed.revoked).to.equal(true);
     // revoking again is harmless
     expect((await node.rpc('admin.caller.revoke', { jti }, admin)).returnData).to.deep.equal({ revoked: true });
@@ -113,7 +151,9 @@ forEachDialect('caller tokens: jti, list, revoke', (dialect) => {
   it('a jti gatehouse did not mint (signed elsewhere with the secret) is recorded as revoked and refused', async () => {
     const foreign = jwt.sign({ sub: 'ext', scope: 'admin.*', jti: 'ext-7f3c2a' }, JWT_SECRET, { expiresIn: 600 });
     expect((await node.rpc('admin.app.list', {}, foreign)).returnCode).to.equal(0);
-    expect((await node.rpc('admin.caller.revoke', { jti: 'ext-7f3c2a' }, node.token('admin.*'))).returnData).to.deep.equal({ revoked: true });
+    expect(
+      (await node.rpc('admin.caller.revoke', { jti: 'ext-7f3c2a' }, node.token('admin.*'))).returnData,
+    ).to.deep.equal({ revoked: true });
     expect((await node.rpc('admin.app.list', {}, foreign)).returnCode).to.equal(4001);
     const [row] = await node.db.query('SELECT sub, exp, revoked_at FROM callers WHERE jti = ?', ['ext-7f3c2a']);
     expect(row.sub).to.equal(null);
@@ -174,7 +214,12 @@ describe('caller revocation across two processes on one MariaDB (§4 trust)', fu
   before(async function () {
     await requireMariadb(this);
     db = await freshDatabase('mariadb');
-    env = { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_JWT_SECRET: JWT_SECRET, GATEHOUSE_LOG_LEVEL: 'warn', GATEHOUSE_PUBLIC_RATE_LIMIT: '0' };
+    env = {
+      GATEHOUSE_DATABASE_URL: db.url,
+      GATEHOUSE_JWT_SECRET: JWT_SECRET,
+      GATEHOUSE_LOG_LEVEL: 'warn',
+      GATEHOUSE_PUBLIC_RATE_LIMIT: '0',
+    };
     nodes = await Promise.all([0, 1].map(() => serveNode(env, Number(freePort()))));
   });
   after(async () => {
@@ -198,8 +243,18 @@ describe('caller revocation across two processes on one MariaDB (§4 trust)', fu
     expect(table.stdout.split('\n')[0]).to.equal('jti\tsub\tscope\tapps\texp\trevoked');
     expect(table.stdout).to.include(`${jti}\tops\tadmin.*\t*\t`);
     expect(table.stdout).to.not.include(token.split('.')[2]);
-    const lines = cli(['caller', 'list', '--json'], env).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.find((l) => l.jti === jti)).to.deep.equal({ jti, sub: 'ops', scope: 'admin.*', apps: null, exp: payloadOf(token).exp, revoked: false });
+    const lines = cli(['caller', 'list', '--json'], env)
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.find((l) => l.jti === jti)).to.deep.equal({
+      jti,
+      sub: 'ops',
+      scope: 'admin.*',
+      apps: null,
+      exp: payloadOf(token).exp,
+      revoked: false,
+    });
   });
 
   it('revoked through node A (RPC), node B refuses the token it has cached within 5 s', async () => {

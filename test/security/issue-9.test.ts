@@ -39,7 +39,8 @@ const PAGE_LIMIT = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const nowS = () => Math.floor(Date.now() / 1000);
-const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+const payloadOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
 
 /** what every row gets: the shared node, the fakes and a few ways to drive them */
 interface Env {
@@ -56,16 +57,36 @@ interface Env {
 }
 
 /** every app row, as stored */
-const appRows = (env: Env) => env.node.db.query('SELECT platform, code_name, app_id, config, updated_at FROM apps ORDER BY platform, code_name');
+const appRows = (env: Env) =>
+  env.node.db.query('SELECT platform, code_name, app_id, config, updated_at FROM apps ORDER BY platform, code_name');
 /** what a callback may change */
-const pushState = async (env: Env) => JSON.stringify(await Promise.all(['tickets', 'authorizers', 'tokens', 'pushes'].map((t) => env.node.db.query(`SELECT * FROM ${t}`))));
+const pushState = async (env: Env) =>
+  JSON.stringify(
+    await Promise.all(
+      ['tickets', 'authorizers', 'tokens', 'pushes'].map((t) => env.node.db.query(`SELECT * FROM ${t}`)),
+    ),
+  );
 /** POSTs a signed WeChat TP push (as WeChat does) to the events route or a messages route */
-async function wxPush(env: Env, inner: string, route = '/wechat-tp/tp/events', signed = signedPush(TP_TOKEN, AES, COMPONENT, inner)) {
-  const res = await fetch(`${env.node.url}${route}?${signed.query}`, { method: 'POST', body: signed.body, headers: { 'content-type': 'text/xml' } });
+async function wxPush(
+  env: Env,
+  inner: string,
+  route = '/wechat-tp/tp/events',
+  signed = signedPush(TP_TOKEN, AES, COMPONENT, inner),
+) {
+  const res = await fetch(`${env.node.url}${route}?${signed.query}`, {
+    method: 'POST',
+    body: signed.body,
+    headers: { 'content-type': 'text/xml' },
+  });
   return { status: res.status, text: await res.text() };
 }
 const proxy = (env: Env, route: string, token: string, method = 'GET', body?: string) =>
-  fetch(`${env.node.url}${route}`, { method, body, redirect: 'manual', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+  fetch(`${env.node.url}${route}`, {
+    method,
+    body,
+    redirect: 'manual',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  });
 const FORBIDDEN = { returnCode: 4003, returnMessage: 'FORBIDDEN' };
 const NO_APP = { returnCode: 1012, returnMessage: 'NO_APP' };
 
@@ -78,16 +99,27 @@ interface Attack {
 const ATTACKS: Attack[] = [
   {
     item: '1',
-    attack: "a caller limited to apps ['mine'] puts wechat_app 'mine' with the appId of 'shop' and reaches shop's token, ticket and logins",
+    attack:
+      "a caller limited to apps ['mine'] puts wechat_app 'mine' with the appId of 'shop' and reaches shop's token, ticket and logins",
     async run(env) {
       const { node, fake } = env;
       const attacker = node.token('admin.app.put wechat.app.* qcloud.mimi.* proxy.wechat_app', ['mine']);
       const before = await appRows(env);
-      const r = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'mine', config: { appId: SHOP, secret: 'wrong-secret', loginDurationDays: 1 } }, attacker);
+      const r = await node.rpc(
+        'admin.app.put',
+        {
+          platform: 'wechat_app',
+          codeName: 'mine',
+          config: { appId: SHOP, secret: 'wrong-secret', loginDurationDays: 1 },
+        },
+        attacker,
+      );
       expect(r).to.deep.equal({
         returnCode: 1003,
         returnMessage: 'PARA_ERROR',
-        returnData: { errors: [{ path: '/config/appId', message: `appId ${SHOP} is already configured as codeName "shop"` }] },
+        returnData: {
+          errors: [{ path: '/config/appId', message: `appId ${SHOP} is already configured as codeName "shop"` }],
+        },
         version: 1,
         componentName: 'MA',
       });
@@ -104,21 +136,39 @@ const ATTACKS: Attack[] = [
       expect(login.returnCode).to.equal(0);
       expect(login.returnData).to.include({ appid: SHOP, duration: 30 * 86_400 });
       expect(fake.count('jscode2session', SHOP)).to.equal(1);
-      expect(await node.db.query('SELECT appid, openid FROM sessions WHERE id = ?', [login.returnData.id])).to.deep.equal([{ appid: SHOP, openid }]);
+      expect(
+        await node.db.query('SELECT appid, openid FROM sessions WHERE id = ?', [login.returnData.id]),
+      ).to.deep.equal([{ appid: SHOP, openid }]);
     },
   },
   {
     item: '1',
-    attack: "the same for wecom_corp: a caller limited to ['hr-copy'] puts 'hr-copy' with the corpId + agentId of 'hr' and proxies with it",
+    attack:
+      "the same for wecom_corp: a caller limited to ['hr-copy'] puts 'hr-copy' with the corpId + agentId of 'hr' and proxies with it",
     async run(env) {
       const { node, fake } = env;
       const attacker = node.token('admin.app.put wecom.corp.* proxy.wecom_corp', ['hr-copy']);
       const before = await appRows(env);
-      const r = await node.rpc('admin.app.put', { platform: 'wecom_corp', codeName: 'hr-copy', config: { corpId: CORP, agentId: '1000002', secret: 'wrong-secret' } }, attacker);
+      const r = await node.rpc(
+        'admin.app.put',
+        {
+          platform: 'wecom_corp',
+          codeName: 'hr-copy',
+          config: { corpId: CORP, agentId: '1000002', secret: 'wrong-secret' },
+        },
+        attacker,
+      );
       expect(r).to.deep.equal({
         returnCode: 1003,
         returnMessage: 'PARA_ERROR',
-        returnData: { errors: [{ path: '/config/corpId', message: `corpId:agentId ${CORP}:1000002 is already configured as codeName "hr"` }] },
+        returnData: {
+          errors: [
+            {
+              path: '/config/corpId',
+              message: `corpId:agentId ${CORP}:1000002 is already configured as codeName "hr"`,
+            },
+          ],
+        },
         version: 1,
         componentName: 'MA',
       });
@@ -150,21 +200,45 @@ const ATTACKS: Attack[] = [
   },
   {
     item: '3',
-    attack: 'a store rotated from clear values with `secrets rotate --new-key K1`, then one start with a wrong key, locks K1 out',
+    attack:
+      'a store rotated from clear values with `secrets rotate --new-key K1`, then one start with a wrong key, locks K1 out',
     async run(env) {
       env.ctx.timeout(60_000);
       const db = await freshDatabase('sqlite');
       try {
         // a store written without a key: generated JWT secret and an app secret in clear
         const clear = await startNode({ dialect: 'sqlite', db, env: { GATEHOUSE_JWT_SECRET: '' } });
-        expect((await clear.rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'tt', config: { appId: 'tt-issue9', secret: 'clear-secret-9' } }, clear.token())).returnCode).to.equal(0);
+        expect(
+          (
+            await clear.rpc(
+              'admin.app.put',
+              { platform: 'toutiao_app', codeName: 'tt', config: { appId: 'tt-issue9', secret: 'clear-secret-9' } },
+              clear.token(),
+            )
+          ).returnCode,
+        ).to.equal(0);
         await clear.close();
         const k1 = crypto.randomBytes(32).toString('base64');
-        const rotated = cli(['secrets', 'rotate', '--new-key', k1], { GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_LOG_LEVEL: 'warn' });
+        const rotated = cli(['secrets', 'rotate', '--new-key', k1], {
+          GATEHOUSE_DATABASE_URL: db.url,
+          GATEHOUSE_LOG_LEVEL: 'warn',
+        });
         expect(rotated.status, rotated.stderr).to.equal(0);
-        const stored = async () => [await db.query('SELECT k, v FROM meta ORDER BY k'), await db.query('SELECT code_name, config FROM apps')];
+        const stored = async () => [
+          await db.query('SELECT k, v FROM meta ORDER BY k'),
+          await db.query('SELECT code_name, config FROM apps'),
+        ];
         const before = await stored();
-        const boot = (key: string) => start(configFromEnv({ GATEHOUSE_DATABASE_URL: db.url, GATEHOUSE_PORT: '0', GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_MASTER_KEY: key }), createLogger('silent'));
+        const boot = (key: string) =>
+          start(
+            configFromEnv({
+              GATEHOUSE_DATABASE_URL: db.url,
+              GATEHOUSE_PORT: '0',
+              GATEHOUSE_HOST: '127.0.0.1',
+              GATEHOUSE_MASTER_KEY: key,
+            }),
+            createLogger('silent'),
+          );
         const wrong = await boot(crypto.randomBytes(32).toString('base64')).then(
           async (gh) => (await gh.close(), 'started'),
           (e: Error) => e.message,
@@ -184,7 +258,8 @@ const ATTACKS: Attack[] = [
   },
   {
     item: '4',
-    attack: "four bodies '<xml>' + '<a'.repeat(32700) at once to /wechat-tp/{code}/events stall /healthz before any signature check",
+    attack:
+      "four bodies '<xml>' + '<a'.repeat(32700) at once to /wechat-tp/{code}/events stall /healthz before any signature check",
     async run(env) {
       const { node } = env;
       const before = await pushState(env);
@@ -197,7 +272,13 @@ const ATTACKS: Attack[] = [
       for (let round = 0; round < 3 && best >= 250; round++) {
         let done = false;
         const attack = Promise.all(
-          Array.from({ length: 4 }, () => fetch(`${node.url}/wechat-tp/tp/events?${query}`, { method: 'POST', body, headers: { 'content-type': 'text/xml' } }).then(async (r) => (await r.text(), r.status))),
+          Array.from({ length: 4 }, () =>
+            fetch(`${node.url}/wechat-tp/tp/events?${query}`, {
+              method: 'POST',
+              body,
+              headers: { 'content-type': 'text/xml' },
+            }).then(async (r) => (await r.text(), r.status)),
+          ),
         ).finally(() => (done = true));
         const probes: number[] = [];
         do {
@@ -222,10 +303,14 @@ const ATTACKS: Attack[] = [
       const app = await node.gh.services.apps.require('shansong_app', 'ss');
       await node.gh.services.shansong.authorize(app, 'victim-5', ss.code(SS_CLIENT, 'victim-5'));
       fake.reset();
-      const rows = () => node.db.query("SELECT * FROM authorizers WHERE platform = 'shansong_app' ORDER BY authorizer_id");
+      const rows = () =>
+        node.db.query("SELECT * FROM authorizers WHERE platform = 'shansong_app' ORDER BY authorizer_id");
       const before = await rows();
       // a genuine code of the attacker's own Shansong account, with the victim's merchant code as state
-      const res = await fetch(`${node.url}/shansong/ss/authorized?code=${ss.code(SS_CLIENT, 'attacker-5')}&state=victim-5`, { redirect: 'manual' });
+      const res = await fetch(
+        `${node.url}/shansong/ss/authorized?code=${ss.code(SS_CLIENT, 'attacker-5')}&state=victim-5`,
+        { redirect: 'manual' },
+      );
       expect(res.status).to.equal(400);
       expect(res.headers.get('content-type')).to.match(/^text\/html/);
       expect(await res.text()).to.include('Invalid or expired authorization');
@@ -235,14 +320,28 @@ const ATTACKS: Attack[] = [
   },
   {
     item: '6',
-    attack: 'unauthorized (CreateTime T−100), then authorized (T−50), then a replay of the first leaves the authorizer unauthorized',
+    attack:
+      'unauthorized (CreateTime T−100), then authorized (T−50), then a replay of the first leaves the authorizer unauthorized',
     async run(env) {
       const { node, wx, root } = env;
       const AUTHORIZER = 'wxauthorizer6i9';
       const T = nowS();
       const ok = { status: 200, text: 'success' };
-      const first = signedPush(TP_TOKEN, AES, COMPONENT, xml({ AppId: COMPONENT, CreateTime: T - 100, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }));
-      const authorized = xml({ AppId: COMPONENT, CreateTime: T - 50, InfoType: 'authorized', AuthorizerAppid: AUTHORIZER, AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER), AuthorizationCodeExpiredTime: T + 3600, PreAuthCode: 'pre' });
+      const first = signedPush(
+        TP_TOKEN,
+        AES,
+        COMPONENT,
+        xml({ AppId: COMPONENT, CreateTime: T - 100, InfoType: 'unauthorized', AuthorizerAppid: AUTHORIZER }),
+      );
+      const authorized = xml({
+        AppId: COMPONENT,
+        CreateTime: T - 50,
+        InfoType: 'authorized',
+        AuthorizerAppid: AUTHORIZER,
+        AuthorizationCode: wx.authorizationCode(COMPONENT, AUTHORIZER),
+        AuthorizationCodeExpiredTime: T + 3600,
+        PreAuthCode: 'pre',
+      });
       const token = () => node.rpc('wechat.tpauth.token', { codeName: 'tp', authorizerAppId: AUTHORIZER }, root);
       expect(await wxPush(env, '', '/wechat-tp/tp/events', first)).to.deep.equal(ok);
       expect(await wxPush(env, authorized)).to.deep.equal(ok);
@@ -251,21 +350,35 @@ const ATTACKS: Attack[] = [
       const after = await token();
       expect(after.returnCode).to.equal(0);
       expect(after.returnData.token).to.be.a('string');
-      const [row] = await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [AUTHORIZER]);
+      const [row] = await node.db.query('SELECT authorized, last_event_at FROM authorizers WHERE authorizer_id = ?', [
+        AUTHORIZER,
+      ]);
       expect(row).to.deep.equal({ authorized: 1, last_event_at: (T - 50) * 1000 });
     },
   },
   {
     item: '7',
-    attack: 'six invalidToken calls, and six proxy calls answered 40001, each refresh the token (6 stable_token force_refresh calls)',
+    attack:
+      'six invalidToken calls, and six proxy calls answered 40001, each refresh the token (6 stable_token force_refresh calls)',
     async run(env) {
       const { node, fake, root } = env;
       const A = 'wxbudgetrpc00i9';
       const B = 'wxbudgetproxyi9';
       fake.app(A, 'budget-secret');
       fake.app(B, 'budget-secret');
-      for (const [codeName, appId] of [['budget-rpc', A], ['budget-proxy', B]]) {
-        expect((await node.rpc('admin.app.put', { platform: 'wechat_app', codeName, config: { appId, secret: 'budget-secret' } }, root)).returnCode).to.equal(0);
+      for (const [codeName, appId] of [
+        ['budget-rpc', A],
+        ['budget-proxy', B],
+      ]) {
+        expect(
+          (
+            await node.rpc(
+              'admin.app.put',
+              { platform: 'wechat_app', codeName, config: { appId, secret: 'budget-secret' } },
+              root,
+            )
+          ).returnCode,
+        ).to.equal(0);
       }
       const refreshes = (appId: string) => fake.count('stable_token', appId) + fake.count('token', appId);
       // invalidToken: each call reports the token it was just given
@@ -285,7 +398,10 @@ const ATTACKS: Attack[] = [
       for (let i = 0; i < 6; i++) {
         const res = await proxy(env, '/proxy/wechat-app/budget-proxy/cgi-bin/issue9_always_invalid', caller);
         expect(res.status).to.equal(200);
-        expect(await res.json(), 'the platform answer, relayed as it came').to.deep.equal({ errcode: 40001, errmsg: 'invalid credential, access_token is invalid or not latest' });
+        expect(await res.json(), 'the platform answer, relayed as it came').to.deep.equal({
+          errcode: 40001,
+          errmsg: 'invalid credential, access_token is invalid or not latest',
+        });
       }
       expect(refreshes(B), 'the cold fetch + one refresh').to.equal(2);
       expect(fake.count('issue9_always_invalid'), 'six calls + one retry with the one new token').to.equal(7);
@@ -293,19 +409,31 @@ const ATTACKS: Attack[] = [
   },
   {
     item: '8',
-    attack: 'public page routes (authorize page, authorized redirect) have no rate limit: each hit spends platform quota',
+    attack:
+      'public page routes (authorize page, authorized redirect) have no rate limit: each hit spends platform quota',
     async run(env) {
       const { node, fake } = env;
       const burst = (route: string, ip: string) =>
-        Promise.all(Array.from({ length: PAGE_LIMIT + 2 }, () => fetch(`${node.url}${route}`, { redirect: 'manual', headers: { 'x-forwarded-for': ip } })));
+        Promise.all(
+          Array.from({ length: PAGE_LIMIT + 2 }, () =>
+            fetch(`${node.url}${route}`, { redirect: 'manual', headers: { 'x-forwarded-for': ip } }),
+          ),
+        );
       // both bursts within one window of the limiter (fresh addresses for each attempt)
       const [pages, redirects] = await inOneSecond((attempt) => {
         fake.reset();
-        return Promise.all([burst('/wechat-tp/tp/authorize', `10.9.${8 + attempt}.1`), burst(`/wechat-tp/tp/authorized?auth_code=x&state=${'0'.repeat(32)}`, `10.9.${8 + attempt}.2`)]);
+        return Promise.all([
+          burst('/wechat-tp/tp/authorize', `10.9.${8 + attempt}.1`),
+          burst(`/wechat-tp/tp/authorized?auth_code=x&state=${'0'.repeat(32)}`, `10.9.${8 + attempt}.2`),
+        ]);
       });
       for (const answers of [pages, redirects]) {
         const refused = answers.filter((r) => r.status === 429);
-        expect(answers.map((r) => r.status).sort()).to.deep.equal([...Array(PAGE_LIMIT).fill(answers === pages ? 200 : 400), 429, 429]);
+        expect(answers.map((r) => r.status).sort()).to.deep.equal([
+          ...Array(PAGE_LIMIT).fill(answers === pages ? 200 : 400),
+          429,
+          429,
+        ]);
         expect(refused[0].headers.get('retry-after')).to.equal('1');
         expect(refused[0].headers.get('content-type')).to.match(/^text\/html/);
         expect(await refused[0].text()).to.include('Too many requests');
@@ -316,13 +444,17 @@ const ATTACKS: Attack[] = [
   },
   {
     item: '9',
-    attack: 'an XML element named __proto__ / constructor answers 503 with an error log; CDATA holding markup refuses a user message',
+    attack:
+      'an XML element named __proto__ / constructor answers 503 with an error log; CDATA holding markup refuses a user message',
     async run(env) {
       const { node, hook } = env;
       const before = await pushState(env);
       const logFrom = fs.statSync(node.logFile).size;
       for (const name of ['__proto__', 'constructor']) {
-        const r = await wxPush(env, `<xml><AppId>${COMPONENT}</AppId><CreateTime>${nowS()}</CreateTime><InfoType>component_verify_ticket</InfoType><${name}><polluted>1</polluted></${name}></xml>`);
+        const r = await wxPush(
+          env,
+          `<xml><AppId>${COMPONENT}</AppId><CreateTime>${nowS()}</CreateTime><InfoType>component_verify_ticket</InfoType><${name}><polluted>1</polluted></${name}></xml>`,
+        );
         expect(r.status, name).to.equal(400);
         expect(r.text, name).to.match(/not accepted/);
       }
@@ -332,9 +464,23 @@ const ATTACKS: Attack[] = [
       // text in CDATA is data
       const content = '<a><b>hi</b></a> <__proto__/> &foo;';
       const message = `<xml><ToUserName><![CDATA[gh_9]]></ToUserName><FromUserName><![CDATA[o_user9]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${content}]]></Content></xml>`;
-      expect(await wxPush(env, message, '/wechat-tp/tp/messages/wxauthorizer9i9')).to.deep.equal({ status: 200, text: 'success' });
+      expect(await wxPush(env, message, '/wechat-tp/tp/messages/wxauthorizer9i9')).to.deep.equal({
+        status: 200,
+        text: 'success',
+      });
       await until(() => hook.got.length > 0, 'the forward');
-      expect(hook.got).to.deep.equal([{ appid: 'wxauthorizer9i9', message: { ToUserName: 'gh_9', FromUserName: 'o_user9', CreateTime: '1700000000', MsgType: 'text', Content: content } }]);
+      expect(hook.got).to.deep.equal([
+        {
+          appid: 'wxauthorizer9i9',
+          message: {
+            ToUserName: 'gh_9',
+            FromUserName: 'o_user9',
+            CreateTime: '1700000000',
+            MsgType: 'text',
+            Content: content,
+          },
+        },
+      ]);
     },
   },
   {
@@ -345,16 +491,24 @@ const ATTACKS: Attack[] = [
       const authCode = `fastauth_${crypto.randomBytes(10).toString('hex')}`;
       const inner = `<xml><AppId><![CDATA[${COMPONENT}]]></AppId><CreateTime>${nowS()}</CreateTime><InfoType><![CDATA[notify_third_fasteregister]]></InfoType><appid>wxnewmini00000i9</appid><status>0</status><auth_code>${authCode}</auth_code><msg>OK</msg></xml>`;
       expect(await wxPush(env, inner)).to.deep.equal({ status: 200, text: 'success' });
-      const list = await node.rpc('admin.push.list', { platform: 'wechat_tp', infoType: 'notify_third_fasteregister' }, root);
+      const list = await node.rpc(
+        'admin.push.list',
+        { platform: 'wechat_tp', infoType: 'notify_third_fasteregister' },
+        root,
+      );
       expect(list.returnCode).to.equal(0);
       expect(JSON.stringify(list)).to.not.include(authCode);
       expect(list.returnData.pushes).to.have.length(1);
-      expect(list.returnData.pushes[0].body).to.deep.include({ appid: 'wxnewmini00000i9', status: '0', auth_code: `****${authCode.slice(-4)}` });
+      expect(list.returnData.pushes[0].body).to.deep.include({
+        appid: 'wxnewmini00000i9',
+        status: '0',
+        auth_code: `****${authCode.slice(-4)}`,
+      });
     },
   },
   {
     item: '11',
-    attack: "the Shansong proxy follows a redirect, re-sending accessToken and sign to the new host",
+    attack: 'the Shansong proxy follows a redirect, re-sending accessToken and sign to the new host',
     async run(env) {
       const { node, fake, ss, stolen } = env;
       const app = await node.gh.services.apps.require('shansong_app', 'ss');
@@ -364,7 +518,13 @@ const ATTACKS: Attack[] = [
         res.setHeader('location', `${stolen.url}${u.pathname}${u.search}`);
         res.end();
       });
-      const res = await proxy(env, '/proxy/shansong/ss/merchant-11/orderCalculate', node.token('proxy.shansong_app'), 'POST', '{"cityName":"北京市"}');
+      const res = await proxy(
+        env,
+        '/proxy/shansong/ss/merchant-11/orderCalculate',
+        node.token('proxy.shansong_app'),
+        'POST',
+        '{"cityName":"北京市"}',
+      );
       expect(res.status).to.equal(307);
       expect(res.headers.get('location')).to.match(new RegExp(`^${stolen.url}/openapi/developer/v5/orderCalculate`));
       await sleep(100);
@@ -408,9 +568,23 @@ const ATTACKS: Attack[] = [
         expect(tree.length, 'npm has the server below it').to.be.greaterThan(0);
         const token = signCaller(JWT_SECRET, { sub: 'issue-9', scope: '*', ttlSeconds: 600 });
         const rpc = async (interfaceName: string, para: unknown) =>
-          (await (await fetch(`${s.url}/`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: JSON.stringify({ interface: { interfaceName, para } }) })).json()) as { returnCode: number; returnData: any };
+          (await (
+            await fetch(`${s.url}/`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}` },
+              body: JSON.stringify({ interface: { interfaceName, para } }),
+            })
+          ).json()) as { returnCode: number; returnData: any };
         fake.app('wxnpmstart000i9', 'npm-secret');
-        expect((await rpc('admin.app.put', { platform: 'wechat_app', codeName: 'npm', config: { appId: 'wxnpmstart000i9', secret: 'npm-secret', tokenMode: 'classic' } })).returnCode).to.equal(0);
+        expect(
+          (
+            await rpc('admin.app.put', {
+              platform: 'wechat_app',
+              codeName: 'npm',
+              config: { appId: 'wxnpmstart000i9', secret: 'npm-secret', tokenMode: 'classic' },
+            })
+          ).returnCode,
+        ).to.equal(0);
         // a call in flight (the platform takes 1 s) when the signal arrives
         fake.latencyMs = 1000;
         const inFlight = rpc('wechat.app.token', { codeName: 'npm' });
@@ -420,11 +594,17 @@ const ATTACKS: Attack[] = [
         const answer = await inFlight;
         expect(answer.returnCode).to.equal(0);
         expect(answer.returnData.token).to.be.a('string');
-        const exit = await Promise.race([s.exited, sleep(10_000).then(() => ({ code: 'still running after 10 s', signal: null, at: Date.now() }))]);
+        const exit = await Promise.race([
+          s.exited,
+          sleep(10_000).then(() => ({ code: 'still running after 10 s', signal: null, at: Date.now() })),
+        ]);
         expect({ code: exit.code, signal: exit.signal }, s.output()).to.deep.equal({ code: 0, signal: null });
         expect(exit.at - signalled).to.be.below(10_000);
         expect(await stillAlive(tree), 'no process of the tree is left').to.deep.equal([]);
-        const listening = await fetch(`${s.url}/healthz`).then(() => true, () => false);
+        const listening = await fetch(`${s.url}/healthz`).then(
+          () => true,
+          () => false,
+        );
         expect(listening, 'the server still answers').to.equal(false);
       } finally {
         fake.latencyMs = 0;
@@ -450,7 +630,13 @@ const ATTACKS: Attack[] = [
         expect(jti).to.match(/^[A-Za-z0-9_-]{22}$/);
         for (const n of [node, other]) expect((await n.rpc('admin.app.list', {}, victim)).returnCode).to.equal(0); // cached on both
         expect((await node.rpc('admin.caller.revoke', { jti }, root)).returnData).to.deep.equal({ revoked: true });
-        const refused = { returnCode: 4001, returnMessage: 'UNAUTHENTICATED', returnData: '', version: 1, componentName: 'MA' };
+        const refused = {
+          returnCode: 4001,
+          returnMessage: 'UNAUTHENTICATED',
+          returnData: '',
+          version: 1,
+          componentName: 'MA',
+        };
         expect(await node.rpc('admin.app.list', {}, victim)).to.deep.equal(refused);
         const started = Date.now();
         let r = await other.rpc('admin.app.list', {}, victim);
@@ -460,7 +646,9 @@ const ATTACKS: Attack[] = [
         }
         expect(r).to.deep.equal(refused);
         expect(Date.now() - started, 'refused by the other node within 5 s, ms').to.be.below(5000);
-        const listed = (await node.rpc('admin.caller.list', {}, root)).returnData.callers.find((c: { jti: string }) => c.jti === jti);
+        const listed = (await node.rpc('admin.caller.list', {}, root)).returnData.callers.find(
+          (c: { jti: string }) => c.jti === jti,
+        );
         expect(listed).to.deep.include({ jti, scope: 'admin.*', revoked: true });
         expect((await other.rpc('admin.app.list', {}, root)).returnCode).to.equal(0);
       } finally {
@@ -472,7 +660,11 @@ const ATTACKS: Attack[] = [
     item: 'revocation',
     attack: 'admin.* does not cover every admin interface (qcloud.work.initagent)',
     async run(env) {
-      const r = await env.node.rpc('qcloud.work.initagent', { corpid: 'wwinitagent00i9', agentid: '1000002', agentsecret: 'agent-secret-i9' }, env.node.token('admin.*'));
+      const r = await env.node.rpc(
+        'qcloud.work.initagent',
+        { corpid: 'wwinitagent00i9', agentid: '1000002', agentsecret: 'agent-secret-i9' },
+        env.node.token('admin.*'),
+      );
       expect(r).to.deep.include({ returnCode: 0, returnMessage: 'OK' });
       const [row] = await env.node.db.query("SELECT platform, app_id FROM apps WHERE app_id = 'wwinitagent00i9'");
       expect(row).to.deep.equal({ platform: 'wecom_corp', app_id: 'wwinitagent00i9' });
@@ -516,16 +708,31 @@ describe('issue 9: every attack of the hostile test, as a table [sqlite]', funct
     const apps: Array<[string, string, Record<string, unknown>]> = [
       ['wechat_app', 'shop', { appId: SHOP, secret: 'shop-secret', loginDurationDays: 30 }],
       ['wecom_corp', 'hr', { corpId: CORP, agentId: 1000002, secret: 'hr-secret' }],
-      ['wechat_tp', 'tp', { appId: COMPONENT, secret: TP_SECRET, token: TP_TOKEN, aesKey: AES, msgForwardUrl: env.hook.url }],
+      [
+        'wechat_tp',
+        'tp',
+        { appId: COMPONENT, secret: TP_SECRET, token: TP_TOKEN, aesKey: AES, msgForwardUrl: env.hook.url },
+      ],
       ['fengniao_app', 'fn', { appId: FN_APP, devId: 'fn-dev-i9', secret: 'fengniao-secret-i9' }],
       ['shansong_app', 'ss', { appId: SS_CLIENT, secret: 'shansong-secret-i9' }],
     ];
     for (const [platform, codeName, config] of apps) {
-      expect((await env.node.rpc('admin.app.put', { platform, codeName, config }, env.root)).returnCode, codeName).to.equal(0);
+      expect(
+        (await env.node.rpc('admin.app.put', { platform, codeName, config }, env.root)).returnCode,
+        codeName,
+      ).to.equal(0);
     }
     // the component's verify ticket, as WeChat pushes it every 10 minutes
     env.wx.acceptTicket(COMPONENT, 'ticket@@@issue9');
-    const ticket = await wxPush(env, xml({ AppId: COMPONENT, CreateTime: nowS() - 1000, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'ticket@@@issue9' }));
+    const ticket = await wxPush(
+      env,
+      xml({
+        AppId: COMPONENT,
+        CreateTime: nowS() - 1000,
+        InfoType: 'component_verify_ticket',
+        ComponentVerifyTicket: 'ticket@@@issue9',
+      }),
+    );
     expect(ticket).to.deep.equal({ status: 200, text: 'success' });
   });
 

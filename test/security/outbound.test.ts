@@ -20,7 +20,10 @@ async function redirector(to: string, status = 307): Promise<{ url: string; clos
     res.end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 describe('security: no outbound call follows a redirect', () => {
@@ -38,7 +41,10 @@ describe('security: no outbound call follows a redirect', () => {
 
   it('outboundFetch answers the 3xx as it came and sends nothing to the Location', async () => {
     for (const method of ['GET', 'POST']) {
-      const res = await outboundFetch(`${hop.url}/cgi-bin/x?access_token=SECRET`, { method, body: method === 'POST' ? 'sign=abc' : undefined });
+      const res = await outboundFetch(`${hop.url}/cgi-bin/x?access_token=SECRET`, {
+        method,
+        body: method === 'POST' ? 'sign=abc' : undefined,
+      });
       expect(res.status).to.equal(307);
       expect(res.headers.get('location')).to.equal(`${sink.url}/cgi-bin/x?access_token=SECRET`);
     }
@@ -49,7 +55,9 @@ describe('security: no outbound call follows a redirect', () => {
     const up = new Upstream(2000, createLogger('silent'));
     for (const status of [301, 302, 303, 307, 308]) {
       const h = await redirector(sink.url, status);
-      const err = await up.json({ platform: 'wechat', api: 'stable_token', url: `${h.url}/cgi-bin/stable_token`, json: { secret: 'S' } }).catch((e: unknown) => e);
+      const err = await up
+        .json({ platform: 'wechat', api: 'stable_token', url: `${h.url}/cgi-bin/stable_token`, json: { secret: 'S' } })
+        .catch((e: unknown) => e);
       await h.close();
       expect(err).to.be.instanceOf(RpcError);
       expect((err as RpcError).code).to.equal(1005);
@@ -94,7 +102,13 @@ describe('security: no outbound call follows a redirect', () => {
       for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
         const p = path.join(dir, e.name);
         if (e.isDirectory()) walk(p);
-        else if (p.endsWith('.ts') && /\boutboundFetch\s*\(/.test(fs.readFileSync(path.join(root, p), 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''))) users.push(p.split(path.sep).join('/'));
+        else if (
+          p.endsWith('.ts') &&
+          /\boutboundFetch\s*\(/.test(
+            fs.readFileSync(path.join(root, p), 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''),
+          )
+        )
+          users.push(p.split(path.sep).join('/'));
       }
     };
     for (const dir of ['application', 'system', 'db']) walk(dir);
@@ -117,7 +131,15 @@ forEachDialect('security: the Shansong proxy does not follow a redirect', (diale
     ss.client(CLIENT, 'shansong-secret-9');
     node = await startNode({ dialect, fake, env: { GATEHOUSE_SHANSONG_API: fake.url } });
     const tok = node.token('admin.*');
-    expect((await node.rpc('admin.app.put', { platform: 'shansong_app', codeName: 'ss', config: { appId: CLIENT, secret: 'shansong-secret-9' } }, tok)).returnCode).to.equal(0);
+    expect(
+      (
+        await node.rpc(
+          'admin.app.put',
+          { platform: 'shansong_app', codeName: 'ss', config: { appId: CLIENT, secret: 'shansong-secret-9' } },
+          tok,
+        )
+      ).returnCode,
+    ).to.equal(0);
     const app = await node.gh.services.apps.require('shansong_app', 'ss');
     await node.gh.services.shansong.authorize(app, MERCHANT, ss.code(CLIENT, MERCHANT));
     // from now on the platform answers its developer API with a redirect to another host

@@ -19,7 +19,11 @@ const TOKEN = signCaller(JWT_SECRET, { sub: 'shutdown-test', scope: '*', ttlSeco
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rpc(url: string, interfaceName: string, para: unknown) {
-  const res = await fetch(`${url}/`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ interface: { interfaceName, para } }) });
+  const res = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ interface: { interfaceName, para } }),
+  });
   return (await res.json()) as { returnCode: number; returnData: any };
 }
 
@@ -58,7 +62,15 @@ describe('graceful shutdown of `npm start` (issue 9 item 13)', function () {
 
   /** a token call that waits `ms` on the fake: in flight while the signal arrives */
   async function slowCall(s: Started, codeName: string, ms: number) {
-    expect((await rpc(s.url, 'admin.app.put', { platform: 'wechat_app', codeName, config: { appId: WX, secret: 'shutdown-secret', tokenMode: 'classic' } })).returnCode).to.equal(0);
+    expect(
+      (
+        await rpc(s.url, 'admin.app.put', {
+          platform: 'wechat_app',
+          codeName,
+          config: { appId: WX, secret: 'shutdown-secret', tokenMode: 'classic' },
+        })
+      ).returnCode,
+    ).to.equal(0);
     fake.reset();
     fake.latencyMs = ms;
     const call = rpc(s.url, 'wechat.app.token', { codeName });
@@ -80,7 +92,10 @@ describe('graceful shutdown of `npm start` (issue 9 item 13)', function () {
     const answer = await inFlight;
     expect(answer.returnCode).to.equal(0);
     expect(answer.returnData.token).to.be.a('string');
-    const { code, signal, at } = await Promise.race([s.exited, sleep(10_000).then(() => ({ code: -1, signal: null, at: Date.now() }))]);
+    const { code, signal, at } = await Promise.race([
+      s.exited,
+      sleep(10_000).then(() => ({ code: -1, signal: null, at: Date.now() })),
+    ]);
     expect(at - signalled, 'exit within 10 s').to.be.lessThan(10_000);
     expect({ code, signal }, s.output()).to.deep.equal({ code: 0, signal: null });
     expect(await stillAlive(tree), 'no process of the tree is left').to.deep.equal([]);

@@ -5,14 +5,23 @@ import { expect } from 'chai';
 import jwt from 'jsonwebtoken';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { CallerAuth, appsAllow, mintCaller, parseTtl, scopeCoversInterface, signCaller, type Caller } from '../../system/callers';
+import {
+  CallerAuth,
+  appsAllow,
+  mintCaller,
+  parseTtl,
+  scopeCoversInterface,
+  signCaller,
+  type Caller,
+} from '../../system/callers';
 import { RpcError } from '../../system/errors';
 import { SUBJECT_FIELDS, claimCovers, claimCoversRow, subjectsOf } from '../../application/claims';
 import type { Services } from '../../application/services';
 
 const SECRET = 'unit-secret-0123456789abcdef';
 const nowS = () => Math.floor(Date.now() / 1000);
-const sign = (payload: string | object, opts: jwt.SignOptions = {}) => jwt.sign(payload, SECRET, { algorithm: 'HS256', ...opts });
+const sign = (payload: string | object, opts: jwt.SignOptions = {}) =>
+  jwt.sign(payload, SECRET, { algorithm: 'HS256', ...opts });
 const good = (extra: Record<string, unknown> = {}) => sign({ sub: 's', scope: 'a b', exp: nowS() + 600, ...extra });
 /** the 4001's detail, or 'ok' */
 const refusal = (auth: CallerAuth, header: string | undefined) => {
@@ -58,28 +67,46 @@ describe('CallerAuth.verify: what it refuses and why', () => {
 
   it('a bad signature, another algorithm, alg none, an expired token, a string payload', () => {
     const auth = new CallerAuth(SECRET);
-    expect(refusal(auth, `Bearer ${jwt.sign({ sub: 's', scope: 'a', exp: nowS() + 60 }, 'other-secret')}`)).to.equal('caller token rejected: invalid signature');
-    expect(refusal(auth, `Bearer ${jwt.sign({ sub: 's', scope: 'a', exp: nowS() + 60 }, SECRET, { algorithm: 'HS512' })}`)).to.equal('caller token rejected: invalid algorithm');
+    expect(refusal(auth, `Bearer ${jwt.sign({ sub: 's', scope: 'a', exp: nowS() + 60 }, 'other-secret')}`)).to.equal(
+      'caller token rejected: invalid signature',
+    );
+    expect(
+      refusal(auth, `Bearer ${jwt.sign({ sub: 's', scope: 'a', exp: nowS() + 60 }, SECRET, { algorithm: 'HS512' })}`),
+    ).to.equal('caller token rejected: invalid algorithm');
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 's', scope: 'a', exp: nowS() + 60 })).toString('base64url')}.`;
     expect(refusal(auth, `Bearer ${none}`)).to.match(/^caller token rejected: /);
-    expect(refusal(auth, `Bearer ${sign({ sub: 's', scope: 'a', exp: nowS() - 1 })}`)).to.equal('caller token rejected: jwt expired');
-    expect(refusal(auth, `Bearer ${sign('just a string')}`)).to.equal('caller token rejected: payload is not an object');
+    expect(refusal(auth, `Bearer ${sign({ sub: 's', scope: 'a', exp: nowS() - 1 })}`)).to.equal(
+      'caller token rejected: jwt expired',
+    );
+    expect(refusal(auth, `Bearer ${sign('just a string')}`)).to.equal(
+      'caller token rejected: payload is not an object',
+    );
   });
 
   it('claims: exp, sub and scope required; apps an array of strings; jti 1–64 visible ASCII characters', () => {
     const auth = new CallerAuth(SECRET);
     const exp = nowS() + 600;
     expect(refusal(auth, `Bearer ${sign({ sub: 's', scope: 'a' })}`)).to.equal('caller token has no exp');
-    for (const p of [{ scope: 'a', exp }, { sub: 's', exp }, { sub: 1, scope: 'a', exp }, { sub: 's', scope: ['a'], exp }]) {
+    for (const p of [
+      { scope: 'a', exp },
+      { sub: 's', exp },
+      { sub: 1, scope: 'a', exp },
+      { sub: 's', scope: ['a'], exp },
+    ]) {
       expect(refusal(auth, `Bearer ${sign(p)}`), JSON.stringify(p)).to.equal('caller token lacks sub or scope');
     }
     for (const apps of ['a', [1], ['a', null], { 0: 'a' }]) {
-      expect(refusal(auth, `Bearer ${good({ apps })}`), JSON.stringify(apps)).to.equal('caller token apps claim is not an array of strings');
+      expect(refusal(auth, `Bearer ${good({ apps })}`), JSON.stringify(apps)).to.equal(
+        'caller token apps claim is not an array of strings',
+      );
     }
     for (const jti of [7, '', 'x'.repeat(65), 'has space', 'tab\t', 'é']) {
-      expect(refusal(auth, `Bearer ${good({ jti })}`), JSON.stringify(jti)).to.equal('caller token jti claim is malformed');
+      expect(refusal(auth, `Bearer ${good({ jti })}`), JSON.stringify(jti)).to.equal(
+        'caller token jti claim is malformed',
+      );
     }
-    for (const jti of ['x'.repeat(64), '!', '~', 'a']) expect(refusal(auth, `Bearer ${good({ jti })}`), jti).to.equal('ok');
+    for (const jti of ['x'.repeat(64), '!', '~', 'a'])
+      expect(refusal(auth, `Bearer ${good({ jti })}`), jti).to.equal('ok');
   });
 
   it('a verified token is cached until it expires; then it is refused and verified afresh', () => {
@@ -121,7 +148,10 @@ describe('CallerAuth.verify: what it refuses and why', () => {
 
 describe('CallerAuth revocation polling', () => {
   const logged: { level: number; msg: string }[] = [];
-  const log = pino({ level: 'info' }, new Writable({ write: (chunk, _e, cb) => (logged.push(JSON.parse(String(chunk))), cb()) }));
+  const log = pino(
+    { level: 'info' },
+    new Writable({ write: (chunk, _e, cb) => (logged.push(JSON.parse(String(chunk))), cb()) }),
+  );
 
   it('learns revoked jtis from the store, keeps them when the store fails (warning once), says when it reads again', async () => {
     let answer: () => Promise<string[]> = async () => ['r1'];
@@ -134,7 +164,9 @@ describe('CallerAuth revocation polling', () => {
     await auth.loadRevocations();
     await auth.loadRevocations();
     expect(auth.isRevoked('r1')).to.equal(true);
-    expect(logged.filter((l) => l.msg === 'cannot read caller revocations; keeping the last known set')).to.have.length(1);
+    expect(logged.filter((l) => l.msg === 'cannot read caller revocations; keeping the last known set')).to.have.length(
+      1,
+    );
     answer = async () => ['r2'];
     await auth.loadRevocations();
     expect(auth.isRevoked('r1') && auth.isRevoked('r2')).to.equal(true);
@@ -162,11 +194,22 @@ describe('minting caller tokens', () => {
   it('HS256 with sub, scope, a fresh 22-character jti, iat and exp; apps only when given; the record never holds the token', () => {
     const now = 1_700_000_000_500;
     const m = mintCaller(SECRET, { sub: 'svc', scope: 'a b', ttlSeconds: 60 }, now);
-    const p = jwt.verify(m.token, SECRET, { algorithms: ['HS256'], clockTimestamp: 1_700_000_000 }) as Record<string, unknown>;
+    const p = jwt.verify(m.token, SECRET, { algorithms: ['HS256'], clockTimestamp: 1_700_000_000 }) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(p).sort()).to.deep.equal(['exp', 'iat', 'jti', 'scope', 'sub']);
     expect(p).to.include({ sub: 'svc', scope: 'a b', iat: 1_700_000_000, exp: 1_700_000_060 });
     expect(p.jti).to.match(/^[A-Za-z0-9_-]{22}$/);
-    expect(m.record).to.deep.equal({ jti: p.jti, sub: 'svc', scope: 'a b', apps: null, exp: 1_700_000_060, createdAt: now, revokedAt: null });
+    expect(m.record).to.deep.equal({
+      jti: p.jti,
+      sub: 'svc',
+      scope: 'a b',
+      apps: null,
+      exp: 1_700_000_060,
+      createdAt: now,
+      revokedAt: null,
+    });
     const n = mintCaller(SECRET, { sub: 'svc', scope: 'a', apps: ['shop'], ttlSeconds: 60 }, now);
     expect(jwt.decode(n.token)).to.include({ sub: 'svc' }).and.have.deep.property('apps', ['shop']);
     expect(n.record.apps).to.deep.equal(['shop']);
@@ -176,7 +219,16 @@ describe('minting caller tokens', () => {
   });
 
   it('ttls: s, m, h, d, w or plain seconds, spaces allowed; anything else says what it expected', () => {
-    const cases: Record<string, number> = { '45s': 45, '15m': 900, '12h': 43200, '30d': 2592000, '2w': 1209600, ' 90 ': 90, '1 d': 86400, '0': 0 };
+    const cases: Record<string, number> = {
+      '45s': 45,
+      '15m': 900,
+      '12h': 43200,
+      '30d': 2592000,
+      '2w': 1209600,
+      ' 90 ': 90,
+      '1 d': 86400,
+      '0': 0,
+    };
     for (const [ttl, seconds] of Object.entries(cases)) expect(parseTtl(ttl), ttl).to.equal(seconds);
     for (const bad of ['', 'soon', '-1', '1y', '1.5h', 'd', '1dd', 'x1d']) {
       expect(() => parseTtl(bad), bad).to.throw(`--ttl: expected e.g. 30d, 12h, 15m or seconds, got "${bad}"`);
@@ -187,11 +239,16 @@ describe('minting caller tokens', () => {
 describe('scopes and apps claims', () => {
   it('an admin interface is covered by its name or by any pattern that covers all of admin.*', () => {
     const initagent = { name: 'qcloud.work.initagent', access: 'admin' };
-    for (const s of ['*', 'admin.*', 'admin*', 'adm*', 'a*', 'qcloud.work.initagent', 'qcloud.work.*']) expect(scopeCoversInterface([s], initagent), s).to.equal(true);
-    for (const s of ['admin.app.*', 'admin.', 'admin', 'b*', 'qcloud.*x']) expect(scopeCoversInterface([s], initagent), s).to.equal(false);
+    for (const s of ['*', 'admin.*', 'admin*', 'adm*', 'a*', 'qcloud.work.initagent', 'qcloud.work.*'])
+      expect(scopeCoversInterface([s], initagent), s).to.equal(true);
+    for (const s of ['admin.app.*', 'admin.', 'admin', 'b*', 'qcloud.*x'])
+      expect(scopeCoversInterface([s], initagent), s).to.equal(false);
     // a backend interface only by its name or a pattern over its name
-    for (const s of ['admin.*', 'admin*']) expect(scopeCoversInterface([s], { name: 'qcloud.mimi.access_token', access: 'backend' }), s).to.equal(false);
-    expect(scopeCoversInterface(['nothing', 'qcloud.mimi.*'], { name: 'qcloud.mimi.access_token', access: 'backend' })).to.equal(true);
+    for (const s of ['admin.*', 'admin*'])
+      expect(scopeCoversInterface([s], { name: 'qcloud.mimi.access_token', access: 'backend' }), s).to.equal(false);
+    expect(
+      scopeCoversInterface(['nothing', 'qcloud.mimi.*'], { name: 'qcloud.mimi.access_token', access: 'backend' }),
+    ).to.equal(true);
     expect(scopeCoversInterface(['nothing', 'admin.*'], initagent)).to.equal(true);
   });
 
@@ -216,18 +273,17 @@ describe('claim coverage (application/claims.ts) against a stub app directory', 
   const sv = {
     apps: {
       get: async (platform: string, codeName: string) => apps[`${platform}/${codeName}`] ?? null,
-      identityOf: (platform: string, config: Record<string, unknown>) => (platform === 'wecom' ? `${String(config.corpId)}:${String(config.agentId)}` : String(config.appId)),
+      identityOf: (platform: string, config: Record<string, unknown>) =>
+        platform === 'wecom' ? `${String(config.corpId)}:${String(config.agentId)}` : String(config.appId),
     },
   } as unknown as Services;
   const caller = (claim?: string[]): Caller => ({ sub: 's', scope: ['*'], exp: 0, apps: claim });
 
   it('the subjects of a request: the app under all its names, then each subject field (strings and numbers)', async () => {
     expect(SUBJECT_FIELDS).to.deep.equal(['authorizerAppId', 'corpId', 'merchantId', 'merchantCode']);
-    expect(await subjectsOf(sv, 'wecom', { codeName: 'crm', corpId: 'wwx', merchantId: 42, merchantCode: true, other: 'x' })).to.deep.equal([
-      ['crm', 'wwcorp', 'wwcorp:1000002'],
-      'wwx',
-      '42',
-    ]);
+    expect(
+      await subjectsOf(sv, 'wecom', { codeName: 'crm', corpId: 'wwx', merchantId: 42, merchantCode: true, other: 'x' }),
+    ).to.deep.equal([['crm', 'wwcorp', 'wwcorp:1000002'], 'wwx', '42']);
     expect(await subjectsOf(sv, 'wecom', { codeName: 'ghost' })).to.deep.equal([['ghost']]);
     expect(await subjectsOf(sv, 'wecom', { codeName: 7, authorizerAppId: 'wxa' })).to.deep.equal(['wxa']);
   });
@@ -243,10 +299,13 @@ describe('claim coverage (application/claims.ts) against a stub app directory', 
     expect(await claimCoversRow(undefined, sv, 'wechat-tpauth', 'tp', 'wxauth')).to.equal(true);
     expect(await claimCoversRow(caller(undefined), sv, 'wechat-tpauth', 'tp', 'wxauth')).to.equal(true);
     const tpOnly = caller(['tp']);
-    for (const named of [null, '', 'wxtp']) expect(await claimCoversRow(tpOnly, sv, 'wechat-tpauth', 'tp', named), String(named)).to.equal(true);
+    for (const named of [null, '', 'wxtp'])
+      expect(await claimCoversRow(tpOnly, sv, 'wechat-tpauth', 'tp', named), String(named)).to.equal(true);
     expect(await claimCoversRow(tpOnly, sv, 'wechat-tpauth', 'tp', 'wxauth')).to.equal(false);
     expect(await claimCoversRow(caller(['tp', 'wxauth']), sv, 'wechat-tpauth', 'tp', 'wxtp:wxauth')).to.equal(true);
-    expect(await claimCoversRow(caller(['tp', 'wxtp:wxauth']), sv, 'wechat-tpauth', 'tp', 'wxtp:wxauth')).to.equal(false);
+    expect(await claimCoversRow(caller(['tp', 'wxtp:wxauth']), sv, 'wechat-tpauth', 'tp', 'wxtp:wxauth')).to.equal(
+      false,
+    );
     expect(await claimCoversRow(caller(['wwcorp:1000002']), sv, 'wecom', 'crm', 'wwcorp:1000002')).to.equal(true);
     expect(await claimCoversRow(caller(['crm']), sv, 'wecom', 'crm', 'wwcorp')).to.equal(true); // its appId, not its identity
     expect(await claimCoversRow(caller(['wxauth']), sv, 'wechat-tpauth', 'tp', 'wxauth')).to.equal(false); // the app itself too

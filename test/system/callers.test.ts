@@ -38,7 +38,8 @@ describe('caller tokens on the wire', () => {
   after(async () => node?.close());
 
   const list = (token?: string) => node.rpc('admin.app.list', {}, token);
-  const sign = (claims: object, secret = JWT_SECRET, opts: jwt.SignOptions = { expiresIn: 60 }) => jwt.sign(claims, secret, opts);
+  const sign = (claims: object, secret = JWT_SECRET, opts: jwt.SignOptions = { expiresIn: 60 }) =>
+    jwt.sign(claims, secret, opts);
 
   it('accepts a valid HS256 token whose scope covers the name', async () => {
     expect((await list(sign({ sub: 'ops', scope: 'admin.*' }))).returnCode).to.equal(0);
@@ -58,7 +59,10 @@ describe('caller tokens on the wire', () => {
   for (const [what, tok] of rejected) {
     it(`answers 4001 for ${what}`, async () => {
       const t = tok();
-      const res = await node.post(JSON.stringify({ interface: { interfaceName: 'admin.app.list', para: {} } }), t === undefined ? {} : { authorization: `Bearer ${t}` });
+      const res = await node.post(
+        JSON.stringify({ interface: { interfaceName: 'admin.app.list', para: {} } }),
+        t === undefined ? {} : { authorization: `Bearer ${t}` },
+      );
       expect(res.body).to.deep.equal({ returnCode: 4001, returnMessage: 'UNAUTHENTICATED', returnData: '' });
     });
   }
@@ -74,7 +78,11 @@ describe('caller tokens on the wire', () => {
       node.rpc('admin.app.put', { platform: 'toutiao_app', codeName, config: { appId: 'tt1', secret: 's' } }, tok);
     expect((await put('mine')).returnCode).to.equal(0);
     expect((await put('theirs')).returnCode).to.equal(4003);
-    await node.rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'other', config: { appId: 'tt2', secret: 's' } }, node.token());
+    await node.rpc(
+      'admin.app.put',
+      { platform: 'toutiao_app', codeName: 'other', config: { appId: 'tt2', secret: 's' } },
+      node.token(),
+    );
     const listed = await list(tok);
     expect(listed.returnData.apps.map((a: { codeName: string }) => a.codeName)).to.deep.equal(['mine']);
   });

@@ -59,19 +59,22 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         title: 'MariaDB: connection refused',
         args: ['migrate'],
         env: () => ({ GATEHOUSE_DATABASE_URL: `mariadb://root@127.0.0.1:${closed}/gatehouse` }),
-        line: () => `GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at 127.0.0.1:${closed}: connection refused (ECONNREFUSED); is the server running and listening on that port?`,
+        line: () =>
+          `GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at 127.0.0.1:${closed}: connection refused (ECONNREFUSED); is the server running and listening on that port?`,
       },
       {
         title: 'MariaDB: connection refused, on serve too',
         args: ['serve'],
         env: () => ({ GATEHOUSE_DATABASE_URL: `mariadb://root@127.0.0.1:${closed}/gatehouse`, GATEHOUSE_PORT: '0' }),
-        line: () => `GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at 127.0.0.1:${closed}: connection refused (ECONNREFUSED); is the server running and listening on that port?`,
+        line: () =>
+          `GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at 127.0.0.1:${closed}: connection refused (ECONNREFUSED); is the server running and listening on that port?`,
       },
       {
         title: 'MariaDB: access denied (wrong password; the password is never shown)',
         args: ['migrate'],
         env: db('mariadb://root:Wr0ng-pa55word@127.0.0.1:3306/gatehouse'),
-        line: () => 'GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at 127.0.0.1:3306: access denied for user "root" (ER_ACCESS_DENIED_ERROR); check the user and password in the URL',
+        line: () =>
+          'GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at 127.0.0.1:3306: access denied for user "root" (ER_ACCESS_DENIED_ERROR); check the user and password in the URL',
         mariadb: true,
       },
       {
@@ -86,7 +89,8 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         title: 'MariaDB: host not found (DNS)',
         args: ['migrate'],
         env: db('mariadb://root@no-such-host.invalid:3306/gatehouse'),
-        line: () => 'GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at no-such-host.invalid:3306: host "no-such-host.invalid" not found (ENOTFOUND); check the host name in the URL',
+        line: () =>
+          'GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at no-such-host.invalid:3306: host "no-such-host.invalid" not found (ENOTFOUND); check the host name in the URL',
       },
       {
         title: 'MariaDB: connectionLimit=abc',
@@ -110,19 +114,22 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         title: 'SQLite: a file that cannot be opened (sqlite:/proc/x.db)',
         args: ['migrate'],
         env: db('sqlite:/proc/x.db'),
-        line: () => 'GATEHOUSE_DATABASE_URL: cannot open the SQLite file /proc/x.db: unable to open database file (SQLITE_CANTOPEN); the file and its directory must be writable',
+        line: () =>
+          'GATEHOUSE_DATABASE_URL: cannot open the SQLite file /proc/x.db: unable to open database file (SQLITE_CANTOPEN); the file and its directory must be writable',
       },
       {
         title: 'SQLite: a directory that cannot be made (and no hang: recursive mkdir spins under /proc)',
         args: ['migrate'],
         env: db('sqlite:/proc/nope/x.db'),
-        line: () => 'GATEHOUSE_DATABASE_URL: cannot open the SQLite file /proc/nope/x.db: cannot create its directory /proc/nope (ENOENT)',
+        line: () =>
+          'GATEHOUSE_DATABASE_URL: cannot open the SQLite file /proc/nope/x.db: cannot create its directory /proc/nope (ENOENT)',
       },
       {
         title: 'SQLite: a "directory" that is a file',
         args: ['migrate'],
         env: () => ({ GATEHOUSE_DATABASE_URL: `sqlite:${dir}/a-file/x.db` }),
-        line: () => `GATEHOUSE_DATABASE_URL: cannot open the SQLite file ${dir}/a-file/x.db: ${dir}/a-file is not a directory`,
+        line: () =>
+          `GATEHOUSE_DATABASE_URL: cannot open the SQLite file ${dir}/a-file/x.db: ${dir}/a-file is not a directory`,
       },
       // --- where to listen
       {
@@ -135,20 +142,23 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         title: 'GATEHOUSE_HOST: a name that does not resolve',
         args: ['serve'],
         env: () => ({ GATEHOUSE_DATABASE_URL: store.url, GATEHOUSE_HOST: 'no-such-host.invalid', GATEHOUSE_PORT: '0' }),
-        line: () => 'GATEHOUSE_HOST: cannot listen on "no-such-host.invalid": host not found (ENOTFOUND); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0',
+        line: () =>
+          'GATEHOUSE_HOST: cannot listen on "no-such-host.invalid": host not found (ENOTFOUND); use an address of this machine, e.g. 127.0.0.1 or 0.0.0.0',
       },
       {
         title: 'GATEHOUSE_HOST: an address of another machine',
         args: ['serve'],
         env: () => ({ GATEHOUSE_DATABASE_URL: store.url, GATEHOUSE_HOST: '192.0.2.1', GATEHOUSE_PORT: '0' }),
-        line: () => 'GATEHOUSE_HOST: cannot listen on "192.0.2.1": not an address of this machine (EADDRNOTAVAIL); use one of its addresses, e.g. 127.0.0.1 or 0.0.0.0',
+        line: () =>
+          'GATEHOUSE_HOST: cannot listen on "192.0.2.1": not an address of this machine (EADDRNOTAVAIL); use one of its addresses, e.g. 127.0.0.1 or 0.0.0.0',
       },
       // --- the command line
       {
         title: 'an unknown command',
         args: ['bogus'],
         env: () => ({ GATEHOUSE_DATABASE_URL: store.url }),
-        line: () => "gatehouse: unknown command 'bogus' (commands: serve, migrate, app, caller, secrets, token; see gatehouse --help)",
+        line: () =>
+          "gatehouse: unknown command 'bogus' (commands: serve, migrate, app, caller, secrets, token; see gatehouse --help)",
       },
       {
         title: 'an unknown subcommand',
@@ -209,7 +219,21 @@ describe('errors a user can act on (issue 10 item 4)', function () {
 
     it('app rm of an app that exists still removes it and exits 0', () => {
       const env = { GATEHOUSE_DATABASE_URL: store.url, GATEHOUSE_LOG_LEVEL: 'warn' };
-      const put = cli(['app', 'put', '--platform', 'toutiao_app', '--code-name', 'tt', '--app-id', 'tt0000000000000001', '--secret', 'toutiao-secret-01'], env);
+      const put = cli(
+        [
+          'app',
+          'put',
+          '--platform',
+          'toutiao_app',
+          '--code-name',
+          'tt',
+          '--app-id',
+          'tt0000000000000001',
+          '--secret',
+          'toutiao-secret-01',
+        ],
+        env,
+      );
       expect(put.status, put.stderr).to.equal(0);
       const rm = cli(['app', 'rm', '--platform', 'toutiao_app', '--code-name', 'tt'], env);
       expect([rm.status, rm.stdout, human(rm.stderr)]).to.deep.equal([0, 'removed toutiao_app tt\n', []]);
@@ -218,10 +242,25 @@ describe('errors a user can act on (issue 10 item 4)', function () {
 
   describe('database failures are told quickly (a pool used to wait 2.6 s, then say only that it timed out)', () => {
     const cases: Array<[string, () => string, RegExp, boolean]> = [
-      ['connection refused', () => `mariadb://root@127.0.0.1:${closed}/gatehouse`, /connection refused \(ECONNREFUSED\)/, false],
+      [
+        'connection refused',
+        () => `mariadb://root@127.0.0.1:${closed}/gatehouse`,
+        /connection refused \(ECONNREFUSED\)/,
+        false,
+      ],
       ['host not found', () => 'mariadb://root@no-such-host.invalid:3306/gatehouse', /not found \(ENOTFOUND\)/, false],
-      ['access denied', () => 'mariadb://root:Wr0ng-pa55word@127.0.0.1:3306/gatehouse', /access denied for user "root" \(ER_ACCESS_DENIED_ERROR\)/, true],
-      ['unknown database', () => `mariadb://root@127.0.0.1:3306/${NO_DB}`, /unknown database ".*" \(ER_BAD_DB_ERROR\)/, true],
+      [
+        'access denied',
+        () => 'mariadb://root:Wr0ng-pa55word@127.0.0.1:3306/gatehouse',
+        /access denied for user "root" \(ER_ACCESS_DENIED_ERROR\)/,
+        true,
+      ],
+      [
+        'unknown database',
+        () => `mariadb://root@127.0.0.1:3306/${NO_DB}`,
+        /unknown database ".*" \(ER_BAD_DB_ERROR\)/,
+        true,
+      ],
     ];
     for (const [title, url, cause, needsServer] of cases) {
       it(`${title}: in under 2 s (not the 2.6 s of the pool timeout)`, async function () {
@@ -233,7 +272,9 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         );
         const ms = Date.now() - started;
         expect(err).to.be.instanceOf(ConfigError);
-        expect((err as Error).message).to.match(/^GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at /).and.match(cause);
+        expect((err as Error).message)
+          .to.match(/^GATEHOUSE_DATABASE_URL: cannot connect to MariaDB at /)
+          .and.match(cause);
         // the pool used to take 2.6 s; the bound leaves a loaded machine (and a slow resolver) room below that
         expect(ms).to.be.below(2000);
       });
@@ -251,11 +292,26 @@ describe('errors a user can act on (issue 10 item 4)', function () {
       fake = undefined;
     });
 
-    const logLines = (n: TestNode) => fs.readFileSync(n.logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logLines = (n: TestNode) =>
+      fs
+        .readFileSync(n.logFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
 
     const cases: Array<[string, () => Promise<{ api: string; host: string }>, string, string]> = [
-      ['connection refused', async () => ({ api: `http://127.0.0.1:${closed}`, host: `127.0.0.1:${closed}` }), 'ECONNREFUSED', 'connection failed (ECONNREFUSED)'],
-      ['host not found', async () => ({ api: 'http://no-such-host.invalid', host: 'no-such-host.invalid' }), 'ENOTFOUND', 'connection failed (ENOTFOUND)'],
+      [
+        'connection refused',
+        async () => ({ api: `http://127.0.0.1:${closed}`, host: `127.0.0.1:${closed}` }),
+        'ECONNREFUSED',
+        'connection failed (ECONNREFUSED)',
+      ],
+      [
+        'host not found',
+        async () => ({ api: 'http://no-such-host.invalid', host: 'no-such-host.invalid' }),
+        'ENOTFOUND',
+        'connection failed (ENOTFOUND)',
+      ],
       [
         'no answer in time',
         async () => {
@@ -272,7 +328,15 @@ describe('errors a user can act on (issue 10 item 4)', function () {
       it(`${title}: ${errno}`, async () => {
         const { api, host } = await upstream();
         node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_WECHAT_API: api } });
-        const put = await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: APP.appId, secret: APP.secret, tokenMode: 'classic' } }, node.token());
+        const put = await node.rpc(
+          'admin.app.put',
+          {
+            platform: 'wechat_app',
+            codeName: 'shop',
+            config: { appId: APP.appId, secret: APP.secret, tokenMode: 'classic' },
+          },
+          node.token(),
+        );
         expect(put.returnCode).to.equal(0);
         const answer = await node.rpc('wechat.app.token', { codeName: 'shop' }, node.token());
         expect(answer.returnCode).to.equal(1005);
@@ -280,7 +344,14 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         const lines = logLines(node);
         const unreachable = lines.filter((l) => l.errno === errno);
         expect(unreachable.length, JSON.stringify(lines)).to.be.greaterThan(0);
-        expect(unreachable[0]).to.include({ level: 40, platform: 'wechat', api: 'token', host, errno, msg: `upstream wechat token: ${host} ${why}` });
+        expect(unreachable[0]).to.include({
+          level: 40,
+          platform: 'wechat',
+          api: 'token',
+          host,
+          errno,
+          msg: `upstream wechat token: ${host} ${why}`,
+        });
         const failed = lines.find((l) => l.msg === 'token refresh failed');
         expect(failed, JSON.stringify(lines)).to.include({
           level: 40,
@@ -304,15 +375,36 @@ describe('errors a user can act on (issue 10 item 4)', function () {
       fake.app(APP.appId, APP.secret);
       const host = new URL(fake.url).host;
       node = await startNode({ dialect: 'sqlite', env: { GATEHOUSE_WECHAT_API: fake.url } });
-      expect((await node.rpc('admin.app.put', { platform: 'wechat_app', codeName: 'shop', config: { appId: APP.appId, secret: APP.secret, tokenMode: 'classic' } }, node.token())).returnCode).to.equal(0);
+      expect(
+        (
+          await node.rpc(
+            'admin.app.put',
+            {
+              platform: 'wechat_app',
+              codeName: 'shop',
+              config: { appId: APP.appId, secret: APP.secret, tokenMode: 'classic' },
+            },
+            node.token(),
+          )
+        ).returnCode,
+      ).to.equal(0);
       const token = (await node.rpc('wechat.app.token', { codeName: 'shop' }, node.token())).returnData.token as string;
       await fake.stop(); // the token is cached; the platform is gone
       fake = undefined;
-      const res = await fetch(`${node.url}/proxy/wechat-app/shop/cgi-bin/menu/get?x=1`, { headers: { authorization: `Bearer ${node.token('proxy.wechat_app')}` } });
+      const res = await fetch(`${node.url}/proxy/wechat-app/shop/cgi-bin/menu/get?x=1`, {
+        headers: { authorization: `Bearer ${node.token('proxy.wechat_app')}` },
+      });
       expect(res.status).to.equal(502);
       expect(await res.json()).to.deep.equal({ returnCode: 1005, returnMessage: 'UPSTREAM_UNREACHABLE' });
       const line = logLines(node).find((l) => l.api === 'proxy');
-      expect(line, fs.readFileSync(node.logFile, 'utf8')).to.include({ level: 40, platform: 'wechat_app', api: 'proxy', host, errno: 'ECONNREFUSED', msg: `upstream wechat_app proxy: ${host} connection failed (ECONNREFUSED)` });
+      expect(line, fs.readFileSync(node.logFile, 'utf8')).to.include({
+        level: 40,
+        platform: 'wechat_app',
+        api: 'proxy',
+        host,
+        errno: 'ECONNREFUSED',
+        msg: `upstream wechat_app proxy: ${host} connection failed (ECONNREFUSED)`,
+      });
       // the access line names our route; the upstream line never the platform's path or query
       expect(JSON.stringify(line)).not.to.include('menu/get');
       expect(fs.readFileSync(node.logFile, 'utf8')).not.to.include(token);

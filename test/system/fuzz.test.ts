@@ -32,22 +32,83 @@ const APP2 = { codeName: 'fzmina2', appId: 'wxfuzz00000000002', secret: 'fuzz-se
 
 /** returnMessage of every returnCode in the §2 table */
 const MESSAGES: Record<number, string> = {
-  0: 'OK', 1001: 'STORE_ERROR', 1002: 'NO_INTERFACENAME', 1003: 'PARA_ERROR', 1005: 'UPSTREAM_UNREACHABLE',
-  1006: 'SESSION_WRITE_FAILED', 1007: 'UPSTREAM_BAD_REPLY', 1009: 'REQUEST_IS_NOT_JSON', 1010: 'UNKNOWN_INTERFACE',
-  1011: 'NO_PARA', 1012: 'NO_APP', 1013: 'APP_WRITE_FAILED', 1014: 'NOT_READY', 4001: 'UNAUTHENTICATED',
-  4003: 'FORBIDDEN', 4029: 'RATE_LIMITED', 40029: 'UPSTREAM_ERROR', 60011: 'SESSION_EXPIRED', 60012: 'AUTH_FAIL',
-  60021: 'DECRYPT_FAIL', 5000: 'INTERNAL_ERROR',
+  0: 'OK',
+  1001: 'STORE_ERROR',
+  1002: 'NO_INTERFACENAME',
+  1003: 'PARA_ERROR',
+  1005: 'UPSTREAM_UNREACHABLE',
+  1006: 'SESSION_WRITE_FAILED',
+  1007: 'UPSTREAM_BAD_REPLY',
+  1009: 'REQUEST_IS_NOT_JSON',
+  1010: 'UNKNOWN_INTERFACE',
+  1011: 'NO_PARA',
+  1012: 'NO_APP',
+  1013: 'APP_WRITE_FAILED',
+  1014: 'NOT_READY',
+  4001: 'UNAUTHENTICATED',
+  4003: 'FORBIDDEN',
+  4029: 'RATE_LIMITED',
+  40029: 'UPSTREAM_ERROR',
+  60011: 'SESSION_EXPIRED',
+  60012: 'AUTH_FAIL',
+  60021: 'DECRYPT_FAIL',
+  5000: 'INTERNAL_ERROR',
 };
 
 // ---------------------------------------------------------------------------------------------
 // PRNG and value generators
 
-
 /** single code points that tend to break things: NUL, lone surrogates, RTL / bidi marks, BOM, emoji … */
 const JUNK = [
-  '\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\u202e', '\u200f', '\u200e', '\u2066', '\ufeff', '\ufffe', '\uffff',
-  '\u2028', '\u2029', '\u0301', '\u00a0', '\u3000', '😀', '🙈', '𝕏', '\u{10ffff}', '中', '文', 'ß', 'ǅ', '\u0007', '\u001b',
-  '\n', '\r', '\t', '"', '\\', '/', "'", '<', '>', '&', '%', '#', '?', '=', '+', ';', '$', '{', '}', '[', ']', '`',
+  '\u0000',
+  '\ud800',
+  '\udbff',
+  '\udc00',
+  '\udfff',
+  '\u202e',
+  '\u200f',
+  '\u200e',
+  '\u2066',
+  '\ufeff',
+  '\ufffe',
+  '\uffff',
+  '\u2028',
+  '\u2029',
+  '\u0301',
+  '\u00a0',
+  '\u3000',
+  '😀',
+  '🙈',
+  '𝕏',
+  '\u{10ffff}',
+  '中',
+  '文',
+  'ß',
+  'ǅ',
+  '\u0007',
+  '\u001b',
+  '\n',
+  '\r',
+  '\t',
+  '"',
+  '\\',
+  '/',
+  "'",
+  '<',
+  '>',
+  '&',
+  '%',
+  '#',
+  '?',
+  '=',
+  '+',
+  ';',
+  '$',
+  '{',
+  '}',
+  '[',
+  ']',
+  '`',
 ];
 const ASCII = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.';
 
@@ -78,15 +139,29 @@ function validString(r: Rng, max: number, min = 1): string {
   let n: number;
   if (roll < 0.7) n = r.int(1, Math.min(max, 40));
   else if (roll < 0.9) n = r.int(1, Math.min(max, 128));
-  else n = Math.min(max, r.int(1, 14_000)); // 14000 × ≤4 bytes (or 6 escaped NUL/surrogate bytes: 84 KB!) — see finalize()
+  // 14000 × ≤4 bytes (or 6 escaped NUL/surrogate bytes: 84 KB!) — see finalize()
+  else n = Math.min(max, r.int(1, 14_000));
   const s = r.chance(0.5) ? junkString(r, n) : stringOfLength(r, n);
   return s.length === 0 ? 'a' : s;
 }
 
 function randomScalar(r: Rng): unknown {
   return r.pick<() => unknown>([
-    () => null, () => true, () => false, () => 0, () => -1, () => 1.5, () => 1e308, () => -0, () => Number.MAX_SAFE_INTEGER + 2,
-    () => r.int(-1e9, 1e9), () => '', () => junkString(r, r.int(1, 20)), () => '1', () => 'true', () => 'null',
+    () => null,
+    () => true,
+    () => false,
+    () => 0,
+    () => -1,
+    () => 1.5,
+    () => 1e308,
+    () => -0,
+    () => Number.MAX_SAFE_INTEGER + 2,
+    () => r.int(-1e9, 1e9),
+    () => '',
+    () => junkString(r, r.int(1, 20)),
+    () => '1',
+    () => 'true',
+    () => 'null',
   ])();
 }
 
@@ -102,8 +177,17 @@ function randomJson(r: Rng, depth = 0): unknown {
 /** any JSON value that is not a string */
 function nonString(r: Rng): unknown {
   return r.pick<() => unknown>([
-    () => null, () => true, () => false, () => 0, () => r.int(-1e6, 1e6), () => 3.25, () => [], () => [junkString(r, 3)],
-    () => ({}), () => ({ a: junkString(r, 3) }), () => randomJson(r, 2) ?? null,
+    () => null,
+    () => true,
+    () => false,
+    () => 0,
+    () => r.int(-1e6, 1e6),
+    () => 3.25,
+    () => [],
+    () => [junkString(r, 3)],
+    () => ({}),
+    () => ({ a: junkString(r, 3) }),
+    () => randomJson(r, 2) ?? null,
   ])();
 }
 function nonStringValue(r: Rng): unknown {
@@ -115,15 +199,41 @@ function nonStringValue(r: Rng): unknown {
 /** any JSON value that is not an object (null, arrays, scalars) */
 function nonObject(r: Rng): unknown {
   return r.pick<() => unknown>([
-    () => null, () => true, () => false, () => 0, () => -7, () => 2.5, () => '', () => junkString(r, r.int(1, 30)), () => '{}',
-    () => [], () => [{}], () => [randomJson(r, 1)], () => [[[]]],
+    () => null,
+    () => true,
+    () => false,
+    () => 0,
+    () => -7,
+    () => 2.5,
+    () => '',
+    () => junkString(r, r.int(1, 30)),
+    () => '{}',
+    () => [],
+    () => [{}],
+    () => [randomJson(r, 1)],
+    () => [[[]]],
   ])();
 }
 
 /** a property name that no para schema allows */
 function extraKey(r: Rng): string {
   if (r.chance(0.05)) return '';
-  return r.pick(['__proto__x', 'constructor', 'toString', 'hasOwnProperty', 'force', 'invalid_token', 'extra', 'ID', 'Code', '\u0000', '😀', '\u202e']) + (r.chance(0.5) ? junkString(r, r.int(1, 6)) : '');
+  return (
+    r.pick([
+      '__proto__x',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'force',
+      'invalid_token',
+      'extra',
+      'ID',
+      'Code',
+      '\u0000',
+      '😀',
+      '\u202e',
+    ]) + (r.chance(0.5) ? junkString(r, r.int(1, 6)) : '')
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,11 +263,37 @@ interface ParaModel {
   extraInvalid?: (r: Rng, base: Record<string, unknown>) => Record<string, unknown>;
 }
 
-const PLATFORMS = ['cos', 'fengniao_app', 'shansong_app', 'toutiao_app', 'wechat_app', 'wechat_tp', 'wecom_corp', 'wecom_tp'];
+const PLATFORMS = [
+  'cos',
+  'fengniao_app',
+  'shansong_app',
+  'toutiao_app',
+  'wechat_app',
+  'wechat_tp',
+  'wecom_corp',
+  'wecom_tp',
+];
 const str = (max: number, min = 1): FieldKind => ({ t: 'str', max, min });
 
 function invalidFor(r: Rng, kind: FieldKind): unknown {
-  if (kind.t === 'digits') return r.pick<unknown>(['', 'abc', '1'.repeat(21), '-1', '1.5', '１２３', ' 1', -1, 1.5, -0.5, null, true, [], {}, [1]]);
+  if (kind.t === 'digits')
+    return r.pick<unknown>([
+      '',
+      'abc',
+      '1'.repeat(21),
+      '-1',
+      '1.5',
+      '１２３',
+      ' 1',
+      -1,
+      1.5,
+      -0.5,
+      null,
+      true,
+      [],
+      {},
+      [1],
+    ]);
   if (kind.t === 'limit') return r.pick<unknown>([-1, 201, 100000, 1.5, '10', null, true, [], {}, [1]]);
   if (kind.t === 'anystr' || r.chance(0.45)) return nonStringValue(r);
   switch (kind.t) {
@@ -167,9 +303,30 @@ function invalidFor(r: Rng, kind: FieldKind): unknown {
       return stringOfLength(r, kind.max + r.int(1, r.chance(0.8) ? 40 : 2000));
     }
     case 'codeName':
-      return r.pick(['', '-lead', '_lead', 'has space', 'a'.repeat(65), 'emoji😀', 'nul\u0000', 'rtl\u202e', 'a/b', '..', 'x'.repeat(64) + 'y']);
+      return r.pick([
+        '',
+        '-lead',
+        '_lead',
+        'has space',
+        'a'.repeat(65),
+        'emoji😀',
+        'nul\u0000',
+        'rtl\u202e',
+        'a/b',
+        '..',
+        'x'.repeat(64) + 'y',
+      ]);
     case 'platform':
-      return r.pick(['', 'WECHAT_APP', 'wechat', 'wechat_app ', ' wechat_app', 'wechat_app\u0000', 'cos2', junkString(r, 10)]);
+      return r.pick([
+        '',
+        'WECHAT_APP',
+        'wechat',
+        'wechat_app ',
+        ' wechat_app',
+        'wechat_app\u0000',
+        'cos2',
+        junkString(r, 10),
+      ]);
     case 'config':
       return r.pick<() => unknown>([
         () => ({}),
@@ -223,29 +380,65 @@ const req = (kind: FieldKind): Field => ({ kind, required: true });
 const opt = (kind: FieldKind): Field => ({ kind, required: false });
 
 const PUBLIC_MODELS: ParaModel[] = [
-  modelFrom('qcloud.cam.id_skey', { code: req(str(512)), encrypt_data: opt(str(65536)), iv: opt(str(64)), appid: opt(str(128)) }, {
-    valid: (r) => ({ code: `fz_${r.hex(16)}` }),
-    // encrypt_data and iv come both or neither
-    extraInvalid: (r, base) => (r.chance(0.5) ? { ...base, encrypt_data: validString(r, 200) } : { ...base, iv: validString(r, 64) }),
-  }),
+  modelFrom(
+    'qcloud.cam.id_skey',
+    { code: req(str(512)), encrypt_data: opt(str(65536)), iv: opt(str(64)), appid: opt(str(128)) },
+    {
+      valid: (r) => ({ code: `fz_${r.hex(16)}` }),
+      // encrypt_data and iv come both or neither
+      extraInvalid: (r, base) =>
+        r.chance(0.5) ? { ...base, encrypt_data: validString(r, 200) } : { ...base, iv: validString(r, 64) },
+    },
+  ),
   modelFrom('qcloud.cam.auth', { id: req(str(128)), skey: req(str(128)), appid: opt(str(128)) }),
-  modelFrom('qcloud.cam.userinfo', { id: req(str(128)), skey: req(str(128)), encrypt_data: req(str(65536)), iv: req(str(64)) }),
-  modelFrom('qcloud.cam.decrypt', { id: req(str(128)), skey: req(str(128)), encrypt_data: req(str(65536)), iv: req(str(64)) }),
-  modelFrom('qcloud.cam.check_signature', { id: req(str(128)), skey: req(str(128)), raw_data: req(str(65536, 0)), signature: req(str(64)) }),
+  modelFrom('qcloud.cam.userinfo', {
+    id: req(str(128)),
+    skey: req(str(128)),
+    encrypt_data: req(str(65536)),
+    iv: req(str(64)),
+  }),
+  modelFrom('qcloud.cam.decrypt', {
+    id: req(str(128)),
+    skey: req(str(128)),
+    encrypt_data: req(str(65536)),
+    iv: req(str(64)),
+  }),
+  modelFrom('qcloud.cam.check_signature', {
+    id: req(str(128)),
+    skey: req(str(128)),
+    raw_data: req(str(65536, 0)),
+    signature: req(str(64)),
+  }),
   modelFrom('qcloud.cam.logout', { id: req(str(128)), skey: req(str(128)) }),
 ];
 
 const ADMIN_MODELS: ParaModel[] = [
-  modelFrom('admin.app.put', { platform: req({ t: 'platform' }), codeName: req({ t: 'codeName' }), config: req({ t: 'config' }) }, {
-    valid: (r) => ({ platform: 'wechat_app', codeName: r.pick(['fzmina', 'newone']), config: { appId: 'wxvalid0001', secret: 'valid-secret' } }),
-  }),
+  modelFrom(
+    'admin.app.put',
+    { platform: req({ t: 'platform' }), codeName: req({ t: 'codeName' }), config: req({ t: 'config' }) },
+    {
+      valid: (r) => ({
+        platform: 'wechat_app',
+        codeName: r.pick(['fzmina', 'newone']),
+        config: { appId: 'wxvalid0001', secret: 'valid-secret' },
+      }),
+    },
+  ),
   modelFrom('admin.app.get', { platform: req({ t: 'platform' }), codeName: req({ t: 'codeName' }) }),
   modelFrom('admin.app.list', { platform: opt({ t: 'platform' }) }),
   modelFrom('admin.app.delete', { platform: req({ t: 'platform' }), codeName: req({ t: 'codeName' }) }),
   modelFrom('admin.token.list', { platform: opt({ t: 'platform' }), codeName: opt({ t: 'codeName' }) }),
-  modelFrom('qcloud.work.initagent', { corpid: req({ t: 'corpid' }), agentid: req({ t: 'digits' }), agentsecret: req(str(512)), remark: opt(str(256, 0)) }),
+  modelFrom('qcloud.work.initagent', {
+    corpid: req({ t: 'corpid' }),
+    agentid: req({ t: 'digits' }),
+    agentsecret: req(str(512)),
+    remark: opt(str(256, 0)),
+  }),
   modelFrom('admin.push.list', {
-    platform: opt({ t: 'platform' }), codeName: opt({ t: 'codeName' }), infoType: opt({ t: 'anystr' }), limit: opt({ t: 'limit' }),
+    platform: opt({ t: 'platform' }),
+    codeName: opt({ t: 'codeName' }),
+    infoType: opt({ t: 'anystr' }),
+    limit: opt({ t: 'limit' }),
   }),
 ];
 
@@ -312,10 +505,25 @@ interface Tokens {
 function makeTokens(r: Rng): Tokens {
   const now = Math.floor(Date.now() / 1000);
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const admin = jwt.sign({ sub: 'fuzz', scope: 'admin.* qcloud.work.*' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: 3600 });
+  const admin = jwt.sign({ sub: 'fuzz', scope: 'admin.* qcloud.work.*' }, JWT_SECRET, {
+    algorithm: 'HS256',
+    expiresIn: 3600,
+  });
   const garbage = [
-    '', 'Bearer', 'Bearer ', 'Bearer  ', 'Basic dXNlcjpwYXNzd29yZA==', 'Token abc', 'bearer', 'Bearer null', 'Bearer undefined',
-    'Bearer a.b.c', 'Bearer ...', `Bearer ${r.hex(40)}`, `Bearer ${'A'.repeat(6000)}`, 'Bearer \u00ff\u00fe\u00e9',
+    '',
+    'Bearer',
+    'Bearer ',
+    'Bearer  ',
+    'Basic dXNlcjpwYXNzd29yZA==',
+    'Token abc',
+    'bearer',
+    'Bearer null',
+    'Bearer undefined',
+    'Bearer a.b.c',
+    'Bearer ...',
+    `Bearer ${r.hex(40)}`,
+    `Bearer ${'A'.repeat(6000)}`,
+    'Bearer \u00ff\u00fe\u00e9',
     `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'x', scope: '*', exp: now + 3600 })}.`,
     `Bearer ${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'x', scope: '*', exp: now + 3600 })}.${r.hex(43)}`,
     `Bearer ${jwt.sign({ sub: 'x', scope: '*' }, 'not-the-secret', { algorithm: 'HS256', expiresIn: 3600 })}`,
@@ -332,8 +540,14 @@ function makeTokens(r: Rng): Tokens {
   ];
   return {
     admin,
-    narrow: jwt.sign({ sub: 'fuzz', scope: 'qcloud.mimi.* wechat.*' }, JWT_SECRET, { algorithm: 'HS256', expiresIn: 3600 }),
-    appsClaim: jwt.sign({ sub: 'fuzz', scope: '*', apps: ['someone-else'] }, JWT_SECRET, { algorithm: 'HS256', expiresIn: 3600 }),
+    narrow: jwt.sign({ sub: 'fuzz', scope: 'qcloud.mimi.* wechat.*' }, JWT_SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 3600,
+    }),
+    appsClaim: jwt.sign({ sub: 'fuzz', scope: '*', apps: ['someone-else'] }, JWT_SECRET, {
+      algorithm: 'HS256',
+      expiresIn: 3600,
+    }),
     garbage,
   };
 }
@@ -342,7 +556,10 @@ function makeTokens(r: Rng): Tokens {
 function encryptUserData(sessionKey: string, plaintext: string): { encrypt_data: string; iv: string } {
   const iv = crypto.randomBytes(16);
   const c = crypto.createCipheriv('aes-128-cbc', Buffer.from(sessionKey, 'base64'), iv);
-  return { encrypt_data: Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64'), iv: iv.toString('base64') };
+  return {
+    encrypt_data: Buffer.concat([c.update(plaintext, 'utf8'), c.final()]).toString('base64'),
+    iv: iv.toString('base64'),
+  };
 }
 
 function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, string>): Case[] {
@@ -353,8 +570,21 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
     return r.chance(0.05) ? `${base}?${encodeURIComponent(junkString(r, 6).replace(/[\ud800-\udfff]/g, '_'))}=1` : base;
   };
   const randomVersion = () =>
-    r.pick<() => unknown>([() => 1, () => '1', () => 0, () => -3.5, () => null, () => true, () => [], () => ({}), () => junkString(r, 10), () => Infinity /* 1e400 in JSON */, () => nonObject(r)])();
-  const randomComponent = () => r.pick<() => unknown>([() => 'MA', () => junkString(r, 8), () => null, () => 7, () => ['MA'], () => ({ a: 1 })])();
+    r.pick<() => unknown>([
+      () => 1,
+      () => '1',
+      () => 0,
+      () => -3.5,
+      () => null,
+      () => true,
+      () => [],
+      () => ({}),
+      () => junkString(r, 10),
+      () => Infinity /* 1e400 in JSON */,
+      () => nonObject(r),
+    ])();
+  const randomComponent = () =>
+    r.pick<() => unknown>([() => 'MA', () => junkString(r, 8), () => null, () => 7, () => ['MA'], () => ({ a: 1 })])();
 
   /** an envelope object with random version/componentName (present or not) and random extra top-level keys */
   const envelope = (iface: unknown, withIface = true): Record<string, unknown> => {
@@ -384,8 +614,19 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
       const roll = r.float();
       if (roll < 0.8) headers['content-type'] = 'application/json';
       else {
-        const ct = r.pick(['', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-8',
-          'application/json; charset=latin1', 'application/octet-stream', 'application/vnd.api+json', 'text/json', 'APPLICATION/JSON', 'application/xml']);
+        const ct = r.pick([
+          '',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=utf-8',
+          'application/json; charset=latin1',
+          'application/octet-stream',
+          'application/vnd.api+json',
+          'text/json',
+          'APPLICATION/JSON',
+          'application/xml',
+        ]);
         if (ct) headers['content-type'] = ct;
         if (ct !== 'application/json; charset=utf-8') {
           codes = [...new Set([...expectCodes, 1009])];
@@ -395,8 +636,19 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
       }
     }
     if (headers['content-type'] === '') delete headers['content-type']; // none at all
-    if (r.chance(0.05) && !('authorization' in headers)) headers['x-request-id'] = r.pick(['', 'a b', 'x'.repeat(300), '../../etc', 'é']);
-    cases.push({ kind: ctKind, route: route(), method: 'POST', body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'), expectStatus: 200, ...extra, expect: codes, headers, ...(lenient ? { echo: undefined, invalidSignature: false } : {}) });
+    if (r.chance(0.05) && !('authorization' in headers))
+      headers['x-request-id'] = r.pick(['', 'a b', 'x'.repeat(300), '../../etc', 'é']);
+    cases.push({
+      kind: ctKind,
+      route: route(),
+      method: 'POST',
+      body: Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'),
+      expectStatus: 200,
+      ...extra,
+      expect: codes,
+      headers,
+      ...(lenient ? { echo: undefined, invalidSignature: false } : {}),
+    });
   };
   const pushEnv = (kind: string, env: Record<string, unknown>, codes: number[], extra: Partial<Case> = {}) =>
     push(kind, JSON.stringify(env), codes, { echo: echoOf(env), ...extra });
@@ -419,14 +671,38 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
   push('empty body', '', [1009]);
   push('empty body', '', [1009], { headers: { 'content-type': '' } });
   push('empty body', '', [1009], { headers: { 'content-type': 'text/plain' } });
-  for (const ws of [' ', '\n', '\t\r\n ', '\u00a0', 'null', 'undefined', 'NaN', '{', '}', '{}}', '{"a":1,}', "{'a':1}", '{a:1}', '{"a":01}', '{"a":1}{"b":2}', '[1,]', '{"a":"\t"}x',
-    '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b"}}} trailing', '\u0000{}', '/*c*/{}', '{"a":"\\x41"}', '{"a":"\\ud800\\"}']) {
+  for (const ws of [
+    ' ',
+    '\n',
+    '\t\r\n ',
+    '\u00a0',
+    'null',
+    'undefined',
+    'NaN',
+    '{',
+    '}',
+    '{}}',
+    '{"a":1,}',
+    "{'a':1}",
+    '{a:1}',
+    '{"a":01}',
+    '{"a":1}{"b":2}',
+    '[1,]',
+    '{"a":"\t"}x',
+    '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b"}}} trailing',
+    '\u0000{}',
+    '/*c*/{}',
+    '{"a":"\\x41"}',
+    '{"a":"\\ud800\\"}',
+  ]) {
     push('not JSON', ws, [1009]);
   }
   for (let i = 0; i < 20; i++) {
     // a valid envelope whose strings hold invalid UTF-8: decoded with U+FFFD, so still a 60012
     const pre = Buffer.from('{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"');
-    const bad = Buffer.from(r.pick([[0xff], [0xfe, 0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80]]));
+    const bad = Buffer.from(
+      r.pick([[0xff], [0xfe, 0xff], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80]]),
+    );
     const post = Buffer.from(`${r.hex(4)}","skey":"${r.hex(32)}"}}}`);
     push('invalid UTF-8 in strings', Buffer.concat([pre, bad, post]), [60012]);
   }
@@ -440,33 +716,70 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
     push(`encoding ${enc}`, b, [60012, 1009]);
   }
   // compressed bodies: a gzip of garbage and a gzip bomb
-  push('gzip garbage', r.bytes(200), [1009], { headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
-  push('unknown content-encoding', Buffer.from('{"interface":1}'), [1009], { headers: { 'content-type': 'application/json', 'content-encoding': 'br' } });
+  push('gzip garbage', r.bytes(200), [1009], {
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+  });
+  push('unknown content-encoding', Buffer.from('{"interface":1}'), [1009], {
+    headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+  });
   cases.push({
-    kind: 'gzip bomb', route: route(), method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    body: zlib.gzipSync(Buffer.from('{"a":"' + 'a'.repeat(2_000_000) + '"}')), expectStatus: 413, expect: [1009],
+    kind: 'gzip bomb',
+    route: route(),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+    body: zlib.gzipSync(Buffer.from('{"a":"' + 'a'.repeat(2_000_000) + '"}')),
+    expectStatus: 413,
+    expect: [1009],
   });
 
   // 2. JSON that is not an object
   for (let i = 0; i < 100; i++) push('JSON not an object', JSON.stringify(nonObject(r)), [1009]);
-  for (let i = 0; i < 10; i++) push('JSON array of envelopes', JSON.stringify([envelope(iface('qcloud.cam.auth', { id: 'a', skey: 'b' }))]), [1009]);
+  for (let i = 0; i < 10; i++)
+    push(
+      'JSON array of envelopes',
+      JSON.stringify([envelope(iface('qcloud.cam.auth', { id: 'a', skey: 'b' }))]),
+      [1009],
+    );
 
   // 3. interface / interfaceName / para at the envelope level
   for (let i = 0; i < 60; i++) pushEnv('no interface', envelope(undefined, false), [1002]);
   for (let i = 0; i < 60; i++) pushEnv('interface not an object', envelope(nonObject(r)), [1002]);
-  for (let i = 0; i < 60; i++) pushEnv('interfaceName missing', envelope(iface(undefined, { id: 'a', skey: 'b' }, { noName: true })), [1002]);
-  for (let i = 0; i < 100; i++) pushEnv('interfaceName not a string', envelope(iface(nonStringValue(r), { id: 'a', skey: 'b' })), [1002]);
+  for (let i = 0; i < 60; i++)
+    pushEnv('interfaceName missing', envelope(iface(undefined, { id: 'a', skey: 'b' }, { noName: true })), [1002]);
+  for (let i = 0; i < 100; i++)
+    pushEnv('interfaceName not a string', envelope(iface(nonStringValue(r), { id: 'a', skey: 'b' })), [1002]);
   const unknownNames = () =>
     r.pick<() => string>([
-      () => '', () => ' ', () => 'qcloud.cam.id_skey ', () => ' qcloud.cam.auth', () => 'QCLOUD.CAM.AUTH', () => 'qcloud.cam.auth\u0000',
-      () => 'qcloud.cam', () => 'qcloud.cam.*', () => '*', () => 'admin.*', () => 'admin.app', () => '__proto__', () => 'constructor',
-      () => 'toString', () => 'hasOwnProperty', () => 'qcloud\u202e.cam.auth', () => 'qcloud.cam.аuth' /* cyrillic а */, () => junkString(r, r.int(1, 60)),
-      () => 'x'.repeat(r.int(1000, 30_000)), () => `${r.pick(anyRegistered)}.${junkString(r, 3)}`,
+      () => '',
+      () => ' ',
+      () => 'qcloud.cam.id_skey ',
+      () => ' qcloud.cam.auth',
+      () => 'QCLOUD.CAM.AUTH',
+      () => 'qcloud.cam.auth\u0000',
+      () => 'qcloud.cam',
+      () => 'qcloud.cam.*',
+      () => '*',
+      () => 'admin.*',
+      () => 'admin.app',
+      () => '__proto__',
+      () => 'constructor',
+      () => 'toString',
+      () => 'hasOwnProperty',
+      () => 'qcloud\u202e.cam.auth',
+      () => 'qcloud.cam.аuth' /* cyrillic а */,
+      () => junkString(r, r.int(1, 60)),
+      () => 'x'.repeat(r.int(1000, 30_000)),
+      () => `${r.pick(anyRegistered)}.${junkString(r, 3)}`,
     ])();
   for (let i = 0; i < 150; i++) {
     let name = unknownNames();
     if (registered.has(name)) name += '?';
-    const para = r.pick<() => unknown>([() => ({}), () => randomJson(r, 1), () => undefined, () => ({ id: 'a', skey: 'b' })])();
+    const para = r.pick<() => unknown>([
+      () => ({}),
+      () => randomJson(r, 1),
+      () => undefined,
+      () => ({ id: 'a', skey: 'b' }),
+    ])();
     pushEnv('unknown interface', envelope(iface(name, para, { noPara: para === undefined })), [1010], {
       headers: r.chance(0.3) ? { authorization: `Bearer ${tokens.admin}` } : {},
     });
@@ -474,15 +787,24 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
   for (let i = 0; i < 150; i++) {
     const name = r.pick(anyRegistered);
     const missing = r.chance(0.3);
-    const auth: Record<string, string> = r.chance(0.3) ? { authorization: r.chance(0.5) ? `Bearer ${tokens.admin}` : r.pick(tokens.garbage) } : {};
-    pushEnv('para missing / not an object', envelope(iface(name, missing ? undefined : nonObject(r), { noPara: missing })), [1011], { headers: auth });
+    const auth: Record<string, string> = r.chance(0.3)
+      ? { authorization: r.chance(0.5) ? `Bearer ${tokens.admin}` : r.pick(tokens.garbage) }
+      : {};
+    pushEnv(
+      'para missing / not an object',
+      envelope(iface(name, missing ? undefined : nonObject(r), { noPara: missing })),
+      [1011],
+      { headers: auth },
+    );
   }
 
   // 4. public interfaces: schema failures → 1003, with or without a (garbage) Authorization header
   for (let i = 0; i < 650; i++) {
     const m = r.pick(PUBLIC_MODELS);
     const { para, how } = brokenPara(r, m);
-    const auth: Record<string, string> = r.chance(0.2) ? { authorization: r.pick([...tokens.garbage.filter(Boolean), `Bearer ${tokens.admin}`]) } : {};
+    const auth: Record<string, string> = r.chance(0.2)
+      ? { authorization: r.pick([...tokens.garbage.filter(Boolean), `Bearer ${tokens.admin}`]) }
+      : {};
     pushEnv(`${m.name} para schema (${how})`, envelope(iface(m.name, para)), [1003], { headers: auth });
   }
 
@@ -500,7 +822,15 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
     const m = r.pick(credModels);
     const para = m.valid(r);
     para.id = seed.id;
-    para.skey = r.pick([r.hex(32), seed.skey.toUpperCase(), seed.skey.slice(0, -1), `${seed.skey} `, `${seed.skey}\u0000`, '', 'x']);
+    para.skey = r.pick([
+      r.hex(32),
+      seed.skey.toUpperCase(),
+      seed.skey.slice(0, -1),
+      `${seed.skey} `,
+      `${seed.skey}\u0000`,
+      '',
+      'x',
+    ]);
     if (para.skey === '') para.skey = ' ';
     if (m.name === 'qcloud.cam.auth' && r.chance(0.3)) {
       para.skey = seed.skey;
@@ -518,18 +848,41 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
     const variant = r.int(0, 5);
     let p: { encrypt_data: string; iv: string };
     if (variant === 0) p = { encrypt_data: validString(r, 300), iv: validString(r, 64) };
-    else if (variant === 1) p = { encrypt_data: crypto.randomBytes(r.int(1, 20) * 16).toString('base64'), iv: crypto.randomBytes(16).toString('base64') };
+    else if (variant === 1)
+      p = {
+        encrypt_data: crypto.randomBytes(r.int(1, 20) * 16).toString('base64'),
+        iv: crypto.randomBytes(16).toString('base64'),
+      };
     else if (variant === 2) p = encryptUserData(seed.sessionKey, junkString(r, 50));
-    else if (variant === 3) p = encryptUserData(seed.sessionKey, JSON.stringify(r.pick([[1, 2], null, 'str', 42, { watermark: 'x' }])));
-    else if (variant === 4) p = encryptUserData(seed.sessionKey, JSON.stringify({ openId: 'o', watermark: { appid: r.pick([APP2.appId, 'wx', null, 1]) } }));
-    else p = { ...encryptUserData(seed.sessionKey, '{"watermark":{"appid":"x"}}'), iv: crypto.randomBytes(r.pick([8, 15, 17, 32])).toString('base64') };
+    else if (variant === 3)
+      p = encryptUserData(seed.sessionKey, JSON.stringify(r.pick([[1, 2], null, 'str', 42, { watermark: 'x' }])));
+    else if (variant === 4)
+      p = encryptUserData(
+        seed.sessionKey,
+        JSON.stringify({ openId: 'o', watermark: { appid: r.pick([APP2.appId, 'wx', null, 1]) } }),
+      );
+    else
+      p = {
+        ...encryptUserData(seed.sessionKey, '{"watermark":{"appid":"x"}}'),
+        iv: crypto.randomBytes(r.pick([8, 15, 17, 32])).toString('base64'),
+      };
     pushEnv(`${name} undecryptable`, envelope(iface(name, { id: seed.id, skey: seed.skey, ...p })), [60021]);
   }
   // right id + skey, wrong signature → {valid:false}
   for (let i = 0; i < 10; i++) {
-    pushEnv('qcloud.cam.check_signature wrong signature', envelope(iface('qcloud.cam.check_signature', {
-      id: seed.id, skey: seed.skey, raw_data: validString(r, 2000, 0), signature: r.chance(0.5) ? r.hex(40) : validString(r, 64),
-    })), [0], { invalidSignature: true });
+    pushEnv(
+      'qcloud.cam.check_signature wrong signature',
+      envelope(
+        iface('qcloud.cam.check_signature', {
+          id: seed.id,
+          skey: seed.skey,
+          raw_data: validString(r, 2000, 0),
+          signature: r.chance(0.5) ? r.hex(40) : validString(r, 64),
+        }),
+      ),
+      [0],
+      { invalidSignature: true },
+    );
   }
 
   // 6. id_skey that passes the schema: random codes go to the fake (40029); unknown appids are 1012
@@ -540,54 +893,94 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
     pushEnv('qcloud.cam.id_skey random code', envelope(iface('qcloud.cam.id_skey', para)), [40029], { upstream: true });
   }
   for (let i = 0; i < 25; i++) {
-    const appid = r.pick(['wxunknown', APP1.appId.toUpperCase(), ` ${APP1.appId}`, `${APP1.appId}\u0000`, junkString(r, r.int(1, 128)), APP1.codeName]);
-    pushEnv('qcloud.cam.id_skey unknown appid', envelope(iface('qcloud.cam.id_skey', { code: `fz_${r.hex(8)}`, appid })), [1012]);
+    const appid = r.pick([
+      'wxunknown',
+      APP1.appId.toUpperCase(),
+      ` ${APP1.appId}`,
+      `${APP1.appId}\u0000`,
+      junkString(r, r.int(1, 128)),
+      APP1.codeName,
+    ]);
+    pushEnv(
+      'qcloud.cam.id_skey unknown appid',
+      envelope(iface('qcloud.cam.id_skey', { code: `fz_${r.hex(8)}`, appid })),
+      [1012],
+    );
   }
 
   // 7. backend / admin interfaces: no or garbage Authorization → 4001, whatever the para
   for (let i = 0; i < 260 && guarded.length; i++) {
     const name = r.pick(guarded);
     const model = ADMIN_MODELS.find((m) => m.name === name);
-    const para = model && r.chance(0.6) ? (r.chance(0.5) ? model.valid(r) : brokenPara(r, model).para) : (randomJson(r, 0) as object);
+    const para =
+      model && r.chance(0.6)
+        ? r.chance(0.5)
+          ? model.valid(r)
+          : brokenPara(r, model).para
+        : (randomJson(r, 0) as object);
     const p = para !== null && typeof para === 'object' && !Array.isArray(para) ? para : {};
     const g = r.pick(tokens.garbage);
-    pushEnv(`${name} ${g ? 'garbage' : 'no'} caller token`, envelope(iface(name, p)), [4001], { headers: g ? { authorization: g } : {} });
+    pushEnv(`${name} ${g ? 'garbage' : 'no'} caller token`, envelope(iface(name, p)), [4001], {
+      headers: g ? { authorization: g } : {},
+    });
   }
   // scope that does not cover admin → 4003
   for (let i = 0; i < 30 && adminModels.length; i++) {
     const m = r.pick(adminModels);
-    pushEnv(`${m.name} narrow scope`, envelope(iface(m.name, r.chance(0.5) ? m.valid(r) : brokenPara(r, m).para)), [4003], {
-      headers: { authorization: `Bearer ${tokens.narrow}` },
-    });
+    pushEnv(
+      `${m.name} narrow scope`,
+      envelope(iface(m.name, r.chance(0.5) ? m.valid(r) : brokenPara(r, m).para)),
+      [4003],
+      {
+        headers: { authorization: `Bearer ${tokens.narrow}` },
+      },
+    );
   }
   // valid caller token, broken para → 1003 (never a write)
   for (let i = 0; i < 280 && adminModels.length; i++) {
     const m = r.pick(adminModels);
     const { para, how } = brokenPara(r, m);
-    pushEnv(`${m.name} para schema (${how})`, envelope(iface(m.name, para)), [1003], { headers: { authorization: `Bearer ${tokens.admin}` } });
+    pushEnv(`${m.name} para schema (${how})`, envelope(iface(m.name, para)), [1003], {
+      headers: { authorization: `Bearer ${tokens.admin}` },
+    });
   }
   // apps claim that does not cover the codeName → 4003
   for (const name of ['admin.app.get', 'admin.app.delete', 'admin.app.put']) {
     if (!registered.has(name)) continue;
     const m = ADMIN_MODELS.find((x) => x.name === name)!;
     for (let i = 0; i < 8; i++) {
-      const para = name === 'admin.app.put' ? m.valid(r) : { platform: r.pick(PLATFORMS), codeName: r.pick(['fzmina', 'nobody']) };
-      pushEnv(`${name} apps claim`, envelope(iface(name, para)), [4003], { headers: { authorization: `Bearer ${tokens.appsClaim}` } });
+      const para =
+        name === 'admin.app.put' ? m.valid(r) : { platform: r.pick(PLATFORMS), codeName: r.pick(['fzmina', 'nobody']) };
+      pushEnv(`${name} apps claim`, envelope(iface(name, para)), [4003], {
+        headers: { authorization: `Bearer ${tokens.appsClaim}` },
+      });
     }
   }
   // valid caller token, well-formed read-only calls
   if (registered.has('admin.app.get')) {
     for (let i = 0; i < 10; i++) {
-      pushEnv('admin.app.get unknown app', envelope(iface('admin.app.get', { platform: r.pick(PLATFORMS), codeName: r.pick(['nobody', 'x'.repeat(64), 'A.b:c@d-e_f']) })), [1012], {
-        headers: { authorization: `Bearer ${tokens.admin}` },
-      });
+      pushEnv(
+        'admin.app.get unknown app',
+        envelope(
+          iface('admin.app.get', {
+            platform: r.pick(PLATFORMS),
+            codeName: r.pick(['nobody', 'x'.repeat(64), 'A.b:c@d-e_f']),
+          }),
+        ),
+        [1012],
+        {
+          headers: { authorization: `Bearer ${tokens.admin}` },
+        },
+      );
     }
   }
   for (const name of ['admin.app.list', 'admin.token.list']) {
     if (!registered.has(name)) continue;
     for (let i = 0; i < 5; i++) {
       const para = r.chance(0.5) ? {} : { platform: r.pick(PLATFORMS) };
-      pushEnv(`${name} well-formed`, envelope(iface(name, para)), [0], { headers: { authorization: `Bearer ${tokens.admin}` } });
+      pushEnv(`${name} well-formed`, envelope(iface(name, para)), [0], {
+        headers: { authorization: `Bearer ${tokens.admin}` },
+      });
     }
   }
 
@@ -602,8 +995,18 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
     else if (where === 1) push('deep body object', obj, [1002]);
     else if (where === 2) push('deep interface', `{"interface":${arr}}`, [1002]);
     else if (where === 3) push('deep para', `{"interface":{"interfaceName":"qcloud.cam.auth","para":${arr}}}`, [1011]);
-    else if (where === 4) push('deep para field', `{"interface":{"interfaceName":"${r.pick(publicNames)}","para":{"${r.pick(['id', 'code', 'skey', 'zz'])}":${deep}}}}`, [1003]);
-    else if (where === 5) push('deep version', `{"version":${deep},"interface":{"interfaceName":"qcloud.cam.logout","para":{"id":"${r.hex(32)}","skey":"x"}}}`, [60012]);
+    else if (where === 4)
+      push(
+        'deep para field',
+        `{"interface":{"interfaceName":"${r.pick(publicNames)}","para":{"${r.pick(['id', 'code', 'skey', 'zz'])}":${deep}}}}`,
+        [1003],
+      );
+    else if (where === 5)
+      push(
+        'deep version',
+        `{"version":${deep},"interface":{"interfaceName":"qcloud.cam.logout","para":{"id":"${r.hex(32)}","skey":"x"}}}`,
+        [60012],
+      );
     else push('unbalanced nesting', '['.repeat(r.int(1000, 60_000)), [1009]);
   }
 
@@ -630,20 +1033,48 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
   // 9b. prototype keys and duplicate keys (JSON.parse semantics: own "__proto__" property, last duplicate wins);
   //     refusing "__proto__" outright as not-JSON is tolerated
   const proto = (text: string, codes: number[]) => push('prototype key', text, codes);
-  proto('{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b","__proto__":{"polluted":1}}}}', [1003, 1009]);
-  proto('{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b","\\u005f_proto__":{"polluted":1}}}}', [1003, 1009]);
+  proto(
+    '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b","__proto__":{"polluted":1}}}}',
+    [1003, 1009],
+  );
+  proto(
+    '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b","\\u005f_proto__":{"polluted":1}}}}',
+    [1003, 1009],
+  );
   proto('{"__proto__":{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b"}}}}', [1002, 1009]);
   proto('{"interface":{"__proto__":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b"}}}}', [1002, 1009]);
   proto('{"interface":{"interfaceName":"qcloud.cam.auth","para":{"__proto__":{"id":"a","skey":"b"}}}}', [1003, 1009]);
-  proto('{"interface":{"interfaceName":"qcloud.cam.auth","para":{"constructor":{"prototype":{"polluted":1}},"id":"a","skey":"b"}}}', [1003]);
-  proto('{"interface":{"interfaceName":"admin.app.put","para":{"platform":"wechat_app","codeName":"x","config":{"__proto__":{"polluted":1},"appId":"wx1","secret":"s"}}}}', [4001, 1009]);
+  proto(
+    '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"constructor":{"prototype":{"polluted":1}},"id":"a","skey":"b"}}}',
+    [1003],
+  );
+  proto(
+    '{"interface":{"interfaceName":"admin.app.put","para":{"platform":"wechat_app","codeName":"x","config":{"__proto__":{"polluted":1},"appId":"wx1","secret":"s"}}}}',
+    [4001, 1009],
+  );
   proto('{"interface":{"interfaceName":"constructor","para":{}}}', [1010]);
   proto('{"interface":{"interfaceName":"__proto__","para":{}}}', [1010]);
-  push('duplicate keys', '{"interface":{"interfaceName":"qcloud.cam.auth","interfaceName":5,"para":{"id":"a","skey":"b"}}}', [1002]);
-  push('duplicate keys', '{"interface":{"interfaceName":5,"interfaceName":"qcloud.cam.auth","para":{"id":1,"id":"a","skey":"b"}}}', [60012]);
-  push('duplicate keys', '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b"},"para":null}}', [1011]);
+  push(
+    'duplicate keys',
+    '{"interface":{"interfaceName":"qcloud.cam.auth","interfaceName":5,"para":{"id":"a","skey":"b"}}}',
+    [1002],
+  );
+  push(
+    'duplicate keys',
+    '{"interface":{"interfaceName":5,"interfaceName":"qcloud.cam.auth","para":{"id":1,"id":"a","skey":"b"}}}',
+    [60012],
+  );
+  push(
+    'duplicate keys',
+    '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":"a","skey":"b"},"para":null}}',
+    [1011],
+  );
   push('duplicate keys', '{"interface":null,"interface":{"interfaceName":"nope","para":{}}}', [1010]);
-  push('numbers', '{"version":1e400,"componentName":-0,"interface":{"interfaceName":"qcloud.cam.logout","para":{"id":"a","skey":"b"}}}', [60012]);
+  push(
+    'numbers',
+    '{"version":1e400,"componentName":-0,"interface":{"interfaceName":"qcloud.cam.logout","para":{"id":"a","skey":"b"}}}',
+    [60012],
+  );
   push('numbers', '{"interface":{"interfaceName":"qcloud.cam.auth","para":{"id":1e400,"skey":"b"}}}', [1003]);
 
   // 10. oversized bodies → 413 with a 1009 envelope (announced length, chunked, and the exact boundary)
@@ -654,10 +1085,36 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
   for (let i = 0; i < 24; i++) {
     const size = r.pick([LIMIT + 1, LIMIT + 2, LIMIT + r.int(3, 4096), LIMIT * 2, LIMIT * r.int(3, 16)]);
     const body = r.chance(0.5) ? padded(size) : r.bytes(size);
-    cases.push({ kind: 'oversized body', route: route(), method: 'POST', headers: { 'content-type': r.pick(['application/json', 'text/plain']) }, body, chunked: r.chance(0.4), expectStatus: 413, expect: [1009] });
+    cases.push({
+      kind: 'oversized body',
+      route: route(),
+      method: 'POST',
+      headers: { 'content-type': r.pick(['application/json', 'text/plain']) },
+      body,
+      chunked: r.chance(0.4),
+      expectStatus: 413,
+      expect: [1009],
+    });
   }
-  cases.push({ kind: 'body of exactly 64 KiB', route: route(), method: 'POST', headers: { 'content-type': 'application/json' }, body: padded(LIMIT), expectStatus: 200, expect: [60012] });
-  cases.push({ kind: 'body of exactly 64 KiB, chunked', route: route(), method: 'POST', headers: { 'content-type': 'application/json' }, body: padded(LIMIT), chunked: true, expectStatus: 200, expect: [60012] });
+  cases.push({
+    kind: 'body of exactly 64 KiB',
+    route: route(),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: padded(LIMIT),
+    expectStatus: 200,
+    expect: [60012],
+  });
+  cases.push({
+    kind: 'body of exactly 64 KiB, chunked',
+    route: route(),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: padded(LIMIT),
+    chunked: true,
+    expectStatus: 200,
+    expect: [60012],
+  });
 
   // 11. non-POST methods on the RPC paths → 405 with an envelope
   for (const path of ROUTES) {
@@ -665,8 +1122,14 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
       for (let i = 0; i < 3; i++) {
         const withBody = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' && i > 0;
         cases.push({
-          kind: `${method} ${path}`, route: path + (i === 2 ? '?interfaceName=qcloud.cam.auth' : ''), method, headers: withBody ? { 'content-type': 'application/json' } : {},
-          body: withBody ? Buffer.from(JSON.stringify(envelope(iface('qcloud.cam.auth', { id: 'a', skey: 'b' })))) : undefined, expectStatus: 405,
+          kind: `${method} ${path}`,
+          route: path + (i === 2 ? '?interfaceName=qcloud.cam.auth' : ''),
+          method,
+          headers: withBody ? { 'content-type': 'application/json' } : {},
+          body: withBody
+            ? Buffer.from(JSON.stringify(envelope(iface('qcloud.cam.auth', { id: 'a', skey: 'b' }))))
+            : undefined,
+          expectStatus: 405,
         });
       }
     }
@@ -690,15 +1153,24 @@ function generate(r: Rng, seed: Seed, tokens: Tokens, registered: Map<string, st
 // HTTP
 
 function send(base: URL, agent: http.Agent, c: Case): Promise<Answer> {
-  return sendRaw(base, agent, { path: c.route, method: c.method, headers: c.headers, body: c.body, chunked: c.chunked, big: c.expectStatus === 413 });
+  return sendRaw(base, agent, {
+    path: c.route,
+    method: c.method,
+    headers: c.headers,
+    body: c.body,
+    chunked: c.chunked,
+    big: c.expectStatus === 413,
+  });
 }
 
 /** what is wrong with an answer, or null */
 function check(c: Case, a: Answer): string | null {
   if (a.status === 500 || a.status >= 500) return `HTTP ${a.status}`;
   if (a.status !== c.expectStatus) return `HTTP ${a.status}, expected ${c.expectStatus}`;
-  if (c.method === 'HEAD') return a.headers.allow && /POST/.test(String(a.headers.allow)) ? null : `no Allow: POST (${a.headers.allow})`;
-  if (!/^application\/json; charset=utf-8$/i.test(String(a.headers['content-type']))) return `content-type ${a.headers['content-type']}`;
+  if (c.method === 'HEAD')
+    return a.headers.allow && /POST/.test(String(a.headers.allow)) ? null : `no Allow: POST (${a.headers.allow})`;
+  if (!/^application\/json; charset=utf-8$/i.test(String(a.headers['content-type'])))
+    return `content-type ${a.headers['content-type']}`;
   let env: Record<string, unknown>;
   try {
     env = JSON.parse(a.text);
@@ -714,20 +1186,30 @@ function check(c: Case, a: Answer): string | null {
   if (env.returnMessage !== MESSAGES[code]) return `returnMessage ${env.returnMessage} for ${code}`;
   if (code === 5000) return 'INTERNAL_ERROR';
   if (c.method !== 'POST' && !/POST/.test(String(a.headers.allow))) return `no Allow: POST (${a.headers.allow})`;
-  if (c.expect && !c.expect.includes(code)) return `returnCode ${code} ${env.returnMessage}, expected ${c.expect.join('|')}; returnData ${JSON.stringify(env.returnData).slice(0, 160)}`;
+  if (c.expect && !c.expect.includes(code))
+    return `returnCode ${code} ${env.returnMessage}, expected ${c.expect.join('|')}; returnData ${JSON.stringify(env.returnData).slice(0, 160)}`;
   const data = env.returnData as Record<string, unknown>;
   if (code === 1003) {
     const errors = (data as { errors?: unknown })?.errors;
-    if (!Array.isArray(errors) || errors.length === 0 || errors.length > 10) return `1003 returnData ${JSON.stringify(data).slice(0, 160)}`;
-    for (const e of errors) if (typeof e?.path !== 'string' || typeof e?.message !== 'string') return `1003 error item ${JSON.stringify(e)}`;
+    if (!Array.isArray(errors) || errors.length === 0 || errors.length > 10)
+      return `1003 returnData ${JSON.stringify(data).slice(0, 160)}`;
+    for (const e of errors)
+      if (typeof e?.path !== 'string' || typeof e?.message !== 'string') return `1003 error item ${JSON.stringify(e)}`;
   } else if (code === 40029) {
-    if (data?.platform !== 'wechat' || data?.errcode !== 40029 || typeof data?.errmsg !== 'string') return `40029 returnData ${JSON.stringify(data)}`;
-  } else if (code !== 0 && code !== 4029 && (data as unknown) !== '') return `returnData of ${code} is ${JSON.stringify(data).slice(0, 160)}, expected ""`;
-  if (c.invalidSignature && (data as { valid?: unknown })?.valid !== false) return `check_signature said ${JSON.stringify(data)}`;
+    if (data?.platform !== 'wechat' || data?.errcode !== 40029 || typeof data?.errmsg !== 'string')
+      return `40029 returnData ${JSON.stringify(data)}`;
+  } else if (code !== 0 && code !== 4029 && (data as unknown) !== '')
+    return `returnData of ${code} is ${JSON.stringify(data).slice(0, 160)}, expected ""`;
+  if (c.invalidSignature && (data as { valid?: unknown })?.valid !== false)
+    return `check_signature said ${JSON.stringify(data)}`;
   if (c.echo) {
     for (const k of ['version', 'componentName'] as const) {
       const v = c.echo[k];
-      if ((typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) && env[k] !== v && !(v === 0 && env[k] === 0)) {
+      if (
+        (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) &&
+        env[k] !== v &&
+        !(v === 0 && env[k] === 0)
+      ) {
         return `${k} ${JSON.stringify(v)} echoed as ${JSON.stringify(env[k])}`;
       }
     }
@@ -750,7 +1232,11 @@ forEachDialect('RPC fuzz', (dialect) => {
     sessions: await node.db.query('SELECT * FROM sessions ORDER BY id'),
     tokens: await node.db.query('SELECT * FROM tokens ORDER BY token_key'),
     meta: await node.db.query('SELECT * FROM meta ORDER BY k'),
-    counts: await Promise.all(['apps', 'sessions', 'tokens', 'meta'].map(async (t) => (await node.db.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n)),
+    counts: await Promise.all(
+      ['apps', 'sessions', 'tokens', 'meta'].map(
+        async (t) => (await node.db.query(`SELECT COUNT(*) AS n FROM ${t}`))[0].n,
+      ),
+    ),
   });
 
   before(async function () {
@@ -770,7 +1256,9 @@ forEachDialect('RPC fuzz', (dialect) => {
     expect(login.returnCode, JSON.stringify(login)).to.equal(0);
     seed = { id: login.returnData.id, skey: login.returnData.skey, sessionKey: c.sessionKey };
 
-    const doc = (await (await fetch(`${node.url}/openrpc.json`)).json()) as { methods: { name: string; 'x-access': string }[] };
+    const doc = (await (await fetch(`${node.url}/openrpc.json`)).json()) as {
+      methods: { name: string; 'x-access': string }[];
+    };
     const registered = new Map(doc.methods.map((m) => [m.name, m['x-access']]));
     for (const m of PUBLIC_MODELS) expect(registered.get(m.name), m.name).to.equal('public');
     cases = generate(new Rng(SEED), seed, makeTokens(new Rng(SEED ^ 0x5bd1e995)), registered);
@@ -809,10 +1297,18 @@ forEachDialect('RPC fuzz', (dialect) => {
       agent.destroy();
     }
     const ms = Date.now() - started;
-     
-    const by = (f: (c: Case) => string) => Object.entries(cases.reduce<Record<string, number>>((o, c) => ({ ...o, [f(c)]: (o[f(c)] ?? 0) + 1 }), {})).map(([k, v]) => `${k}:${v}`).join(' ');
-    console.log(`      ${cases.length} requests against ${dialect} in ${ms} ms; HTTP ${by((c) => String(c.expectStatus))}; codes ${by((c) => c.expect?.join('|') ?? 'any')}`);
-    expect(failures, `${failures.length} of ${cases.length} failed:\n${failures.slice(0, 40).join('\n')}`).to.deep.equal([]);
+
+    const by = (f: (c: Case) => string) =>
+      Object.entries(cases.reduce<Record<string, number>>((o, c) => ({ ...o, [f(c)]: (o[f(c)] ?? 0) + 1 }), {}))
+        .map(([k, v]) => `${k}:${v}`)
+        .join(' ');
+    console.log(
+      `      ${cases.length} requests against ${dialect} in ${ms} ms; HTTP ${by((c) => String(c.expectStatus))}; codes ${by((c) => c.expect?.join('|') ?? 'any')}`,
+    );
+    expect(
+      failures,
+      `${failures.length} of ${cases.length} failed:\n${failures.slice(0, 40).join('\n')}`,
+    ).to.deep.equal([]);
   });
 
   it('is still healthy afterwards', async () => {
@@ -843,14 +1339,20 @@ forEachDialect('RPC fuzz', (dialect) => {
     const buf = Buffer.alloc(size - logBytesBefore);
     fs.readSync(fd, buf, 0, buf.length, logBytesBefore);
     fs.closeSync(fd);
-    const errors = buf.toString('utf8').split('\n').filter((l) => /"level":(50|60)/.test(l));
+    const errors = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => /"level":(50|60)/.test(l));
     expect(errors, errors.slice(0, 5).join('\n')).to.deep.equal([]);
   });
 
   it('still serves valid calls', async () => {
     const list = await node.rpc('admin.app.list', { platform: 'wechat_app' }, node.token('admin.*'));
     expect(list.returnCode).to.equal(0);
-    expect(list.returnData.apps.map((a: { codeName: string }) => a.codeName).sort()).to.deep.equal([APP1.codeName, APP2.codeName]);
+    expect(list.returnData.apps.map((a: { codeName: string }) => a.codeName).sort()).to.deep.equal([
+      APP1.codeName,
+      APP2.codeName,
+    ]);
     const old = await node.rpc('qcloud.cam.auth', { id: seed.id, skey: seed.skey });
     expect(old.returnCode, JSON.stringify(old)).to.equal(0);
     const c = fake.code({ appid: APP2.appId });
@@ -866,7 +1368,14 @@ forEachDialect('RPC fuzz', (dialect) => {
   it('does not take an id or appid with trailing spaces for the stored one', async () => {
     fake.reset();
     const auth = await node.rpc('qcloud.cam.auth', { id: `${seed.id} `, skey: seed.skey });
-    const login = await node.rpc('qcloud.cam.id_skey', { code: `fz_${crypto.randomBytes(4).toString('hex')}`, appid: `${APP1.appId}  ` });
-    expect({ auth: auth.returnCode, login: login.returnCode, jscode2session: fake.count('jscode2session') }).to.deep.equal({ auth: 60012, login: 1012, jscode2session: 0 });
+    const login = await node.rpc('qcloud.cam.id_skey', {
+      code: `fz_${crypto.randomBytes(4).toString('hex')}`,
+      appid: `${APP1.appId}  `,
+    });
+    expect({
+      auth: auth.returnCode,
+      login: login.returnCode,
+      jscode2session: fake.count('jscode2session'),
+    }).to.deep.equal({ auth: 60012, login: 1012, jscode2session: 0 });
   });
 });

@@ -35,8 +35,19 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
   before(function () {
     // the build `npm start` serves from, made here into a directory of its own
     build = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-build-'));
-    const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', path.join(build, 'dist')], { encoding: 'utf8' });
-    if (!fs.existsSync(path.join(build, 'dist', 'index.js'))) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
+    const tsc = spawnSync(
+      process.execPath,
+      [
+        require.resolve('typescript/bin/tsc'),
+        '-p',
+        path.join(ROOT, 'tsconfig.json'),
+        '--outDir',
+        path.join(build, 'dist'),
+      ],
+      { encoding: 'utf8' },
+    );
+    if (!fs.existsSync(path.join(build, 'dist', 'index.js')))
+      throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
     fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(build, 'node_modules'));
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-startup-'));
   });
@@ -60,7 +71,12 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     captureChild(child, 'startup-serve');
-    const r: Running = { child, spawned, lines: [], exited: new Promise((res) => child.on('exit', (code) => res(code))) };
+    const r: Running = {
+      child,
+      spawned,
+      lines: [],
+      exited: new Promise((res) => child.on('exit', (code) => res(code))),
+    };
     let partial = '';
     child.stdout!.on('data', (d) => {
       const parts = (partial + d).split('\n');
@@ -72,14 +88,19 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
     return r;
   }
 
-  async function waitLine(r: Running, test: (l: Record<string, any>) => boolean, ms: number): Promise<{ at: number; line: Record<string, any> }> {
+  async function waitLine(
+    r: Running,
+    test: (l: Record<string, any>) => boolean,
+    ms: number,
+  ): Promise<{ at: number; line: Record<string, any> }> {
     const until = Date.now() + ms;
     for (;;) {
       for (const l of r.lines) {
         const parsed = JSON.parse(l.text) as Record<string, any>;
         if (test(parsed)) return { at: l.at, line: parsed };
       }
-      if (Date.now() > until) throw new Error(`no such line within ${ms} ms; stdout: ${r.lines.map((l) => l.text).join('\n')}`);
+      if (Date.now() > until)
+        throw new Error(`no such line within ${ms} ms; stdout: ${r.lines.map((l) => l.text).join('\n')}`);
       await sleep(10);
     }
   }
@@ -92,15 +113,29 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
     // spawn (1.2 s on an idle machine here) is a speed figure, so it is bounded loosely (a busy CI box)
     const { at, line } = await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 10_000);
     expect(at - r.spawned, 'ms from spawn to the line').to.be.below(10_000);
-    const next = 'add an app (npx gatehouse app put --platform <platform> --code-name <name> …), then mint a caller token for your backend (npx gatehouse caller token --sub <name> --scope "<patterns>")';
-    expect(line).to.include({ level: 30, address: `http://127.0.0.1:${port}`, port: Number(port), store: 'sqlite', location: file, apps: 0, masterKeySet: false, next });
-    expect(line.msg).to.equal(`gatehouse listening on http://127.0.0.1:${port} (sqlite ${file}; 0 apps; master key off); next: ${next}`);
+    const next =
+      'add an app (npx gatehouse app put --platform <platform> --code-name <name> …), then mint a caller token for your backend (npx gatehouse caller token --sub <name> --scope "<patterns>")';
+    expect(line).to.include({
+      level: 30,
+      address: `http://127.0.0.1:${port}`,
+      port: Number(port),
+      store: 'sqlite',
+      location: file,
+      apps: 0,
+      masterKeySet: false,
+      next,
+    });
+    expect(line.msg).to.equal(
+      `gatehouse listening on http://127.0.0.1:${port} (sqlite ${file}; 0 apps; master key off); next: ${next}`,
+    );
     // the key warning came before it, at once too
-    expect(r.lines.map((l) => JSON.parse(l.text).msg)).to.include('GATEHOUSE_MASTER_KEY is not set: app secrets and session keys are stored in clear');
+    expect(r.lines.map((l) => JSON.parse(l.text).msg)).to.include(
+      'GATEHOUSE_MASTER_KEY is not set: app secrets and session keys are stored in clear',
+    );
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).ok).to.equal(true);
   });
 
-  it('a line logged later (one request\'s access line) is written within ~100 ms, not after 4 KiB', async () => {
+  it("a line logged later (one request's access line) is written within ~100 ms, not after 4 KiB", async () => {
     const port = freePort();
     const r = run({ GATEHOUSE_DATABASE_URL: `sqlite:${path.join(dir, 'later.db')}`, GATEHOUSE_PORT: port });
     await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 10_000);
@@ -128,10 +163,13 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
       await admin.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
       await admin.query(`GRANT ALL ON \`${name}\`.* TO '${user}'@'%'`);
       const apps = path.join(dir, 'apps.json');
-      fs.writeFileSync(apps, JSON.stringify([
-        { platform: 'wechat_app', codeName: 'shop', ...SAMPLE_APPS.wechat_app },
-        { platform: 'toutiao_app', codeName: 'tt', ...SAMPLE_APPS.toutiao_app },
-      ]));
+      fs.writeFileSync(
+        apps,
+        JSON.stringify([
+          { platform: 'wechat_app', codeName: 'shop', ...SAMPLE_APPS.wechat_app },
+          { platform: 'toutiao_app', codeName: 'tt', ...SAMPLE_APPS.toutiao_app },
+        ]),
+      );
       const port = freePort();
       const r = run({
         GATEHOUSE_DATABASE_URL: `mariadb://${user}:${password}@127.0.0.1:3306/${name}`,
@@ -141,8 +179,16 @@ describe('start-up line and log latency (issue 10 item 1)', function () {
       });
       const { line } = await waitLine(r, (l) => String(l.msg).startsWith('gatehouse listening'), 10_000);
       const next = 'mint a caller token for your backend: npx gatehouse caller token --sub <name> --scope "<patterns>"';
-      expect(line).to.include({ store: 'mariadb', location: `${user}@127.0.0.1:3306/${name}`, apps: 2, masterKeySet: true, next });
-      expect(line.msg).to.equal(`gatehouse listening on http://127.0.0.1:${port} (mariadb ${user}@127.0.0.1:3306/${name}; 2 apps; master key on); next: ${next}`);
+      expect(line).to.include({
+        store: 'mariadb',
+        location: `${user}@127.0.0.1:3306/${name}`,
+        apps: 2,
+        masterKeySet: true,
+        next,
+      });
+      expect(line.msg).to.equal(
+        `gatehouse listening on http://127.0.0.1:${port} (mariadb ${user}@127.0.0.1:3306/${name}; 2 apps; master key on); next: ${next}`,
+      );
       expect(r.lines.map((l) => l.text).join('\n')).not.to.include(password);
     } finally {
       for (const x of running.splice(0)) {

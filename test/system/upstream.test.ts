@@ -22,7 +22,8 @@ async function platform(): Promise<{
   const p = {
     url: '',
     seen: [] as Seen[],
-    answer: { status: 200, type: 'application/json', body: '{"errcode":0}' } as { status: number; type: string; body: string | Buffer } | 'stall',
+    answer: { status: 200, type: 'application/json', body: '{"errcode":0}' } as
+      { status: number; type: string; body: string | Buffer } | 'stall',
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
   const server = http.createServer((req, res) => {
@@ -62,15 +63,29 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
   });
 
   const counted = async (platform: string, api: string) => {
-    const m = (await metrics.upstream.get()).values.filter((v) => v.labels.platform === platform && v.labels.api === api);
+    const m = (await metrics.upstream.get()).values.filter(
+      (v) => v.labels.platform === platform && v.labels.api === api,
+    );
     return Object.fromEntries(m.map((v) => [String(v.labels.errcode), v.value]));
   };
   const timed = async (platform: string, api: string) =>
-    (await metrics.upstreamSeconds.get()).values.find((v) => v.metricName === 'gatehouse_upstream_duration_seconds_count' && v.labels.platform === platform && v.labels.api === api)?.value ?? 0;
+    (await metrics.upstreamSeconds.get()).values.find(
+      (v) =>
+        v.metricName === 'gatehouse_upstream_duration_seconds_count' &&
+        v.labels.platform === platform &&
+        v.labels.api === api,
+    )?.value ?? 0;
 
   it('json mode: GET without a body, POST with JSON; the query set over the URL; the errcode counted', async () => {
     pf.answer = { status: 200, type: 'application/json', body: '\ufeff{"errcode":40001,"errmsg":"x"}' };
-    expect(await up.json({ platform: 'wechat', api: 'a', url: `${pf.url}/p?x=1&k=old`, query: { k: 'new', skip: undefined, n: 2 } })).to.deep.equal({ errcode: 40001, errmsg: 'x' });
+    expect(
+      await up.json({
+        platform: 'wechat',
+        api: 'a',
+        url: `${pf.url}/p?x=1&k=old`,
+        query: { k: 'new', skip: undefined, n: 2 },
+      }),
+    ).to.deep.equal({ errcode: 40001, errmsg: 'x' });
     expect(pf.seen[0]).to.include({ method: 'GET', url: '/p?x=1&k=new&n=2', body: '' });
     expect(pf.seen[0].headers['content-type']).to.equal(undefined);
     pf.answer = { status: 200, type: 'application/json', body: '{"err_no":0}' };
@@ -96,14 +111,31 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
 
   it('form bodies: fields in order, url-encoded; a content-type given replaces the mode’s, other headers pass', async () => {
     pf.answer = { status: 200, type: 'application/json', body: '{"status":200,"data":{}}' };
-    await up.json({ platform: 'shansong', api: 'c', url: `${pf.url}/f`, form: { z: '1', a: 'x y&=', data: '{"k":"北京"}' } });
+    await up.json({
+      platform: 'shansong',
+      api: 'c',
+      url: `${pf.url}/f`,
+      form: { z: '1', a: 'x y&=', data: '{"k":"北京"}' },
+    });
     expect(pf.seen[0].method).to.equal('POST');
     expect(pf.seen[0].body).to.equal('z=1&a=x+y%26%3D&data=%7B%22k%22%3A%22%E5%8C%97%E4%BA%AC%22%7D');
     expect(pf.seen[0].headers['content-type']).to.equal('application/x-www-form-urlencoded');
-    await up.raw({ platform: 'shansong', api: 'c', url: `${pf.url}/f`, form: { a: '1' }, headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' } });
+    await up.raw({
+      platform: 'shansong',
+      api: 'c',
+      url: `${pf.url}/f`,
+      form: { a: '1' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+    });
     expect(pf.seen[1].headers['content-type']).to.equal('application/x-www-form-urlencoded;charset=UTF-8');
     expect(pf.seen[1].headers.accept).to.equal('application/json');
-    await up.raw({ platform: 'fengniao', api: 'd', url: `${pf.url}/j`, json: { a: 1 }, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    await up.raw({
+      platform: 'fengniao',
+      api: 'd',
+      url: `${pf.url}/j`,
+      json: { a: 1 },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
     expect(pf.seen[2].headers['content-type']).to.equal('application/json; charset=utf-8');
     expect(pf.seen[2].body).to.equal('{"a":1}');
     expect(await counted('shansong', 'c')).to.deep.equal({ 200: 2 });
@@ -111,7 +143,13 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
 
   it('raw mode: the answer as it came (any status, any body), counted by status / code; query params appended in order', async () => {
     pf.answer = { status: 503, type: 'application/json', body: '{"errcode":-1}' };
-    const r503 = await up.raw({ platform: 'shansong', api: 'developer', url: `${pf.url}/v5/x?keep=1`, query: new URLSearchParams('a=1&a=2&keep=3'), form: {} });
+    const r503 = await up.raw({
+      platform: 'shansong',
+      api: 'developer',
+      url: `${pf.url}/v5/x?keep=1`,
+      query: new URLSearchParams('a=1&a=2&keep=3'),
+      form: {},
+    });
     expect(r503.res.status).to.equal(503);
     expect(r503.body.toString()).to.equal('{"errcode":-1}');
     expect(pf.seen[0].url).to.equal('/v5/x?keep=1&a=1&a=2&keep=3');
@@ -140,7 +178,9 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const refused = await up.raw({ platform: 'fengniao', api: 'e', url: `http://127.0.0.1:${port}/`, json: {} }).catch((e: unknown) => e);
+    const refused = await up
+      .raw({ platform: 'fengniao', api: 'e', url: `http://127.0.0.1:${port}/`, json: {} })
+      .catch((e: unknown) => e);
     expect((refused as RpcError).code).to.equal(1005);
     expect(await counted('fengniao', 'e')).to.deep.equal({ timeout: 2, unreachable: 1 });
   });

@@ -21,7 +21,23 @@ const reference = new XMLParser({
   commentPropName: false,
 });
 
-const NAMES = ['ToUserName', 'FromUserName', 'CreateTime', 'MsgType', 'Content', 'MsgId', 'Event', 'EventKey', 'Item', 'AppId', 'InfoType', 'a', 'B_2', 'x.y', 'ns:el'];
+const NAMES = [
+  'ToUserName',
+  'FromUserName',
+  'CreateTime',
+  'MsgType',
+  'Content',
+  'MsgId',
+  'Event',
+  'EventKey',
+  'Item',
+  'AppId',
+  'InfoType',
+  'a',
+  'B_2',
+  'x.y',
+  'ns:el',
+];
 
 function textPiece(rng: Rng): { xml: string; value: string } {
   switch (rng.int(0, 5)) {
@@ -30,7 +46,17 @@ function textPiece(rng: Rng): { xml: string; value: string } {
       return { xml: v, value: v };
     }
     case 1: {
-      const v = rng.pick(['a < b & c > d', '<b>bold</b>', '<!DOCTYPE x>', ']]', 'x]]y', '&amp;', '你好，世界', '😀 emoji', 'a\nb']);
+      const v = rng.pick([
+        'a < b & c > d',
+        '<b>bold</b>',
+        '<!DOCTYPE x>',
+        ']]',
+        'x]]y',
+        '&amp;',
+        '你好，世界',
+        '😀 emoji',
+        'a\nb',
+      ]);
       return { xml: `<![CDATA[${v}]]>`, value: v };
     }
     case 2:

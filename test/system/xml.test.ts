@@ -3,8 +3,16 @@ import { ENVELOPE_LIMITS, XmlRejected, parsePushXml } from '../../system/xml';
 
 describe('push XML', () => {
   it('keeps every text as the exact string received, CDATA unwrapped', () => {
-    const f = parsePushXml('<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgId>9223372036854775807</MsgId><CreateTime>1413192605</CreateTime><Content><![CDATA[a & <b>]]></Content><Empty></Empty></xml>');
-    expect(f).to.deep.equal({ ToUserName: 'gh_1', MsgId: '9223372036854775807', CreateTime: '1413192605', Content: 'a & <b>', Empty: '' });
+    const f = parsePushXml(
+      '<xml><ToUserName><![CDATA[gh_1]]></ToUserName><MsgId>9223372036854775807</MsgId><CreateTime>1413192605</CreateTime><Content><![CDATA[a & <b>]]></Content><Empty></Empty></xml>',
+    );
+    expect(f).to.deep.equal({
+      ToUserName: 'gh_1',
+      MsgId: '9223372036854775807',
+      CreateTime: '1413192605',
+      Content: 'a & <b>',
+      Empty: '',
+    });
   });
 
   it('keeps nested elements as objects', () => {
@@ -13,7 +21,10 @@ describe('push XML', () => {
   });
 
   const bad: Array<[string, string]> = [
-    ['a DOCTYPE with entity expansion', '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><A>&lol2;</A></xml>'],
+    [
+      'a DOCTYPE with entity expansion',
+      '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><xml><A>&lol2;</A></xml>',
+    ],
     ['an external entity', '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><xml><A>&e;</A></xml>'],
     ['deep nesting', `<xml>${'<a>'.repeat(100)}${'</a>'.repeat(100)}</xml>`],
     ['malformed XML', '<xml><A></xml>'],
@@ -54,11 +65,15 @@ describe('push XML', () => {
   }
 
   it('decodes the predefined entities and character references in text', () => {
-    expect(parsePushXml('<xml><A>&lt;b&gt; &amp; &quot;&apos; &#60;&#x4E2D;</A></xml>')).to.deep.equal({ A: '<b> & "\' <中' });
+    expect(parsePushXml('<xml><A>&lt;b&gt; &amp; &quot;&apos; &#60;&#x4E2D;</A></xml>')).to.deep.equal({
+      A: '<b> & "\' <中',
+    });
   });
 
   it('reads repeated elements as an array and ignores comments, declarations and attributes', () => {
-    const f = parsePushXml('\ufeff<?xml version="1.0" encoding="utf-8"?>\n<!-- c --><xml a="1">\n <Item x=\'2\'>1</Item>\n <Item>2</Item><!-- d -->\n <Empty/>\n</xml>\n');
+    const f = parsePushXml(
+      '\ufeff<?xml version="1.0" encoding="utf-8"?>\n<!-- c --><xml a="1">\n <Item x=\'2\'>1</Item>\n <Item>2</Item><!-- d -->\n <Empty/>\n</xml>\n',
+    );
     expect(f).to.deep.equal({ Item: ['1', '2'], Empty: '' });
   });
 
@@ -69,7 +84,9 @@ describe('push XML', () => {
   });
 
   it('the envelope limits refuse a document of more than a few dozen nodes or 3 levels', () => {
-    expect(parsePushXml('<xml><ToUserName>a</ToUserName><Encrypt>b</Encrypt><AgentID/></xml>', ENVELOPE_LIMITS)).to.deep.equal({ ToUserName: 'a', Encrypt: 'b', AgentID: '' });
+    expect(
+      parsePushXml('<xml><ToUserName>a</ToUserName><Encrypt>b</Encrypt><AgentID/></xml>', ENVELOPE_LIMITS),
+    ).to.deep.equal({ ToUserName: 'a', Encrypt: 'b', AgentID: '' });
     expect(() => parsePushXml(`<xml>${'<A/>'.repeat(40)}</xml>`, ENVELOPE_LIMITS)).to.throw(XmlRejected);
     expect(() => parsePushXml('<xml><A><B><C>1</C></B></A></xml>', ENVELOPE_LIMITS)).to.throw(XmlRejected);
   });

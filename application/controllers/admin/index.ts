@@ -27,7 +27,11 @@ function interfaces(services: Services): Interface[] {
           then: { properties: { config: services.apps.configSchema(p) } },
         })),
       },
-      result: s.obj({ platform: { type: 'string' }, codeName: { type: 'string' }, created: { type: 'boolean' } }, ['platform', 'codeName', 'created']),
+      result: s.obj({ platform: { type: 'string' }, codeName: { type: 'string' }, created: { type: 'boolean' } }, [
+        'platform',
+        'codeName',
+        'created',
+      ]),
       apps: (p: { codeName: string }) => [p.codeName],
       handler: async (p: { platform: string; codeName: string; config: Record<string, unknown> }, { services: sv }) => {
         const { created } = await sv.apps.put(p.platform, p.codeName, p.config);
@@ -39,7 +43,10 @@ function interfaces(services: Services): Interface[] {
       access: 'admin',
       summary: 'One app config, every secret masked as "****" + its last 4 characters.',
       para: s.obj({ platform, codeName }, ['platform', 'codeName']),
-      result: { type: 'object', properties: { platform: { type: 'string' }, codeName: { type: 'string' }, enabled: { type: 'boolean' } } },
+      result: {
+        type: 'object',
+        properties: { platform: { type: 'string' }, codeName: { type: 'string' }, enabled: { type: 'boolean' } },
+      },
       apps: (p: { codeName: string }) => [p.codeName],
       handler: async (p: { platform: string; codeName: string }, { services: sv }) => {
         const app = await sv.apps.get(p.platform, p.codeName);
@@ -57,7 +64,13 @@ function interfaces(services: Services): Interface[] {
           apps: {
             type: 'array',
             items: s.obj(
-              { platform: { type: 'string' }, codeName: { type: 'string' }, appId: { type: 'string' }, enabled: { type: 'boolean' }, updatedAt: { type: 'integer' } },
+              {
+                platform: { type: 'string' },
+                codeName: { type: 'string' },
+                appId: { type: 'string' },
+                enabled: { type: 'boolean' },
+                updatedAt: { type: 'integer' },
+              },
               ['platform', 'codeName', 'appId', 'enabled', 'updatedAt'],
             ),
           },
@@ -68,8 +81,15 @@ function interfaces(services: Services): Interface[] {
       handler: async (p: { platform?: string }, { services: sv, caller }) => {
         const rows = await sv.apps.list(p.platform);
         return {
-          apps: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, null)))
-            .map((r) => ({ platform: r.platform, codeName: r.codeName, appId: r.appId, enabled: r.enabled, updatedAt: Math.floor(r.updatedAt / 1000) })),
+          apps: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, null))).map(
+            (r) => ({
+              platform: r.platform,
+              codeName: r.codeName,
+              appId: r.appId,
+              enabled: r.enabled,
+              updatedAt: Math.floor(r.updatedAt / 1000),
+            }),
+          ),
         };
       },
     },
@@ -80,7 +100,9 @@ function interfaces(services: Services): Interface[] {
       para: s.obj({ platform, codeName }, ['platform', 'codeName']),
       result: s.obj({ deleted: { type: 'boolean' } }, ['deleted']),
       apps: (p: { codeName: string }) => [p.codeName],
-      handler: async (p: { platform: string; codeName: string }, { services: sv }) => ({ deleted: await sv.apps.delete(p.platform, p.codeName) }),
+      handler: async (p: { platform: string; codeName: string }, { services: sv }) => ({
+        deleted: await sv.apps.delete(p.platform, p.codeName),
+      }),
     },
     {
       name: 'admin.token.list',
@@ -93,8 +115,13 @@ function interfaces(services: Services): Interface[] {
             type: 'array',
             items: s.obj(
               {
-                platform: { type: 'string' }, codeName: { type: 'string' }, subject: { type: 'string' }, kind: { type: 'string' },
-                expiresAt: secondsOrNull, refreshedAt: secondsOrNull, lastError: s.nullable({ type: 'string' }),
+                platform: { type: 'string' },
+                codeName: { type: 'string' },
+                subject: { type: 'string' },
+                kind: { type: 'string' },
+                expiresAt: secondsOrNull,
+                refreshedAt: secondsOrNull,
+                lastError: s.nullable({ type: 'string' }),
               },
               ['platform', 'codeName', 'subject', 'kind', 'expiresAt', 'refreshedAt', 'lastError'],
             ),
@@ -107,11 +134,17 @@ function interfaces(services: Services): Interface[] {
         const secs = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
         const rows = await sv.store.listTokens({ platform: p.platform, codeName: p.codeName });
         return {
-          tokens: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.subject)))
-            .map((r) => ({
-              platform: r.platform, codeName: r.codeName, subject: r.subject, kind: r.kind,
-              expiresAt: secs(r.expiresAt), refreshedAt: secs(r.refreshedAt), lastError: r.lastError,
-            })),
+          tokens: (
+            await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.subject))
+          ).map((r) => ({
+            platform: r.platform,
+            codeName: r.codeName,
+            subject: r.subject,
+            kind: r.kind,
+            expiresAt: secs(r.expiresAt),
+            refreshedAt: secs(r.refreshedAt),
+            lastError: r.lastError,
+          })),
         };
       },
     },
@@ -125,7 +158,15 @@ function interfaces(services: Services): Interface[] {
           pushes: {
             type: 'array',
             items: s.obj(
-              { at: { type: 'integer' }, platform: { type: 'string' }, codeName: { type: 'string' }, infoType: { type: 'string' }, appId: s.nullable({ type: 'string' }), verified: { type: 'boolean' }, body: { type: 'object' } },
+              {
+                at: { type: 'integer' },
+                platform: { type: 'string' },
+                codeName: { type: 'string' },
+                infoType: { type: 'string' },
+                appId: s.nullable({ type: 'string' }),
+                verified: { type: 'boolean' },
+                body: { type: 'object' },
+              },
               ['at', 'platform', 'codeName', 'infoType', 'appId', 'verified', 'body'],
             ),
           },
@@ -133,11 +174,28 @@ function interfaces(services: Services): Interface[] {
         ['pushes'],
       ),
       apps: (p: { codeName?: string }) => [p.codeName],
-      handler: async (p: { platform?: string; codeName?: string; infoType?: string; limit?: number }, { services: sv, caller }) => {
-        const rows = await sv.pushes.list({ platform: p.platform, codeName: p.codeName, infoType: p.infoType, limit: p.limit ?? 50 });
+      handler: async (
+        p: { platform?: string; codeName?: string; infoType?: string; limit?: number },
+        { services: sv, caller },
+      ) => {
+        const rows = await sv.pushes.list({
+          platform: p.platform,
+          codeName: p.codeName,
+          infoType: p.infoType,
+          limit: p.limit ?? 50,
+        });
         return {
-          pushes: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.appId)))
-            .map((r) => ({ at: Math.floor(r.at / 1000), platform: r.platform, codeName: r.codeName, infoType: r.infoType, appId: r.appId, verified: r.verified, body: JSON.parse(r.body) as unknown })),
+          pushes: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.appId))).map(
+            (r) => ({
+              at: Math.floor(r.at / 1000),
+              platform: r.platform,
+              codeName: r.codeName,
+              infoType: r.infoType,
+              appId: r.appId,
+              verified: r.verified,
+              body: JSON.parse(r.body) as unknown,
+            }),
+          ),
         };
       },
     },
@@ -148,7 +206,12 @@ function interfaces(services: Services): Interface[] {
       para: s.obj(
         {
           corpid: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' },
-          agentid: { anyOf: [{ type: 'string', pattern: '^[0-9]{1,20}$' }, { type: 'integer', minimum: 0 }] },
+          agentid: {
+            anyOf: [
+              { type: 'string', pattern: '^[0-9]{1,20}$' },
+              { type: 'integer', minimum: 0 },
+            ],
+          },
           agentsecret: s.str(512),
           remark: s.str(256, 0),
         },
@@ -157,7 +220,11 @@ function interfaces(services: Services): Interface[] {
       result: s.obj({}),
       apps: (p: { corpid: string; agentid: string | number }) => [p.corpid],
       handler: async (p: { corpid: string; agentid: string | number; agentsecret: string }, { services: sv }) => {
-        await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, { corpId: p.corpid, agentId: String(p.agentid), secret: p.agentsecret });
+        await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, {
+          corpId: p.corpid,
+          agentId: String(p.agentid),
+          secret: p.agentsecret,
+        });
         return {};
       },
     },
@@ -188,8 +255,12 @@ function callerInterfaces(): Interface[] {
             type: 'array',
             items: s.obj(
               {
-                jti: { type: 'string' }, sub: s.nullable({ type: 'string' }), scope: s.nullable({ type: 'string' }),
-                apps: s.nullable({ type: 'array', items: { type: 'string' } }), exp: secondsOrNull, revoked: { type: 'boolean' },
+                jti: { type: 'string' },
+                sub: s.nullable({ type: 'string' }),
+                scope: s.nullable({ type: 'string' }),
+                apps: s.nullable({ type: 'array', items: { type: 'string' } }),
+                exp: secondsOrNull,
+                revoked: { type: 'boolean' },
               },
               ['jti', 'sub', 'scope', 'apps', 'exp', 'revoked'],
             ),
@@ -200,20 +271,30 @@ function callerInterfaces(): Interface[] {
       handler: async (_p: Record<string, never>, { services: sv, caller }) => ({
         callers: (await sv.store.listCallers())
           .filter((r) => coversTokenClaim(caller, r.apps))
-          .map((r) => ({ jti: r.jti, sub: r.sub, scope: r.scope, apps: r.apps, exp: r.exp, revoked: r.revokedAt !== null })),
+          .map((r) => ({
+            jti: r.jti,
+            sub: r.sub,
+            scope: r.scope,
+            apps: r.apps,
+            exp: r.exp,
+            revoked: r.revokedAt !== null,
+          })),
       }),
     },
     {
       name: 'admin.caller.revoke',
       access: 'admin',
       appsFiltered: true,
-      summary: 'Revokes a caller token by its jti: every node answers it 4001 within 5 s. A jti gatehouse did not mint is recorded as revoked.',
+      summary:
+        'Revokes a caller token by its jti: every node answers it 4001 within 5 s. A jti gatehouse did not ' +
+        'mint is recorded as revoked.',
       para: s.obj({ jti: { type: 'string', pattern: JTI_PATTERN } }, ['jti']),
       result: s.obj({ revoked: { type: 'boolean' } }, ['revoked']),
       handler: async (p: { jti: string }, { services: sv, caller, log }) => {
         if (caller?.apps) {
           const row = await sv.store.getCaller(p.jti);
-          if (!row || !coversTokenClaim(caller, row.apps)) throw new RpcError('FORBIDDEN', '', 'apps claim does not cover that caller token');
+          if (!row || !coversTokenClaim(caller, row.apps))
+            throw new RpcError('FORBIDDEN', '', 'apps claim does not cover that caller token');
         }
         const r = await sv.store.revokeCaller(p.jti, Date.now());
         sv.callers.revoke(p.jti);

@@ -7,7 +7,11 @@ import { paraError } from '../../../system/errors';
 const profile = { type: 'string', pattern: CODE_NAME_PATTERN };
 const bucket = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' };
 const filepath = { type: 'string', minLength: 1, maxLength: 1024 };
-const inline = { appid: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z]+$' }, sid: s.str(128), skey: s.str(256) };
+const inline = {
+  appid: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z]+$' },
+  sid: s.str(128),
+  skey: s.str(256),
+};
 /** either a `cos` profile, or the Wafer-fork inline appid + sid + skey — never both */
 const credentials = {
   oneOf: [
@@ -15,7 +19,12 @@ const credentials = {
     { required: ['appid', 'sid', 'skey'], not: { required: ['profile'] } },
   ],
 };
-const stringMap = { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 4096 }, propertyNames: { maxLength: 128 } };
+const stringMap = {
+  type: 'object',
+  maxProperties: 64,
+  additionalProperties: { type: 'string', maxLength: 4096 },
+  propertyNames: { maxLength: 128 },
+};
 const NINETY_DAYS = 90 * 86_400;
 
 interface V4Para {
@@ -43,7 +52,10 @@ export const interfaces: Interface[] = [
     name: 'qcloud.cos.auth.reusable',
     access: 'backend',
     summary: 'COS v4 multi-use signature valid until expiration (unix s, at most 90 days ahead).',
-    para: { ...s.obj({ bucket, expiration: s.int(1), filepath, profile, ...inline }, ['bucket', 'expiration']), ...credentials },
+    para: {
+      ...s.obj({ bucket, expiration: s.int(1), filepath, profile, ...inline }, ['bucket', 'expiration']),
+      ...credentials,
+    },
     result: { type: 'string' },
     apps: appsOf,
     handler: async (p: V4Para & { expiration: number }, { services: sv }) => {
@@ -61,12 +73,14 @@ export const interfaces: Interface[] = [
     para: { ...s.obj({ bucket, filepath, profile, ...inline }, ['bucket']), ...credentials },
     result: { type: 'string' },
     apps: appsOf,
-    handler: async (p: V4Para, { services: sv }) => cosV4({ ...(await keys(sv, p)), bucket: p.bucket, expiration: 0, filepath: p.filepath, alwaysFileId: true }),
+    handler: async (p: V4Para, { services: sv }) =>
+      cosV4({ ...(await keys(sv, p)), bucket: p.bucket, expiration: 0, filepath: p.filepath, alwaysFileId: true }),
   },
   {
     name: 'qcloud.cos.auth.v5',
     access: 'backend',
-    summary: 'COS v5 (XML API) Authorization header, q-sign-algorithm=sha1, signing exactly the given headers and query.',
+    summary:
+      'COS v5 (XML API) Authorization header, q-sign-algorithm=sha1, signing exactly the given headers and query.',
     para: s.obj(
       {
         profile,
@@ -80,11 +94,29 @@ export const interfaces: Interface[] = [
     ),
     result: s.obj({ authorization: { type: 'string' }, keyTime: { type: 'string' } }, ['authorization', 'keyTime']),
     apps: appsOf,
-    handler: async (p: { profile: string; method: string; path: string; headers?: Record<string, string>; query?: Record<string, string>; expires?: number }, { services: sv }) => {
+    handler: async (
+      p: {
+        profile: string;
+        method: string;
+        path: string;
+        headers?: Record<string, string>;
+        query?: Record<string, string>;
+        expires?: number;
+      },
+      { services: sv },
+    ) => {
       const k = await keys(sv, p);
       const now = Math.floor(Date.now() / 1000);
       const keyTime = `${now};${now + (p.expires ?? 600)}`;
-      const { authorization } = cosV5({ secretId: k.secretId, secretKey: k.secretKey, method: p.method, path: p.path, headers: p.headers, query: p.query, keyTime });
+      const { authorization } = cosV5({
+        secretId: k.secretId,
+        secretKey: k.secretKey,
+        method: p.method,
+        path: p.path,
+        headers: p.headers,
+        query: p.query,
+        keyTime,
+      });
       return { authorization, keyTime };
     },
   },

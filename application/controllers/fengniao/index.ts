@@ -12,7 +12,11 @@ const area: Area = {
       platform: 'fengniao_app',
       idField: 'appId',
       secrets: ['secret'],
-      schema: configSchema({ appId: field.id, devId: field.id, secret: field.secret, callbackUrl: field.url }, ['appId', 'devId', 'secret']),
+      schema: configSchema({ appId: field.id, devId: field.id, secret: field.secret, callbackUrl: field.url }, [
+        'appId',
+        'devId',
+        'secret',
+      ]),
     },
   ],
 };

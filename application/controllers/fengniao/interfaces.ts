@@ -6,7 +6,9 @@ import { tokenInterface } from '../token-interface';
 export const interfaces = [
   tokenInterface<TokenPara & { merchantId: string }>({
     name: 'fengniao.merchant.token',
-    summary: "A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 until the merchant authorized, or once its refresh token expired.",
+    summary:
+      "A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 " +
+      'until the merchant authorized, or once its refresh token expired.',
     platform: PLATFORM,
     subject: { merchantId: { type: 'string', pattern: MERCHANT_ID_PATTERN } },
     ids: { appId: (app) => app.appId, merchantId: (_app, p) => p.merchantId },

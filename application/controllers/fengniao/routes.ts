@@ -6,7 +6,15 @@ import type { Services } from '../../services';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit } from '../../services/pages';
-import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
+import {
+  ProxyRefused,
+  platformPath,
+  proxyBody,
+  proxyCaller,
+  proxyRoute,
+  relay,
+  restOfPath,
+} from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { routeApp } from '../route-app';
 
@@ -18,7 +26,8 @@ const ACCEPTED = { code: 200, msg: 'success' };
  * own text was checked before JSON.parse); nothing is verified yet, so only a linear scan runs.
  */
 function shallow(body: Record<string, unknown>): Record<string, unknown> {
-  if (typeof body.business_data === 'string' && jsonTextTooDeep(body.business_data)) throw new PushRejected(400, 'body nested too deeply');
+  if (typeof body.business_data === 'string' && jsonTextTooDeep(body.business_data))
+    throw new PushRejected(400, 'body nested too deeply');
   return body;
 }
 
@@ -54,7 +63,12 @@ export function routes(router: Router, sv: Services): void {
     if (!app) return;
     const merchant = ctx.query.merchant_id;
     if (merchant !== undefined && (typeof merchant !== 'string' || !MERCHANT_ID.test(merchant))) {
-      htmlPage(ctx, 400, '商户编号无效 / Invalid merchant id', 'merchant_id: 1 to 64 characters of A–Z, a–z, 0–9, _ . -.');
+      htmlPage(
+        ctx,
+        400,
+        '商户编号无效 / Invalid merchant id',
+        'merchant_id: 1 to 64 characters of A–Z, a–z, 0–9, _ . -.',
+      );
       return;
     }
     const state = await sv.authStates.issue({ platform: PLATFORM, codeName: app.codeName, subject: merchant ?? null });
@@ -69,14 +83,20 @@ export function routes(router: Router, sv: Services): void {
       if (!app) return;
       const b = await readCallback(ctx);
       const code = typeof b.code === 'string' ? b.code : '';
-      const merchantId = typeof b.merchant_id === 'string' || typeof b.merchant_id === 'number' ? String(b.merchant_id) : '';
-      if (!code || code.length > 512 || !MERCHANT_ID.test(merchantId)) throw new PushRejected(400, 'code and merchant_id are required');
+      const merchantId =
+        typeof b.merchant_id === 'string' || typeof b.merchant_id === 'number' ? String(b.merchant_id) : '';
+      if (!code || code.length > 512 || !MERCHANT_ID.test(merchantId))
+        throw new PushRejected(400, 'code and merchant_id are required');
       // Fengniao calls this server-to-server. When it echoes the page's state, that nonce must be
       // live, of this app and (when the page named one) of this merchant, and is consumed before the
       // exchange. Without a state the code alone decides: Fengniao binds it to app and merchant, and
       // the exchange is signed with the app's secret (README: "Authorization state").
       if (b.state !== undefined) {
-        const issued = await sv.authStates.take(b.state, { platform: PLATFORM, codeName: app.codeName, subject: merchantId });
+        const issued = await sv.authStates.take(b.state, {
+          platform: PLATFORM,
+          codeName: app.codeName,
+          subject: merchantId,
+        });
         if (!issued) return badStatePage(ctx);
       }
       // committed (refresh token stored, token seeded) before Fengniao is answered

@@ -18,7 +18,14 @@ const interfaces: Interface[] = [
       dependencies: { encrypt_data: ['iv'], iv: ['encrypt_data'] },
     }),
     result: s.obj(
-      { id: { type: 'string' }, skey: { type: 'string' }, duration: { type: 'integer' }, appid: { type: 'string' }, unionid: nullableStr, user_info: userInfo },
+      {
+        id: { type: 'string' },
+        skey: { type: 'string' },
+        duration: { type: 'integer' },
+        appid: { type: 'string' },
+        unionid: nullableStr,
+        user_info: userInfo,
+      },
       ['id', 'skey', 'duration', 'appid', 'unionid'],
     ),
     handler: (p: LoginPara, { services }) => services.sessions.login(p),
@@ -39,7 +46,10 @@ const interfaces: Interface[] = [
     access: 'public',
     summary: 'Decrypts and stores the user info of a session.',
     para: s.obj({ id, skey, encrypt_data, iv }, ['id', 'skey', 'encrypt_data', 'iv']),
-    result: s.obj({ id: { type: 'string' }, skey: { type: 'string' }, appid: { type: 'string' }, user_info: userInfo }, ['id', 'skey', 'appid', 'user_info']),
+    result: s.obj(
+      { id: { type: 'string' }, skey: { type: 'string' }, appid: { type: 'string' }, user_info: userInfo },
+      ['id', 'skey', 'appid', 'user_info'],
+    ),
     handler: (p: Credentials & { encrypt_data: string; iv: string }, { services }) => services.sessions.userinfo(p),
   },
   {
@@ -56,7 +66,8 @@ const interfaces: Interface[] = [
     summary: 'Checks sha1(raw_data + session_key) against signature.',
     para: s.obj({ id, skey, raw_data: s.str(65536, 0), signature: s.str(64) }, ['id', 'skey', 'raw_data', 'signature']),
     result: s.obj({ valid: { type: 'boolean' } }, ['valid']),
-    handler: (p: Credentials & { raw_data: string; signature: string }, { services }) => services.sessions.checkSignature(p),
+    handler: (p: Credentials & { raw_data: string; signature: string }, { services }) =>
+      services.sessions.checkSignature(p),
   },
   {
     name: 'qcloud.cam.logout',

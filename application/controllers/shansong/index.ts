@@ -12,10 +12,10 @@ const area: Area = {
       platform: 'shansong_app',
       idField: 'appId',
       secrets: ['secret'],
-      schema: configSchema(
-        { appId: field.id, secret: field.secret, redirectUrl: field.url, callbackUrl: field.url },
-        ['appId', 'secret'],
-      ),
+      schema: configSchema({ appId: field.id, secret: field.secret, redirectUrl: field.url, callbackUrl: field.url }, [
+        'appId',
+        'secret',
+      ]),
     },
   ],
 };

@@ -6,7 +6,9 @@ import { tokenInterface } from '../token-interface';
 export const interfaces = [
   tokenInterface<TokenPara & { merchantCode: string }>({
     name: 'shansong.merchant.token',
-    summary: "A Shansong merchant's access token (refreshed with its rotated refresh token; 1014 until the merchant authorized, or after its refresh token was rejected).",
+    summary:
+      "A Shansong merchant's access token (refreshed with its rotated refresh token; 1014 until the merchant " +
+      'authorized, or after its refresh token was rejected).',
     platform: PLATFORM,
     subject: { merchantCode: { type: 'string', pattern: MERCHANT_CODE_PATTERN } },
     ids: { appId: (app) => app.appId, merchantCode: (_app, p) => p.merchantCode },

@@ -1,9 +1,17 @@
 import type Router from '@koa/router';
 import { readBody } from '../../../system/body';
-import { Codes, RpcError } from '../../../system/errors';
+import { Codes, type RpcError } from '../../../system/errors';
 import type { Services } from '../../services';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
-import { ProxyRefused, platformPath, proxyBody, proxyCaller, proxyRoute, relay, restOfPath } from '../../services/proxy';
+import {
+  ProxyRefused,
+  platformPath,
+  proxyBody,
+  proxyCaller,
+  proxyRoute,
+  relay,
+  restOfPath,
+} from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { PLATFORM, Shansong } from '../../services/shansong';
 import { routeApp } from '../route-app';
@@ -11,7 +19,8 @@ import { routeApp } from '../route-app';
 /** the authorization pages' answer to a failed step */
 const failure = {
   title: '授权失败 / Authorization failed',
-  detail: (e?: RpcError) => `Shansong did not answer as expected (${e ? e.message : 'internal error'}). Please authorize again.`,
+  detail: (e?: RpcError) =>
+    `Shansong did not answer as expected (${e ? e.message : 'internal error'}). Please authorize again.`,
   warnRefused: true,
 };
 
@@ -25,7 +34,12 @@ export function routes(router: Router, sv: Services): void {
     if (!app) return;
     const merchantCode = String(ctx.params.merchantCode);
     if (!Shansong.validMerchantCode(merchantCode)) {
-      htmlPage(ctx, 400, '商户编号无效 / Invalid merchant code', 'A merchant code is 1 to 128 characters of A–Z, a–z, 0–9, _ . @ -.');
+      htmlPage(
+        ctx,
+        400,
+        '商户编号无效 / Invalid merchant code',
+        'A merchant code is 1 to 128 characters of A–Z, a–z, 0–9, _ . @ -.',
+      );
       return;
     }
     // the merchant travels in the single-use state nonce (§7 trust), not in the redirect
@@ -38,7 +52,12 @@ export function routes(router: Router, sv: Services): void {
     if (!app) return;
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
     if (!code || code.length > 512) {
-      htmlPage(ctx, 400, '缺少授权码 / Missing code or state', 'This page is where Shansong sends the merchant back after authorizing.');
+      htmlPage(
+        ctx,
+        400,
+        '缺少授权码 / Missing code or state',
+        'This page is where Shansong sends the merchant back after authorizing.',
+      );
       return;
     }
     // consumed before anything is exchanged: unknown, used, expired or another app's → nothing happens
@@ -102,10 +121,17 @@ export function routes(router: Router, sv: Services): void {
         } catch {
           parsed = undefined;
         }
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ProxyRefused(400, Codes.REQUEST_IS_NOT_JSON);
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+          throw new ProxyRefused(400, Codes.REQUEST_IS_NOT_JSON);
       }
       const query = new URLSearchParams(ctx.querystring);
-      const reply = await sv.shansong.developer(known, merchantCode, path, text.trim() === '' ? undefined : text, query);
+      const reply = await sv.shansong.developer(
+        known,
+        merchantCode,
+        path,
+        text.trim() === '' ? undefined : text,
+        query,
+      );
       relay(ctx, reply.res, reply.body);
     }),
   );

@@ -7,7 +7,12 @@ const area: Area = {
   interfaces,
   setup: setupToutiao,
   platforms: [
-    { platform: 'toutiao_app', idField: 'appId', secrets: ['secret'], schema: configSchema({ appId: field.id, secret: field.secret }, ['appId', 'secret']) },
+    {
+      platform: 'toutiao_app',
+      idField: 'appId',
+      secrets: ['secret'],
+      schema: configSchema({ appId: field.id, secret: field.secret }, ['appId', 'secret']),
+    },
   ],
 };
 export default area;

@@ -11,7 +11,9 @@ const byCodeName = appRefs('toutiao_app');
 
 /** the access token of a ByteDance mini program, through the token engine */
 export const toutiaoSpec = (sv: Services, a: AppConfig) =>
-  makeSpec('toutiao_app', a.codeName, a.appId, 'access_token', () => sv.toutiao.token(a.appId, String(a.config.secret)));
+  makeSpec('toutiao_app', a.codeName, a.appId, 'access_token', () =>
+    sv.toutiao.token(a.appId, String(a.config.secret)),
+  );
 
 export const interfaces: Interface[] = [
   {
@@ -31,7 +33,10 @@ export const interfaces: Interface[] = [
     name: 'toutiao.app.code2session',
     access: 'backend',
     summary: 'jscode2session for a ByteDance mini program (code and/or anonymousCode).',
-    para: { ...s.obj({ codeName, code: s.str(512), anonymousCode: s.str(512) }, ['codeName']), anyOf: [{ required: ['code'] }, { required: ['anonymousCode'] }] },
+    para: {
+      ...s.obj({ codeName, code: s.str(512), anonymousCode: s.str(512) }, ['codeName']),
+      anyOf: [{ required: ['code'] }, { required: ['anonymousCode'] }],
+    },
     result: s.obj({ openid: str, sessionKey: str, anonymousOpenid: str, unionid: str }, ['openid', 'sessionKey']),
     apps: byCodeName,
     handler: async (p: { codeName: string; code?: string; anonymousCode?: string }, { services: sv }) => {

@@ -33,9 +33,15 @@ export const interfaces: Interface[] = [
     access: 'backend',
     summary: 'wx.config parameters for a page URL, signed with the jsapi ticket.',
     para: s.obj({ codeName, url }, ['codeName', 'url']),
-    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, ['appId', 'timestamp', 'nonceStr', 'signature']),
+    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, [
+      'appId',
+      'timestamp',
+      'nonceStr',
+      'signature',
+    ]),
     apps: byCodeName,
-    handler: async (p: { codeName: string; url: string }, { services: sv }) => sv.wechatTokens.jsconfig(await app(sv, p), p.url),
+    handler: async (p: { codeName: string; url: string }, { services: sv }) =>
+      sv.wechatTokens.jsconfig(await app(sv, p), p.url),
   },
   {
     name: 'wechat.app.code2session',

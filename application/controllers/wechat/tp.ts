@@ -6,7 +6,7 @@ import type { AppConfig } from '../../services/apps';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import type { WechatTicketType } from '../../services/wechat-tokens';
-import { Codes, RpcError } from '../../../system/errors';
+import { Codes, type RpcError } from '../../../system/errors';
 import { routeApp } from '../route-app';
 import { tokenInterface } from '../token-interface';
 
@@ -33,10 +33,21 @@ export const tpInterfaces: Interface[] = [
   {
     name: 'wechat.tp.authorizers',
     access: 'backend',
-    summary: 'The accounts that authorized the platform; sync: true first adopts those WeChat knows (api_get_authorizer_list).',
+    summary:
+      'The accounts that authorized the platform; sync: true first adopts those WeChat knows ' +
+      '(api_get_authorizer_list).',
     para: s.obj({ codeName, sync: { type: 'boolean' } }, ['codeName']),
     result: s.obj(
-      { authorizers: { type: 'array', items: s.obj({ authorizerAppId: str, authorized: { type: 'boolean' }, updatedAt: int }, ['authorizerAppId', 'authorized', 'updatedAt']) } },
+      {
+        authorizers: {
+          type: 'array',
+          items: s.obj({ authorizerAppId: str, authorized: { type: 'boolean' }, updatedAt: int }, [
+            'authorizerAppId',
+            'authorized',
+            'updatedAt',
+          ]),
+        },
+      },
       ['authorizers'],
     ),
     apps: byCodeName,
@@ -69,9 +80,15 @@ export const tpInterfaces: Interface[] = [
     access: 'backend',
     summary: "wx.config parameters for an authorizer's page (appId = the authorizer).",
     para: s.obj({ codeName, authorizerAppId, url }, ['codeName', 'authorizerAppId', 'url']),
-    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, ['appId', 'timestamp', 'nonceStr', 'signature']),
+    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, [
+      'appId',
+      'timestamp',
+      'nonceStr',
+      'signature',
+    ]),
     apps: byCodeName,
-    handler: async (p: ByAuthorizer & { url: string }, { services: sv }) => sv.wechatTp.jsconfig(await tp(sv, p), p.authorizerAppId, p.url),
+    handler: async (p: ByAuthorizer & { url: string }, { services: sv }) =>
+      sv.wechatTp.jsconfig(await tp(sv, p), p.authorizerAppId, p.url),
   },
   {
     name: 'wechat.tpauth.code2session',
@@ -80,7 +97,8 @@ export const tpInterfaces: Interface[] = [
     para: s.obj({ codeName, authorizerAppId, jsCode: s.str(512) }, ['codeName', 'authorizerAppId', 'jsCode']),
     result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
     apps: byCodeName,
-    handler: async (p: ByAuthorizer & { jsCode: string }, { services: sv }) => sv.wechatTp.code2session(await tp(sv, p), p.authorizerAppId, p.jsCode),
+    handler: async (p: ByAuthorizer & { jsCode: string }, { services: sv }) =>
+      sv.wechatTp.code2session(await tp(sv, p), p.authorizerAppId, p.jsCode),
   },
 ];
 
@@ -88,7 +106,9 @@ export const tpInterfaces: Interface[] = [
 const failure = {
   title: '授权暂不可用 / Authorization unavailable',
   detail: (e?: RpcError) =>
-    e?.code === Codes.NOT_READY ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.' : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`,
+    e?.code === Codes.NOT_READY
+      ? 'The platform has not received its component_verify_ticket yet. Try again in a few minutes.'
+      : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`,
 };
 
 export function tpRoutes(router: Router, sv: Services): void {
@@ -102,8 +122,14 @@ export function tpRoutes(router: Router, sv: Services): void {
       ctx.type = 'text/plain';
       ctx.body = 'success';
     });
-  router.post('/wechat-tp/:codeName/events', push((t, fields) => sv.wechatTp.onEvent(t, fields)));
-  router.post('/wechat-tp/:codeName/messages/:appid', push((t, fields, ctx) => sv.wechatTp.onMessage(t, String(ctx.params.appid), fields)));
+  router.post(
+    '/wechat-tp/:codeName/events',
+    push((t, fields) => sv.wechatTp.onEvent(t, fields)),
+  );
+  router.post(
+    '/wechat-tp/:codeName/messages/:appid',
+    push((t, fields, ctx) => sv.wechatTp.onMessage(t, String(ctx.params.appid), fields)),
+  );
 
   const limited = pageRateLimit(sv.publicLimiter);
 
@@ -125,12 +151,18 @@ export function tpRoutes(router: Router, sv: Services): void {
     if (!t) return;
     const code = typeof ctx.query.auth_code === 'string' ? ctx.query.auth_code : '';
     if (!code || code.length > 512) {
-      htmlPage(ctx, 400, '缺少授权码 / Missing auth_code', 'This page is where WeChat sends the administrator back after authorizing.');
+      htmlPage(
+        ctx,
+        400,
+        '缺少授权码 / Missing auth_code',
+        'This page is where WeChat sends the administrator back after authorizing.',
+      );
       return;
     }
     try {
       // consumed before anything is exchanged: unknown, used, expired or another platform's → nothing happens
-      if (!(await sv.authStates.take(ctx.query.state, { platform: 'wechat_tp', codeName: t.codeName }))) return badStatePage(ctx);
+      if (!(await sv.authStates.take(ctx.query.state, { platform: 'wechat_tp', codeName: t.codeName })))
+        return badStatePage(ctx);
       const appid = await sv.wechatTp.authorize(t, code);
       const redirect = t.config.redirectUrl as string | undefined;
       if (redirect) {

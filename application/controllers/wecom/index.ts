@@ -16,7 +16,11 @@ const area: Area = {
       platform: 'wecom_corp',
       idField: 'corpId',
       secrets: ['secret'],
-      schema: configSchema({ corpId: field.id, agentId: field.digits, secret: field.secret }, ['corpId', 'agentId', 'secret']),
+      schema: configSchema({ corpId: field.id, agentId: field.digits, secret: field.secret }, [
+        'corpId',
+        'agentId',
+        'secret',
+      ]),
       normalize: (c) => {
         c.agentId = String(c.agentId);
       },

@@ -7,7 +7,12 @@ import { tokenInterface } from '../token-interface';
 
 const { codeName, force, invalidToken, url } = tokenPara;
 const { str, int } = out;
-const agentid = { anyOf: [{ type: 'string', pattern: '^[0-9]{1,20}$' }, { type: 'integer', minimum: 0 }] };
+const agentid = {
+  anyOf: [
+    { type: 'string', pattern: '^[0-9]{1,20}$' },
+    { type: 'integer', minimum: 0 },
+  ],
+};
 const corpid = s.str(128);
 const ticketType = { enum: ['jsapi', 'agent_config'] };
 
@@ -21,7 +26,9 @@ interface ByAgent {
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wecom_corp', p.codeName);
 const byCodeName = appRefs('wecom_corp');
 /** the agent's app: under its corpid, its `corpid:agentid` or the codeName it was configured with */
-const byCorp = async (p: ByAgent, sv: Services) => [[p.corpid, `${p.corpid}:${p.agentid}`, (await sv.wecomTokens.byAgent(p.corpid, String(p.agentid)))?.codeName]];
+const byCorp = async (p: ByAgent, sv: Services) => [
+  [p.corpid, `${p.corpid}:${p.agentid}`, (await sv.wecomTokens.byAgent(p.corpid, String(p.agentid)))?.codeName],
+];
 
 async function agentApp(sv: Services, p: ByAgent): Promise<AppConfig> {
   const a = await sv.wecomTokens.byAgent(p.corpid, String(p.agentid));
@@ -30,7 +37,12 @@ async function agentApp(sv: Services, p: ByAgent): Promise<AppConfig> {
 }
 
 /** the Wafer-fork qcloud.work.* token interfaces: {corpid, <field>, exp} */
-function wafer(name: string, summary: string, field: string, get: (sv: Services, a: AppConfig, p: ByAgent) => Promise<{ value: string; expiresAt: number }>): Interface {
+function wafer(
+  name: string,
+  summary: string,
+  field: string,
+  get: (sv: Services, a: AppConfig, p: ByAgent) => Promise<{ value: string; expiresAt: number }>,
+): Interface {
   return {
     name,
     access: 'backend',
@@ -70,12 +82,27 @@ export const interfaces: Interface[] = [
     access: 'backend',
     summary: 'wx.config (jsapi) or wx.agentConfig (agent_config) parameters for a page URL.',
     para: s.obj({ codeName, url, type: ticketType }, ['codeName', 'url']),
-    result: s.obj({ corpId: str, agentId: str, timestamp: int, nonceStr: str, signature: str }, ['corpId', 'agentId', 'timestamp', 'nonceStr', 'signature']),
+    result: s.obj({ corpId: str, agentId: str, timestamp: int, nonceStr: str, signature: str }, [
+      'corpId',
+      'agentId',
+      'timestamp',
+      'nonceStr',
+      'signature',
+    ]),
     apps: byCodeName,
     handler: async (p: { codeName: string; url: string; type?: WecomTicketType }, { services: sv }) =>
       sv.wecomTokens.jsconfig(await app(sv, p), p.url, p.type ?? 'jsapi'),
   },
-  wafer('qcloud.work.access_token', 'Wafer-fork compatible: WeCom access token by corpid + agentid.', 'access_token', (sv, a, p) => sv.wecomTokens.token(a, opts(p))),
-  wafer('qcloud.work.ticket', 'Wafer-fork compatible: WeCom corp jsapi ticket.', 'ticket', (sv, a, p) => sv.wecomTokens.ticket(a, 'jsapi', opts(p))),
-  wafer('qcloud.work.agent.ticket', 'Wafer-fork compatible: WeCom agent_config ticket.', 'agent_ticket', (sv, a, p) => sv.wecomTokens.ticket(a, 'agent_config', opts(p))),
+  wafer(
+    'qcloud.work.access_token',
+    'Wafer-fork compatible: WeCom access token by corpid + agentid.',
+    'access_token',
+    (sv, a, p) => sv.wecomTokens.token(a, opts(p)),
+  ),
+  wafer('qcloud.work.ticket', 'Wafer-fork compatible: WeCom corp jsapi ticket.', 'ticket', (sv, a, p) =>
+    sv.wecomTokens.ticket(a, 'jsapi', opts(p)),
+  ),
+  wafer('qcloud.work.agent.ticket', 'Wafer-fork compatible: WeCom agent_config ticket.', 'agent_ticket', (sv, a, p) =>
+    sv.wecomTokens.ticket(a, 'agent_config', opts(p)),
+  ),
 ];

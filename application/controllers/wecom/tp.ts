@@ -32,15 +32,28 @@ export const tpInterfaces: Interface[] = [
     summary: 'The corps that installed the suite, and whether their tokens can be served.',
     para: s.obj({ codeName }, ['codeName']),
     result: s.obj(
-      { corps: { type: 'array', items: s.obj({ corpId: str, authorized: { type: 'boolean' }, updatedAt: int }, ['corpId', 'authorized', 'updatedAt']) } },
+      {
+        corps: {
+          type: 'array',
+          items: s.obj({ corpId: str, authorized: { type: 'boolean' }, updatedAt: int }, [
+            'corpId',
+            'authorized',
+            'updatedAt',
+          ]),
+        },
+      },
       ['corps'],
     ),
     apps: bySuite,
-    handler: async (p: { codeName: string }, { services: sv }) => ({ corps: await sv.wecomTp.listCorps(await sv.wecomTp.require(p.codeName)) }),
+    handler: async (p: { codeName: string }, { services: sv }) => ({
+      corps: await sv.wecomTp.listCorps(await sv.wecomTp.require(p.codeName)),
+    }),
   },
   tokenInterface<TokenPara & { corpId: string }>({
     name: 'wecom.tpauth.token',
-    summary: "Access token of a corp that installed the suite (get_corp_token with its permanent code); 1014 once it cancelled.",
+    summary:
+      'Access token of a corp that installed the suite (get_corp_token with its permanent code); 1014 once it ' +
+      'cancelled.',
     platform: 'wecom_tp',
     subject: { corpId },
     ids: { suiteId: (tp) => tp.appId, corpId: (_tp, p) => p.corpId },
@@ -58,13 +71,23 @@ const one = (ctx: Koa.Context, k: string): string | undefined => {
 /** a page for a failed authorization step: never a 500, never a secret */
 function failurePage(sv: Services, ctx: Koa.Context, err: unknown, what: string): void {
   if (err instanceof RpcError && err.code === Codes.NOT_READY) {
-    htmlPage(ctx, 503, '暂时无法安装 / Not ready', 'The suite has not received its suite_ticket from WeCom yet. Please try again in a few minutes.');
+    htmlPage(
+      ctx,
+      503,
+      '暂时无法安装 / Not ready',
+      'The suite has not received its suite_ticket from WeCom yet. Please try again in a few minutes.',
+    );
     return;
   }
   if (err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR) {
     const errcode = (err.data as { errcode?: unknown }).errcode;
     sv.log.warn({ path: ctx.path, what, errcode }, 'wecom suite authorization step refused by WeCom');
-    htmlPage(ctx, 502, '企业微信拒绝了请求 / Refused by WeCom', `WeCom answered errcode ${String(errcode)}. Please start the installation again.`);
+    htmlPage(
+      ctx,
+      502,
+      '企业微信拒绝了请求 / Refused by WeCom',
+      `WeCom answered errcode ${String(errcode)}. Please start the installation again.`,
+    );
     return;
   }
   const detail = err instanceof StoreError || err instanceof RpcError ? err.detail : (err as Error)?.message;
@@ -130,7 +153,8 @@ export function tpRoutes(router: Router, sv: Services): void {
     limited,
     page(async (ctx, tp) => {
       const state = one(ctx, 'state') ?? '';
-      if (!INSTALL_STATE.test(state)) return htmlPage(ctx, 400, '参数错误 / Bad request', 'state: at most 128 of a-z, A-Z, 0-9, "_" and "-".');
+      if (!INSTALL_STATE.test(state))
+        return htmlPage(ctx, 400, '参数错误 / Bad request', 'state: at most 128 of a-z, A-Z, 0-9, "_" and "-".');
       const nonce = await sv.authStates.issue({ platform: 'wecom_tp', codeName: tp.codeName, callerState: state });
       const url = await sv.wecomTp.installUrl(tp, nonce);
       forwardTo(ctx, '安装企业微信应用 / Install the app', url);
@@ -143,7 +167,8 @@ export function tpRoutes(router: Router, sv: Services): void {
     limited,
     page(async (ctx, tp) => {
       const authCode = one(ctx, 'auth_code');
-      if (!authCode || authCode.length > 512) return htmlPage(ctx, 400, '参数错误 / Bad request', 'auth_code is missing.');
+      if (!authCode || authCode.length > 512)
+        return htmlPage(ctx, 400, '参数错误 / Bad request', 'auth_code is missing.');
       // consumed before anything is exchanged: unknown, used, expired or another suite's → nothing happens
       const issued = await sv.authStates.take(one(ctx, 'state'), { platform: 'wecom_tp', codeName: tp.codeName });
       if (!issued) return badStatePage(ctx);
@@ -152,7 +177,13 @@ export function tpRoutes(router: Router, sv: Services): void {
       const redirectUrl = tp.config.redirectUrl as string | undefined;
       if (redirectUrl) {
         // redirectUrl gets the caller's own state back, as before the nonce
-        ctx.redirect(withQuery(redirectUrl, { ...(ctx.query as Record<string, unknown>), state: issued.callerState ?? '', auth_corpid: corp }));
+        ctx.redirect(
+          withQuery(redirectUrl, {
+            ...(ctx.query as Record<string, unknown>),
+            state: issued.callerState ?? '',
+            auth_corpid: corp,
+          }),
+        );
         return;
       }
       htmlPage(ctx, 200, '安装成功 / Installed', `The app is installed for corp ${corp}.`);

@@ -47,8 +47,21 @@ export class WechatClient {
     private readonly base: string,
   ) {}
 
-  private async call(api: string, path: string, init: { query?: Record<string, string>; json?: unknown }): Promise<TokenReply & Record<string, any>> {
-    return checkErrcode('wechat', await this.upstream.json<TokenReply & Record<string, unknown>>({ platform: 'wechat', api, url: this.base + path, ...init }));
+  private async call(
+    api: string,
+    path: string,
+    init: { query?: Record<string, string>; json?: unknown },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
+  ): Promise<TokenReply & Record<string, any>> {
+    return checkErrcode(
+      'wechat',
+      await this.upstream.json<TokenReply & Record<string, unknown>>({
+        platform: 'wechat',
+        api,
+        url: this.base + path,
+        ...init,
+      }),
+    );
   }
 
   async jscode2session(appId: string, secret: string, jsCode: string): Promise<Code2Session> {
@@ -58,7 +71,11 @@ export class WechatClient {
     if (typeof body.openid !== 'string' || !body.openid || typeof body.session_key !== 'string' || !body.session_key) {
       throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat jscode2session: no openid or session_key');
     }
-    return { openid: body.openid, session_key: body.session_key, unionid: typeof body.unionid === 'string' ? body.unionid : undefined };
+    return {
+      openid: body.openid,
+      session_key: body.session_key,
+      unionid: typeof body.unionid === 'string' ? body.unionid : undefined,
+    };
   }
 
   /** POST /cgi-bin/stable_token: the same token while it is valid, unless force_refresh */
@@ -71,20 +88,27 @@ export class WechatClient {
 
   /** GET /cgi-bin/token: a new token on every call */
   async classicToken(appId: string, secret: string): Promise<Fetched> {
-    const body = await this.call('token', '/cgi-bin/token', { query: { grant_type: 'client_credential', appid: appId, secret } });
+    const body = await this.call('token', '/cgi-bin/token', {
+      query: { grant_type: 'client_credential', appid: appId, secret },
+    });
     return tokenOf('wechat', 'token', body, 'access_token');
   }
 
   /** GET /cgi-bin/ticket/getticket: jsapi or wx_card ticket */
   async ticket(accessToken: string, type: 'jsapi' | 'wx_card'): Promise<Fetched> {
-    const body = await this.call('getticket', '/cgi-bin/ticket/getticket', { query: { access_token: accessToken, type } });
+    const body = await this.call('getticket', '/cgi-bin/ticket/getticket', {
+      query: { access_token: accessToken, type },
+    });
     return tokenOf('wechat', 'getticket', body, 'ticket');
   }
 
   // ---- third-party platform (component) API
 
   private component(api: string, componentToken: string | undefined, json: unknown) {
-    return this.call(api, `/cgi-bin/component/${api}`, { json, query: componentToken === undefined ? undefined : { component_access_token: componentToken } });
+    return this.call(api, `/cgi-bin/component/${api}`, {
+      json,
+      query: componentToken === undefined ? undefined : { component_access_token: componentToken },
+    });
   }
 
   /** component_access_token from the pushed component_verify_ticket */
@@ -94,18 +118,27 @@ export class WechatClient {
       component_appsecret: secret,
       component_verify_ticket: verifyTicket,
     });
-    return tokenOf('wechat', 'api_component_token', { ...body, access_token: body.component_access_token as string }, 'access_token');
+    return tokenOf(
+      'wechat',
+      'api_component_token',
+      { ...body, access_token: body.component_access_token as string },
+      'access_token',
+    );
   }
 
   async preAuthCode(componentToken: string, componentAppId: string): Promise<string> {
     const body = await this.component('api_create_preauthcode', componentToken, { component_appid: componentAppId });
-    if (typeof body.pre_auth_code !== 'string' || !body.pre_auth_code) throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat api_create_preauthcode: no pre_auth_code');
+    if (typeof body.pre_auth_code !== 'string' || !body.pre_auth_code)
+      throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat api_create_preauthcode: no pre_auth_code');
     return body.pre_auth_code;
   }
 
   /** exchanges an authorization code: the authorizer, its first access token and its refresh token */
   async queryAuth(componentToken: string, componentAppId: string, authCode: string): Promise<AuthorizationInfo> {
-    const body = await this.component('api_query_auth', componentToken, { component_appid: componentAppId, authorization_code: authCode });
+    const body = await this.component('api_query_auth', componentToken, {
+      component_appid: componentAppId,
+      authorization_code: authCode,
+    });
     const info = body.authorization_info as Record<string, unknown> | undefined;
     if (!info || typeof info.authorizer_appid !== 'string' || typeof info.authorizer_refresh_token !== 'string') {
       throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat api_query_auth: no authorization_info');
@@ -120,38 +153,79 @@ export class WechatClient {
   }
 
   /** a new authorizer access token; the refresh token may come back rotated */
-  async authorizerToken(componentToken: string, componentAppId: string, authorizerAppId: string, refreshToken: string): Promise<Fetched & { refreshToken?: string }> {
+  async authorizerToken(
+    componentToken: string,
+    componentAppId: string,
+    authorizerAppId: string,
+    refreshToken: string,
+  ): Promise<Fetched & { refreshToken?: string }> {
     const body = await this.component('api_authorizer_token', componentToken, {
       component_appid: componentAppId,
       authorizer_appid: authorizerAppId,
       authorizer_refresh_token: refreshToken,
     });
-    const t = tokenOf('wechat', 'api_authorizer_token', { ...body, access_token: body.authorizer_access_token as string }, 'access_token');
-    const rotated = typeof body.authorizer_refresh_token === 'string' && body.authorizer_refresh_token ? body.authorizer_refresh_token : undefined;
+    const t = tokenOf(
+      'wechat',
+      'api_authorizer_token',
+      { ...body, access_token: body.authorizer_access_token as string },
+      'access_token',
+    );
+    const rotated =
+      typeof body.authorizer_refresh_token === 'string' && body.authorizer_refresh_token
+        ? body.authorizer_refresh_token
+        : undefined;
     return { ...t, refreshToken: rotated };
   }
 
   /** one page of the authorizers WeChat knows for a component (with their refresh tokens) */
-  async authorizerList(componentToken: string, componentAppId: string, offset: number, count: number): Promise<{ total: number; list: Array<{ authorizerAppId: string; refreshToken: string; authTime?: number }> }> {
-    const body = await this.component('api_get_authorizer_list', componentToken, { component_appid: componentAppId, offset, count });
+  async authorizerList(
+    componentToken: string,
+    componentAppId: string,
+    offset: number,
+    count: number,
+  ): Promise<{ total: number; list: Array<{ authorizerAppId: string; refreshToken: string; authTime?: number }> }> {
+    const body = await this.component('api_get_authorizer_list', componentToken, {
+      component_appid: componentAppId,
+      offset,
+      count,
+    });
     const list = Array.isArray(body.list) ? (body.list as Array<Record<string, unknown>>) : [];
     return {
       total: Number(body.total_count) || 0,
       list: list
         .filter((i) => typeof i.authorizer_appid === 'string' && typeof i.refresh_token === 'string')
-        .map((i) => ({ authorizerAppId: String(i.authorizer_appid), refreshToken: String(i.refresh_token), authTime: Number(i.auth_time) || undefined })),
+        .map((i) => ({
+          authorizerAppId: String(i.authorizer_appid),
+          refreshToken: String(i.refresh_token),
+          authTime: Number(i.auth_time) || undefined,
+        })),
     };
   }
 
   /** jscode2session for a mini program run by a third-party platform (component token, not the authorizer's) */
-  async componentJscode2session(appId: string, jsCode: string, componentAppId: string, componentToken: string): Promise<Code2Session> {
+  async componentJscode2session(
+    appId: string,
+    jsCode: string,
+    componentAppId: string,
+    componentToken: string,
+  ): Promise<Code2Session> {
     const body = await this.call('component_jscode2session', '/sns/component/jscode2session', {
-      query: { appid: appId, js_code: jsCode, grant_type: 'authorization_code', component_appid: componentAppId, component_access_token: componentToken },
+      query: {
+        appid: appId,
+        js_code: jsCode,
+        grant_type: 'authorization_code',
+        component_appid: componentAppId,
+        component_access_token: componentToken,
+      },
     });
     if (typeof body.openid !== 'string' || !body.openid || typeof body.session_key !== 'string' || !body.session_key) {
       throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat component jscode2session: no openid or session_key');
     }
-    return { openid: body.openid, session_key: body.session_key, unionid: typeof body.unionid === 'string' ? body.unionid : undefined };
+    return {
+      openid: body.openid,
+      session_key: body.session_key,
+      unionid: typeof body.unionid === 'string' ? body.unionid : undefined,
+    };
   }
 }
 

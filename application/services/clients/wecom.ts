@@ -9,8 +9,16 @@ export class WecomClient {
     private readonly base: string,
   ) {}
 
-  private async get(api: string, path: string, query: Record<string, string>, field: 'access_token' | 'ticket'): Promise<Fetched> {
-    const body = checkErrcode('wecom', await this.upstream.json({ platform: 'wecom', api, url: this.base + path, query }));
+  private async get(
+    api: string,
+    path: string,
+    query: Record<string, string>,
+    field: 'access_token' | 'ticket',
+  ): Promise<Fetched> {
+    const body = checkErrcode(
+      'wecom',
+      await this.upstream.json({ platform: 'wecom', api, url: this.base + path, query }),
+    );
     return tokenOf('wecom', api, body, field);
   }
 
@@ -28,21 +36,42 @@ export class WecomClient {
 
   // ---- third-party suites (第三方应用): /cgi-bin/service/*
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
   private async service(api: string, suiteToken: string | undefined, json?: unknown): Promise<Record<string, any>> {
     const query = suiteToken === undefined ? undefined : { suite_access_token: suiteToken };
-    return checkErrcode('wecom', await this.upstream.json<Record<string, any>>({ platform: 'wecom', api, url: `${this.base}/cgi-bin/service/${api}`, query, json }));
+    return checkErrcode(
+      'wecom',
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
+      await this.upstream.json<Record<string, any>>({
+        platform: 'wecom',
+        api,
+        url: `${this.base}/cgi-bin/service/${api}`,
+        query,
+        json,
+      }),
+    );
   }
 
   /** POST get_suite_token: the suite_access_token from the pushed suite_ticket */
   async suiteToken(suiteId: string, secret: string, suiteTicket: string): Promise<Fetched> {
-    const body = await this.service('get_suite_token', undefined, { suite_id: suiteId, suite_secret: secret, suite_ticket: suiteTicket });
-    return tokenOf('wecom', 'get_suite_token', { ...body, access_token: body.suite_access_token as string }, 'access_token');
+    const body = await this.service('get_suite_token', undefined, {
+      suite_id: suiteId,
+      suite_secret: secret,
+      suite_ticket: suiteTicket,
+    });
+    return tokenOf(
+      'wecom',
+      'get_suite_token',
+      { ...body, access_token: body.suite_access_token as string },
+      'access_token',
+    );
   }
 
   /** GET get_pre_auth_code: a pre-authorization code for the install page */
   async preAuthCode(suiteToken: string): Promise<string> {
     const body = await this.service('get_pre_auth_code', suiteToken);
-    if (typeof body.pre_auth_code !== 'string' || !body.pre_auth_code) throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wecom get_pre_auth_code: no pre_auth_code');
+    if (typeof body.pre_auth_code !== 'string' || !body.pre_auth_code)
+      throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wecom get_pre_auth_code: no pre_auth_code');
     return body.pre_auth_code;
   }
 
@@ -50,11 +79,29 @@ export class WecomClient {
   async permanentCode(suiteToken: string, authCode: string): Promise<PermanentCodeInfo> {
     const body = await this.service('get_permanent_code', suiteToken, { auth_code: authCode });
     const corp = body.auth_corp_info as Record<string, unknown> | undefined;
-    if (!corp || typeof corp.corpid !== 'string' || !corp.corpid || typeof body.permanent_code !== 'string' || !body.permanent_code) {
-      throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wecom get_permanent_code: no auth_corp_info.corpid or permanent_code');
+    if (
+      !corp ||
+      typeof corp.corpid !== 'string' ||
+      !corp.corpid ||
+      typeof body.permanent_code !== 'string' ||
+      !body.permanent_code
+    ) {
+      throw new RpcError(
+        'UPSTREAM_BAD_REPLY',
+        '',
+        'wecom get_permanent_code: no auth_corp_info.corpid or permanent_code',
+      );
     }
     const info: Record<string, unknown> = {};
-    for (const k of ['auth_corp_info', 'auth_info', 'auth_user_info', 'dealer_corp_info', 'register_code_info', 'edition_info', 'state']) {
+    for (const k of [
+      'auth_corp_info',
+      'auth_info',
+      'auth_user_info',
+      'dealer_corp_info',
+      'register_code_info',
+      'edition_info',
+      'state',
+    ]) {
       if (body[k] !== undefined) info[k] = body[k];
     }
     const expiresIn = Number(body.expires_in);
@@ -69,7 +116,10 @@ export class WecomClient {
 
   /** POST get_corp_token: an authorized corp's access token from its permanent code */
   async corpToken(suiteToken: string, corpId: string, permanentCode: string): Promise<Fetched> {
-    const body = await this.service('get_corp_token', suiteToken, { auth_corpid: corpId, permanent_code: permanentCode });
+    const body = await this.service('get_corp_token', suiteToken, {
+      auth_corpid: corpId,
+      permanent_code: permanentCode,
+    });
     return tokenOf('wecom', 'get_corp_token', body, 'access_token');
   }
 }

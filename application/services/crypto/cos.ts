@@ -23,7 +23,10 @@ export interface CosV4Params {
 /** `/{appid}/{bucket}/{filepath}`, URL-encoded except `/` */
 export function cosFileId(appId: string, bucket: string, filepath = ''): string {
   const path = filepath.replace(/^\/+/, '');
-  return `/${appId}/${bucket}/${path}`.split('/').map((seg) => encodeURIComponent(seg)).join('/');
+  return `/${appId}/${bucket}/${path}`
+    .split('/')
+    .map((seg) => encodeURIComponent(seg))
+    .join('/');
 }
 
 export function cosV4(p: CosV4Params): string {

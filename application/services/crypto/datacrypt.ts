@@ -5,7 +5,12 @@ import { RpcError } from '../../../system/errors';
  * WXBizDataCrypt: mini-program user data. AES-128-CBC, key = base64(session_key),
  * iv = base64(iv), PKCS#7; the JSON's watermark.appid must be the app's.
  */
-export function decryptUserData(sessionKey: string, iv: string, encryptedData: string, appId: string): Record<string, unknown> {
+export function decryptUserData(
+  sessionKey: string,
+  iv: string,
+  encryptedData: string,
+  appId: string,
+): Record<string, unknown> {
   const key = Buffer.from(sessionKey, 'base64');
   const ivb = Buffer.from(iv, 'base64');
   if (key.length !== 16 || ivb.length !== 16) throw new RpcError('DECRYPT_FAIL', '', 'bad key or iv length');

@@ -3,7 +3,10 @@ import { sha1 } from './datacrypt';
 
 /** Why a push was refused: 403 bad signature, 400 undecryptable or not for us. */
 export class PushRejected extends Error {
-  constructor(readonly status: 400 | 403, reason: string) {
+  constructor(
+    readonly status: 400 | 403,
+    reason: string,
+  ) {
     super(reason);
     this.name = 'PushRejected';
   }
@@ -33,7 +36,8 @@ export class MsgCrypt {
   verify(signature: string, timestamp: string, nonce: string, encrypt: string): void {
     const want = Buffer.from(this.signature(timestamp, nonce, encrypt));
     const got = Buffer.from(String(signature).toLowerCase());
-    if (want.length !== got.length || !crypto.timingSafeEqual(want, got)) throw new PushRejected(403, 'bad msg_signature');
+    if (want.length !== got.length || !crypto.timingSafeEqual(want, got))
+      throw new PushRejected(403, 'bad msg_signature');
   }
 
   decrypt(encrypt: string): string {
@@ -66,6 +70,8 @@ export class MsgCrypt {
     const pad = 32 - (body.length % 32);
     const cipher = crypto.createCipheriv('aes-256-cbc', this.key, this.key.subarray(0, 16));
     cipher.setAutoPadding(false);
-    return Buffer.concat([cipher.update(Buffer.concat([body, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
+    return Buffer.concat([cipher.update(Buffer.concat([body, Buffer.alloc(pad, pad)])), cipher.final()]).toString(
+      'base64',
+    );
   }
 }

@@ -24,7 +24,13 @@ export function shansongSign(secret: string, params: SignedParams): string {
 }
 
 /** developer API (`/openapi/developer/v5/…`): accessToken, clientId, data (when non-empty), timestamp */
-export function developerSign(secret: string, clientId: string, accessToken: string, timestamp: string, data?: string): string {
+export function developerSign(
+  secret: string,
+  clientId: string,
+  accessToken: string,
+  timestamp: string,
+  data?: string,
+): string {
   return shansongSign(secret, { accessToken, clientId, data, timestamp });
 }
 

@@ -20,5 +20,6 @@ export function appTokenResolvers<T extends string>(
     return app ? build(app) : null;
   };
   engine.resolver(platform, 'access_token', (row) => resolve(row, access));
-  for (const type of ticketTypes) engine.resolver(platform, `${type}_ticket`, (row) => resolve(row, (app) => ticket(app, type)));
+  for (const type of ticketTypes)
+    engine.resolver(platform, `${type}_ticket`, (row) => resolve(row, (app) => ticket(app, type)));
 }

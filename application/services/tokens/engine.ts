@@ -30,7 +30,11 @@ export interface CurrentToken {
 }
 
 /** what a served token is, from a stored row or a cached copy of one */
-const served = (r: { value: string | null; expiresAt: number | null; version: number }): CurrentToken => ({ value: r.value!, expiresAt: r.expiresAt!, version: r.version });
+const served = (r: { value: string | null; expiresAt: number | null; version: number }): CurrentToken => ({
+  value: r.value!,
+  expiresAt: r.expiresAt!,
+  version: r.version,
+});
 
 export interface GetOptions {
   force?: boolean;
@@ -99,7 +103,8 @@ function which(t: { platform: string; codeName: string; subject: string; kind: s
 function describe(err: unknown): string {
   if (err instanceof RpcError) {
     const d = err.data as { platform?: string; errcode?: unknown; errmsg?: unknown } | '';
-    if (err.code === Codes.UPSTREAM_ERROR && d) return `${d.platform} errcode ${String(d.errcode)}: ${String(d.errmsg).slice(0, 200)}`;
+    if (err.code === Codes.UPSTREAM_ERROR && d)
+      return `${d.platform} errcode ${String(d.errcode)}: ${String(d.errmsg).slice(0, 200)}`;
     return err.detail ?? err.message;
   }
   return 'internal error';
@@ -118,7 +123,10 @@ function retryable(err: unknown): boolean {
   return errcode === -1 || (errcode >= 45000 && errcode <= 45008);
 }
 
-/** when a token living `lifetimeMs` is renewed ahead, in ms before it expires: never so late that it is too close to expiry to be served, nor earlier than half its life */
+/**
+ * when a token living `lifetimeMs` is renewed ahead, in ms before it expires: never so late that it is too close to
+ * expiry to be served, nor earlier than half its life
+ */
 function aheadOf(lifetimeMs: number): number {
   return Math.min(Math.max(refreshAhead(lifetimeMs), 2 * MIN_VALID_MS), lifetimeMs / 2);
 }
@@ -205,7 +213,12 @@ export class TokenEngine {
     } catch (err) {
       // the store is down: a token this node saw, still valid, keeps being served (§5.5)
       const known = this.lastKnown.get(spec.key);
-      if (err instanceof StoreError && known && known.expiresAt > Date.now() + MIN_VALID_MS && opts.invalidToken !== known.value) {
+      if (
+        err instanceof StoreError &&
+        known &&
+        known.expiresAt > Date.now() + MIN_VALID_MS &&
+        opts.invalidToken !== known.value
+      ) {
         this.cache.set<Cached>(spec.key, known); // the next requests need not wait on the dead store
         return served(known);
       }
@@ -247,7 +260,12 @@ export class TokenEngine {
     if (!(await this.store.tryLease(spec.key, this.o.nodeId, now, now + this.o.leaseMs))) return false;
     const lifetime = Math.max(1, expiresIn) * 1000;
     const expiresAt = now + lifetime;
-    const ok = await this.store.saveToken(spec.key, this.o.nodeId, { value, expiresAt, refreshedAt: now, refreshAt: expiresAt - aheadOf(lifetime) });
+    const ok = await this.store.saveToken(spec.key, this.o.nodeId, {
+      value,
+      expiresAt,
+      refreshedAt: now,
+      refreshAt: expiresAt - aheadOf(lifetime),
+    });
     this.cache.del(spec.key);
     return ok;
   }
@@ -272,7 +290,8 @@ export class TokenEngine {
     const valid = this.valid(row, now);
     if (!valid) return 'cold';
     // accepted forces and invalidations share one budget: one refresh per token per window (§5.3)
-    if (invalidToken !== undefined) return row.value === invalidToken && !this.recentlyForced(row, now) ? 'invalidate' : 'none';
+    if (invalidToken !== undefined)
+      return row.value === invalidToken && !this.recentlyForced(row, now) ? 'invalidate' : 'none';
     if (force) return this.recentlyForced(row, now) ? 'none' : 'force';
     return row.refreshAt !== null && row.refreshAt <= now ? 'ahead' : 'none';
   }
@@ -351,7 +370,12 @@ export class TokenEngine {
     return promise;
   }
 
-  private async refreshOnce(spec: TokenSpec, need: Need, seenVersion: number, invalidToken?: string): Promise<CurrentToken> {
+  private async refreshOnce(
+    spec: TokenSpec,
+    need: Need,
+    seenVersion: number,
+    invalidToken?: string,
+  ): Promise<CurrentToken> {
     const { leaseMs, pollMs, upstreamTimeoutMs, attempts, waitSlackMs } = this.o;
     // the holder's lease, its attempts, and some slack: past that it is dead and its lease expired
     const waitMs = leaseMs + attempts * upstreamTimeoutMs + waitSlackMs;
@@ -381,7 +405,13 @@ export class TokenEngine {
     throw new RpcError('UPSTREAM_UNREACHABLE', '', `${spec.key}: no refresh within ${waitMs} ms`);
   }
 
-  private async refreshHoldingLease(spec: TokenSpec, need: Need, seenVersion: number, invalidToken: string | undefined, leaseUntil: number): Promise<CurrentToken> {
+  private async refreshHoldingLease(
+    spec: TokenSpec,
+    need: Need,
+    seenVersion: number,
+    invalidToken: string | undefined,
+    leaseUntil: number,
+  ): Promise<CurrentToken> {
     const owner = this.o.nodeId;
     // Stryker disable next-line ConditionalExpression: equivalent — ensureToken gives back the row that is there
     const row = (await this.store.getToken(spec.key)) ?? (await this.store.ensureToken(spec));
@@ -431,7 +461,12 @@ export class TokenEngine {
     }
   }
 
-  private async fetchWithRetry(spec: TokenSpec, force: boolean, aux: string | null, leaseUntil: number): Promise<Fetched> {
+  private async fetchWithRetry(
+    spec: TokenSpec,
+    force: boolean,
+    aux: string | null,
+    leaseUntil: number,
+  ): Promise<Fetched> {
     let lastErr: unknown;
     for (let attempt = 0; attempt < this.o.attempts; attempt++) {
       if (attempt > 0) {
@@ -444,7 +479,11 @@ export class TokenEngine {
       try {
         const f = await spec.fetch({ force, aux });
         if (typeof f.value !== 'string' || !f.value || !Number.isFinite(f.expiresIn) || f.expiresIn <= 0) {
-          throw new RpcError('UPSTREAM_BAD_REPLY', '', `${spec.platform} ${spec.kind}: no token or lifetime in the reply`);
+          throw new RpcError(
+            'UPSTREAM_BAD_REPLY',
+            '',
+            `${spec.platform} ${spec.kind}: no token or lifetime in the reply`,
+          );
         }
         return f;
       } catch (err) {

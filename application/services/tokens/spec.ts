@@ -5,7 +5,11 @@ import type { CurrentToken, TokenEngine, TokenSpec } from './engine';
 export const INVALID_TOKEN_ERRCODES = new Set([40001, 40014, 42001, 40082, 42009]);
 
 export function isInvalidTokenError(err: unknown): boolean {
-  return err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR && INVALID_TOKEN_ERRCODES.has(Number((err.data as { errcode?: unknown }).errcode));
+  return (
+    err instanceof RpcError &&
+    err.code === Codes.UPSTREAM_ERROR &&
+    INVALID_TOKEN_ERRCODES.has(Number((err.data as { errcode?: unknown }).errcode))
+  );
 }
 
 /** key of a token: one per platform-side subject (two codeNames for one appId share it) */
@@ -13,7 +17,13 @@ export function specKey(platform: string, subject: string, kind: string): string
   return `${platform}:${subject}:${kind}`;
 }
 
-export function makeSpec(platform: string, codeName: string, subject: string, kind: string, fetch: TokenSpec['fetch']): TokenSpec {
+export function makeSpec(
+  platform: string,
+  codeName: string,
+  subject: string,
+  kind: string,
+  fetch: TokenSpec['fetch'],
+): TokenSpec {
   return { key: specKey(platform, subject, kind), platform, codeName, subject, kind, fetch };
 }
 
@@ -32,7 +42,12 @@ export function renewed(before: CurrentToken, after: CurrentToken): boolean {
  * refresh budget, §5.3, refused) the first answer stands: a second call with the token just
  * refused would only spend platform quota.
  */
-export async function sendWithToken<R>(engine: TokenEngine, spec: TokenSpec, send: (token: string) => Promise<R>, rejected: (reply: R) => boolean): Promise<R> {
+export async function sendWithToken<R>(
+  engine: TokenEngine,
+  spec: TokenSpec,
+  send: (token: string) => Promise<R>,
+  rejected: (reply: R) => boolean,
+): Promise<R> {
   const t: CurrentToken = await engine.get(spec);
   const first = await send(t.value);
   if (!rejected(first)) return first;
@@ -45,7 +60,11 @@ export async function sendWithToken<R>(engine: TokenEngine, spec: TokenSpec, sen
  * (40001/40014/42001 …) the token is compare-and-refreshed and `use` runs once more — unless
  * nothing was renewed (as in sendWithToken): then that error stands.
  */
-export async function withAccessToken<T>(engine: TokenEngine, spec: TokenSpec, use: (token: string) => Promise<T>): Promise<T> {
+export async function withAccessToken<T>(
+  engine: TokenEngine,
+  spec: TokenSpec,
+  use: (token: string) => Promise<T>,
+): Promise<T> {
   const t: CurrentToken = await engine.get(spec);
   try {
     return await use(t.value);

@@ -9,7 +9,14 @@ import { makeSpec } from './spec';
  * ticket the platform last pushed (`ticketName`: component_verify_ticket, suite_ticket); 1014 until
  * the first one came.
  */
-export function ticketedSpec(store: Store, platform: string, app: AppConfig, kind: string, ticketName: string, exchange: (ticket: string) => ReturnType<TokenSpec['fetch']>): TokenSpec {
+export function ticketedSpec(
+  store: Store,
+  platform: string,
+  app: AppConfig,
+  kind: string,
+  ticketName: string,
+  exchange: (ticket: string) => ReturnType<TokenSpec['fetch']>,
+): TokenSpec {
   return makeSpec(platform, app.codeName, app.appId, kind, async () => {
     const ticket = await store.getTicket(platform, app.appId);
     if (!ticket) throw new RpcError('NOT_READY', '', `${app.codeName}: no ${ticketName} received yet`);

@@ -14,7 +14,9 @@ export const precheck = {
         GROUP BY platform, ident HAVING COUNT(*) > 1 ORDER BY platform, ident`,
   explain: (rows: Record<string, unknown>[]) =>
     'one app identity is configured under several codeNames (each must belong to one): ' +
-    rows.map((r) => `${String(r.platform)} ${String(r.ident)} → ${String(r.names).split(',').sort().join(',')}`).join('; ') +
+    rows
+      .map((r) => `${String(r.platform)} ${String(r.ident)} → ${String(r.names).split(',').sort().join(',')}`)
+      .join('; ') +
     ". Keep one codeName each (DELETE FROM apps WHERE platform = '…' AND code_name = '…') and start again.",
 };
 
