@@ -1,12 +1,12 @@
 import type { Area } from './area';
 import admin from './controllers/admin';
 import cosauth from './controllers/cosauth';
-import fengniao from './controllers/fengniao';
+import fengniao from './platforms/fengniao/index';
 import minaauth from './controllers/minaauth';
-import shansong from './controllers/shansong';
-import toutiao from './controllers/toutiao';
-import wechat from './controllers/wechat';
-import wecom from './controllers/wecom';
+import shansong from './platforms/shansong/index';
+import toutiao from './platforms/toutiao/index';
+import wechat from './platforms/wechat/index';
+import wecom from './platforms/wecom/index';
 
 /**
  * Every area of gatehouse, listed once, in name order: its platforms' config schemas, its

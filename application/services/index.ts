@@ -10,19 +10,19 @@ import { Upstream } from '../../system/upstream';
 import type { Store } from '../../db/store';
 import { AppService } from './apps';
 import { AuthStates } from './auth-states';
-import { WechatClient } from './clients/wechat';
-import { ToutiaoClient } from './clients/toutiao';
-import { WecomClient } from './clients/wecom';
+import { WechatClient } from '../platforms/wechat/client';
+import { ToutiaoClient } from '../platforms/toutiao/client';
+import { WecomClient } from '../platforms/wecom/client';
 import type { PlatformDeps } from './deps';
-import { Fengniao } from './fengniao';
+import { Fengniao } from '../platforms/fengniao/service';
 import { PushLog } from './pushes';
-import { Shansong } from './shansong';
+import { Shansong } from '../platforms/shansong/service';
 import { SessionService } from './sessions';
 import { TokenEngine } from './tokens/engine';
-import { WechatTokens } from './wechat-tokens';
-import { WechatTp } from './wechat-tp';
-import { WecomTokens } from './wecom-tokens';
-import { WecomTp } from './wecom-tp';
+import { WechatTokens } from '../platforms/wechat/tokens';
+import { WechatTp } from '../platforms/wechat/tp';
+import { WecomTokens } from '../platforms/wecom/tokens';
+import { WecomTp } from '../platforms/wecom/tp';
 
 /** Everything a handler may use; built once per process. */
 export interface Services extends PlatformDeps {

@@ -3,7 +3,7 @@ import { RpcError, StoreError } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
 import type { SessionRow, Store } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
-import type { WechatClient } from './clients/wechat';
+import type { WechatClient } from '../platforms/wechat/client';
 import { decryptUserData, randomHex128, safeEqual, sha1, sha256 } from './crypto/datacrypt';
 
 export const DEFAULT_LOGIN_DAYS = 30;

@@ -6,7 +6,7 @@ import { cosFileId, cosV4, cosV5 } from '../../application/services/crypto/cos';
 import { decryptUserData, sha256 } from '../../application/services/crypto/datacrypt';
 import { jssdkSignature, nonceStr, signPage } from '../../application/services/crypto/jssdk';
 import { MsgCrypt, PushRejected } from '../../application/services/crypto/msgcrypt';
-import { shansongSign } from '../../application/services/crypto/shansong';
+import { shansongSign } from '../../application/platforms/shansong/sign';
 
 const md5Upper = (s: string) => crypto.createHash('md5').update(s, 'utf8').digest('hex').toUpperCase();
 

@@ -8,8 +8,8 @@ import {
   fengniaoRefreshSign,
   fengniaoTokenSign,
   verifyFengniaoCallback,
-} from '../../application/services/crypto/fengniao';
-import { parseGrant } from '../../application/services/fengniao';
+} from '../../application/platforms/fengniao/sign';
+import { parseGrant } from '../../application/platforms/fengniao/service';
 import { FakeFengniao, FN } from '../fake/fengniao';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';

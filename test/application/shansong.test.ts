@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import { developerSign, refreshSign, shansongSign, signatureMatches } from '../../application/services/crypto/shansong';
+import { developerSign, refreshSign, shansongSign, signatureMatches } from '../../application/platforms/shansong/sign';
 import { SecretBox } from '../../system/secretbox';
 import { FakePlatform } from '../fake/platform';
 import { FakeShansong, installShansong } from '../fake/shansong';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import { ISSUED_SECRETS, registerSecret, type FakePlatform } from './platform';
-import { FENGNIAO_CODES } from '../../application/services/fengniao';
+import { FENGNIAO_CODES } from '../../application/platforms/fengniao/service';
 
 /** Fengniao's answer codes: the one place gatehouse's assumption about them is written down */
 export const FN = FENGNIAO_CODES;

@@ -1,6 +1,6 @@
 import type { TokenPara } from '../../area';
-import { MERCHANT_CODE_PATTERN, PLATFORM } from '../../services/shansong';
-import { tokenInterface } from '../token-interface';
+import { MERCHANT_CODE_PATTERN, PLATFORM } from './service';
+import { tokenInterface } from '../../controllers/token-interface';
 
 /** the app by codeName or clientId, and the merchant (a caller's `apps` claim must cover both) */
 export const interfaces = [

@@ -6,10 +6,10 @@ import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
-import { INSTALL_STATE } from '../../services/wecom-tp';
+import { INSTALL_STATE } from './tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
-import { routeApp } from '../route-app';
-import { tokenInterface } from '../token-interface';
+import { routeApp } from '../../controllers/route-app';
+import { tokenInterface } from '../../controllers/token-interface';
 
 const { codeName } = tokenPara;
 const { str, int } = out;

@@ -1,18 +1,18 @@
-import { Codes, RpcError } from '../../system/errors';
-import type { Logger } from '../../system/log';
-import type { SecretBox } from '../../system/secretbox';
-import { text } from '../../system/xml';
-import type { AuthorizerRow, Store } from '../../db/store';
-import type { AppConfig, AppService } from './apps';
-import type { WechatClient } from './clients/wechat';
-import { signPage } from './crypto/jssdk';
-import { AuthorizedAccounts } from './authorized-accounts';
-import { MsgCrypt } from './crypto/msgcrypt';
-import { eventIsCurrent, exchangeEventAt, forwardJson, pushEventAt, type PushLog } from './pushes';
-import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
-import { makeSpec, withAccessToken } from './tokens/spec';
-import { ticketedSpec } from './tokens/ticketed';
-import type { WechatTicketType } from './wechat-tokens';
+import { Codes, RpcError } from '../../../system/errors';
+import type { Logger } from '../../../system/log';
+import type { SecretBox } from '../../../system/secretbox';
+import { text } from '../../../system/xml';
+import type { AuthorizerRow, Store } from '../../../db/store';
+import type { AppConfig, AppService } from '../../services/apps';
+import type { WechatClient } from './client';
+import { signPage } from '../../services/crypto/jssdk';
+import { AuthorizedAccounts } from '../../services/authorized-accounts';
+import { MsgCrypt } from '../../services/crypto/msgcrypt';
+import { eventIsCurrent, exchangeEventAt, forwardJson, pushEventAt, type PushLog } from '../../services/pushes';
+import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
+import { makeSpec, withAccessToken } from '../../services/tokens/spec';
+import { ticketedSpec } from '../../services/tokens/ticketed';
+import type { WechatTicketType } from './tokens';
 
 const PLATFORM = 'wechat_tp';
 

@@ -1,13 +1,13 @@
-import { Codes, RpcError, upstreamError } from '../../system/errors';
-import type { RawReply, UpstreamRequest } from '../../system/upstream';
-import type { AuthorizerRow } from '../../db/store';
-import type { AppConfig } from './apps';
-import { developerSign, refreshData, shansongSign } from './crypto/shansong';
-import type { PlatformDeps } from './deps';
-import { AuthorizedAccounts } from './authorized-accounts';
-import { forwardJson } from './pushes';
-import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
-import { makeSpec, sendWithToken } from './tokens/spec';
+import { Codes, RpcError, upstreamError } from '../../../system/errors';
+import type { RawReply, UpstreamRequest } from '../../../system/upstream';
+import type { AuthorizerRow } from '../../../db/store';
+import type { AppConfig } from '../../services/apps';
+import { developerSign, refreshData, shansongSign } from './sign';
+import type { PlatformDeps } from '../../services/deps';
+import { AuthorizedAccounts } from '../../services/authorized-accounts';
+import { forwardJson } from '../../services/pushes';
+import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
+import { makeSpec, sendWithToken } from '../../services/tokens/spec';
 
 export const PLATFORM = 'shansong_app';
 /** the platform name in errors (`{platform, errcode, errmsg}`) and logs */

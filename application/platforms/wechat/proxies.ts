@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Services } from '../../services';
-import { tokenProxies } from '../token-proxies';
+import { tokenProxies } from '../../controllers/token-proxies';
 
 /** /proxy/wechat-app, /proxy/wechat-tp, /proxy/wechat-tpauth (§7) */
 export function wechatProxies(router: Router, sv: Services): void {

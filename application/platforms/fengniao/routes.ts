@@ -4,7 +4,7 @@ import { readBody } from '../../../system/body';
 import { Codes } from '../../../system/errors';
 import type { Services } from '../../services';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from '../../services/fengniao';
+import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from './service';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit } from '../../services/pages';
 import {
   ProxyRefused,
@@ -16,7 +16,7 @@ import {
   restOfPath,
 } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
-import { routeApp } from '../route-app';
+import { routeApp } from '../../controllers/route-app';
 
 /** what gatehouse answers Fengniao when a callback was taken (Fengniao only looks for HTTP 200) */
 const ACCEPTED = { code: 200, msg: 'success' };

@@ -13,8 +13,8 @@ import {
   restOfPath,
 } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
-import { PLATFORM, Shansong } from '../../services/shansong';
-import { routeApp } from '../route-app';
+import { PLATFORM, Shansong } from './service';
+import { routeApp } from '../../controllers/route-app';
 
 /** the authorization pages' answer to a failed step */
 const failure = {

@@ -1,12 +1,12 @@
-import { Codes, RpcError, upstreamError } from '../../system/errors';
-import type { AuthorizerRow, TokenRow } from '../../db/store';
-import { mask, type AppConfig } from './apps';
-import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './crypto/fengniao';
-import type { PlatformDeps } from './deps';
-import { AuthorizedAccounts } from './authorized-accounts';
-import { forwardJson } from './pushes';
-import type { CurrentToken, GetOptions, TokenSpec } from './tokens/engine';
-import { makeSpec, sendWithToken } from './tokens/spec';
+import { Codes, RpcError, upstreamError } from '../../../system/errors';
+import type { AuthorizerRow, TokenRow } from '../../../db/store';
+import { mask, type AppConfig } from '../../services/apps';
+import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './sign';
+import type { PlatformDeps } from '../../services/deps';
+import { AuthorizedAccounts } from '../../services/authorized-accounts';
+import { forwardJson } from '../../services/pushes';
+import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
+import { makeSpec, sendWithToken } from '../../services/tokens/spec';
 
 export const PLATFORM = 'fengniao_app';
 /** the platform name in 40029 errors and logs */

@@ -5,10 +5,10 @@ import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
-import type { WechatTicketType } from '../../services/wechat-tokens';
+import type { WechatTicketType } from './tokens';
 import { Codes, type RpcError } from '../../../system/errors';
-import { routeApp } from '../route-app';
-import { tokenInterface } from '../token-interface';
+import { routeApp } from '../../controllers/route-app';
+import { tokenInterface } from '../../controllers/token-interface';
 
 const { codeName, url } = tokenPara;
 const authorizerAppId = s.str(128);

@@ -1,6 +1,6 @@
 import { RpcError, upstreamError } from '../../../system/errors';
 import type { Upstream } from '../../../system/upstream';
-import type { Fetched } from './wechat';
+import type { Fetched } from '../wechat/client';
 
 interface Reply {
   err_no?: number;

@@ -1,6 +1,6 @@
 import type { TokenPara } from '../../area';
-import { MERCHANT_ID_PATTERN, PLATFORM } from '../../services/fengniao';
-import { tokenInterface } from '../token-interface';
+import { MERCHANT_ID_PATTERN, PLATFORM } from './service';
+import { tokenInterface } from '../../controllers/token-interface';
 
 /** a caller's `apps` claim must name the app (by codeName or appId) */
 export const interfaces = [

@@ -1,9 +1,9 @@
 import { appRefs, out, s, tokenPara, unixSeconds, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
 import type { AppConfig } from '../../services/apps';
-import type { WecomTicketType } from '../../services/wecom-tokens';
+import type { WecomTicketType } from './tokens';
 import { RpcError } from '../../../system/errors';
-import { tokenInterface } from '../token-interface';
+import { tokenInterface } from '../../controllers/token-interface';
 
 const { codeName, force, invalidToken, url } = tokenPara;
 const { str, int } = out;

@@ -1,10 +1,10 @@
-import type { TokenRow } from '../../db/store';
-import type { AppConfig, AppService } from './apps';
-import type { WechatClient } from './clients/wechat';
-import { signPage } from './crypto/jssdk';
-import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from './tokens/engine';
-import { appTokenResolvers } from './tokens/app-resolvers';
-import { makeSpec, withAccessToken } from './tokens/spec';
+import type { TokenRow } from '../../../db/store';
+import type { AppConfig, AppService } from '../../services/apps';
+import type { WechatClient } from './client';
+import { signPage } from '../../services/crypto/jssdk';
+import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
+import { appTokenResolvers } from '../../services/tokens/app-resolvers';
+import { makeSpec, withAccessToken } from '../../services/tokens/spec';
 
 export type WechatTicketType = 'jsapi' | 'wx_card';
 

@@ -1,8 +1,8 @@
 import type { Area } from '../../area';
-import { configSchema, field } from '../platform-fields';
+import { configSchema, field } from '../../controllers/platform-fields';
 import { interfaces } from './interfaces';
 import { wecomProxies } from './proxies';
-import { tpInterfaces, tpRoutes } from './tp';
+import { tpInterfaces, tpRoutes } from './tp-interfaces';
 
 const area: Area = {
   name: 'wecom',

@@ -1,6 +1,6 @@
 import { RpcError } from '../../../system/errors';
 import type { Upstream } from '../../../system/upstream';
-import { checkErrcode, tokenOf, type Fetched } from './wechat';
+import { checkErrcode, tokenOf, type Fetched } from '../wechat/client';
 
 /** The WeCom API (qyapi.weixin.qq.com) as gatehouse uses it. */
 export class WecomClient {

@@ -1,5 +1,5 @@
 import type { Area } from '../../area';
-import { configSchema, field } from '../platform-fields';
+import { configSchema, field } from '../../controllers/platform-fields';
 import { interfaces } from './interfaces';
 import { routes } from './routes';
 

@@ -1,8 +1,8 @@
 import { appRefs, out, s, tokenPara, unixSeconds, type Interface, type TokenPara } from '../../area';
 import type { Services } from '../../services';
-import type { WechatTicketType } from '../../services/wechat-tokens';
+import type { WechatTicketType } from './tokens';
 import { RpcError } from '../../../system/errors';
-import { tokenInterface } from '../token-interface';
+import { tokenInterface } from '../../controllers/token-interface';
 
 const { codeName, force, invalidToken, url } = tokenPara;
 const { str, int } = out;

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Services } from '../../services';
-import { tokenProxies } from '../token-proxies';
+import { tokenProxies } from '../../controllers/token-proxies';
 
 /** /proxy/wecom-corp, /proxy/wecom-tp, /proxy/wecom-tpauth (§7) */
 export function wecomProxies(router: Router, sv: Services): void {
