@@ -10,8 +10,8 @@ import { SecretBox } from './system/secretbox';
 import { rotateSecrets } from './application/services/secrets';
 import { createLogger } from './system/log';
 import { JTI_PATTERN, mintCaller, parseTtl } from './system/callers';
-import { assemble, openMigratedStore, start, unlock, VERSION } from './application';
-import { buildServices, type Services } from './application/services';
+import { compose, openMigratedStore, start, unlock, VERSION } from './application';
+import type { Services } from './application/contract';
 import { firstError } from './application/services/apps';
 import { Codes, RpcError } from './system/errors';
 
@@ -29,8 +29,7 @@ async function withServices<T>(fn: (sv: Services, config: Config) => Promise<T>)
   const store = await openMigratedStore(config);
   try {
     const jwtSecret = await unlock(config, store, log);
-    const services = buildServices(config, store, log, jwtSecret);
-    assemble(services);
+    const { services } = compose(config, store, log, jwtSecret);
     return await fn(services, config);
   } finally {
     await store.close();

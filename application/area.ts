@@ -1,26 +1,7 @@
-import type Router from '@koa/router';
 import type { AppRef } from '../system/callers';
-import type { InterfaceDef } from '../system/registry';
-import { CODE_NAME_PATTERN, type PlatformDef } from './services/apps';
+import type { Services } from './contract';
+import { CODE_NAME_PATTERN } from './services/apps';
 import { subjectsOf } from './claims';
-import type { Services } from './services';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-export type Interface<P = any, R = unknown> = InterfaceDef<Services, P, R>;
-
-/**
- * One controller folder (`application/controllers/<area>/index.ts`, default export), listed in
- * `application/areas.ts`: its platforms' app config schemas, its interfaces, its routes.
- */
-export interface Area {
-  name: string;
-  platforms?: PlatformDef[];
-  /** its RPC interfaces; a function when they depend on what the other areas define */
-  interfaces?: Interface[] | ((services: Services) => Interface[]);
-  routes?: (router: Router, services: Services) => void;
-  /** runs once the services exist (e.g. registers token resolvers for the background refresher) */
-  setup?: (services: Services) => void;
-}
 
 /** Schema helpers shared by the controllers' para schemas. */
 export const s = {

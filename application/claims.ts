@@ -1,5 +1,5 @@
 import { appsAllow, type AppRef, type Caller } from '../system/callers';
-import type { Services } from './services';
+import type { Services } from './contract';
 
 /**
  * The subjects below an app that a request can name, by the para field / route parameter that

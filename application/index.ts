@@ -12,18 +12,21 @@ import { openStore } from '../db';
 import { probeMariaDb } from '../db/mariadb';
 import { DatabaseOpenError, oneLine } from '../db/open-error';
 import type { Store } from '../db/store';
-import type { Area } from './area';
 import { AREAS } from './areas';
-import { buildServices, type Services } from './services';
+import type { Services } from './contract';
+import type { AppKind } from './services/apps';
+import { PLATFORMS } from './platforms';
+import { buildServices, upstreamUrls } from './services';
 
 import pkg from '../package.json';
 
 export const VERSION: string = pkg.version;
 
-/** Every area (application/areas.ts), in name order. */
-export function loadAreas(): Area[] {
-  return [...AREAS];
-}
+/** every kind of app config: the platforms' (platforms.ts), then the areas' own (areas.ts) */
+export const APP_KINDS: readonly AppKind[] = [
+  ...PLATFORMS.flatMap((p) => p.apps),
+  ...AREAS.flatMap((a) => a.apps ?? []),
+];
 
 /**
  * Opens and migrates the store. A database that cannot be used is a configuration error of one
@@ -104,16 +107,20 @@ export interface Gatehouse {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Builds services, registry and routes from the areas; the HTTP server is not started. */
-export function assemble(services: Services): { registry: Registry<Services>; app: ReturnType<typeof createServer> } {
-  const areas = loadAreas();
-  for (const a of areas) for (const p of a.platforms ?? []) services.apps.definePlatform(p);
-  for (const a of areas) a.setup?.(services);
+/**
+ * Builds the services and every platform's parts (platforms.ts), then the registry and routes from
+ * the platforms and the areas (areas.ts); the HTTP server is not started.
+ */
+export function compose(
+  config: Config,
+  store: Store,
+  log: Logger,
+  jwtSecret: string,
+): { services: Services; registry: Registry<Services>; app: ReturnType<typeof createServer> } {
+  const services = buildServices(config, store, log, jwtSecret, PLATFORMS, APP_KINDS);
   const registry = new Registry<Services>();
-  for (const a of areas) {
-    const defs = typeof a.interfaces === 'function' ? a.interfaces(services) : (a.interfaces ?? []);
-    for (const d of defs) registry.add(d);
-  }
+  for (const p of PLATFORMS) for (const d of p.interfaces?.(services.parts(p)) ?? []) registry.add(d);
+  for (const a of AREAS) for (const d of a.interfaces?.(services) ?? []) registry.add(d);
   const app = createServer<Services>({
     registry,
     services,
@@ -127,10 +134,11 @@ export function assemble(services: Services): { registry: Registry<Services>; ap
     version: VERSION,
     ready: () => services.store.ping(),
     routes: (router: Router) => {
-      for (const a of areas) a.routes?.(router, services);
+      for (const p of PLATFORMS) p.routes?.(router, services, services.parts(p));
+      for (const a of AREAS) a.routes?.(router, services);
     },
   });
-  return { registry, app };
+  return { services, registry, app };
 }
 
 /**
@@ -152,14 +160,14 @@ export function drain(srv: http.Server, graceMs: number): Promise<void> {
 
 /** Boots a node: store, migrations, secrets, apps file, HTTP server. */
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Gatehouse> {
+  upstreamUrls(config, PLATFORMS); // a bad GATEHOUSE_*_API is a configuration error before the store opens
   const store = await openMigratedStore(config);
   let server: http.Server | undefined;
   let startedEngine: Services['engine'] | undefined;
   let startedCallers: Services['callers'] | undefined;
   try {
     const jwtSecret = await unlock(config, store, log);
-    const services = buildServices(config, store, log, jwtSecret);
-    const { registry, app } = assemble(services);
+    const { services, registry, app } = compose(config, store, log, jwtSecret);
     if (config.appsFile) {
       const n = await services.apps.loadFile(config.appsFile);
       log.info({ apps: n }, 'apps file loaded');

@@ -8,13 +8,12 @@
  * `app-configs` (every platform's config fields: type, required, secret, identity) and `routes`
  * (every HTTP route the server registers). Nothing else in the file is touched.
  *
- * The registry and routes are built exactly as a node builds them (application/index.ts assemble),
+ * The registry and routes are built exactly as a node builds them (application/index.ts compose),
  * over a throw-away in-memory store and the default configuration: no environment is read.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { assemble } from '../application';
-import { buildServices } from '../application/services';
+import { compose } from '../application';
 import { SqliteStore } from '../db/sqlite';
 import { configFromEnv } from '../system/config';
 import { createLogger } from '../system/log';
@@ -148,7 +147,7 @@ function paraCell(p: Schema): string {
 // ---- what the registry and the platforms say
 
 interface Built {
-  interfaces: ReturnType<ReturnType<typeof assemble>['registry']['all']>;
+  interfaces: ReturnType<ReturnType<typeof compose>['registry']['all']>;
   platforms: Array<{ platform: string; idField: string; secrets: string[]; schema: JsonSchema; identity: string[] }>;
   routes: Array<{ methods: string[]; path: string }>;
 }
@@ -156,8 +155,7 @@ interface Built {
 function build(): Built {
   const store = new SqliteStore(':memory:');
   try {
-    const services = buildServices(configFromEnv({}), store, createLogger('silent'), 'docs');
-    const { registry, app } = assemble(services);
+    const { services, registry, app } = compose(configFromEnv({}), store, createLogger('silent'), 'docs');
     const platforms = services.apps.platforms().map((platform) => {
       const def = services.apps.platformDef(platform)!;
       // which fields make up the identity: the placeholders that come back out of identityOf

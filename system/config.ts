@@ -5,17 +5,6 @@ import dotenv from 'dotenv';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export interface Upstreams {
-  wechatApi: string;
-  wechatMp: string;
-  wecomApi: string;
-  wecomOpen: string;
-  toutiaoApi: string;
-  fengniaoApi: string;
-  fengniaoOpen: string;
-  shansongApi: string;
-}
-
 export interface Config {
   port: number;
   host: string;
@@ -38,7 +27,11 @@ export interface Config {
   refreshConcurrency: number;
   /** token engine: how often the background refresher looks for tokens due */
   refreshScanMs: number;
-  upstream: Upstreams;
+  /**
+   * the environment the config was read from: the platforms read their upstream base URLs from it
+   * (GATEHOUSE_WECHAT_API …, declared in each platform's contract and checked at start-up)
+   */
+  env: Readonly<Env>;
 }
 
 /** A configuration problem: the message names the variable, the process prints it and exits 1. */
@@ -49,7 +42,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 function str(env: Env, name: string, def: string): string {
   const v = env[name];
@@ -74,7 +67,8 @@ function bool(env: Env, name: string, def: boolean): boolean {
   throw new ConfigError(`${name}: must be true or false, got "${raw}"`);
 }
 
-function httpUrl(env: Env, name: string, def: string): string {
+/** an http(s) URL from the environment (trailing slashes dropped), or a ConfigError naming the variable */
+export function httpUrl(env: Env, name: string, def: string): string {
   const raw = str(env, name, def);
   let u: URL;
   try {
@@ -192,16 +186,7 @@ export function configFromEnv(env: Env): Config {
     sessionCacheMs: int(env, 'GATEHOUSE_SESSION_CACHE_MS', 1000, 0, 60_000),
     refreshConcurrency: int(env, 'GATEHOUSE_REFRESH_CONCURRENCY', 8, 1, 1000),
     refreshScanMs: int(env, 'GATEHOUSE_REFRESH_SCAN_MS', 1000, 50, 3_600_000),
-    upstream: {
-      wechatApi: httpUrl(env, 'GATEHOUSE_WECHAT_API', 'https://api.weixin.qq.com'),
-      wechatMp: httpUrl(env, 'GATEHOUSE_WECHAT_MP', 'https://mp.weixin.qq.com'),
-      wecomApi: httpUrl(env, 'GATEHOUSE_WECOM_API', 'https://qyapi.weixin.qq.com'),
-      wecomOpen: httpUrl(env, 'GATEHOUSE_WECOM_OPEN', 'https://open.work.weixin.qq.com'),
-      toutiaoApi: httpUrl(env, 'GATEHOUSE_TOUTIAO_API', 'https://developer.toutiao.com'),
-      fengniaoApi: httpUrl(env, 'GATEHOUSE_FENGNIAO_API', 'https://open-anubis.ele.me'),
-      fengniaoOpen: httpUrl(env, 'GATEHOUSE_FENGNIAO_OPEN', 'https://open.ele.me'),
-      shansongApi: httpUrl(env, 'GATEHOUSE_SHANSONG_API', 'http://open.ishansong.com'),
-    },
+    env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GATEHOUSE_'))),
   };
 }
 

@@ -15,8 +15,12 @@ export interface Call<S> {
   log: Logger;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-export interface InterfaceDef<S = unknown, P = any, R = unknown> {
+/**
+ * One interface. `handler` and `apps` are methods (checked bivariantly), so that a definition whose
+ * para type is derived from its schema is still an `InterfaceDef<S>`: the registry validates para
+ * against that schema before either is called.
+ */
+export interface InterfaceDef<S = unknown, P = unknown, R = unknown> {
   name: string;
   access: Access;
   summary: string;
@@ -25,13 +29,13 @@ export interface InterfaceDef<S = unknown, P = any, R = unknown> {
   /** JSON Schema of `returnData` (documentation, /openrpc.json) */
   result: JsonSchema;
   /** the apps a call touches (each by one or several names), checked against a caller's `apps` claim */
-  apps?: (para: P, services: S) => AppRef[] | Promise<AppRef[]>;
+  apps?(para: P, services: S): AppRef[] | Promise<AppRef[]>;
   /**
    * true when the handler itself shows a caller limited by an `apps` claim only what the claim
    * covers (lists). A non-public interface with neither this nor `apps` refuses such callers (4003).
    */
   appsFiltered?: boolean;
-  handler: (para: P, call: Call<S>) => Promise<R> | R;
+  handler(para: P, call: Call<S>): Promise<R> | R;
 }
 
 export interface Registered<S> extends InterfaceDef<S> {
@@ -59,8 +63,7 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): ParaEr
 export class Registry<S> {
   private readonly defs = new Map<string, Registered<S>>();
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-  add(def: InterfaceDef<S, any, any>): void {
+  add(def: InterfaceDef<S>): void {
     if (this.defs.has(def.name)) throw new Error(`interface ${def.name} registered twice`);
     this.defs.set(def.name, { ...def, validate: ajv.compile(def.para) } as Registered<S>);
   }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROTOCOL_FILE, regions, staleRegions } from '../docs/generate';
 import { Codes } from '../system/errors';
+import { PLATFORMS } from '../application/platforms';
 
 /**
  * The docs stand alone in the repo: every relative link in README.md and docs/ points to a file
@@ -212,7 +213,10 @@ describe('docs', function () {
     for (const [message, code] of Object.entries(Codes))
       expect(text, `${code} ${message}`).to.include(`| ${code} | \`${message}\` |`);
     const config = fs.readFileSync(path.join(ROOT, 'system/config.ts'), 'utf8');
-    const vars = [...new Set(config.match(/GATEHOUSE_[A-Z_]+/g))];
+    // the framework's variables, and the upstream base URLs each platform's contract declares
+    const upstreams = PLATFORMS.flatMap((p) => Object.values<{ env: string }>(p.upstreams).map((u) => u.env));
+    expect(upstreams).to.include('GATEHOUSE_WECHAT_API');
+    const vars = [...new Set([...(config.match(/GATEHOUSE_[A-Z_]+/g) ?? []), ...upstreams])];
     expect(vars.length).to.be.greaterThan(20);
     for (const v of vars) expect(text, v).to.include(`| \`${v}\` |`);
   });

@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import { Codes } from '../../system/errors';
-import type { Services } from '../services';
+import type { Services } from '../contract';
 import type { AppConfig } from '../services/apps';
 
 /** the enabled app of `platform` named by the route's `:codeName`, or null with a 404 answered here */

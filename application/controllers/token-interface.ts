@@ -1,5 +1,6 @@
-import { appRefs, out, s, tokenPara, unixSeconds, type Interface, type TokenPara } from '../area';
-import type { Services } from '../services';
+import { appRefs, out, s, tokenPara, unixSeconds, type TokenPara } from '../area';
+import type { Interface } from '../contract';
+import type { Services } from '../contract';
 import type { AppConfig } from '../services/apps';
 import type { CurrentToken } from '../services/tokens/engine';
 

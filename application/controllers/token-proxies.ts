@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import type { Services } from '../services';
+import type { Services } from '../contract';
 import type { AppConfig } from '../services/apps';
 import { tokenProxy } from '../services/proxy';
 import type { TokenSpec } from '../services/tokens/engine';

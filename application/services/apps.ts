@@ -7,8 +7,8 @@ import type { SecretBox } from '../../system/secretbox';
 import type { AppRow, Store } from '../../db/store';
 import type { ValidateFunction } from 'ajv';
 
-/** One platform's app config: its JSON Schema, which field is its id, which fields are secret. */
-export interface PlatformDef {
+/** One kind of app config (wechat_app, wecom_tp …): its JSON Schema, its id field, its secret fields. */
+export interface AppKind {
   platform: string;
   /** the config field that holds the platform-side id (appId, corpId, suiteId …) */
   idField: string;
@@ -23,6 +23,10 @@ export interface PlatformDef {
    * `idField` value; a WeCom agent is corpId + agentId, a COS profile appId + secretId.
    */
   identity?: (config: Record<string, unknown>) => string;
+  /** how the identity is named in errors (default: the id field) */
+  identityLabel?: string;
+  /** a valid config, for the documentation's examples and the tests' per-kind fixtures */
+  sample: Record<string, unknown>;
 }
 
 export interface AppConfig {
@@ -43,17 +47,15 @@ export interface AppEntry {
   [field: string]: unknown;
 }
 
+/** a valid 43-character EncodingAESKey, for the samples of the kinds that take one */
+export const AES_SAMPLE = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
+
 export const CODE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$';
 const CACHE_SECONDS = 5;
 
 /** the message of a 1003's first error */
 export function firstError(err: RpcError): string {
   return ((err.data as { errors?: { message: string }[] })?.errors ?? [])[0]?.message ?? err.message;
-}
-
-/** how an identity is named in errors, per platform */
-function identityLabel(platform: string): string {
-  return { wecom_corp: 'corpId:agentId', wecom_tp: 'suiteId', cos: 'appId:secretId' }[platform] ?? 'appId';
 }
 
 export function mask(value: unknown): string {
@@ -66,7 +68,7 @@ export function mask(value: unknown): string {
  * small per-node cache in front of the store (another node's change is seen within seconds).
  */
 export class AppService {
-  private readonly defs = new Map<string, PlatformDef & { validate: ValidateFunction }>();
+  private readonly defs = new Map<string, AppKind & { validate: ValidateFunction }>();
   private readonly cache = new NodeCache({ stdTTL: CACHE_SECONDS, checkperiod: 0, useClones: false });
   private readonly lastKnown = new Map<string, unknown>();
 
@@ -75,7 +77,7 @@ export class AppService {
     private readonly box: SecretBox,
   ) {}
 
-  definePlatform(def: PlatformDef): void {
+  defineKind(def: AppKind): void {
     const schema = {
       ...def.schema,
       properties: { ...(def.schema.properties as object), enabled: { type: 'boolean' } },
@@ -87,7 +89,7 @@ export class AppService {
     return [...this.defs.keys()].sort();
   }
 
-  platformDef(platform: string): PlatformDef | undefined {
+  platformDef(platform: string): AppKind | undefined {
     return this.defs.get(platform);
   }
 
@@ -106,6 +108,12 @@ export class AppService {
     assertValid(def.validate, copy, pathPrefix);
     def.normalize?.(copy);
     return copy;
+  }
+
+  /** how the identity of a platform's apps is named in errors: corpId:agentId, suiteId, appId … */
+  private identityLabel(platform: string): string {
+    const d = this.defs.get(platform);
+    return d?.identityLabel ?? d?.idField ?? 'appId';
   }
 
   /** the identity a validated config claims on its platform (§6, trust) */
@@ -138,7 +146,7 @@ export class AppService {
     throw paraError([
       {
         path: `${pathPrefix}/${field}`,
-        message: `${identityLabel(platform)} ${identity} is already configured as codeName "${owner.codeName}"`,
+        message: `${this.identityLabel(platform)} ${identity} is already configured as codeName "${owner.codeName}"`,
       },
     ]);
   }
@@ -328,7 +336,7 @@ export class AppService {
       const first = seen.get(`${platform}\n${identity}`);
       if (first !== undefined && first !== codeName) {
         throw new ConfigError(
-          `${where}: ${identityLabel(platform)} ${identity} is also given to codeName "${first}" in this file ` +
+          `${where}: ${this.identityLabel(platform)} ${identity} is also given to codeName "${first}" in this file ` +
             `(one identity, one codeName)`,
         );
       }

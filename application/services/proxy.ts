@@ -8,7 +8,7 @@ import { Codes, RpcError, messageOf } from '../../system/errors';
 import { accessLine } from '../../system/rpc';
 import { unreachableError } from '../../system/upstream';
 import { claimCovers } from '../claims';
-import type { Services } from '.';
+import type { Services } from '../contract';
 import type { TokenSpec } from './tokens/engine';
 import { INVALID_TOKEN_ERRCODES, sendWithToken } from './tokens/spec';
 

@@ -3,7 +3,6 @@ import { RpcError, StoreError } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
 import type { SessionRow, Store } from '../../db/store';
 import type { AppConfig, AppService } from './apps';
-import type { WechatClient } from '../platforms/wechat/client';
 import { decryptUserData, randomHex128, safeEqual, sha1, sha256 } from './crypto/datacrypt';
 
 export const DEFAULT_LOGIN_DAYS = 30;
@@ -24,6 +23,13 @@ export interface Credentials {
   appid?: string;
 }
 
+/** What a platform offers the Wafer session interfaces: its mini programs' login (code → session key). */
+export interface MiniProgramLogin {
+  /** the kind of app config whose apps log in (wechat_app) */
+  kind: string;
+  code2session(app: AppConfig, code: string): Promise<{ openid: string; session_key: string; unionid?: string }>;
+}
+
 interface LiveSession {
   row: SessionRow;
   app: AppConfig;
@@ -38,14 +44,17 @@ export class SessionService {
    * logout or new login is seen within `cacheMs` (GATEHOUSE_SESSION_CACHE_MS, 0 = off).
    */
   private readonly cache?: NodeCache;
+  private readonly mini?: MiniProgramLogin;
 
   constructor(
     private readonly store: Store,
     private readonly apps: AppService,
-    private readonly wechat: WechatClient,
+    logins: MiniProgramLogin[],
     private readonly box: SecretBox,
     cacheMs = 0,
   ) {
+    // one kind today: a session row names its app by appid only
+    this.mini = logins[0];
     if (cacheMs > 0)
       this.cache = new NodeCache({
         stdTTL: cacheMs / 1000,
@@ -83,11 +92,11 @@ export class SessionService {
   /** the mini program named by appid, or the default one; 1012 / 1003 otherwise */
   async resolveApp(appid: string | undefined): Promise<AppConfig> {
     if (appid !== undefined) {
-      const app = await this.apps.byAppId('wechat_app', appid);
-      if (!app) throw new RpcError('NO_APP', '', `wechat_app ${appid}`);
+      const app = this.mini && (await this.apps.byAppId(this.mini.kind, appid));
+      if (!app) throw new RpcError('NO_APP', '', `${this.mini?.kind ?? 'mini program'} ${appid}`);
       return app;
     }
-    const app = await this.apps.defaultApp('wechat_app');
+    const app = this.mini && (await this.apps.defaultApp(this.mini.kind));
     if (!app) {
       throw new RpcError('PARA_ERROR', {
         errors: [{ path: '/appid', message: 'is required: no single or default mini program is configured' }],
@@ -98,8 +107,7 @@ export class SessionService {
 
   async login(p: LoginPara) {
     const app = await this.resolveApp(p.appid);
-    const secret = String(app.config.secret);
-    const s = await this.wechat.jscode2session(app.appId, secret, p.code);
+    const s = await this.mini!.code2session(app, p.code);
     let userInfo: Record<string, unknown> | undefined;
     if (p.encrypt_data !== undefined && p.iv !== undefined) {
       userInfo = decryptUserData(s.session_key, p.iv, p.encrypt_data, app.appId);
@@ -139,8 +147,8 @@ export class SessionService {
     ) {
       throw new RpcError('AUTH_FAIL');
     }
-    const app = await this.apps.byAppId('wechat_app', row.appid);
-    if (!app) throw new RpcError('NO_APP', '', `wechat_app ${row.appid}`);
+    const app = this.mini && (await this.apps.byAppId(this.mini.kind, row.appid));
+    if (!app) throw new RpcError('NO_APP', '', `${this.mini?.kind ?? 'mini program'} ${row.appid}`);
     const now = Date.now();
     const { loginMs, idleS } = this.durations(app);
     if (now - row.createdAt > loginMs || now - row.lastVisit > idleS * 1000) throw new RpcError('SESSION_EXPIRED');

@@ -14,6 +14,8 @@ import { startNode, type TestNode } from '../helpers/gatehouse';
 import { sink } from '../helpers/net';
 import { signedPush, xml } from '../helpers/push';
 import { until } from '../helpers/wait';
+import wechat from '../../application/platforms/wechat';
+import wecom from '../../application/platforms/wecom';
 
 /*
  * Issue 9, the callback items, tried as an attacker would:
@@ -378,11 +380,11 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       });
 
       it('the authorization page redirect orders at the second of its exchange: older pushes are stale, one of the same second or later applies', async () => {
-        const tp = await node.gh.services.wechatTp.require('tp');
+        const tp = await node.gh.services.parts(wechat).tp.require('tp');
         const before = Date.now();
-        expect(await node.gh.services.wechatTp.authorize(tp, wx.authorizationCode(COMPONENT, AUTHORIZER))).to.equal(
-          AUTHORIZER,
-        );
+        expect(
+          await node.gh.services.parts(wechat).tp.authorize(tp, wx.authorizationCode(COMPONENT, AUTHORIZER)),
+        ).to.equal(AUTHORIZER);
         const exchanged = Date.now();
         // from before the redirect, arriving late
         expect(await unauthorized(Math.floor(before / 1000) - 1)).to.deep.equal(ok);
@@ -491,9 +493,9 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       });
 
       it('the install redirect orders at the second of its exchange: an older cancel is stale; a reset of the same second applies', async () => {
-        const tp = await node.gh.services.wecomTp.require('suite');
+        const tp = await node.gh.services.parts(wecom).tp.require('suite');
         const before = Date.now();
-        expect(await node.gh.services.wecomTp.authorize(tp, wt.authCode(SUITE, CORP))).to.equal(CORP);
+        expect(await node.gh.services.parts(wecom).tp.authorize(tp, wt.authCode(SUITE, CORP))).to.equal(CORP);
         expect(await cancelAuth(Math.floor(before / 1000) - 1)).to.deep.equal(ok);
         expect((await corpToken()).returnCode).to.equal(0);
         const at = Number((await corpRow()).last_event_at);

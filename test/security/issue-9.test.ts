@@ -26,6 +26,8 @@ import { skipBecause } from '../helpers/skip';
 import { descendants, launch, stillAlive } from '../helpers/process-tree';
 import { signedPush, xml } from '../helpers/push';
 import { inOneSecond, until } from '../helpers/wait';
+import fengniao from '../../application/platforms/fengniao';
+import shansong from '../../application/platforms/shansong';
 
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
 const SHOP = 'wxshop0000issue9';
@@ -186,7 +188,8 @@ const ATTACKS: Attack[] = [
     async run(env) {
       const { node, fake, fn } = env;
       const app = await node.gh.services.apps.require('fengniao_app', 'fn');
-      for (const m of ['3001', '3002']) await node.gh.services.fengniao.authorize(app, fn.authCode(FN_APP, m), m);
+      for (const m of ['3001', '3002'])
+        await node.gh.services.parts(fengniao).authorize(app, fn.authCode(FN_APP, m), m);
       fake.reset();
       const caller = node.token('proxy.fengniao_app', ['fn', '3001']);
       const res = await proxy(env, '/proxy/fengniao/fn/3002/getAmount', caller, 'POST', '{}');
@@ -301,7 +304,7 @@ const ATTACKS: Attack[] = [
     async run(env) {
       const { node, fake, ss } = env;
       const app = await node.gh.services.apps.require('shansong_app', 'ss');
-      await node.gh.services.shansong.authorize(app, 'victim-5', ss.code(SS_CLIENT, 'victim-5'));
+      await node.gh.services.parts(shansong).authorize(app, 'victim-5', ss.code(SS_CLIENT, 'victim-5'));
       fake.reset();
       const rows = () =>
         node.db.query("SELECT * FROM authorizers WHERE platform = 'shansong_app' ORDER BY authorizer_id");
@@ -512,7 +515,7 @@ const ATTACKS: Attack[] = [
     async run(env) {
       const { node, fake, ss, stolen } = env;
       const app = await node.gh.services.apps.require('shansong_app', 'ss');
-      await node.gh.services.shansong.authorize(app, 'merchant-11', ss.code(SS_CLIENT, 'merchant-11'));
+      await node.gh.services.parts(shansong).authorize(app, 'merchant-11', ss.code(SS_CLIENT, 'merchant-11'));
       fake.route('/openapi/developer/v5/orderCalculate', (u, _body, res) => {
         res.statusCode = 307;
         res.setHeader('location', `${stolen.url}${u.pathname}${u.search}`);

@@ -10,6 +10,7 @@ import { installShansong } from '../fake/shansong';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { thief } from '../helpers/net';
+import shansong from '../../application/platforms/shansong';
 
 /** answers every request with `status` and a Location on `to` (keeping the path and query) */
 async function redirector(to: string, status = 307): Promise<{ url: string; close(): Promise<void> }> {
@@ -141,7 +142,7 @@ forEachDialect('security: the Shansong proxy does not follow a redirect', (diale
       ).returnCode,
     ).to.equal(0);
     const app = await node.gh.services.apps.require('shansong_app', 'ss');
-    await node.gh.services.shansong.authorize(app, MERCHANT, ss.code(CLIENT, MERCHANT));
+    await node.gh.services.parts(shansong).authorize(app, MERCHANT, ss.code(CLIENT, MERCHANT));
     // from now on the platform answers its developer API with a redirect to another host
     fake.route('/openapi/developer/v5/orderCalculate', (u, _body, res) => {
       res.statusCode = 307;

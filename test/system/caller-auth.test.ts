@@ -16,7 +16,7 @@ import {
 } from '../../system/callers';
 import { RpcError } from '../../system/errors';
 import { SUBJECT_FIELDS, claimCovers, claimCoversRow, subjectsOf } from '../../application/claims';
-import type { Services } from '../../application/services';
+import type { Services } from '../../application/contract';
 
 const SECRET = 'unit-secret-0123456789abcdef';
 const nowS = () => Math.floor(Date.now() / 1000);

@@ -1,9 +1,9 @@
 import { RpcError } from '../../../system/errors';
 import { JTI_PATTERN, type Caller } from '../../../system/callers';
-import { s, type Area, type Interface } from '../../area';
+import { s } from '../../area';
 import { CODE_NAME_PATTERN } from '../../services/apps';
 import { claimCoversRow } from '../../claims';
-import type { Services } from '../../services';
+import type { Area, Interface, Services } from '../../contract';
 
 const codeName = { type: 'string', pattern: CODE_NAME_PATTERN };
 const secondsOrNull = s.nullable({ type: 'integer' });
@@ -197,35 +197,6 @@ function interfaces(services: Services): Interface[] {
             }),
           ),
         };
-      },
-    },
-    {
-      name: 'qcloud.work.initagent',
-      access: 'admin',
-      summary: 'Wafer-fork compatible: upserts a wecom_corp app with codeName "corpid:agentid".',
-      para: s.obj(
-        {
-          corpid: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' },
-          agentid: {
-            anyOf: [
-              { type: 'string', pattern: '^[0-9]{1,20}$' },
-              { type: 'integer', minimum: 0 },
-            ],
-          },
-          agentsecret: s.str(512),
-          remark: s.str(256, 0),
-        },
-        ['corpid', 'agentid', 'agentsecret'],
-      ),
-      result: s.obj({}),
-      apps: (p: { corpid: string; agentid: string | number }) => [p.corpid],
-      handler: async (p: { corpid: string; agentid: string | number; agentsecret: string }, { services: sv }) => {
-        await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, {
-          corpId: p.corpid,
-          agentId: String(p.agentid),
-          secret: p.agentsecret,
-        });
-        return {};
       },
     },
     // ---- caller tokens (§4 trust): list and revoke — owned by the callers work

@@ -1,5 +1,6 @@
-import { s, type Interface } from '../../area';
-import type { Services } from '../../services';
+import { s } from '../../area';
+import type { Interface } from '../../contract';
+import type { Services } from '../../contract';
 import { CODE_NAME_PATTERN } from '../../services/apps';
 import { cosV4, cosV5 } from '../../services/crypto/cos';
 import { paraError } from '../../../system/errors';

@@ -1,4 +1,5 @@
-import { s, type Area, type Interface } from '../../area';
+import { s } from '../../area';
+import type { Area, Interface } from '../../contract';
 import type { Credentials, LoginPara } from '../../services/sessions';
 
 const id = s.str(128);
@@ -79,5 +80,5 @@ const interfaces: Interface[] = [
   },
 ];
 
-const area: Area = { name: 'minaauth', interfaces };
+const area: Area = { name: 'minaauth', interfaces: () => interfaces };
 export default area;

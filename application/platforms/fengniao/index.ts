@@ -1,13 +1,17 @@
-import type { Area } from '../../area';
+import { definePlatform } from '../../contract';
 import { configSchema, field } from '../../controllers/platform-fields';
 import { interfaces } from './interfaces';
 import { routes } from './routes';
+import { Fengniao } from './service';
 
-const area: Area = {
+/** Fengniao (蜂鸟, Ele.me delivery) apps and their merchants (fengniao_app). */
+export default definePlatform({
   name: 'fengniao',
-  interfaces,
-  routes,
-  platforms: [
+  upstreams: {
+    api: { env: 'GATEHOUSE_FENGNIAO_API', url: 'https://open-anubis.ele.me' },
+    open: { env: 'GATEHOUSE_FENGNIAO_OPEN', url: 'https://open.ele.me' },
+  },
+  apps: [
     {
       platform: 'fengniao_app',
       idField: 'appId',
@@ -17,7 +21,10 @@ const area: Area = {
         'devId',
         'secret',
       ]),
+      sample: { appId: '3000001', devId: 'dev001', secret: 'fengniao-secret-1', callbackUrl: 'https://example.com/fn' },
     },
   ],
-};
-export default area;
+  build: (d, urls) => new Fengniao(d, urls),
+  interfaces,
+  routes,
+});

@@ -1,9 +1,10 @@
+import type { Fengniao } from './service';
 import type { TokenPara } from '../../area';
 import { MERCHANT_ID_PATTERN, PLATFORM } from './service';
 import { tokenInterface } from '../../controllers/token-interface';
 
 /** a caller's `apps` claim must name the app (by codeName or appId) */
-export const interfaces = [
+export const interfaces = (rt: Fengniao) => [
   tokenInterface<TokenPara & { merchantId: string }>({
     name: 'fengniao.merchant.token',
     summary:
@@ -12,6 +13,6 @@ export const interfaces = [
     platform: PLATFORM,
     subject: { merchantId: { type: 'string', pattern: MERCHANT_ID_PATTERN } },
     ids: { appId: (app) => app.appId, merchantId: (_app, p) => p.merchantId },
-    get: (sv, app, p) => sv.fengniao.merchantToken(app, p.merchantId, p),
+    get: (sv, app, p) => rt.merchantToken(app, p.merchantId, p),
   }),
 ];

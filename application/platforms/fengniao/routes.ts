@@ -2,9 +2,9 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { readBody } from '../../../system/body';
 import { Codes } from '../../../system/errors';
-import type { Services } from '../../services';
+import type { Services } from '../../contract';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { MERCHANT_ID, PLATFORM, type FengniaoCallback } from './service';
+import { MERCHANT_ID, PLATFORM, type Fengniao, type FengniaoCallback } from './service';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit } from '../../services/pages';
 import {
   ProxyRefused,
@@ -54,7 +54,7 @@ async function readCallback(ctx: Koa.Context): Promise<Record<string, unknown>> 
   throw new PushRejected(400, 'body is neither JSON nor a form');
 }
 
-export function routes(router: Router, sv: Services): void {
+export function routes(router: Router, sv: Services, rt: Fengniao): void {
   const limited = pageRateLimit(sv.publicLimiter);
 
   // ?merchant_id= (optional) binds the authorization to that merchant: a callback for another is refused
@@ -72,7 +72,7 @@ export function routes(router: Router, sv: Services): void {
       return;
     }
     const state = await sv.authStates.issue({ platform: PLATFORM, codeName: app.codeName, subject: merchant ?? null });
-    forwardTo(ctx, '前往蜂鸟授权 / Authorize on Fengniao', sv.fengniao.authorizationUrl(app, state));
+    forwardTo(ctx, '前往蜂鸟授权 / Authorize on Fengniao', rt.authorizationUrl(app, state));
   });
 
   router.post(
@@ -100,7 +100,7 @@ export function routes(router: Router, sv: Services): void {
         if (!issued) return badStatePage(ctx);
       }
       // committed (refresh token stored, token seeded) before Fengniao is answered
-      await sv.fengniao.authorize(app, code, merchantId);
+      await rt.authorize(app, code, merchantId);
       ctx.body = ACCEPTED;
     }),
   );
@@ -111,7 +111,7 @@ export function routes(router: Router, sv: Services): void {
       const app = await routeApp(ctx, sv, PLATFORM);
       if (!app) return;
       const b = await readCallback(ctx);
-      if (!(await sv.fengniao.onCallback(app, b as FengniaoCallback))) throw new PushRejected(403, 'bad signature');
+      if (!(await rt.onCallback(app, b as FengniaoCallback))) throw new PushRejected(403, 'bad signature');
       ctx.body = ACCEPTED;
     }),
   );
@@ -134,7 +134,7 @@ export function routes(router: Router, sv: Services): void {
     }
     const q = ctx.originalUrl.indexOf('?');
     const search = q >= 0 ? ctx.originalUrl.slice(q) : '';
-    const out = await sv.fengniao.invoke(app, merchantId, path, search, businessData);
+    const out = await rt.invoke(app, merchantId, path, search, businessData);
     relay(ctx, out.res, out.body);
   });
   router.post('/proxy/fengniao/:codeName/:merchantId{/*path}', proxy);

@@ -124,7 +124,10 @@ export interface FengniaoCallback {
 export class Fengniao {
   private readonly merchants: AuthorizedAccounts;
 
-  constructor(private readonly sv: PlatformDeps) {
+  constructor(
+    private readonly sv: PlatformDeps,
+    private readonly urls: { api: string; open: string },
+  ) {
     this.merchants = new AuthorizedAccounts(sv.store, sv.box, sv.apps, PLATFORM);
     sv.engine.resolver(PLATFORM, KIND, async (row: TokenRow) => {
       const m = await this.merchants.accountOf(row);
@@ -134,7 +137,7 @@ export class Fengniao {
   }
 
   private get api(): string {
-    return this.sv.config.upstream.fengniaoApi.replace(/\/+$/, '');
+    return this.urls.api;
   }
 
   /** the enabled app, or a 1012 */
@@ -152,7 +155,7 @@ export class Fengniao {
    */
   authorizationUrl(app: AppConfig, state: string): string {
     const q = new URLSearchParams({ app_id: app.appId, dev_id: String(app.config.devId), state });
-    return `${this.sv.config.upstream.fengniaoOpen.replace(/\/+$/, '')}/app-auth?${q.toString()}`;
+    return `${this.urls.open}/app-auth?${q.toString()}`;
   }
 
   // ---- Fengniao OAuth API

@@ -1,13 +1,14 @@
-import type { Area } from '../../area';
+import { definePlatform } from '../../contract';
 import { configSchema, field } from '../../controllers/platform-fields';
 import { interfaces } from './interfaces';
 import { routes } from './routes';
+import { Shansong } from './service';
 
-const area: Area = {
+/** Shansong (闪送) apps and their merchants (shansong_app). */
+export default definePlatform({
   name: 'shansong',
-  interfaces,
-  routes,
-  platforms: [
+  upstreams: { api: { env: 'GATEHOUSE_SHANSONG_API', url: 'http://open.ishansong.com' } },
+  apps: [
     {
       platform: 'shansong_app',
       idField: 'appId',
@@ -16,7 +17,15 @@ const area: Area = {
         'appId',
         'secret',
       ]),
+      sample: {
+        appId: 'ss0000000001',
+        secret: 'shansong-secret-1',
+        redirectUrl: 'https://example.com/ss',
+        callbackUrl: 'https://example.com/sscb',
+      },
     },
   ],
-};
-export default area;
+  build: (d, urls) => new Shansong(d, urls),
+  interfaces,
+  routes,
+});

@@ -1,9 +1,10 @@
+import type { Shansong } from './service';
 import type { TokenPara } from '../../area';
 import { MERCHANT_CODE_PATTERN, PLATFORM } from './service';
 import { tokenInterface } from '../../controllers/token-interface';
 
 /** the app by codeName or clientId, and the merchant (a caller's `apps` claim must cover both) */
-export const interfaces = [
+export const interfaces = (rt: Shansong) => [
   tokenInterface<TokenPara & { merchantCode: string }>({
     name: 'shansong.merchant.token',
     summary:
@@ -12,6 +13,6 @@ export const interfaces = [
     platform: PLATFORM,
     subject: { merchantCode: { type: 'string', pattern: MERCHANT_CODE_PATTERN } },
     ids: { appId: (app) => app.appId, merchantCode: (_app, p) => p.merchantCode },
-    get: (sv, app, p) => sv.shansong.merchantToken(app, p.merchantCode, p),
+    get: (sv, app, p) => rt.merchantToken(app, p.merchantCode, p),
   }),
 ];

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { readBody } from '../../../system/body';
 import { Codes, type RpcError } from '../../../system/errors';
-import type { Services } from '../../services';
+import type { Services } from '../../contract';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import {
   ProxyRefused,
@@ -26,7 +26,7 @@ const failure = {
 
 const PROXY_PREFIX_SEGMENTS = 4; // proxy / shansong / {codeName} / {merchantCode}
 
-export function routes(router: Router, sv: Services): void {
+export function routes(router: Router, sv: Services, rt: Shansong): void {
   const limited = pageRateLimit(sv.publicLimiter);
 
   router.get('/shansong/:codeName/authorize/:merchantCode', limited, async (ctx) => {
@@ -44,7 +44,7 @@ export function routes(router: Router, sv: Services): void {
     }
     // the merchant travels in the single-use state nonce (§7 trust), not in the redirect
     const state = await sv.authStates.issue({ platform: PLATFORM, codeName: app.codeName, subject: merchantCode });
-    forwardTo(ctx, '前往闪送授权 / Authorize on Shansong', sv.shansong.authorizationUrl(app, state));
+    forwardTo(ctx, '前往闪送授权 / Authorize on Shansong', rt.authorizationUrl(app, state));
   });
 
   router.get('/shansong/:codeName/authorized', limited, async (ctx) => {
@@ -65,7 +65,7 @@ export function routes(router: Router, sv: Services): void {
     if (!issued || !Shansong.validMerchantCode(issued.subject)) return badStatePage(ctx);
     const merchantCode = issued.subject;
     try {
-      await sv.shansong.authorize(app, merchantCode, code);
+      await rt.authorize(app, merchantCode, code);
     } catch (err) {
       failurePage(ctx, sv.log, err, 'shansong authorization exchange', failure);
       return;
@@ -97,7 +97,7 @@ export function routes(router: Router, sv: Services): void {
         ctx.body = { status: 400, msg: 'body is not a JSON object of reasonable depth' };
         return;
       }
-      await sv.shansong.onCallback(app, fields as Record<string, unknown>);
+      await rt.onCallback(app, fields as Record<string, unknown>);
       ctx.body = { status: 200, msg: '' };
     }),
   );
@@ -125,13 +125,7 @@ export function routes(router: Router, sv: Services): void {
           throw new ProxyRefused(400, Codes.REQUEST_IS_NOT_JSON);
       }
       const query = new URLSearchParams(ctx.querystring);
-      const reply = await sv.shansong.developer(
-        known,
-        merchantCode,
-        path,
-        text.trim() === '' ? undefined : text,
-        query,
-      );
+      const reply = await rt.developer(known, merchantCode, path, text.trim() === '' ? undefined : text, query);
       relay(ctx, reply.res, reply.body);
     }),
   );

@@ -67,7 +67,10 @@ function tokensOf(data: unknown, api: string): ShansongTokens {
 export class Shansong {
   private readonly merchants: AuthorizedAccounts;
 
-  constructor(private readonly sv: PlatformDeps) {
+  constructor(
+    private readonly sv: PlatformDeps,
+    private readonly urls: { api: string },
+  ) {
     this.merchants = new AuthorizedAccounts(sv.store, sv.box, sv.apps, PLATFORM);
     sv.engine.resolver(PLATFORM, KIND, async (row) => {
       const m = await this.merchants.servableAccountOf(row);
@@ -89,7 +92,7 @@ export class Shansong {
   }
 
   private get base(): string {
-    return this.sv.config.upstream.shansongApi;
+    return this.urls.api;
   }
 
   // ---- HTTP

@@ -1,18 +1,25 @@
-import type { Area } from '../../area';
+import { definePlatform } from '../../contract';
 import { configSchema, field } from '../../controllers/platform-fields';
-import { interfaces, setupToutiao } from './interfaces';
+import { ToutiaoClient } from './client';
+import { interfaces, toutiaoResolver } from './interfaces';
 
-const area: Area = {
+/** ByteDance / Douyin mini programs (toutiao_app). */
+export default definePlatform({
   name: 'toutiao',
-  interfaces,
-  setup: setupToutiao,
-  platforms: [
+  upstreams: { api: { env: 'GATEHOUSE_TOUTIAO_API', url: 'https://developer.toutiao.com' } },
+  apps: [
     {
       platform: 'toutiao_app',
       idField: 'appId',
       secrets: ['secret'],
       schema: configSchema({ appId: field.id, secret: field.secret }, ['appId', 'secret']),
+      sample: { appId: 'tt0000000000000001', secret: 'toutiao-secret-01' },
     },
   ],
-};
-export default area;
+  build: (d, urls) => {
+    const client = new ToutiaoClient(d.upstream, urls.api);
+    toutiaoResolver(d, client);
+    return client;
+  },
+  interfaces,
+});

@@ -1,5 +1,8 @@
-import { appRefs, out, s, tokenPara, unixSeconds, type Interface } from '../../area';
-import type { Services } from '../../services';
+import { appRefs, out, s, tokenPara, unixSeconds } from '../../area';
+import type { Interface } from '../../contract';
+import type { Services } from '../../contract';
+import type { PlatformDeps } from '../../services/deps';
+import type { ToutiaoClient } from './client';
 import type { AppConfig } from '../../services/apps';
 import { makeSpec } from '../../services/tokens/spec';
 
@@ -10,12 +13,10 @@ const app = (sv: Services, p: { codeName: string }) => sv.apps.require('toutiao_
 const byCodeName = appRefs('toutiao_app');
 
 /** the access token of a ByteDance mini program, through the token engine */
-export const toutiaoSpec = (sv: Services, a: AppConfig) =>
-  makeSpec('toutiao_app', a.codeName, a.appId, 'access_token', () =>
-    sv.toutiao.token(a.appId, String(a.config.secret)),
-  );
+const toutiaoSpec = (client: ToutiaoClient, a: AppConfig) =>
+  makeSpec('toutiao_app', a.codeName, a.appId, 'access_token', () => client.token(a.appId, String(a.config.secret)));
 
-export const interfaces: Interface[] = [
+export const interfaces = (client: ToutiaoClient): Interface[] => [
   {
     name: 'toutiao.app.token',
     access: 'backend',
@@ -25,7 +26,7 @@ export const interfaces: Interface[] = [
     apps: byCodeName,
     handler: async (p: { codeName: string; force?: boolean; invalidToken?: string }, { services: sv }) => {
       const a = await app(sv, p);
-      const t = await sv.engine.get(toutiaoSpec(sv, a), p);
+      const t = await sv.engine.get(toutiaoSpec(client, a), p);
       return { appId: a.appId, token: t.value, expiresAt: unixSeconds(t.expiresAt) };
     },
   },
@@ -41,16 +42,16 @@ export const interfaces: Interface[] = [
     apps: byCodeName,
     handler: async (p: { codeName: string; code?: string; anonymousCode?: string }, { services: sv }) => {
       const a = await app(sv, p);
-      const r = await sv.toutiao.code2session(a.appId, String(a.config.secret), p.code, p.anonymousCode);
+      const r = await client.code2session(a.appId, String(a.config.secret), p.code, p.anonymousCode);
       return Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined));
     },
   },
 ];
 
 /** lets the background refresher renew ByteDance tokens */
-export function setupToutiao(sv: Services): void {
-  sv.engine.resolver('toutiao_app', 'access_token', async (row) => {
-    const a = await sv.apps.get('toutiao_app', row.codeName);
-    return a && a.enabled && a.appId === row.subject ? toutiaoSpec(sv, a) : null;
+export function toutiaoResolver(d: PlatformDeps, client: ToutiaoClient): void {
+  d.engine.resolver('toutiao_app', 'access_token', async (row) => {
+    const a = await d.apps.get('toutiao_app', row.codeName);
+    return a && a.enabled && a.appId === row.subject ? toutiaoSpec(client, a) : null;
   });
 }

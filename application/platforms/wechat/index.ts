@@ -1,17 +1,19 @@
-import type { Area } from '../../area';
+import { definePlatform } from '../../contract';
 import { configSchema, field } from '../../controllers/platform-fields';
+import { AES_SAMPLE } from '../../services/apps';
 import { interfaces } from './interfaces';
+import { buildWechat } from './parts';
 import { wechatProxies } from './proxies';
 import { tpInterfaces, tpRoutes } from './tp-interfaces';
 
-const area: Area = {
+/** WeChat official accounts and mini programs (wechat_app) and third-party platforms (wechat_tp). */
+export default definePlatform({
   name: 'wechat',
-  interfaces: [...interfaces, ...tpInterfaces],
-  routes: (router, services) => {
-    tpRoutes(router, services);
-    wechatProxies(router, services);
+  upstreams: {
+    api: { env: 'GATEHOUSE_WECHAT_API', url: 'https://api.weixin.qq.com' },
+    mp: { env: 'GATEHOUSE_WECHAT_MP', url: 'https://mp.weixin.qq.com' },
   },
-  platforms: [
+  apps: [
     {
       platform: 'wechat_app',
       idField: 'appId',
@@ -27,6 +29,14 @@ const area: Area = {
         },
         ['appId', 'secret'],
       ),
+      sample: {
+        appId: 'wx1234567890abcdef',
+        secret: 'wechat-app-secret-1',
+        tokenMode: 'classic',
+        default: true,
+        loginDurationDays: 7,
+        sessionDurationSeconds: 3600,
+      },
     },
     {
       platform: 'wechat_tp',
@@ -44,7 +54,25 @@ const area: Area = {
         },
         ['appId', 'secret', 'token', 'aesKey'],
       ),
+      sample: {
+        appId: 'wxcomponent000001',
+        secret: 'component-secret-1',
+        token: 'push-token-1',
+        aesKey: AES_SAMPLE,
+        redirectUrl: 'https://example.com/done',
+        authForwardUrl: 'http://127.0.0.1:9/auth',
+        msgForwardUrl: 'http://127.0.0.1:9/msg',
+      },
     },
   ],
-};
-export default area;
+  build: buildWechat,
+  interfaces: (rt) => [...interfaces(rt), ...tpInterfaces(rt)],
+  routes: (router, sv, rt) => {
+    tpRoutes(router, sv, rt);
+    wechatProxies(router, sv, rt);
+  },
+  miniProgram: (rt) => ({
+    kind: 'wechat_app',
+    code2session: (app, code) => rt.client.jscode2session(app.appId, String(app.config.secret), code),
+  }),
+});

@@ -1,8 +1,10 @@
-import { appRefs, out, s, tokenPara, unixSeconds, type Interface, type TokenPara } from '../../area';
-import type { Services } from '../../services';
+import { appRefs, out, s, tokenPara, unixSeconds, type TokenPara } from '../../area';
+import type { Interface } from '../../contract';
+import type { Services } from '../../contract';
 import type { WechatTicketType } from './tokens';
 import { RpcError } from '../../../system/errors';
 import { tokenInterface } from '../../controllers/token-interface';
+import type { WechatParts } from './parts';
 
 const { codeName, force, invalidToken, url } = tokenPara;
 const { str, int } = out;
@@ -11,13 +13,13 @@ const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_a
 /** a caller's apps claim may name the codeName or the appId */
 const byCodeName = appRefs('wechat_app');
 
-export const interfaces: Interface[] = [
+export const interfaces = (rt: WechatParts): Interface[] => [
   tokenInterface<TokenPara>({
     name: 'wechat.app.token',
     summary: 'Access token of an official account / mini program (stable_token or classic /cgi-bin/token).',
     platform: 'wechat_app',
     ids: { appId: (a) => a.appId },
-    get: (sv, a, p) => sv.wechatTokens.token(a, p),
+    get: (sv, a, p) => rt.tokens.token(a, p),
   }),
   tokenInterface<TokenPara & { type?: WechatTicketType }>({
     name: 'wechat.app.ticket',
@@ -26,7 +28,7 @@ export const interfaces: Interface[] = [
     options: { type: { enum: ['jsapi', 'wx_card'] } },
     ids: { appId: (a) => a.appId },
     value: 'ticket',
-    get: (sv, a, p) => sv.wechatTokens.ticket(a, p.type ?? 'jsapi', p),
+    get: (sv, a, p) => rt.tokens.ticket(a, p.type ?? 'jsapi', p),
   }),
   {
     name: 'wechat.app.jsconfig',
@@ -41,7 +43,7 @@ export const interfaces: Interface[] = [
     ]),
     apps: byCodeName,
     handler: async (p: { codeName: string; url: string }, { services: sv }) =>
-      sv.wechatTokens.jsconfig(await app(sv, p), p.url),
+      rt.tokens.jsconfig(await app(sv, p), p.url),
   },
   {
     name: 'wechat.app.code2session',
@@ -52,7 +54,7 @@ export const interfaces: Interface[] = [
     apps: byCodeName,
     handler: async (p: { codeName: string; jsCode: string }, { services: sv }) => {
       const a = await app(sv, p);
-      const r = await sv.wechat.jscode2session(a.appId, String(a.config.secret), p.jsCode);
+      const r = await rt.client.jscode2session(a.appId, String(a.config.secret), p.jsCode);
       return { openid: r.openid, sessionKey: r.session_key, ...(r.unionid ? { unionid: r.unionid } : {}) };
     },
   },
@@ -66,7 +68,7 @@ export const interfaces: Interface[] = [
     handler: async (p: { appid: string; force?: boolean; invalid_token?: string }, { services: sv }) => {
       const a = await sv.apps.byAppId('wechat_app', p.appid);
       if (!a) throw new RpcError('NO_APP', '', `wechat_app ${p.appid}`);
-      const t = await sv.wechatTokens.token(a, { force: p.force, invalidToken: p.invalid_token });
+      const t = await rt.tokens.token(a, { force: p.force, invalidToken: p.invalid_token });
       return { appid: a.appId, access_token: t.value, exp: unixSeconds(t.expiresAt) };
     },
   },

@@ -1,21 +1,22 @@
 import type Router from '@koa/router';
-import type { Services } from '../../services';
+import type { Services } from '../../contract';
 import { tokenProxies } from '../../controllers/token-proxies';
+import type { WechatParts } from './parts';
 
 /** /proxy/wechat-app, /proxy/wechat-tp, /proxy/wechat-tpauth (§7) */
-export function wechatProxies(router: Router, sv: Services): void {
-  tokenProxies(router, sv, sv.config.upstream.wechatApi, [
+export function wechatProxies(router: Router, sv: Services, rt: WechatParts): void {
+  tokenProxies(router, sv, rt.urls.api, [
     {
       segment: 'wechat-app',
       platform: 'wechat_app',
       param: 'access_token',
-      spec: (app) => sv.wechatTokens.accessSpec(app),
+      spec: (app) => rt.tokens.accessSpec(app),
     },
     {
       segment: 'wechat-tp',
       platform: 'wechat_tp',
       param: 'component_access_token',
-      spec: (t) => sv.wechatTp.componentSpec(t),
+      spec: (t) => rt.tp.componentSpec(t),
     },
     {
       segment: 'wechat-tpauth',
@@ -23,8 +24,8 @@ export function wechatProxies(router: Router, sv: Services): void {
       param: 'access_token',
       subject: 'authorizerAppId',
       spec: async (t, appid) => {
-        await sv.wechatTp.requireAuthorizer(t, appid);
-        return sv.wechatTp.authorizerSpec(t, appid);
+        await rt.tp.requireAuthorizer(t, appid);
+        return rt.tp.authorizerSpec(t, appid);
       },
     },
   ]);

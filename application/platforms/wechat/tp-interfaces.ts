@@ -1,7 +1,8 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { appRefs, out, s, tokenPara, type Interface, type TokenPara } from '../../area';
-import type { Services } from '../../services';
+import { appRefs, out, s, tokenPara, type TokenPara } from '../../area';
+import type { Interface } from '../../contract';
+import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
@@ -9,6 +10,7 @@ import type { WechatTicketType } from './tokens';
 import { Codes, type RpcError } from '../../../system/errors';
 import { routeApp } from '../../controllers/route-app';
 import { tokenInterface } from '../../controllers/token-interface';
+import type { WechatParts } from './parts';
 
 const { codeName, url } = tokenPara;
 const authorizerAppId = s.str(128);
@@ -18,17 +20,17 @@ interface ByAuthorizer extends TokenPara {
   authorizerAppId: string;
 }
 
-const tp = (sv: Services, p: { codeName: string }) => sv.wechatTp.require(p.codeName);
+const tp = (rt: WechatParts, p: { codeName: string }) => rt.tp.require(p.codeName);
 /** a caller's apps claim may name the codeName or the appId (tpauth: and the authorizer) */
 const byCodeName = appRefs('wechat_tp');
 
-export const tpInterfaces: Interface[] = [
+export const tpInterfaces = (rt: WechatParts): Interface[] => [
   tokenInterface<TokenPara>({
     name: 'wechat.tp.token',
     summary: 'component_access_token of a third-party platform (1014 until the first component_verify_ticket).',
     platform: 'wechat_tp',
     ids: { appId: (t) => t.appId },
-    get: (sv, t, p) => sv.wechatTp.componentToken(t, p),
+    get: (sv, t, p) => rt.tp.componentToken(t, p),
   }),
   {
     name: 'wechat.tp.authorizers',
@@ -51,10 +53,10 @@ export const tpInterfaces: Interface[] = [
       ['authorizers'],
     ),
     apps: byCodeName,
-    handler: async (p: { codeName: string; sync?: boolean }, { services: sv }) => {
-      const t = await tp(sv, p);
-      if (p.sync) await sv.wechatTp.sync(t);
-      return { authorizers: await sv.wechatTp.listAuthorizers(t) };
+    handler: async (p: { codeName: string; sync?: boolean }) => {
+      const t = await tp(rt, p);
+      if (p.sync) await rt.tp.sync(t);
+      return { authorizers: await rt.tp.listAuthorizers(t) };
     },
   },
   tokenInterface<ByAuthorizer>({
@@ -63,7 +65,7 @@ export const tpInterfaces: Interface[] = [
     platform: 'wechat_tp',
     subject: { authorizerAppId },
     ids: { appId: (t) => t.appId, authorizerAppId: (_t, p) => p.authorizerAppId },
-    get: (sv, t, p) => sv.wechatTp.authorizerToken(t, p.authorizerAppId, p),
+    get: (sv, t, p) => rt.tp.authorizerToken(t, p.authorizerAppId, p),
   }),
   tokenInterface<ByAuthorizer & { type?: WechatTicketType }>({
     name: 'wechat.tpauth.ticket',
@@ -73,7 +75,7 @@ export const tpInterfaces: Interface[] = [
     options: { type: { enum: ['jsapi', 'wx_card'] } },
     ids: { authorizerAppId: (_t, p) => p.authorizerAppId },
     value: 'ticket',
-    get: (sv, t, p) => sv.wechatTp.ticket(t, p.authorizerAppId, p.type ?? 'jsapi', p),
+    get: (sv, t, p) => rt.tp.ticket(t, p.authorizerAppId, p.type ?? 'jsapi', p),
   }),
   {
     name: 'wechat.tpauth.jsconfig',
@@ -87,8 +89,7 @@ export const tpInterfaces: Interface[] = [
       'signature',
     ]),
     apps: byCodeName,
-    handler: async (p: ByAuthorizer & { url: string }, { services: sv }) =>
-      sv.wechatTp.jsconfig(await tp(sv, p), p.authorizerAppId, p.url),
+    handler: async (p: ByAuthorizer & { url: string }) => rt.tp.jsconfig(await tp(rt, p), p.authorizerAppId, p.url),
   },
   {
     name: 'wechat.tpauth.code2session',
@@ -97,8 +98,8 @@ export const tpInterfaces: Interface[] = [
     para: s.obj({ codeName, authorizerAppId, jsCode: s.str(512) }, ['codeName', 'authorizerAppId', 'jsCode']),
     result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
     apps: byCodeName,
-    handler: async (p: ByAuthorizer & { jsCode: string }, { services: sv }) =>
-      sv.wechatTp.code2session(await tp(sv, p), p.authorizerAppId, p.jsCode),
+    handler: async (p: ByAuthorizer & { jsCode: string }) =>
+      rt.tp.code2session(await tp(rt, p), p.authorizerAppId, p.jsCode),
   },
 ];
 
@@ -111,24 +112,24 @@ const failure = {
       : `WeChat did not answer as expected (${e?.message ?? 'internal error'}).`,
 };
 
-export function tpRoutes(router: Router, sv: Services): void {
+export function tpRoutes(router: Router, sv: Services, rt: WechatParts): void {
   // a push to the platform: decrypted, handled, answered `success`
   const push = (handle: (t: AppConfig, fields: Record<string, unknown>, ctx: Koa.Context) => Promise<void>) =>
     pushRoute(sv.log, async (ctx) => {
       const t = await routeApp(ctx, sv, 'wechat_tp');
       if (!t) return;
-      const pushed = await readEncryptedPush(ctx, sv.wechatTp.crypt(t));
+      const pushed = await readEncryptedPush(ctx, rt.tp.crypt(t));
       await handle(t, pushed.fields, ctx);
       ctx.type = 'text/plain';
       ctx.body = 'success';
     });
   router.post(
     '/wechat-tp/:codeName/events',
-    push((t, fields) => sv.wechatTp.onEvent(t, fields)),
+    push((t, fields) => rt.tp.onEvent(t, fields)),
   );
   router.post(
     '/wechat-tp/:codeName/messages/:appid',
-    push((t, fields, ctx) => sv.wechatTp.onMessage(t, String(ctx.params.appid), fields)),
+    push((t, fields, ctx) => rt.tp.onMessage(t, String(ctx.params.appid), fields)),
   );
 
   const limited = pageRateLimit(sv.publicLimiter);
@@ -139,7 +140,7 @@ export function tpRoutes(router: Router, sv: Services): void {
     const mode = ctx.query.mode === 'link' ? 'link' : 'scan';
     try {
       const state = await sv.authStates.issue({ platform: 'wechat_tp', codeName: t.codeName });
-      const target = await sv.wechatTp.authorizationUrl(t, mode, state);
+      const target = await rt.tp.authorizationUrl(t, mode, state);
       forwardTo(ctx, '前往微信授权 / Authorize on WeChat', target);
     } catch (err) {
       failurePage(ctx, sv.log, err, 'authorization page', failure);
@@ -163,7 +164,7 @@ export function tpRoutes(router: Router, sv: Services): void {
       // consumed before anything is exchanged: unknown, used, expired or another platform's → nothing happens
       if (!(await sv.authStates.take(ctx.query.state, { platform: 'wechat_tp', codeName: t.codeName })))
         return badStatePage(ctx);
-      const appid = await sv.wechatTp.authorize(t, code);
+      const appid = await rt.tp.authorize(t, code);
       const redirect = t.config.redirectUrl as string | undefined;
       if (redirect) {
         // the spent nonce is gatehouse's own: redirectUrl gets WeChat's query without it

@@ -1,17 +1,19 @@
-import type { Area } from '../../area';
+import { definePlatform } from '../../contract';
 import { configSchema, field } from '../../controllers/platform-fields';
+import { AES_SAMPLE } from '../../services/apps';
 import { interfaces } from './interfaces';
+import { buildWecom } from './parts';
 import { wecomProxies } from './proxies';
 import { tpInterfaces, tpRoutes } from './tp-interfaces';
 
-const area: Area = {
+/** WeCom (企业微信) corp agents (wecom_corp) and third-party suites (wecom_tp). */
+export default definePlatform({
   name: 'wecom',
-  interfaces: [...interfaces, ...tpInterfaces],
-  routes: (router, services) => {
-    tpRoutes(router, services);
-    wecomProxies(router, services);
+  upstreams: {
+    api: { env: 'GATEHOUSE_WECOM_API', url: 'https://qyapi.weixin.qq.com' },
+    open: { env: 'GATEHOUSE_WECOM_OPEN', url: 'https://open.work.weixin.qq.com' },
   },
-  platforms: [
+  apps: [
     {
       platform: 'wecom_corp',
       idField: 'corpId',
@@ -25,6 +27,8 @@ const area: Area = {
         c.agentId = String(c.agentId);
       },
       identity: (c) => `${String(c.corpId)}:${String(c.agentId)}`,
+      identityLabel: 'corpId:agentId',
+      sample: { corpId: 'ww0000000000000001', agentId: 1000002, secret: 'corp-secret-0001' },
     },
     {
       platform: 'wecom_tp',
@@ -34,7 +38,19 @@ const area: Area = {
         { suiteId: field.id, secret: field.secret, token: field.secret, aesKey: field.aesKey, redirectUrl: field.url },
         ['suiteId', 'secret', 'token', 'aesKey'],
       ),
+      sample: {
+        suiteId: 'wwsuite000000001',
+        secret: 'suite-secret-0001',
+        token: 'suite-token-1',
+        aesKey: AES_SAMPLE,
+        redirectUrl: 'https://example.com/installed',
+      },
     },
   ],
-};
-export default area;
+  build: buildWecom,
+  interfaces: (rt) => [...interfaces(rt), ...tpInterfaces(rt)],
+  routes: (router, sv, rt) => {
+    tpRoutes(router, sv, rt);
+    wecomProxies(router, sv, rt);
+  },
+});

@@ -1,7 +1,8 @@
 import type Koa from 'koa';
 import type Router from '@koa/router';
-import { appRefs, out, s, tokenPara, type Interface, type TokenPara } from '../../area';
-import type { Services } from '../../services';
+import { appRefs, out, s, tokenPara, type TokenPara } from '../../area';
+import type { Interface } from '../../contract';
+import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
@@ -10,6 +11,7 @@ import { INSTALL_STATE } from './tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
 import { routeApp } from '../../controllers/route-app';
 import { tokenInterface } from '../../controllers/token-interface';
+import type { WecomParts } from './parts';
 
 const { codeName } = tokenPara;
 const { str, int } = out;
@@ -18,13 +20,13 @@ const corpId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-
 /** a caller's apps claim may name the codeName or the suite id (tpauth: or the corpid) */
 const bySuite = appRefs('wecom_tp');
 
-export const tpInterfaces: Interface[] = [
+export const tpInterfaces = (rt: WecomParts): Interface[] => [
   tokenInterface<TokenPara>({
     name: 'wecom.tp.token',
     summary: 'suite_access_token of a WeCom third-party suite (get_suite_token with the pushed suite_ticket).',
     platform: 'wecom_tp',
     ids: { suiteId: (tp) => tp.appId },
-    get: (sv, tp, p) => sv.wecomTp.suiteToken(tp, p),
+    get: (sv, tp, p) => rt.tp.suiteToken(tp, p),
   }),
   {
     name: 'wecom.tp.authorizers',
@@ -45,8 +47,8 @@ export const tpInterfaces: Interface[] = [
       ['corps'],
     ),
     apps: bySuite,
-    handler: async (p: { codeName: string }, { services: sv }) => ({
-      corps: await sv.wecomTp.listCorps(await sv.wecomTp.require(p.codeName)),
+    handler: async (p: { codeName: string }) => ({
+      corps: await rt.tp.listCorps(await rt.tp.require(p.codeName)),
     }),
   },
   tokenInterface<TokenPara & { corpId: string }>({
@@ -57,7 +59,7 @@ export const tpInterfaces: Interface[] = [
     platform: 'wecom_tp',
     subject: { corpId },
     ids: { suiteId: (tp) => tp.appId, corpId: (_tp, p) => p.corpId },
-    get: (sv, tp, p) => sv.wecomTp.corpToken(tp, p.corpId, p),
+    get: (sv, tp, p) => rt.tp.corpToken(tp, p.corpId, p),
   }),
 ];
 
@@ -95,7 +97,7 @@ function failurePage(sv: Services, ctx: Koa.Context, err: unknown, what: string)
   htmlPage(ctx, 503, '暂时无法完成 / Try again', 'Please try again in a moment.');
 }
 
-export function tpRoutes(router: Router, sv: Services): void {
+export function tpRoutes(router: Router, sv: Services, rt: WecomParts): void {
   const log = sv.log;
 
   // URL verification (GET) and 指令回调 pushes (POST): receiver id = suite id
@@ -107,7 +109,7 @@ export function tpRoutes(router: Router, sv: Services): void {
       // base64 has no spaces: a "+" that arrived unencoded was read as one
       const echostr = (one(ctx, 'echostr') ?? '').replace(/ /g, '+');
       if (!echostr) throw new PushRejected(400, 'no echostr');
-      const crypt = sv.wecomTp.crypt(tp);
+      const crypt = rt.tp.crypt(tp);
       crypt.verify(one(ctx, 'msg_signature') ?? '', one(ctx, 'timestamp') ?? '', one(ctx, 'nonce') ?? '', echostr);
       const plain = crypt.decrypt(echostr);
       ctx.type = 'text/plain; charset=utf-8';
@@ -120,8 +122,8 @@ export function tpRoutes(router: Router, sv: Services): void {
     pushRoute(log, async (ctx) => {
       const tp = await routeApp(ctx, sv, 'wecom_tp');
       if (!tp) return;
-      const push = await readEncryptedPush(ctx, sv.wecomTp.crypt(tp));
-      await sv.wecomTp.onEvent(tp, push.fields);
+      const push = await readEncryptedPush(ctx, rt.tp.crypt(tp));
+      await rt.tp.onEvent(tp, push.fields);
       ctx.type = 'text/plain; charset=utf-8';
       ctx.body = 'success';
     }),
@@ -156,7 +158,7 @@ export function tpRoutes(router: Router, sv: Services): void {
       if (!INSTALL_STATE.test(state))
         return htmlPage(ctx, 400, '参数错误 / Bad request', 'state: at most 128 of a-z, A-Z, 0-9, "_" and "-".');
       const nonce = await sv.authStates.issue({ platform: 'wecom_tp', codeName: tp.codeName, callerState: state });
-      const url = await sv.wecomTp.installUrl(tp, nonce);
+      const url = await rt.tp.installUrl(tp, nonce);
       forwardTo(ctx, '安装企业微信应用 / Install the app', url);
     }, 'install'),
   );
@@ -172,7 +174,7 @@ export function tpRoutes(router: Router, sv: Services): void {
       // consumed before anything is exchanged: unknown, used, expired or another suite's → nothing happens
       const issued = await sv.authStates.take(one(ctx, 'state'), { platform: 'wecom_tp', codeName: tp.codeName });
       if (!issued) return badStatePage(ctx);
-      const corp = await sv.wecomTp.authorize(tp, authCode);
+      const corp = await rt.tp.authorize(tp, authCode);
       ctx.set('Cache-Control', 'no-store');
       const redirectUrl = tp.config.redirectUrl as string | undefined;
       if (redirectUrl) {

@@ -1,0 +1,12 @@
+import type { Platform } from './contract';
+import fengniao from './platforms/fengniao';
+import shansong from './platforms/shansong';
+import toutiao from './platforms/toutiao';
+import wechat from './platforms/wechat';
+import wecom from './platforms/wecom';
+
+/**
+ * Every platform, listed once, in name order. A new platform is one folder under platforms/
+ * exporting its contract (contract.ts `Platform`) and one line here; nothing else names it.
+ */
+export const PLATFORMS: readonly Platform[] = [fengniao, shansong, toutiao, wechat, wecom];
