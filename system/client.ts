@@ -84,12 +84,10 @@ export class GatehouseError extends Error {
 }
 
 function detail(code: number | null, data: unknown): string {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-  const d = data as Record<string, any> | null;
+  const d = data as Record<string, unknown> | null;
   if (code === 40029 && d && typeof d === 'object') return ` (${d.platform} errcode ${d.errcode}: ${d.errmsg})`;
   if (code === 1003 && Array.isArray(d?.errors))
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-    return ` (${d.errors.map((e: any) => `${e.path} ${e.message}`).join('; ')})`;
+    return ` (${d.errors.map((e: { path?: unknown; message?: unknown }) => `${e.path} ${e.message}`).join('; ')})`;
   if (code === 4029 && d && typeof d === 'object') return ` (retry after ${d.retryAfter} s)`;
   return '';
 }

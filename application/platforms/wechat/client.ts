@@ -51,8 +51,7 @@ export class WechatClient {
     api: string,
     path: string,
     init: { query?: Record<string, string>; json?: unknown },
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-  ): Promise<TokenReply & Record<string, any>> {
+  ): Promise<TokenReply & Record<string, unknown>> {
     return checkErrcode(
       'wechat',
       await this.upstream.json<TokenReply & Record<string, unknown>>({

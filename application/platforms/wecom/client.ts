@@ -36,13 +36,11 @@ export class WecomClient {
 
   // ---- third-party suites (第三方应用): /cgi-bin/service/*
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-  private async service(api: string, suiteToken: string | undefined, json?: unknown): Promise<Record<string, any>> {
+  private async service(api: string, suiteToken: string | undefined, json?: unknown): Promise<Record<string, unknown>> {
     const query = suiteToken === undefined ? undefined : { suite_access_token: suiteToken };
     return checkErrcode(
       'wecom',
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- until the typed-schema step
-      await this.upstream.json<Record<string, any>>({
+      await this.upstream.json<Record<string, unknown>>({
         platform: 'wecom',
         api,
         url: `${this.base}/cgi-bin/service/${api}`,
