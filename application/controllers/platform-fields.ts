@@ -1,17 +1,14 @@
-/** Field schemas shared by the platforms' app configs (§6). */
+import { s } from '../schema';
+
+/** Field schemas shared by the app kinds' configs (§6) and the interfaces that name the same things. */
 export const field = {
-  id: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' },
-  secret: { type: 'string', minLength: 1, maxLength: 512 },
-  aesKey: { type: 'string', pattern: '^[A-Za-z0-9]{43}$' },
-  url: { type: 'string', maxLength: 2048, pattern: '^https?://[^\\s]+$' },
-  digits: {
-    anyOf: [
-      { type: 'string', pattern: '^[0-9]{1,20}$' },
-      { type: 'integer', minimum: 0 },
-    ],
-  },
+  id: s.match('^[A-Za-z0-9_.@-]+$', { minLength: 1, maxLength: 128 }),
+  secret: s.str(512),
+  aesKey: s.match('^[A-Za-z0-9]{43}$'),
+  url: s.match('^https?://[^\\s]+$', { maxLength: 2048 }),
+  /** a number, or the digits of one (WeCom agent ids arrive as either) */
+  digits: s.digits(),
 };
 
-export function configSchema(properties: Record<string, unknown>, required: string[]) {
-  return { type: 'object', properties, required, additionalProperties: false };
-}
+/** an app kind's config schema: `properties`, those in `required` required, nothing else */
+export const configSchema = s.obj;

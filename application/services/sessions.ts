@@ -35,7 +35,9 @@ interface LiveSession {
   app: AppConfig;
 }
 
-const parseUserInfo = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+/** the stored user info: JSON of an object, written by this service only */
+const parseUserInfo = (s: string | null): Record<string, unknown> | null =>
+  s === null ? null : (JSON.parse(s) as Record<string, unknown>);
 
 /** Wafer sessions (§3.1): login through jscode2session, hashed skeys, login and idle expiry. */
 export class SessionService {
@@ -131,9 +133,8 @@ export class SessionService {
       throw err;
     }
     this.forget(id);
-    const out: Record<string, unknown> = { id, skey, duration: this.durations(app).idleS, appid: app.appId, unionid };
-    if (userInfo) out.user_info = userInfo;
-    return out;
+    const session = { id, skey, duration: this.durations(app).idleS, appid: app.appId, unionid };
+    return userInfo ? { ...session, user_info: userInfo } : session;
   }
 
   /** finds the live session for id + skey: 60012 when none, 60011 when expired; moves last_visit */

@@ -1,84 +1,76 @@
 import { RpcError } from '../../../system/errors';
 import { JTI_PATTERN, type Caller } from '../../../system/callers';
-import { s } from '../../area';
+import { s, rpc, out } from '../../schema';
 import { CODE_NAME_PATTERN } from '../../services/apps';
 import { claimCoversRow } from '../../claims';
 import type { Area, Interface, Services } from '../../contract';
 
-const codeName = { type: 'string', pattern: CODE_NAME_PATTERN };
-const secondsOrNull = s.nullable({ type: 'integer' });
+const codeName = s.match(CODE_NAME_PATTERN);
+const secondsOrNull = s.nullable(out.int);
 
 function interfaces(services: Services): Interface[] {
   const platforms = services.apps.platforms();
-  const platform = { enum: platforms };
+  const platform = s.oneOf(platforms);
   /** the rows a caller limited by an `apps` claim may see (claims.ts: the app and what a row names below it) */
   const visible = async <R>(rows: R[], caller: Caller | undefined, covers: (r: R) => Promise<boolean>): Promise<R[]> =>
     caller?.apps ? (await Promise.all(rows.map(async (r) => ((await covers(r)) ? [r] : [])))).flat() : rows;
 
   return [
-    {
+    rpc({
       name: 'admin.app.put',
       access: 'admin',
       summary: 'Creates or replaces an app config (§6); secrets are sealed at rest.',
-      para: {
-        ...s.obj({ platform, codeName, config: { type: 'object' } }, ['platform', 'codeName', 'config']),
+      // config is checked against the schema of the kind that `platform` names
+      para: s.obj({ platform, codeName, config: s.anyObject() }, ['platform', 'codeName', 'config'], {
         allOf: platforms.map((p) => ({
           if: { properties: { platform: { const: p } }, required: ['platform'] },
           then: { properties: { config: services.apps.configSchema(p) } },
         })),
-      },
-      result: s.obj({ platform: { type: 'string' }, codeName: { type: 'string' }, created: { type: 'boolean' } }, [
-        'platform',
-        'codeName',
-        'created',
-      ]),
-      apps: (p: { codeName: string }) => [p.codeName],
-      handler: async (p: { platform: string; codeName: string; config: Record<string, unknown> }, { services: sv }) => {
+      }),
+      result: s.obj({ platform: out.str, codeName: out.str, created: s.bool() }, ['platform', 'codeName', 'created']),
+      apps: (p) => [p.codeName],
+      handler: async (p, { services: sv }) => {
         const { created } = await sv.apps.put(p.platform, p.codeName, p.config);
         return { platform: p.platform, codeName: p.codeName, created };
       },
-    },
-    {
+    }),
+    rpc({
       name: 'admin.app.get',
       access: 'admin',
       summary: 'One app config, every secret masked as "****" + its last 4 characters.',
       para: s.obj({ platform, codeName }, ['platform', 'codeName']),
-      result: {
-        type: 'object',
-        properties: { platform: { type: 'string' }, codeName: { type: 'string' }, enabled: { type: 'boolean' } },
-      },
-      apps: (p: { codeName: string }) => [p.codeName],
-      handler: async (p: { platform: string; codeName: string }, { services: sv }) => {
+      result: s.open({ platform: out.str, codeName: out.str, enabled: s.bool() }),
+      apps: (p) => [p.codeName],
+      handler: async (p, { services: sv }) => {
         const app = await sv.apps.get(p.platform, p.codeName);
         if (!app) throw new RpcError('NO_APP', '', `${p.platform} ${p.codeName}`);
         return sv.apps.masked(app);
       },
-    },
-    {
+    }),
+    rpc({
       name: 'admin.app.list',
       access: 'admin',
       summary: 'The configured apps (no secrets).',
       para: s.obj({ platform }),
       result: s.obj(
         {
-          apps: {
-            type: 'array',
-            items: s.obj(
+          apps: s.array(
+            s.obj(
               {
-                platform: { type: 'string' },
-                codeName: { type: 'string' },
-                appId: { type: 'string' },
-                enabled: { type: 'boolean' },
-                updatedAt: { type: 'integer' },
+                platform: out.str,
+                codeName: out.str,
+                appId: out.str,
+                enabled: s.bool(),
+                updatedAt: out.int,
               },
               ['platform', 'codeName', 'appId', 'enabled', 'updatedAt'],
             ),
-          },
+          ),
         },
         ['apps'],
       ),
       appsFiltered: true,
-      handler: async (p: { platform?: string }, { services: sv, caller }) => {
+      handler: async (p, { services: sv, caller }) => {
         const rows = await sv.apps.list(p.platform);
         return {
           apps: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, null))).map(
@@ -92,45 +84,44 @@ function interfaces(services: Services): Interface[] {
           ),
         };
       },
-    },
-    {
+    }),
+    rpc({
       name: 'admin.app.delete',
       access: 'admin',
       summary: 'Removes an app config.',
       para: s.obj({ platform, codeName }, ['platform', 'codeName']),
-      result: s.obj({ deleted: { type: 'boolean' } }, ['deleted']),
-      apps: (p: { codeName: string }) => [p.codeName],
-      handler: async (p: { platform: string; codeName: string }, { services: sv }) => ({
+      result: s.obj({ deleted: s.bool() }, ['deleted']),
+      apps: (p) => [p.codeName],
+      handler: async (p, { services: sv }) => ({
         deleted: await sv.apps.delete(p.platform, p.codeName),
       }),
-    },
-    {
+    }),
+    rpc({
       name: 'admin.token.list',
       access: 'admin',
       summary: 'Every token and ticket gatehouse keeps: expiry, last refresh, last error. Never a value.',
       para: s.obj({ platform, codeName }),
       result: s.obj(
         {
-          tokens: {
-            type: 'array',
-            items: s.obj(
+          tokens: s.array(
+            s.obj(
               {
-                platform: { type: 'string' },
-                codeName: { type: 'string' },
-                subject: { type: 'string' },
-                kind: { type: 'string' },
+                platform: out.str,
+                codeName: out.str,
+                subject: out.str,
+                kind: out.str,
                 expiresAt: secondsOrNull,
                 refreshedAt: secondsOrNull,
-                lastError: s.nullable({ type: 'string' }),
+                lastError: s.nullable(out.str),
               },
               ['platform', 'codeName', 'subject', 'kind', 'expiresAt', 'refreshedAt', 'lastError'],
             ),
-          },
+          ),
         },
         ['tokens'],
       ),
-      apps: (p: { codeName?: string }) => [p.codeName],
-      handler: async (p: { platform?: string; codeName?: string }, { services: sv, caller }) => {
+      apps: (p) => [p.codeName],
+      handler: async (p, { services: sv, caller }) => {
         const secs = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
         const rows = await sv.store.listTokens({ platform: p.platform, codeName: p.codeName });
         return {
@@ -147,37 +138,33 @@ function interfaces(services: Services): Interface[] {
           })),
         };
       },
-    },
-    {
+    }),
+    rpc({
       name: 'admin.push.list',
       access: 'admin',
       summary: 'The pushes received from the platforms, decrypted, tickets and codes masked, newest first.',
-      para: s.obj({ platform, codeName, infoType: { type: 'string', maxLength: 64 }, limit: s.int(1, 200) }),
+      para: s.obj({ platform, codeName, infoType: s.text(64), limit: s.int(1, 200) }),
       result: s.obj(
         {
-          pushes: {
-            type: 'array',
-            items: s.obj(
+          pushes: s.array(
+            s.obj(
               {
-                at: { type: 'integer' },
-                platform: { type: 'string' },
-                codeName: { type: 'string' },
-                infoType: { type: 'string' },
-                appId: s.nullable({ type: 'string' }),
-                verified: { type: 'boolean' },
-                body: { type: 'object' },
+                at: out.int,
+                platform: out.str,
+                codeName: out.str,
+                infoType: out.str,
+                appId: s.nullable(out.str),
+                verified: s.bool(),
+                body: s.anyObject(),
               },
               ['at', 'platform', 'codeName', 'infoType', 'appId', 'verified', 'body'],
             ),
-          },
+          ),
         },
         ['pushes'],
       ),
-      apps: (p: { codeName?: string }) => [p.codeName],
-      handler: async (
-        p: { platform?: string; codeName?: string; infoType?: string; limit?: number },
-        { services: sv, caller },
-      ) => {
+      apps: (p) => [p.codeName],
+      handler: async (p, { services: sv, caller }) => {
         const rows = await sv.pushes.list({
           platform: p.platform,
           codeName: p.codeName,
@@ -193,12 +180,12 @@ function interfaces(services: Services): Interface[] {
               infoType: r.infoType,
               appId: r.appId,
               verified: r.verified,
-              body: JSON.parse(r.body) as unknown,
+              body: JSON.parse(r.body) as Record<string, unknown>,
             }),
           ),
         };
       },
-    },
+    }),
     // ---- caller tokens (§4 trust): list and revoke — owned by the callers work
     ...callerInterfaces(),
   ];
@@ -213,7 +200,7 @@ const coversTokenClaim = (caller: Caller | undefined, apps: string[] | null) =>
 
 function callerInterfaces(): Interface[] {
   return [
-    {
+    rpc({
       name: 'admin.caller.list',
       access: 'admin',
       // its handler shows / lets touch only tokens the caller's own claim covers (coversTokenClaim)
@@ -222,20 +209,19 @@ function callerInterfaces(): Interface[] {
       para: s.obj({}),
       result: s.obj(
         {
-          callers: {
-            type: 'array',
-            items: s.obj(
+          callers: s.array(
+            s.obj(
               {
-                jti: { type: 'string' },
-                sub: s.nullable({ type: 'string' }),
-                scope: s.nullable({ type: 'string' }),
-                apps: s.nullable({ type: 'array', items: { type: 'string' } }),
+                jti: out.str,
+                sub: s.nullable(out.str),
+                scope: s.nullable(out.str),
+                apps: s.nullable(s.array(out.str)),
                 exp: secondsOrNull,
-                revoked: { type: 'boolean' },
+                revoked: s.bool(),
               },
               ['jti', 'sub', 'scope', 'apps', 'exp', 'revoked'],
             ),
-          },
+          ),
         },
         ['callers'],
       ),
@@ -251,17 +237,17 @@ function callerInterfaces(): Interface[] {
             revoked: r.revokedAt !== null,
           })),
       }),
-    },
-    {
+    }),
+    rpc({
       name: 'admin.caller.revoke',
       access: 'admin',
       appsFiltered: true,
       summary:
         'Revokes a caller token by its jti: every node answers it 4001 within 5 s. A jti gatehouse did not ' +
         'mint is recorded as revoked.',
-      para: s.obj({ jti: { type: 'string', pattern: JTI_PATTERN } }, ['jti']),
-      result: s.obj({ revoked: { type: 'boolean' } }, ['revoked']),
-      handler: async (p: { jti: string }, { services: sv, caller, log }) => {
+      para: s.obj({ jti: s.match(JTI_PATTERN) }, ['jti']),
+      result: s.obj({ revoked: s.bool() }, ['revoked']),
+      handler: async (p, { services: sv, caller, log }) => {
         if (caller?.apps) {
           const row = await sv.store.getCaller(p.jti);
           if (!row || !coversTokenClaim(caller, row.apps))
@@ -272,7 +258,7 @@ function callerInterfaces(): Interface[] {
         log.info({ jti: p.jti, by: caller?.sub, known: r.known, already: r.already }, 'caller token revoked');
         return { revoked: true };
       },
-    },
+    }),
   ];
 }
 

@@ -1,3 +1,4 @@
+import { s } from '../../schema';
 import type { Area } from '../../contract';
 import { configSchema, field } from '../platform-fields';
 import { interfaces } from './interfaces';
@@ -24,8 +25,8 @@ const area: Area = {
           appId: field.id,
           secretId: field.id,
           secretKey: field.secret,
-          bucket: { type: 'string', minLength: 1, maxLength: 128 },
-          region: { type: 'string', minLength: 1, maxLength: 64 },
+          bucket: s.str(128),
+          region: s.str(64),
         },
         ['appId', 'secretId', 'secretKey'],
       ),

@@ -1,15 +1,15 @@
-import { s } from '../../area';
+import { s, rpc, out } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import { CODE_NAME_PATTERN } from '../../services/apps';
 import { cosV4, cosV5 } from '../../services/crypto/cos';
 import { paraError } from '../../../system/errors';
 
-const profile = { type: 'string', pattern: CODE_NAME_PATTERN };
-const bucket = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' };
-const filepath = { type: 'string', minLength: 1, maxLength: 1024 };
+const profile = s.match(CODE_NAME_PATTERN);
+const bucket = s.match('^[A-Za-z0-9._-]+$', { minLength: 1, maxLength: 128 });
+const filepath = s.str(1024);
 const inline = {
-  appid: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z]+$' },
+  appid: s.match('^[0-9A-Za-z]+$', { minLength: 1, maxLength: 32 }),
   sid: s.str(128),
   skey: s.str(256),
 };
@@ -20,22 +20,8 @@ const credentials = {
     { required: ['appid', 'sid', 'skey'], not: { required: ['profile'] } },
   ],
 };
-const stringMap = {
-  type: 'object',
-  maxProperties: 64,
-  additionalProperties: { type: 'string', maxLength: 4096 },
-  propertyNames: { maxLength: 128 },
-};
+const stringMap = s.stringMap(64, 4096, 128);
 const NINETY_DAYS = 90 * 86_400;
-
-interface V4Para {
-  bucket: string;
-  filepath?: string;
-  profile?: string;
-  appid?: string;
-  sid?: string;
-  skey?: string;
-}
 
 async function keys(sv: Services, p: { profile?: string; appid?: string; sid?: string; skey?: string }) {
   if (p.profile) {
@@ -49,35 +35,32 @@ const appsOf = async (p: { profile?: string; appid?: string }, sv: Services) =>
   p.profile ? [[p.profile, (await sv.apps.get('cos', p.profile))?.appId]] : [p.appid];
 
 export const interfaces: Interface[] = [
-  {
+  rpc({
     name: 'qcloud.cos.auth.reusable',
     access: 'backend',
     summary: 'COS v4 multi-use signature valid until expiration (unix s, at most 90 days ahead).',
-    para: {
-      ...s.obj({ bucket, expiration: s.int(1), filepath, profile, ...inline }, ['bucket', 'expiration']),
-      ...credentials,
-    },
-    result: { type: 'string' },
+    para: s.obj({ bucket, expiration: s.int(1), filepath, profile, ...inline }, ['bucket', 'expiration'], credentials),
+    result: out.str,
     apps: appsOf,
-    handler: async (p: V4Para & { expiration: number }, { services: sv }) => {
+    handler: async (p, { services: sv }) => {
       const now = Math.floor(Date.now() / 1000);
       if (p.expiration <= now || p.expiration > now + NINETY_DAYS) {
         throw paraError([{ path: '/expiration', message: 'must be after now and at most 90 days ahead' }]);
       }
       return cosV4({ ...(await keys(sv, p)), bucket: p.bucket, expiration: p.expiration, filepath: p.filepath, now });
     },
-  },
-  {
+  }),
+  rpc({
     name: 'qcloud.cos.auth.nonreusable',
     access: 'backend',
     summary: 'COS v4 single-use signature for one file (e = 0).',
-    para: { ...s.obj({ bucket, filepath, profile, ...inline }, ['bucket']), ...credentials },
-    result: { type: 'string' },
+    para: s.obj({ bucket, filepath, profile, ...inline }, ['bucket'], credentials),
+    result: out.str,
     apps: appsOf,
-    handler: async (p: V4Para, { services: sv }) =>
+    handler: async (p, { services: sv }) =>
       cosV4({ ...(await keys(sv, p)), bucket: p.bucket, expiration: 0, filepath: p.filepath, alwaysFileId: true }),
-  },
-  {
+  }),
+  rpc({
     name: 'qcloud.cos.auth.v5',
     access: 'backend',
     summary:
@@ -85,27 +68,17 @@ export const interfaces: Interface[] = [
     para: s.obj(
       {
         profile,
-        method: { type: 'string', pattern: '^[A-Za-z]{3,10}$' },
-        path: { type: 'string', minLength: 1, maxLength: 2048, pattern: '^/' },
+        method: s.match('^[A-Za-z]{3,10}$'),
+        path: s.match('^/', { minLength: 1, maxLength: 2048 }),
         headers: stringMap,
         query: stringMap,
         expires: s.int(1, 86_400),
       },
       ['profile', 'method', 'path'],
     ),
-    result: s.obj({ authorization: { type: 'string' }, keyTime: { type: 'string' } }, ['authorization', 'keyTime']),
+    result: s.obj({ authorization: out.str, keyTime: out.str }, ['authorization', 'keyTime']),
     apps: appsOf,
-    handler: async (
-      p: {
-        profile: string;
-        method: string;
-        path: string;
-        headers?: Record<string, string>;
-        query?: Record<string, string>;
-        expires?: number;
-      },
-      { services: sv },
-    ) => {
+    handler: async (p, { services: sv }) => {
       const k = await keys(sv, p);
       const now = Math.floor(Date.now() / 1000);
       const keyTime = `${now};${now + (p.expires ?? 600)}`;
@@ -120,5 +93,5 @@ export const interfaces: Interface[] = [
       });
       return { authorization, keyTime };
     },
-  },
+  }),
 ];

@@ -1,5 +1,6 @@
+import type { Static } from '@sinclair/typebox';
 import { RpcError } from '../../../system/errors';
-import { out, s, tokenPara, unixSeconds } from '../../area';
+import { out, s, tokenPara, unixSeconds, rpc } from '../../schema';
 import type { Area, Interface, Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { field as fields } from '../platform-fields';
@@ -14,12 +15,12 @@ const { force, invalidToken } = tokenPara;
 const { str, int } = out;
 const corpid = s.str(128);
 
-interface ByAgent {
-  corpid: string;
-  agentid: string | number;
-  force?: boolean;
-  invalid_token?: string;
-}
+/** para of the token forms: the agent by corpid + agentid, with the common force / invalid_token */
+const byAgentPara = s.obj({ corpid, agentid: fields.digits, force, invalid_token: invalidToken }, [
+  'corpid',
+  'agentid',
+]);
+type ByAgent = Static<typeof byAgentPara>;
 
 const tokens = (sv: Services) => sv.parts(wecom).tokens;
 
@@ -43,19 +44,19 @@ function wafer(
   field: string,
   get: (sv: Services, a: AppConfig, p: ByAgent) => Promise<{ value: string; expiresAt: number }>,
 ): Interface {
-  return {
+  return rpc({
     name,
     access: 'backend',
     summary,
-    para: s.obj({ corpid, agentid: fields.digits, force, invalid_token: invalidToken }, ['corpid', 'agentid']),
+    para: byAgentPara,
     result: s.obj({ corpid: str, [field]: str, exp: int }, ['corpid', field, 'exp']),
     apps: byCorp,
-    handler: async (p: ByAgent, { services: sv }) => {
+    handler: async (p, { services: sv }) => {
       const a = await agentApp(sv, p);
       const t = await get(sv, a, p);
       return { corpid: a.appId, [field]: t.value, exp: unixSeconds(t.expiresAt) };
     },
-  };
+  });
 }
 
 const interfaces: Interface[] = [
@@ -71,27 +72,22 @@ const interfaces: Interface[] = [
   wafer('qcloud.work.agent.ticket', 'Wafer-fork compatible: WeCom agent_config ticket.', 'agent_ticket', (sv, a, p) =>
     tokens(sv).ticket(a, 'agent_config', opts(p)),
   ),
-  {
+  rpc({
     name: 'qcloud.work.initagent',
     access: 'admin',
     summary: 'Wafer-fork compatible: upserts a wecom_corp app with codeName "corpid:agentid".',
     para: s.obj(
       {
-        corpid: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' },
-        agentid: {
-          anyOf: [
-            { type: 'string', pattern: '^[0-9]{1,20}$' },
-            { type: 'integer', minimum: 0 },
-          ],
-        },
+        corpid: fields.id,
+        agentid: fields.digits,
         agentsecret: s.str(512),
         remark: s.str(256, 0),
       },
       ['corpid', 'agentid', 'agentsecret'],
     ),
     result: s.obj({}),
-    apps: (p: { corpid: string; agentid: string | number }) => [p.corpid],
-    handler: async (p: { corpid: string; agentid: string | number; agentsecret: string }, { services: sv }) => {
+    apps: (p) => [p.corpid],
+    handler: async (p, { services: sv }) => {
       await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, {
         corpId: p.corpid,
         agentId: String(p.agentid),
@@ -99,7 +95,7 @@ const interfaces: Interface[] = [
       });
       return {};
     },
-  },
+  }),
 ];
 
 const area: Area = { name: 'workauth', interfaces: () => interfaces };

@@ -1,4 +1,5 @@
 import { definePlatform } from '../../contract';
+import { s } from '../../schema';
 import { configSchema, field } from '../../controllers/platform-fields';
 import { AES_SAMPLE } from '../../services/apps';
 import { interfaces } from './interfaces';
@@ -22,10 +23,10 @@ export default definePlatform({
         {
           appId: field.id,
           secret: field.secret,
-          tokenMode: { enum: ['stable', 'classic'] },
-          default: { type: 'boolean' },
-          loginDurationDays: { type: 'integer', minimum: 1, maximum: 3650 },
-          sessionDurationSeconds: { type: 'integer', minimum: 60, maximum: 315_360_000 },
+          tokenMode: s.oneOf(['stable', 'classic']),
+          default: s.bool(),
+          loginDurationDays: s.int(1, 3650),
+          sessionDurationSeconds: s.int(60, 315_360_000),
         },
         ['appId', 'secret'],
       ),

@@ -1,7 +1,6 @@
-import { appRefs, out, s, tokenPara, unixSeconds, type TokenPara } from '../../area';
+import { appRefs, out, s, tokenPara, unixSeconds, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
-import type { WechatTicketType } from './tokens';
 import { RpcError } from '../../../system/errors';
 import { tokenInterface } from '../../controllers/token-interface';
 import type { WechatParts } from './parts';
@@ -14,23 +13,23 @@ const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_a
 const byCodeName = appRefs('wechat_app');
 
 export const interfaces = (rt: WechatParts): Interface[] => [
-  tokenInterface<TokenPara>({
+  tokenInterface({
     name: 'wechat.app.token',
     summary: 'Access token of an official account / mini program (stable_token or classic /cgi-bin/token).',
     platform: 'wechat_app',
     ids: { appId: (a) => a.appId },
     get: (sv, a, p) => rt.tokens.token(a, p),
   }),
-  tokenInterface<TokenPara & { type?: WechatTicketType }>({
+  tokenInterface({
     name: 'wechat.app.ticket',
     summary: 'jsapi (default) or wx_card ticket, derived from the access token.',
     platform: 'wechat_app',
-    options: { type: { enum: ['jsapi', 'wx_card'] } },
+    options: { type: s.oneOf(['jsapi', 'wx_card']) },
     ids: { appId: (a) => a.appId },
     value: 'ticket',
     get: (sv, a, p) => rt.tokens.ticket(a, p.type ?? 'jsapi', p),
   }),
-  {
+  rpc({
     name: 'wechat.app.jsconfig',
     access: 'backend',
     summary: 'wx.config parameters for a page URL, signed with the jsapi ticket.',
@@ -42,34 +41,33 @@ export const interfaces = (rt: WechatParts): Interface[] => [
       'signature',
     ]),
     apps: byCodeName,
-    handler: async (p: { codeName: string; url: string }, { services: sv }) =>
-      rt.tokens.jsconfig(await app(sv, p), p.url),
-  },
-  {
+    handler: async (p, { services: sv }) => rt.tokens.jsconfig(await app(sv, p), p.url),
+  }),
+  rpc({
     name: 'wechat.app.code2session',
     access: 'backend',
     summary: 'jscode2session for a mini program: openid, session key, unionid.',
     para: s.obj({ codeName, jsCode: s.str(512) }, ['codeName', 'jsCode']),
     result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
     apps: byCodeName,
-    handler: async (p: { codeName: string; jsCode: string }, { services: sv }) => {
+    handler: async (p, { services: sv }) => {
       const a = await app(sv, p);
       const r = await rt.client.jscode2session(a.appId, String(a.config.secret), p.jsCode);
       return { openid: r.openid, sessionKey: r.session_key, ...(r.unionid ? { unionid: r.unionid } : {}) };
     },
-  },
-  {
+  }),
+  rpc({
     name: 'qcloud.mimi.access_token',
     access: 'backend',
     summary: 'Wafer-fork compatible: access token of a mini program by appid.',
     para: s.obj({ appid: s.str(128), force, invalid_token: invalidToken }, ['appid']),
     result: s.obj({ appid: str, access_token: str, exp: int }, ['appid', 'access_token', 'exp']),
-    apps: async (p: { appid: string }, sv) => [[p.appid, (await sv.apps.byAppId('wechat_app', p.appid))?.codeName]],
-    handler: async (p: { appid: string; force?: boolean; invalid_token?: string }, { services: sv }) => {
+    apps: async (p, sv) => [[p.appid, (await sv.apps.byAppId('wechat_app', p.appid))?.codeName]],
+    handler: async (p, { services: sv }) => {
       const a = await sv.apps.byAppId('wechat_app', p.appid);
       if (!a) throw new RpcError('NO_APP', '', `wechat_app ${p.appid}`);
       const t = await rt.tokens.token(a, { force: p.force, invalidToken: p.invalid_token });
       return { appid: a.appId, access_token: t.value, exp: unixSeconds(t.expiresAt) };
     },
-  },
+  }),
 ];

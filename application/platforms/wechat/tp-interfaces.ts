@@ -1,12 +1,11 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { appRefs, out, s, tokenPara, type TokenPara } from '../../area';
+import { appRefs, out, s, tokenPara, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
-import type { WechatTicketType } from './tokens';
 import { Codes, type RpcError } from '../../../system/errors';
 import { routeApp } from '../../controllers/route-app';
 import { tokenInterface } from '../../controllers/token-interface';
@@ -16,50 +15,45 @@ const { codeName, url } = tokenPara;
 const authorizerAppId = s.str(128);
 const { str, int } = out;
 
-interface ByAuthorizer extends TokenPara {
-  authorizerAppId: string;
-}
-
 const tp = (rt: WechatParts, p: { codeName: string }) => rt.tp.require(p.codeName);
 /** a caller's apps claim may name the codeName or the appId (tpauth: and the authorizer) */
 const byCodeName = appRefs('wechat_tp');
 
 export const tpInterfaces = (rt: WechatParts): Interface[] => [
-  tokenInterface<TokenPara>({
+  tokenInterface({
     name: 'wechat.tp.token',
     summary: 'component_access_token of a third-party platform (1014 until the first component_verify_ticket).',
     platform: 'wechat_tp',
     ids: { appId: (t) => t.appId },
     get: (sv, t, p) => rt.tp.componentToken(t, p),
   }),
-  {
+  rpc({
     name: 'wechat.tp.authorizers',
     access: 'backend',
     summary:
       'The accounts that authorized the platform; sync: true first adopts those WeChat knows ' +
       '(api_get_authorizer_list).',
-    para: s.obj({ codeName, sync: { type: 'boolean' } }, ['codeName']),
+    para: s.obj({ codeName, sync: s.bool() }, ['codeName']),
     result: s.obj(
       {
-        authorizers: {
-          type: 'array',
-          items: s.obj({ authorizerAppId: str, authorized: { type: 'boolean' }, updatedAt: int }, [
+        authorizers: s.array(
+          s.obj({ authorizerAppId: str, authorized: s.bool(), updatedAt: int }, [
             'authorizerAppId',
             'authorized',
             'updatedAt',
           ]),
-        },
+        ),
       },
       ['authorizers'],
     ),
     apps: byCodeName,
-    handler: async (p: { codeName: string; sync?: boolean }) => {
+    handler: async (p) => {
       const t = await tp(rt, p);
       if (p.sync) await rt.tp.sync(t);
       return { authorizers: await rt.tp.listAuthorizers(t) };
     },
-  },
-  tokenInterface<ByAuthorizer>({
+  }),
+  tokenInterface({
     name: 'wechat.tpauth.token',
     summary: "An authorizer's access token (api_authorizer_token, refresh token rotated and kept).",
     platform: 'wechat_tp',
@@ -67,17 +61,17 @@ export const tpInterfaces = (rt: WechatParts): Interface[] => [
     ids: { appId: (t) => t.appId, authorizerAppId: (_t, p) => p.authorizerAppId },
     get: (sv, t, p) => rt.tp.authorizerToken(t, p.authorizerAppId, p),
   }),
-  tokenInterface<ByAuthorizer & { type?: WechatTicketType }>({
+  tokenInterface({
     name: 'wechat.tpauth.ticket',
     summary: "An authorizer's jsapi (default) or wx_card ticket.",
     platform: 'wechat_tp',
     subject: { authorizerAppId },
-    options: { type: { enum: ['jsapi', 'wx_card'] } },
+    options: { type: s.oneOf(['jsapi', 'wx_card']) },
     ids: { authorizerAppId: (_t, p) => p.authorizerAppId },
     value: 'ticket',
     get: (sv, t, p) => rt.tp.ticket(t, p.authorizerAppId, p.type ?? 'jsapi', p),
   }),
-  {
+  rpc({
     name: 'wechat.tpauth.jsconfig',
     access: 'backend',
     summary: "wx.config parameters for an authorizer's page (appId = the authorizer).",
@@ -89,18 +83,17 @@ export const tpInterfaces = (rt: WechatParts): Interface[] => [
       'signature',
     ]),
     apps: byCodeName,
-    handler: async (p: ByAuthorizer & { url: string }) => rt.tp.jsconfig(await tp(rt, p), p.authorizerAppId, p.url),
-  },
-  {
+    handler: async (p) => rt.tp.jsconfig(await tp(rt, p), p.authorizerAppId, p.url),
+  }),
+  rpc({
     name: 'wechat.tpauth.code2session',
     access: 'backend',
     summary: 'jscode2session for an authorizer mini program, with the component token.',
     para: s.obj({ codeName, authorizerAppId, jsCode: s.str(512) }, ['codeName', 'authorizerAppId', 'jsCode']),
     result: s.obj({ openid: str, sessionKey: str, unionid: str }, ['openid', 'sessionKey']),
     apps: byCodeName,
-    handler: async (p: ByAuthorizer & { jsCode: string }) =>
-      rt.tp.code2session(await tp(rt, p), p.authorizerAppId, p.jsCode),
-  },
+    handler: async (p) => rt.tp.code2session(await tp(rt, p), p.authorizerAppId, p.jsCode),
+  }),
 ];
 
 /** the authorization pages' answer to a failed step */

@@ -1,25 +1,24 @@
-import { appRefs, out, s, tokenPara, type TokenPara } from '../../area';
+import { appRefs, out, s, tokenPara, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
-import type { WecomTicketType } from './tokens';
 import { tokenInterface } from '../../controllers/token-interface';
 import type { WecomParts } from './parts';
 
 const { codeName, url } = tokenPara;
 const { str, int } = out;
-const ticketType = { enum: ['jsapi', 'agent_config'] };
+const ticketType = s.oneOf(['jsapi', 'agent_config']);
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wecom_corp', p.codeName);
 const byCodeName = appRefs('wecom_corp');
 export const interfaces = (rt: WecomParts): Interface[] => [
-  tokenInterface<TokenPara>({
+  tokenInterface({
     name: 'wecom.corp.token',
     summary: 'Access token of a WeCom self-built app (gettoken with the app secret).',
     platform: 'wecom_corp',
     ids: { corpId: (a) => a.appId, agentId: (a) => String(a.config.agentId) },
     get: (sv, a, p) => rt.tokens.token(a, p),
   }),
-  tokenInterface<TokenPara & { type?: WecomTicketType }>({
+  tokenInterface({
     name: 'wecom.corp.ticket',
     summary: 'jsapi (corp, default) or agent_config (app) ticket.',
     platform: 'wecom_corp',
@@ -28,7 +27,7 @@ export const interfaces = (rt: WecomParts): Interface[] => [
     value: 'ticket',
     get: (sv, a, p) => rt.tokens.ticket(a, p.type ?? 'jsapi', p),
   }),
-  {
+  rpc({
     name: 'wecom.corp.jsconfig',
     access: 'backend',
     summary: 'wx.config (jsapi) or wx.agentConfig (agent_config) parameters for a page URL.',
@@ -41,7 +40,6 @@ export const interfaces = (rt: WecomParts): Interface[] => [
       'signature',
     ]),
     apps: byCodeName,
-    handler: async (p: { codeName: string; url: string; type?: WecomTicketType }, { services: sv }) =>
-      rt.tokens.jsconfig(await app(sv, p), p.url, p.type ?? 'jsapi'),
-  },
+    handler: async (p, { services: sv }) => rt.tokens.jsconfig(await app(sv, p), p.url, p.type ?? 'jsapi'),
+  }),
 ];

@@ -1,6 +1,7 @@
+import { field } from '../../controllers/platform-fields';
 import type Koa from 'koa';
 import type Router from '@koa/router';
-import { appRefs, out, s, tokenPara, type TokenPara } from '../../area';
+import { appRefs, out, s, tokenPara, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
@@ -15,43 +16,38 @@ import type { WecomParts } from './parts';
 
 const { codeName } = tokenPara;
 const { str, int } = out;
-const corpId = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@-]+$' };
+const corpId = field.id;
 
 /** a caller's apps claim may name the codeName or the suite id (tpauth: or the corpid) */
 const bySuite = appRefs('wecom_tp');
 
 export const tpInterfaces = (rt: WecomParts): Interface[] => [
-  tokenInterface<TokenPara>({
+  tokenInterface({
     name: 'wecom.tp.token',
     summary: 'suite_access_token of a WeCom third-party suite (get_suite_token with the pushed suite_ticket).',
     platform: 'wecom_tp',
     ids: { suiteId: (tp) => tp.appId },
     get: (sv, tp, p) => rt.tp.suiteToken(tp, p),
   }),
-  {
+  rpc({
     name: 'wecom.tp.authorizers',
     access: 'backend',
     summary: 'The corps that installed the suite, and whether their tokens can be served.',
     para: s.obj({ codeName }, ['codeName']),
     result: s.obj(
       {
-        corps: {
-          type: 'array',
-          items: s.obj({ corpId: str, authorized: { type: 'boolean' }, updatedAt: int }, [
-            'corpId',
-            'authorized',
-            'updatedAt',
-          ]),
-        },
+        corps: s.array(
+          s.obj({ corpId: str, authorized: s.bool(), updatedAt: int }, ['corpId', 'authorized', 'updatedAt']),
+        ),
       },
       ['corps'],
     ),
     apps: bySuite,
-    handler: async (p: { codeName: string }) => ({
+    handler: async (p) => ({
       corps: await rt.tp.listCorps(await rt.tp.require(p.codeName)),
     }),
-  },
-  tokenInterface<TokenPara & { corpId: string }>({
+  }),
+  tokenInterface({
     name: 'wecom.tpauth.token',
     summary:
       'Access token of a corp that installed the suite (get_corp_token with its permanent code); 1014 once it ' +
