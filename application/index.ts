@@ -133,6 +133,7 @@ export function compose(
     limiter: services.publicLimiter,
     version: VERSION,
     ready: () => services.store.ping(),
+    basePath: services.config.basePath,
     routes: (router: Router) => {
       for (const p of PLATFORMS) p.routes?.(router, services, services.parts(p));
       for (const a of AREAS) a.routes?.(router, services);
@@ -174,7 +175,8 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     }
     await services.callers.start();
     startedCallers = services.callers;
-    services.engine.start();
+    // off (GATEHOUSE_BACKGROUND_REFRESH=false): tokens are refreshed when requests find them due
+    if (config.backgroundRefresh) services.engine.start();
     services.pushes.start();
     startedEngine = services.engine;
     server = http.createServer(app.callback());
@@ -229,13 +231,14 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
 }
 
 /**
- * The start-up line's fields: where it listens, which store (a SQLite file's path or MariaDB's
- * user@host:port/db, never a password), how many apps, whether secrets are sealed, and what to do
- * next — the message itself reads as one sentence for a person at a terminal.
+ * The start-up line's fields: where it listens (with the base path), which store (a SQLite file's
+ * path or MariaDB's user@host:port/db, never a password), how many apps, whether secrets are sealed,
+ * whether the background refresher runs, and what to do next — the message itself reads as one
+ * sentence for a person at a terminal.
  */
 async function listening(config: Config, services: Services, port: number, interfaces: number) {
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const address = `http://${host}:${port}`;
+  const address = `http://${host}:${port}${config.basePath}`;
   const { kind, location } = databaseLocation(config.databaseUrl);
   const apps = (await services.apps.list()).length;
   const masterKey = config.masterKey ? 'on' : 'off';
@@ -254,10 +257,11 @@ async function listening(config: Config, services: Services, port: number, inter
       apps,
       masterKeySet: masterKey === 'on',
       interfaces,
+      backgroundRefresh: config.backgroundRefresh,
       next,
     },
     message:
       `gatehouse listening on ${address} (${kind} ${location}; ${apps} app${apps === 1 ? '' : 's'}; ` +
-      `master key ${masterKey}); next: ${next}`,
+      `master key ${masterKey}${config.backgroundRefresh ? '' : '; background refresh off'}); next: ${next}`,
   };
 }

@@ -28,6 +28,13 @@ export interface Config {
   /** token engine: how often the background refresher looks for tokens due */
   refreshScanMs: number;
   /**
+   * whether this node runs the background refresher; off (serverless, where the process may be
+   * frozen between requests), tokens are refreshed on demand by the same engine and leases
+   */
+  backgroundRefresh: boolean;
+  /** the path prefix every route is served under ('' = none; e.g. /release behind API Gateway) */
+  basePath: string;
+  /**
    * the environment the config was read from: the platforms read their upstream base URLs from it
    * (GATEHOUSE_WECHAT_API …, declared in each platform's contract and checked at start-up)
    */
@@ -153,6 +160,24 @@ export function masterKey(env: Env, name = 'GATEHOUSE_MASTER_KEY'): Buffer | und
   return key;
 }
 
+/**
+ * GATEHOUSE_BASE_PATH: '' (unset), or a path of one or more segments of URL-safe characters, starting
+ * with / and without a trailing slash (/release, /api/gatehouse)
+ */
+function basePath(env: Env): string {
+  const name = 'GATEHOUSE_BASE_PATH';
+  const raw = env[name];
+  if (raw === undefined || raw === '') return '';
+  const segments = raw.split('/').slice(1);
+  if (!raw.startsWith('/') || segments.some((s) => !/^[A-Za-z0-9._~-]+$/.test(s) || s === '.' || s === '..')) {
+    throw new ConfigError(
+      `${name}: must be a path such as /release (starting with /, no trailing slash, segments of letters, digits ` +
+        `and . _ ~ -), got "${raw}"`,
+    );
+  }
+  return raw;
+}
+
 function logLevel(env: Env): LogLevel {
   const raw = str(env, 'GATEHOUSE_LOG_LEVEL', 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
@@ -186,6 +211,8 @@ export function configFromEnv(env: Env): Config {
     sessionCacheMs: int(env, 'GATEHOUSE_SESSION_CACHE_MS', 1000, 0, 60_000),
     refreshConcurrency: int(env, 'GATEHOUSE_REFRESH_CONCURRENCY', 8, 1, 1000),
     refreshScanMs: int(env, 'GATEHOUSE_REFRESH_SCAN_MS', 1000, 50, 3_600_000),
+    backgroundRefresh: bool(env, 'GATEHOUSE_BACKGROUND_REFRESH', true),
+    basePath: basePath(env),
     env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GATEHOUSE_'))),
   };
 }

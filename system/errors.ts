@@ -63,9 +63,62 @@ export function paraError(errors: ParaErrorItem[]): RpcError {
   return new RpcError('PARA_ERROR', { errors });
 }
 
-/** A platform answered with an error code of its own. */
-export function upstreamError(platform: string, errcode: number | string, errmsg: string): RpcError {
-  return new RpcError('UPSTREAM_ERROR', { platform, errcode, errmsg }, `${platform} errcode ${errcode}`);
+/**
+ * How a platform's error codes are read — its client's rules, not the framework's: which ones mean
+ * "the platform is busy, try again" and which mean "this access token is no good".
+ */
+export interface ErrcodeRules {
+  transient?(errcode: number): boolean;
+  tokenRejected?(errcode: number): boolean;
+}
+
+/**
+ * A platform answered with an error code of its own (40029, returnData `{platform, errcode, errmsg}`).
+ * It carries what its platform's rules say of the code: whether another attempt may succeed
+ * (`transient`: the token engine retries) and whether the token used was refused (`tokenRejected`:
+ * a call made with a token is retried once with a renewed one).
+ */
+export class UpstreamError extends RpcError {
+  readonly platform: string;
+  readonly errcode: number | string;
+  readonly transient: boolean;
+  readonly tokenRejected: boolean;
+
+  constructor(platform: string, errcode: number | string, errmsg: string, rules: ErrcodeRules = {}) {
+    super('UPSTREAM_ERROR', { platform, errcode, errmsg }, `${platform} errcode ${errcode}`);
+    this.name = 'UpstreamError';
+    this.platform = platform;
+    this.errcode = errcode;
+    const n = Number(errcode);
+    this.transient = Number.isFinite(n) && (rules.transient?.(n) ?? false);
+    this.tokenRejected = Number.isFinite(n) && (rules.tokenRejected?.(n) ?? false);
+  }
+}
+
+/** A platform answered with an error code of its own; `rules` are its platform's (ErrcodeRules). */
+export function upstreamError(
+  platform: string,
+  errcode: number | string,
+  errmsg: string,
+  rules?: ErrcodeRules,
+): UpstreamError {
+  return new UpstreamError(platform, errcode, errmsg, rules);
+}
+
+/** the platform's error code of an UpstreamError, else undefined */
+export function errcodeOf(err: unknown): number | string | undefined {
+  return err instanceof UpstreamError ? err.errcode : undefined;
+}
+
+/**
+ * The HTTP status of an error answered on a route that is not the RPC endpoint (proxies, pages): the
+ * app a URL names is unknown 404, the platform not ready yet (no ticket) or the store failing 503,
+ * the platform refusing or failing 502. The RPC endpoint answers every error as an envelope.
+ */
+export function httpStatusOf(err: RpcError): number {
+  if (err.code === Codes.NO_APP) return 404;
+  if (err.code === Codes.NOT_READY || err.code === Codes.STORE_ERROR) return 503;
+  return 502;
 }
 
 /** Wraps a store failure: the caller sees 1001, the log sees the driver's message. */

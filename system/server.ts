@@ -20,6 +20,11 @@ export interface ServerOptions<S> extends RpcOptions<S> {
   metricsToken?: string;
   /** adds the areas' own routes (callbacks, authorization pages, proxies) */
   routes?: (router: Router) => void;
+  /**
+   * the path prefix every route is served under ('' or unset: none), e.g. /release behind Tencent API
+   * Gateway: /release/healthz is /healthz, /healthz is 404
+   */
+  basePath?: string;
 }
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127.x — the socket's own address, never a header */
@@ -53,8 +58,30 @@ export function metricsAccess(req: {
   return FORWARDING_HEADERS.some((h) => req.headers[h] !== undefined) ? 'forbidden' : 'ok';
 }
 
+const NOT_FOUND = { returnCode: 404, returnMessage: 'NOT_FOUND', returnData: '' };
+
+/**
+ * Serves the whole application under `base`: a request for base + path is handled as a request for
+ * path (ctx.url and ctx.originalUrl are rewritten, so routes, proxies' path arithmetic and logs see
+ * the path below the base), anything else is 404.
+ */
+export function mountAt(base: string): Koa.Middleware {
+  return async (ctx, next) => {
+    const p = ctx.path;
+    if (p !== base && !p.startsWith(`${base}/`)) {
+      ctx.status = 404;
+      ctx.body = NOT_FOUND;
+      return;
+    }
+    ctx.path = p.slice(base.length) || '/';
+    ctx.originalUrl = ctx.request.originalUrl = ctx.url;
+    await next();
+  };
+}
+
 /**
  * The HTTP face of gatehouse, in the order a request meets it:
+ *   0. base path   — under GATEHOUSE_BASE_PATH only paths below it are served (as if it were the root)
  *   1. RPC         — POST /, /mina_auth, /mina_auth/: body (JSON, 64 KiB) → envelope dispatch
  *   2. guard       — for every other route nothing escapes as a 500; errors are logged with a request id
  *   3. routes      — /healthz, /readyz, /openrpc.json, then every area's routes
@@ -63,6 +90,9 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
   const { log } = opts;
   const app = new Koa({ proxy: opts.trustProxy });
   app.silent = true;
+
+  // 0. base path
+  if (opts.basePath) app.use(mountAt(opts.basePath));
 
   // 1. RPC (first: it is the hot path; dispatch answers every failure with an envelope)
   const dispatch = rpcDispatch(opts);
@@ -162,7 +192,7 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
   app.use((ctx) => {
     if (ctx.status === 404 && ctx.body === undefined) {
       ctx.status = 404;
-      ctx.body = { returnCode: 404, returnMessage: 'NOT_FOUND', returnData: '' };
+      ctx.body = NOT_FOUND;
     }
   });
   return app;

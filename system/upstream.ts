@@ -18,6 +18,8 @@ export interface UpstreamRequest {
   form?: Record<string, string>;
   /** request headers; a content-type here replaces the one the body's mode sets */
   headers?: Record<string, string>;
+  /** the field of a JSON reply that holds the platform's error code, for the metrics label (default `errcode`) */
+  errcodeField?: string;
 }
 
 /**
@@ -86,12 +88,9 @@ function jsonObject(body: Buffer): Record<string, unknown> | null {
   }
 }
 
-/**
- * the errcode label of a JSON reply: errcode (WeChat, WeCom), err_no (ByteDance), a string code (Fengniao), status
- * (Shansong), else 0
- */
-function errcodeLabel(b: Record<string, unknown>): string {
-  const errcode = b.errcode ?? b.err_no ?? (typeof b.code === 'string' ? b.code : undefined) ?? b.status ?? 0;
+/** the errcode label of a JSON reply: its platform's error-code field (UpstreamRequest.errcodeField), else 0 */
+function errcodeLabel(req: UpstreamRequest, b: Record<string, unknown>): string {
+  const errcode = b[req.errcodeField ?? 'errcode'] ?? 0;
   return String(errcode).slice(0, 16);
 }
 
@@ -163,7 +162,7 @@ export class Upstream {
       this.count(req, 'bad_reply', started);
       throw new RpcError('UPSTREAM_BAD_REPLY', '', `${req.platform} ${req.api}: reply is not a JSON object`);
     }
-    this.count(req, errcodeLabel(reply), started);
+    this.count(req, errcodeLabel(req, reply), started);
     return reply as T;
   }
 
@@ -175,7 +174,8 @@ export class Upstream {
     const started = Date.now();
     const { res, body } = await this.send(req, started);
     const json = jsonObject(body);
-    const label = res.status < 200 || res.status > 299 ? `http_${res.status}` : json ? errcodeLabel(json) : 'not_json';
+    const label =
+      res.status < 200 || res.status > 299 ? `http_${res.status}` : json ? errcodeLabel(req, json) : 'not_json';
     this.count(req, label, started);
     return { res, body, json };
   }

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { ErrcodeRules } from '../../system/errors';
 import type Koa from 'koa';
 import type { Services } from '../contract';
 import type { AppConfig } from '../services/apps';
@@ -19,8 +20,14 @@ export interface ProxyRoute {
   spec(app: AppConfig, subject: string): Promise<TokenSpec> | TokenSpec;
 }
 
-/** Registers the token proxies of a platform family, all forwarding to `base`. */
-export function tokenProxies(router: Router, sv: Services, base: string, routes: ProxyRoute[]): void {
+/** Registers the token proxies of a platform family, all forwarding to `base`; `rules` read its errcodes. */
+export function tokenProxies(
+  router: Router,
+  sv: Services,
+  base: string,
+  rules: ErrcodeRules,
+  routes: ProxyRoute[],
+): void {
   for (const r of routes) {
     const path = r.subject
       ? `/proxy/${r.segment}/:codeName/:${r.subject}/*rest`
@@ -30,6 +37,9 @@ export function tokenProxies(router: Router, sv: Services, base: string, routes:
       return { spec: await r.spec(app, r.subject ? String(ctx.params[r.subject]) : '') };
     };
     // fixed segments before the platform path: proxy, <segment>, {codeName}[, {subject}]
-    router.all(path, tokenProxy(sv, { platform: r.platform, base, param: r.param, fixed: r.subject ? 4 : 3, resolve }));
+    router.all(
+      path,
+      tokenProxy(sv, { platform: r.platform, base, param: r.param, fixed: r.subject ? 4 : 3, resolve, rules }),
+    );
   }
 }

@@ -1,7 +1,7 @@
 /** Small HTML pages for the authorization flows (no templates, everything escaped). */
 
 import type Koa from 'koa';
-import { Codes, RpcError } from '../../system/errors';
+import { RpcError, httpStatusOf } from '../../system/errors';
 import type { Logger } from '../../system/log';
 import type { RateLimiter } from '../../system/ratelimit';
 
@@ -89,7 +89,8 @@ export function pageRateLimit(limiter: RateLimiter): Koa.Middleware {
 }
 
 /**
- * The page of a failed authorization step: 503 while the platform is not ready (1014), else 502;
+ * The page of a failed authorization step, its status by httpStatusOf (503 while the platform is not
+ * ready (1014) or the store fails, else 502);
  * an error that is not an RpcError is logged (`<what> failed`), and so, with `warnRefused`, is one that is.
  */
 export function failurePage(
@@ -102,5 +103,5 @@ export function failurePage(
   const e = err instanceof RpcError ? err : undefined;
   if (!e) log.error({ path: ctx.path, err }, `${what} failed`);
   else if (page.warnRefused) log.warn({ path: ctx.path, code: e.code, detail: e.detail }, `${what} failed`);
-  htmlPage(ctx, e?.code === Codes.NOT_READY ? 503 : 502, page.title, page.detail(e));
+  htmlPage(ctx, e ? httpStatusOf(e) : 502, page.title, page.detail(e));
 }

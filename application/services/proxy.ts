@@ -4,13 +4,13 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type Koa from 'koa';
 import { scopeCovers, type Caller } from '../../system/callers';
-import { Codes, RpcError, messageOf } from '../../system/errors';
+import { Codes, RpcError, httpStatusOf, messageOf, type ErrcodeRules } from '../../system/errors';
 import { accessLine } from '../../system/rpc';
 import { unreachableError } from '../../system/upstream';
 import { claimCovers } from '../claims';
 import type { Services } from '../contract';
 import type { TokenSpec } from './tokens/engine';
-import { INVALID_TOKEN_ERRCODES, sendWithToken } from './tokens/spec';
+import { sendWithToken } from './tokens/spec';
 
 /** A proxy call gatehouse itself refuses: `{"returnCode","returnMessage"}` with an HTTP status (§7). */
 export class ProxyRefused extends Error {
@@ -139,7 +139,7 @@ export function proxyRoute(sv: Services, handler: (ctx: Koa.Context) => Promise<
 function answerProxyError(sv: Services, ctx: Koa.Context, err: unknown): void {
   if (err instanceof ProxyRefused) return answerRefusal(ctx, err);
   if (err instanceof RpcError) {
-    ctx.status = err.code === Codes.NO_APP ? 404 : err.code === Codes.NOT_READY ? 503 : 502;
+    ctx.status = httpStatusOf(err);
     ctx.body = {
       returnCode: err.code,
       returnMessage: messageOf(err.code),
@@ -168,6 +168,8 @@ export interface TokenProxy {
   fixed: number;
   /** the app and token spec named by the URL; throws 1012 (→ 404) / 1014 (→ 503) */
   resolve(ctx: Koa.Context): Promise<ProxyTarget>;
+  /** the platform's errcode rules: which errcodes in an answer refuse the token sent */
+  rules: ErrcodeRules;
 }
 
 /** how long a proxied platform call may take (uploads and downloads included) */
@@ -240,11 +242,11 @@ interface ProxyReply {
   body: Buffer | http.IncomingMessage;
 }
 
-/** whether a read platform answer says the token is invalid (40001/40014/42001 …) */
-function tokenRefused(reply: ProxyReply): boolean {
+/** whether a read platform answer says the token is invalid (WeChat: 40001/40014/42001 …) */
+function tokenRefused(rules: ErrcodeRules, reply: ProxyReply): boolean {
   if (!Buffer.isBuffer(reply.body)) return false;
   const errcode = errcodeIn(reply.body);
-  return errcode !== undefined && INVALID_TOKEN_ERRCODES.has(errcode);
+  return errcode !== undefined && (rules.tokenRejected?.(errcode) ?? false);
 }
 
 async function readAll(res: http.IncomingMessage): Promise<Buffer> {
@@ -293,7 +295,7 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       }
     };
     // nothing renewed (one was refreshed within the last 30 s, §5.3): the platform's answer stands
-    const reply = await sendWithToken(sv.engine, target.spec, send, tokenRefused);
+    const reply = await sendWithToken(sv.engine, target.spec, send, (r) => tokenRefused(p.rules, r));
     relayMessage(ctx, reply.res, reply.body);
   });
 }

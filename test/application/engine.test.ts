@@ -6,6 +6,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { openStore, type Store } from '../../db';
 import { StoreError, RpcError, upstreamError } from '../../system/errors';
+import { WECHAT_ERRCODES } from '../../application/platforms/wechat/client';
 import { Metrics } from '../../system/metrics';
 import {
   TokenEngine,
@@ -389,9 +390,9 @@ describe('token engine decision table', function () {
   describe('upstream failures', () => {
     it('retries -1, 45000–45008, unreachable and bad replies up to 3 attempts', async () => {
       for (const err of [
-        upstreamError('test', -1, 'busy'),
-        upstreamError('test', 45000, 'x'),
-        upstreamError('test', 45008, 'x'),
+        upstreamError('test', -1, 'busy', WECHAT_ERRCODES),
+        upstreamError('test', 45000, 'x', WECHAT_ERRCODES),
+        upstreamError('test', 45008, 'x', WECHAT_ERRCODES),
         unreachable(),
         new RpcError('UPSTREAM_BAD_REPLY'),
       ]) {
@@ -404,7 +405,7 @@ describe('token engine decision table', function () {
 
     it('what is recorded of a failure: the platform’s errcode and message (at most 200 characters), the detail, or "internal error"', async () => {
       for (const [err, want] of [
-        [upstreamError('test', 40013, 'x'.repeat(300)), `test errcode 40013: ${'x'.repeat(200)}`],
+        [upstreamError('test', 40013, 'x'.repeat(300), WECHAT_ERRCODES), `test errcode 40013: ${'x'.repeat(200)}`],
         [unreachable(), 'down'],
         [new RpcError('NO_APP'), 'NO_APP'],
         [new Error('secret detail'), 'internal error'],
@@ -429,7 +430,7 @@ describe('token engine decision table', function () {
 
     it('three failures are an error; the last one is stored on the row without the token', async () => {
       const e = engine();
-      const s = scripted([upstreamError('test', -1, 'system busy')]);
+      const s = scripted([upstreamError('test', -1, 'system busy', WECHAT_ERRCODES)]);
       const err = await e.get(s).catch((x: unknown) => x);
       expect(err).to.be.instanceOf(RpcError).with.property('code', 40029);
       expect(s.calls).to.have.length(3);
@@ -442,11 +443,14 @@ describe('token engine decision table', function () {
 
     it('does not retry what a retry cannot fix: credentials, 45009, 45010, other codes, internal errors', async () => {
       for (const err of [
-        upstreamError('test', 40001, 'bad secret'),
-        upstreamError('test', 45009, 'quota'),
-        upstreamError('test', 45010, 'x'),
-        upstreamError('test', 44999, 'x'),
-        upstreamError('test', 40013, 'x'),
+        upstreamError('test', 40001, 'bad secret', WECHAT_ERRCODES),
+        upstreamError('test', 45009, 'quota', WECHAT_ERRCODES),
+        upstreamError('test', 45010, 'x', WECHAT_ERRCODES),
+        upstreamError('test', 44999, 'x', WECHAT_ERRCODES),
+        upstreamError('test', 40013, 'x', WECHAT_ERRCODES),
+        // transient is the platform's rule: a code raised without rules (Fengniao, Shansong) is final
+        upstreamError('test', -1, 'busy'),
+        new RpcError('UPSTREAM_ERROR', { platform: 'test', errcode: -1, errmsg: 'busy' }),
         new RpcError('NO_APP'),
         new Error('bug'),
       ]) {

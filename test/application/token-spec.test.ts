@@ -3,8 +3,8 @@
 import { expect } from 'chai';
 import { RpcError, upstreamError } from '../../system/errors';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../application/services/tokens/engine';
+import { INVALID_TOKEN_ERRCODES, WECHAT_ERRCODES } from '../../application/platforms/wechat/client';
 import {
-  INVALID_TOKEN_ERRCODES,
   isInvalidTokenError,
   makeSpec,
   renewed,
@@ -46,12 +46,15 @@ describe('token specs and the retry once on a dead token', () => {
   it('dead-token errcodes: 40001, 40014, 42001 and WeCom 40082, 42009 — nothing else', () => {
     expect([...INVALID_TOKEN_ERRCODES].sort()).to.deep.equal([40001, 40014, 40082, 42001, 42009]);
     for (const code of [40001, 40014, 42001, 40082, 42009])
-      expect(isInvalidTokenError(upstreamError('wechat', code, 'x')), String(code)).to.equal(true);
-    expect(isInvalidTokenError(upstreamError('wechat', '40001', 'x'))).to.equal(true);
+      expect(isInvalidTokenError(upstreamError('wechat', code, 'x', WECHAT_ERRCODES)), String(code)).to.equal(true);
+    expect(isInvalidTokenError(upstreamError('wechat', '40001', 'x', WECHAT_ERRCODES))).to.equal(true);
     for (const e of [
-      upstreamError('wechat', 40013, 'x'),
-      upstreamError('wechat', -1, 'x'),
+      upstreamError('wechat', 40013, 'x', WECHAT_ERRCODES),
+      upstreamError('wechat', -1, 'x', WECHAT_ERRCODES),
       new RpcError('UPSTREAM_UNREACHABLE', { errcode: 40001 }),
+      new RpcError('UPSTREAM_ERROR', { platform: 'wechat', errcode: 40001, errmsg: 'x' }),
+      // the rules are the platform's: an error raised without them refuses no token
+      upstreamError('wechat', 40001, 'x'),
       new Error('40001'),
       null,
     ]) {
@@ -137,7 +140,7 @@ describe('token specs and the retry once on a dead token', () => {
       const used: string[] = [];
       const r = await withAccessToken(engine, spec, async (t) => {
         used.push(t);
-        if (t === 'A') throw upstreamError('wechat', 40001, 'invalid credential');
+        if (t === 'A') throw upstreamError('wechat', 40001, 'invalid credential', WECHAT_ERRCODES);
         return 'ok';
       });
       expect(r).to.equal('ok');
@@ -147,7 +150,7 @@ describe('token specs and the retry once on a dead token', () => {
 
     it('other errors are thrown at once, without a refresh', async () => {
       const { engine, gets } = engineServing(A, B);
-      const err = upstreamError('wechat', 40013, 'invalid appid');
+      const err = upstreamError('wechat', 40013, 'invalid appid', WECHAT_ERRCODES);
       expect(await withAccessToken(engine, spec, async () => Promise.reject(err)).catch((e: unknown) => e)).to.equal(
         err,
       );
@@ -156,7 +159,7 @@ describe('token specs and the retry once on a dead token', () => {
 
     it('nothing renewed: the dead-token error stands, use ran once', async () => {
       const { engine } = engineServing(A, A);
-      const err = upstreamError('wechat', 42001, 'expired');
+      const err = upstreamError('wechat', 42001, 'expired', WECHAT_ERRCODES);
       let n = 0;
       expect(
         await withAccessToken(engine, spec, async () => (n++, Promise.reject(err))).catch((e: unknown) => e),

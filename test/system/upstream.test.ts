@@ -116,6 +116,7 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
       api: 'c',
       url: `${pf.url}/f`,
       form: { z: '1', a: 'x y&=', data: '{"k":"北京"}' },
+      errcodeField: 'status',
     });
     expect(pf.seen[0].method).to.equal('POST');
     expect(pf.seen[0].body).to.equal('z=1&a=x+y%26%3D&data=%7B%22k%22%3A%22%E5%8C%97%E4%BA%AC%22%7D');
@@ -126,6 +127,7 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
       url: `${pf.url}/f`,
       form: { a: '1' },
       headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
+      errcodeField: 'status',
     });
     expect(pf.seen[1].headers['content-type']).to.equal('application/x-www-form-urlencoded;charset=UTF-8');
     expect(pf.seen[1].headers.accept).to.equal('application/json');
@@ -158,10 +160,11 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
     const bin = await up.raw({ platform: 'shansong', api: 'developer', url: pf.url, form: {} });
     expect(bin.res.headers.get('content-type')).to.equal('application/octet-stream');
     expect(Buffer.compare(bin.body, bytes)).to.equal(0);
-    pf.answer = { status: 200, type: 'application/json', body: '{"code":"A0005","msg":"x"}' };
-    await up.raw({ platform: 'shansong', api: 'developer', url: pf.url, json: {} });
-    pf.answer = { status: 200, type: 'application/json', body: '{"status":401}' };
-    await up.raw({ platform: 'shansong', api: 'developer', url: pf.url, json: {} });
+    // the label is the reply's field its platform names (UpstreamRequest.errcodeField), else errcode
+    pf.answer = { status: 200, type: 'application/json', body: '{"code":"A0005","msg":"x","status":7}' };
+    await up.raw({ platform: 'shansong', api: 'developer', url: pf.url, json: {}, errcodeField: 'code' });
+    pf.answer = { status: 200, type: 'application/json', body: '{"status":401,"errcode":9}' };
+    await up.raw({ platform: 'shansong', api: 'developer', url: pf.url, json: {}, errcodeField: 'status' });
     expect(await counted('shansong', 'developer')).to.deep.equal({ http_503: 1, not_json: 1, A0005: 1, 401: 1 });
     expect(await timed('shansong', 'developer')).to.equal(4);
   });

@@ -1,4 +1,4 @@
-import { Codes, RpcError, upstreamError } from '../../../system/errors';
+import { RpcError, errcodeOf, upstreamError } from '../../../system/errors';
 import type { AuthorizerRow, TokenRow } from '../../../db/store';
 import { mask, type AppConfig } from '../../services/apps';
 import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './sign';
@@ -61,11 +61,6 @@ function positiveSeconds(v: unknown): number | undefined {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : NaN;
   return Number.isFinite(n) && n > 0 ? Math.floor(n) : undefined;
 }
-
-const errcodeOf = (err: unknown): string | undefined =>
-  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR
-    ? String((err.data as { errcode?: unknown }).errcode)
-    : undefined;
 
 /**
  * Checks a Fengniao reply `{code, msg, sign, business_data}`: a code other than 200 is a 40029;
@@ -167,6 +162,7 @@ export class Fengniao {
       url: `${this.api}/anubis-webapi/openapi/${api}`,
       method: 'POST',
       json,
+      errcodeField: 'code',
     });
     return parseGrant(api, body);
   }
@@ -252,7 +248,7 @@ export class Fengniao {
         g = await this.refreshGrant(app, merchantId, this.merchants.refreshToken(row));
       } catch (err) {
         const code = errcodeOf(err);
-        if (code !== undefined && DEAD_REFRESH_TOKEN.has(code)) {
+        if (code !== undefined && DEAD_REFRESH_TOKEN.has(String(code))) {
           // the refresh token is gone: stop refreshing until the merchant authorizes again
           await this.merchants.needsReauth(app, merchantId);
           throw new RpcError(
@@ -397,6 +393,7 @@ export class Fengniao {
       url: `${this.api}/anubis-webapi/v3/invoke${path}${search}`,
       headers: { 'content-type': 'application/json; charset=utf-8' },
       json: payload,
+      errcodeField: 'code',
     });
     // not JSON: relayed as it came
     const code = json?.code === undefined || json.code === null ? undefined : String(json.code);

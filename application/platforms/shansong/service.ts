@@ -1,4 +1,4 @@
-import { Codes, RpcError, upstreamError } from '../../../system/errors';
+import { RpcError, errcodeOf, upstreamError } from '../../../system/errors';
 import type { RawReply, UpstreamRequest } from '../../../system/upstream';
 import type { AuthorizerRow } from '../../../db/store';
 import type { AppConfig } from '../../services/apps';
@@ -106,6 +106,7 @@ export class Shansong {
       query,
       headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json' },
       form,
+      errcodeField: 'status',
     };
   }
 
@@ -171,11 +172,7 @@ export class Shansong {
       try {
         t = await this.refresh(app, current);
       } catch (err) {
-        if (
-          err instanceof RpcError &&
-          err.code === Codes.UPSTREAM_ERROR &&
-          CREDENTIAL_REJECTED.has(Number((err.data as { errcode?: unknown }).errcode))
-        ) {
+        if (CREDENTIAL_REJECTED.has(Number(errcodeOf(err)))) {
           // the refresh token is gone: no more refresh calls until the merchant authorizes again
           await this.merchants.needsReauth(app, merchantCode);
           this.sv.log.warn(

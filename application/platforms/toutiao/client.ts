@@ -1,4 +1,4 @@
-import { RpcError, upstreamError } from '../../../system/errors';
+import { RpcError, upstreamError, type ErrcodeRules } from '../../../system/errors';
 import type { Upstream } from '../../../system/upstream';
 import type { Fetched } from '../wechat/client';
 
@@ -7,6 +7,9 @@ interface Reply {
   err_tips?: string;
   data?: Record<string, unknown>;
 }
+
+/** ByteDance's err_no: -1 (system busy) is worth another attempt */
+const TOUTIAO_ERRCODES: ErrcodeRules = { transient: (c) => c === -1 };
 
 /** The ByteDance mini-program API (developer.toutiao.com): `{err_no, err_tips, data}` replies. */
 export class ToutiaoClient {
@@ -22,9 +25,10 @@ export class ToutiaoClient {
       url: `${this.base}/api/apps/v2/${api}`,
       method: 'POST',
       json,
+      errcodeField: 'err_no',
     });
     if (body.err_no !== undefined && body.err_no !== 0)
-      throw upstreamError('toutiao', body.err_no, String(body.err_tips ?? ''));
+      throw upstreamError('toutiao', body.err_no, String(body.err_tips ?? ''), TOUTIAO_ERRCODES);
     if (!body.data || typeof body.data !== 'object')
       throw new RpcError('UPSTREAM_BAD_REPLY', '', `toutiao ${api}: no data`);
     return body.data;

@@ -1,4 +1,4 @@
-import { RpcError, upstreamError } from '../../../system/errors';
+import { RpcError, upstreamError, type ErrcodeRules } from '../../../system/errors';
 import type { Upstream } from '../../../system/upstream';
 
 export interface Code2Session {
@@ -23,10 +23,22 @@ interface TokenReply extends WechatReply {
   expires_in?: number;
 }
 
+/** errcodes that mean "this access token is no good" (WeChat and WeCom; 40082 / 42009: WeCom suite tokens) */
+export const INVALID_TOKEN_ERRCODES: ReadonlySet<number> = new Set([40001, 40014, 42001, 40082, 42009]);
+
+/**
+ * How WeChat and WeCom errcodes are read: busy (-1) and 45000–45008 are worth another attempt;
+ * INVALID_TOKEN_ERRCODES refuse the token used. Credentials, whitelists, quotas (45009): neither.
+ */
+export const WECHAT_ERRCODES: ErrcodeRules = {
+  transient: (c) => c === -1 || (c >= 45000 && c <= 45008),
+  tokenRejected: (c) => INVALID_TOKEN_ERRCODES.has(c),
+};
+
 /** Throws the platform's error (40029 envelope) when a reply carries a non-zero errcode. */
 export function checkErrcode<T extends WechatReply>(platform: string, body: T): T {
   if (body.errcode !== undefined && body.errcode !== 0) {
-    throw upstreamError(platform, body.errcode, String(body.errmsg ?? ''));
+    throw upstreamError(platform, body.errcode, String(body.errmsg ?? ''), WECHAT_ERRCODES);
   }
   return body;
 }

@@ -2,10 +2,11 @@ import type Router from '@koa/router';
 import type { Services } from '../../contract';
 import { tokenProxies } from '../../controllers/token-proxies';
 import type { WechatParts } from './parts';
+import { WECHAT_ERRCODES } from './client';
 
 /** /proxy/wechat-app, /proxy/wechat-tp, /proxy/wechat-tpauth (§7) */
 export function wechatProxies(router: Router, sv: Services, rt: WechatParts): void {
-  tokenProxies(router, sv, rt.urls.api, [
+  tokenProxies(router, sv, rt.urls.api, WECHAT_ERRCODES, [
     {
       segment: 'wechat-app',
       platform: 'wechat_app',

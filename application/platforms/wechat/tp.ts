@@ -1,4 +1,4 @@
-import { Codes, RpcError } from '../../../system/errors';
+import { RpcError, errcodeOf } from '../../../system/errors';
 import type { Logger } from '../../../system/log';
 import type { SecretBox } from '../../../system/secretbox';
 import { text } from '../../../system/xml';
@@ -101,11 +101,7 @@ export class WechatTp {
           }
           return { value: t.value, expiresIn: t.expiresIn };
         } catch (err) {
-          if (
-            err instanceof RpcError &&
-            err.code === Codes.UPSTREAM_ERROR &&
-            Number((err.data as { errcode?: unknown }).errcode) === 61023
-          ) {
+          if (Number(errcodeOf(err)) === 61023) {
             // the refresh token is gone: stop retrying until the account authorizes again
             await this.authorizers.needsReauth(tp, authorizerAppId);
             throw new RpcError(

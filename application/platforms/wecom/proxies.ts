@@ -2,10 +2,11 @@ import type Router from '@koa/router';
 import type { Services } from '../../contract';
 import { tokenProxies } from '../../controllers/token-proxies';
 import type { WecomParts } from './parts';
+import { WECHAT_ERRCODES } from '../wechat/client';
 
 /** /proxy/wecom-corp, /proxy/wecom-tp, /proxy/wecom-tpauth (§7) */
 export function wecomProxies(router: Router, sv: Services, rt: WecomParts): void {
-  tokenProxies(router, sv, rt.urls.api, [
+  tokenProxies(router, sv, rt.urls.api, WECHAT_ERRCODES, [
     {
       segment: 'wecom-corp',
       platform: 'wecom_corp',

@@ -1,4 +1,4 @@
-import { Codes, RpcError } from '../../../system/errors';
+import { RpcError, UpstreamError, errcodeOf } from '../../../system/errors';
 import type { Logger } from '../../../system/log';
 import type { SecretBox } from '../../../system/secretbox';
 import { text } from '../../../system/xml';
@@ -9,7 +9,7 @@ import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
 import { eventIsCurrent, exchangeEventAt, pushEventAt, type PushLog } from '../../services/pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
-import { INVALID_TOKEN_ERRCODES, makeSpec, specKey, withAccessToken } from '../../services/tokens/spec';
+import { makeSpec, specKey, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
 
 const PLATFORM = 'wecom_tp';
@@ -19,11 +19,6 @@ const CORP_KIND = 'corp_access_token';
 /** errcodes meaning "this suite_access_token is no good": invalid suitetoken, expired, invalid credential */
 /** errcodes meaning "this permanent code is no good": the corp must install again */
 const BAD_PERMANENT_CODE = new Set([40084]);
-
-const errcodeOf = (err: unknown): number | undefined =>
-  err instanceof RpcError && err.code === Codes.UPSTREAM_ERROR
-    ? Number((err.data as { errcode?: unknown }).errcode)
-    : undefined;
 
 /** state of the install link (WeCom: a-zA-Z0-9, at most 128 bytes) */
 export const INSTALL_STATE = /^[A-Za-z0-9_-]{0,128}$/;
@@ -107,7 +102,7 @@ export class WecomTp {
         return await this.withSuite(tp, (st) => this.wecom.corpToken(st, corpId, permanentCode));
       } catch (err) {
         const errcode = errcodeOf(err);
-        if (errcode !== undefined && BAD_PERMANENT_CODE.has(errcode)) {
+        if (errcode !== undefined && BAD_PERMANENT_CODE.has(Number(errcode))) {
           // the permanent code is gone (the corp uninstalled): its token went with it, and nothing
           // is retried until the corp installs again
           await this.corps.needsReauth(tp, corpId);
@@ -212,10 +207,10 @@ export class WecomTp {
           try {
             corpId = await this.authorize(tp, code, eventAt);
           } catch (err) {
-            const errcode = errcodeOf(err);
+            const errcode = err instanceof UpstreamError ? err.errcode : undefined;
             // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
             // pushing it again cannot help, so it is acknowledged. Anything else is retried.
-            if (errcode === undefined || errcode === -1 || INVALID_TOKEN_ERRCODES.has(errcode)) throw err;
+            if (!(err instanceof UpstreamError) || Number(err.errcode) === -1 || err.tokenRejected) throw err;
             this.log.warn(
               { codeName: tp.codeName, infoType, errcode },
               'auth code refused by WeCom; push acknowledged',

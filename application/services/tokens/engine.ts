@@ -1,5 +1,5 @@
 import NodeCache from 'node-cache';
-import { Codes, RpcError, StoreError } from '../../../system/errors';
+import { Codes, RpcError, StoreError, UpstreamError } from '../../../system/errors';
 import type { Logger } from '../../../system/log';
 import type { Metrics } from '../../../system/metrics';
 import type { Store, TokenIdentity, TokenRow } from '../../../db/store';
@@ -111,16 +111,13 @@ function describe(err: unknown): string {
 }
 
 /**
- * Whether another attempt may succeed: the platform unreachable or answering nonsense, busy (-1),
- * or one of its transient 45000–45008 errors. Credentials, IP whitelists, quotas (45009) and every
- * other errcode are answered at once.
+ * Whether another attempt may succeed: the platform unreachable or answering nonsense, or an error
+ * code its platform's rules call transient (WeChat: busy -1, 45000–45008). Credentials, IP
+ * whitelists, quotas and every other errcode are answered at once.
  */
 function retryable(err: unknown): boolean {
-  if (!(err instanceof RpcError)) return false;
-  if (err.code === Codes.UPSTREAM_UNREACHABLE || err.code === Codes.UPSTREAM_BAD_REPLY) return true;
-  if (err.code !== Codes.UPSTREAM_ERROR) return false;
-  const errcode = Number((err.data as { errcode?: unknown }).errcode);
-  return errcode === -1 || (errcode >= 45000 && errcode <= 45008);
+  if (err instanceof UpstreamError) return err.transient;
+  return err instanceof RpcError && (err.code === Codes.UPSTREAM_UNREACHABLE || err.code === Codes.UPSTREAM_BAD_REPLY);
 }
 
 /**

@@ -1,15 +1,9 @@
-import { Codes, RpcError } from '../../../system/errors';
+import { UpstreamError } from '../../../system/errors';
 import type { CurrentToken, TokenEngine, TokenSpec } from './engine';
 
-/** errcodes that mean "this access token is no good" (WeChat and WeCom; 40082 / 42009: WeCom suite tokens) */
-export const INVALID_TOKEN_ERRCODES = new Set([40001, 40014, 42001, 40082, 42009]);
-
+/** whether a platform refused the token a call was made with (its client's ErrcodeRules say which codes) */
 export function isInvalidTokenError(err: unknown): boolean {
-  return (
-    err instanceof RpcError &&
-    err.code === Codes.UPSTREAM_ERROR &&
-    INVALID_TOKEN_ERRCODES.has(Number((err.data as { errcode?: unknown }).errcode))
-  );
+  return err instanceof UpstreamError && err.tokenRejected;
 }
 
 /** key of a token: one per platform-side subject (two codeNames for one appId share it) */
