@@ -61,18 +61,27 @@ program
     process.once('exit', () => dest.flushSync());
     const g = await start(config, log);
     dest.flush(); // the listening line, at once
-    // SIGTERM / SIGINT drain (in-flight requests finish, up to 8 s) and exit 0 within 10 s; a
-    // second signal while draining is ignored, the deadline below still holds
+    // SIGTERM / SIGINT: /readyz answers 503 at once while the node serves on for GATEHOUSE_DRAIN_MS
+    // (load balancers take it out); then it stops listening, in-flight requests finish (up to 8 s),
+    // its refreshes under way finish, it frees its refresh leases and exits 0 — within the drain
+    // window plus 9.5 s. A second signal ends the drain window at once; the deadline still holds.
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        g.endDrain();
+        return;
+      }
       stopping = true;
-      log.info({ signal }, 'shutting down');
+      log.info(
+        { signal, drainMs: config.drainMs },
+        'shutting down: /readyz answers 503, serving on until the drain ends',
+      );
+      const deadlineMs = config.drainMs + 9_500;
       setTimeout(() => {
-        log.error('shutdown took longer than 9.5 s; exiting');
+        log.error({ deadlineMs }, 'shutdown took longer than the drain window and 9.5 s; exiting');
         process.exit(1);
-      }, 9_500).unref();
-      g.close(8_000).then(
+      }, deadlineMs).unref();
+      g.close(8_000, config.drainMs).then(
         () => process.exit(0),
         (err: unknown) => {
           log.error({ detail: (err as Error)?.message }, 'shutdown failed');

@@ -99,12 +99,19 @@ export interface Gatehouse {
   port: number;
   /** the secret that signs caller tokens (configured or generated and kept in the store) */
   jwtSecret: string;
+  /** whether the node is shutting down (close() was called): /readyz answers 503 */
+  readonly draining: boolean;
   /**
-   * Drains and stops: no new connections, idle keep-alive sockets closed, in-flight requests
-   * finish (those still running after `graceMs` are cut), then background work stops and the
-   * store closes.
+   * Leaves the cluster and stops. First, for `drainMs` (default 0), the node keeps serving while
+   * /readyz answers 503, so that load balancers take it out; the background refresher stops at
+   * once. Then no new connections, idle keep-alive sockets closed, in-flight requests finish (those
+   * still running `graceMs` later are cut), refreshes this node has under way finish (within the
+   * same `graceMs`), the refresh leases it still holds are released — another node may refresh
+   * those tokens at once instead of waiting for the leases to expire — and the store closes.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, drainMs?: number): Promise<void>;
+  /** ends a drain window under way at once (a second signal): close() goes on to stop listening */
+  endDrain(): void;
 }
 
 /**
@@ -116,6 +123,7 @@ export function compose(
   store: Store,
   log: Logger,
   jwtSecret: string,
+  lifecycle: { draining?: () => boolean } = {},
 ): { services: Services; registry: Registry<Services>; app: ReturnType<typeof createServer> } {
   const services = buildServices(config, store, log, jwtSecret, PLATFORMS, APP_KINDS);
   const registry = new Registry<Services>();
@@ -133,6 +141,7 @@ export function compose(
     limiter: services.publicLimiter,
     version: VERSION,
     ready: () => services.store.ping(),
+    draining: lifecycle.draining,
     basePath: services.config.basePath,
     routes: (router: Router) => {
       for (const p of PLATFORMS) p.routes?.(router, services, services.parts(p));
@@ -159,6 +168,23 @@ export function drain(srv: http.Server, graceMs: number): Promise<void> {
   });
 }
 
+/**
+ * Waits (until `deadline`, epoch ms) for the refreshes this node has under way — the background
+ * refresher's, and those requests started ahead of expiry, which outlive their request — to finish:
+ * a refresh holds its token's lease until its result is written. Cutting one short would throw its
+ * token away and make another node fetch one more.
+ */
+async function settleRefreshes(services: Services, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    try {
+      if (services.engine.inFlight === 0 && (await services.store.heldLeases(services.nodeId)).length === 0) return;
+    } catch {
+      return; // the store is down: nothing more to wait for
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Boots a node: store, migrations, secrets, apps file, HTTP server. */
 export async function start(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Gatehouse> {
   upstreamUrls(config, PLATFORMS); // a bad GATEHOUSE_*_API is a configuration error before the store opens
@@ -166,9 +192,10 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   let server: http.Server | undefined;
   let startedEngine: Services['engine'] | undefined;
   let startedCallers: Services['callers'] | undefined;
+  let draining = false;
   try {
     const jwtSecret = await unlock(config, store, log);
-    const { services, registry, app } = compose(config, store, log, jwtSecret);
+    const { services, registry, app } = compose(config, store, log, jwtSecret, { draining: () => draining });
     if (config.appsFile) {
       const n = await services.apps.loadFile(config.appsFile);
       log.info({ apps: n }, 'apps file loaded');
@@ -191,19 +218,44 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     const line = await listening(config, services, port, registry.all().length);
     log.info(line.fields, line.message);
     const srv = server;
+    let endDrain = () => {};
+    const leave = async (graceMs: number, drainMs: number) => {
+      draining = true;
+      services.engine.stop(); // no new background refreshes; the other nodes' refreshers cover
+      if (drainMs > 0) {
+        await new Promise<void>((resolve) => {
+          const window = setTimeout(resolve, drainMs);
+          endDrain = () => {
+            clearTimeout(window);
+            resolve();
+          };
+        });
+      }
+      const deadline = Date.now() + graceMs;
+      await drain(srv, graceMs);
+      services.callers.stop();
+      services.pushes.stop();
+      await settleRefreshes(services, deadline);
+      try {
+        const released = await store.releaseLeases(services.nodeId);
+        if (released > 0) log.info({ released }, 'refresh leases released');
+      } catch (err) {
+        log.warn({ error: (err as Error).message }, 'could not release the refresh leases; they expire by themselves');
+      }
+      await store.close();
+    };
+    let closing: Promise<void> | undefined;
     return {
       services,
       registry,
       server: srv,
       port,
       jwtSecret,
-      close: async (graceMs = 5000) => {
-        await drain(srv, graceMs);
-        services.callers.stop();
-        services.engine.stop();
-        services.pushes.stop();
-        await store.close();
+      get draining() {
+        return draining;
       },
+      endDrain: () => endDrain(),
+      close: (graceMs = 5000, drainMs = 0) => (closing ??= leave(graceMs, drainMs)),
     };
   } catch (err) {
     server?.close();

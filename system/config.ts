@@ -34,6 +34,8 @@ export interface Config {
   backgroundRefresh: boolean;
   /** the path prefix every route is served under ('' = none; e.g. /release behind API Gateway) */
   basePath: string;
+  /** after SIGTERM / SIGINT: how long /readyz answers 503 while the node still serves, before it stops listening */
+  drainMs: number;
   /**
    * the environment the config was read from: the platforms read their upstream base URLs from it
    * (GATEHOUSE_WECHAT_API …, declared in each platform's contract and checked at start-up)
@@ -213,6 +215,7 @@ export function configFromEnv(env: Env): Config {
     refreshScanMs: int(env, 'GATEHOUSE_REFRESH_SCAN_MS', 1000, 50, 3_600_000),
     backgroundRefresh: bool(env, 'GATEHOUSE_BACKGROUND_REFRESH', true),
     basePath: basePath(env),
+    drainMs: int(env, 'GATEHOUSE_DRAIN_MS', 5000, 0, 600_000),
     env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GATEHOUSE_'))),
   };
 }

@@ -25,6 +25,11 @@ export interface ServerOptions<S> extends RpcOptions<S> {
    * Gateway: /release/healthz is /healthz, /healthz is 404
    */
   basePath?: string;
+  /**
+   * true once the node is shutting down: /readyz answers 503 (a load balancer takes the node out)
+   * while every other route is still served, each answer with `Connection: close`
+   */
+  draining?: () => boolean;
 }
 
 /** 127.0.0.0/8, ::1 and IPv4-mapped 127.x — the socket's own address, never a header */
@@ -81,7 +86,8 @@ export function mountAt(base: string): Koa.Middleware {
 
 /**
  * The HTTP face of gatehouse, in the order a request meets it:
- *   0. base path   — under GATEHOUSE_BASE_PATH only paths below it are served (as if it were the root)
+ *   0. lifecycle   — while draining every answer carries `Connection: close`; under a base path,
+ *                    only paths below it are served (as if it were the root)
  *   1. RPC         — POST /, /mina_auth, /mina_auth/: body (JSON, 64 KiB) → envelope dispatch
  *   2. guard       — for every other route nothing escapes as a 500; errors are logged with a request id
  *   3. routes      — /healthz, /readyz, /openrpc.json, then every area's routes
@@ -91,7 +97,13 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
   const app = new Koa({ proxy: opts.trustProxy });
   app.silent = true;
 
-  // 0. base path
+  // 0. lifecycle: a draining node lets clients' keep-alive connections go, so that when it stops
+  // listening no idle connection is left for a client to send on
+  const draining = opts.draining ?? (() => false);
+  app.use(async (ctx, next) => {
+    if (draining()) ctx.set('Connection', 'close');
+    await next();
+  });
   if (opts.basePath) app.use(mountAt(opts.basePath));
 
   // 1. RPC (first: it is the hot path; dispatch answers every failure with an envelope)
@@ -149,6 +161,11 @@ export function createServer<S>(opts: ServerOptions<S>): Koa {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
+    if (draining()) {
+      ctx.status = 503;
+      ctx.body = { status: 'draining' };
+      return;
+    }
     try {
       await opts.ready();
       ctx.body = { status: 'ok' };
