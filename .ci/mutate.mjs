@@ -23,7 +23,11 @@ export const GROUPS = {
     spec: ['test/system/dispatch.test.ts', 'test/system/rpc.test.ts'],
   },
   crypto: {
-    mutate: ['application/services/crypto/*.ts'],
+    mutate: [
+      'application/services/crypto/*.ts',
+      'application/platforms/fengniao/sign.ts',
+      'application/platforms/shansong/sign.ts',
+    ],
     spec: [
       'test/application/crypto-edges.test.ts',
       'test/application/crypto.test.ts',

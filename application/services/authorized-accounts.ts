@@ -1,7 +1,9 @@
 import { RpcError } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
 import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { Logger } from '../../system/log';
 import type { AppConfig, AppService } from './apps';
+import { eventIsCurrent } from './pushes';
 
 /** an account whose tokens may be served: authorized, not refused since, its refresh token known */
 const servable = (a: AuthorizerRow): boolean => a.authorized && !a.needsReauth && !!a.refreshToken;
@@ -19,6 +21,19 @@ export class AuthorizedAccounts {
     private readonly apps: AppService,
     readonly platform: string,
   ) {}
+
+  /**
+   * Whether an authorization push that carries a code for `account` still applies: not when it is a
+   * replay, or overtaken by a later event of the same account (logged; its code is not exchanged).
+   */
+  async eventApplies(owner: AppConfig, account: string | undefined, eventAt: number, log: Logger, infoType: string) {
+    if (!account || (await eventIsCurrent(this.store, this.platform, owner.appId, account, eventAt))) return true;
+    log.info(
+      { codeName: owner.codeName, account, infoType },
+      'authorization event older than the last one applied: ignored',
+    );
+    return false;
+  }
 
   /** the enabled app that a token row belongs to: its own token, or one of its accounts' (subject `appId:…`) */
   async ownerOf(row: TokenRow): Promise<AppConfig | null> {

@@ -8,6 +8,7 @@ import { Codes, RpcError, httpStatusOf, messageOf, type ErrcodeRules } from '../
 import { accessLine } from '../../system/rpc';
 import { unreachableError } from '../../system/upstream';
 import { claimCovers } from '../claims';
+import type { AppConfig } from './apps';
 import type { Services } from '../contract';
 import type { TokenSpec } from './tokens/engine';
 import { sendWithToken } from './tokens/spec';
@@ -98,7 +99,38 @@ export async function proxyBody(ctx: Koa.Context, limit: number): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
-const HOP_BY_HOP = new Set([
+/** What a merchant's signed proxy (Fengniao, Shansong) forwards: the app, the merchant, the platform path, the body. */
+export interface MerchantProxyRequest {
+  app: AppConfig;
+  merchant: string;
+  path: string;
+  body: Buffer | undefined;
+}
+
+/**
+ * The checks every merchant proxy makes first, in this order: the caller (scope and `apps` claim,
+ * 4001 / 4003), the enabled app of `:codeName` (404), the merchant of route parameter `param`
+ * (400 unless `valid`), the platform path after `/proxy/<platform>/{codeName}/{merchant}` (400), the
+ * body within GATEHOUSE_PROXY_BODY_LIMIT (413).
+ */
+export async function merchantProxyRequest(
+  ctx: Koa.Context,
+  sv: Services,
+  platform: string,
+  param: string,
+  valid: (merchant: string) => boolean,
+): Promise<MerchantProxyRequest> {
+  await proxyCaller(ctx, sv, platform);
+  const app = await sv.apps.get(platform, String(ctx.params.codeName));
+  if (!app?.enabled) throw new ProxyRefused(404, Codes.NO_APP);
+  const merchant = String(ctx.params[param]);
+  if (!valid(merchant)) throw new ProxyRefused(400, Codes.PARA_ERROR);
+  const path = platformPath(restOfPath(ctx, 4));
+  return { app, merchant, path, body: await proxyBody(ctx, sv.config.proxyBodyLimit) };
+}
+
+/** headers of one connection (RFC 9110 §7.6.1): never relayed in either direction */
+const HOP_BY_HOP_ONLY = [
   'connection',
   'keep-alive',
   'transfer-encoding',
@@ -107,9 +139,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'proxy-authenticate',
   'proxy-authorization',
-  'content-encoding',
-  'content-length',
-]);
+];
+/** …and, on answers fetch() has decoded already, the headers that described the body as it was sent */
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_ONLY, 'content-encoding', 'content-length']);
 
 /** passes a platform response through: status, headers (less hop-by-hop ones) and body */
 export function relay(ctx: Koa.Context, res: Response, body: Buffer | ReadableStream<Uint8Array> | null): void {
@@ -177,16 +209,7 @@ const PROXY_TIMEOUT_MS = 60_000;
 /** platform answers up to this size are read to look for an invalid-token errcode */
 const INSPECT_LIMIT = 1024 * 1024;
 const FORWARDED_HEADERS = ['content-type', 'accept', 'accept-language', 'user-agent'];
-const RELAY_SKIP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'proxy-authenticate',
-  'proxy-authorization',
-]);
+const RELAY_SKIP = new Set(HOP_BY_HOP_ONLY);
 // keep-alive connections to the platforms, shared by every proxy route (node:http is several
 // times cheaper per call than fetch here)
 const agents = {

@@ -6,15 +6,7 @@ import type { Services } from '../../contract';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { MERCHANT_ID, PLATFORM, type Fengniao, type FengniaoCallback } from './service';
 import { badStatePage, forwardTo, htmlPage, pageRateLimit } from '../../services/pages';
-import {
-  ProxyRefused,
-  platformPath,
-  proxyBody,
-  proxyCaller,
-  proxyRoute,
-  relay,
-  restOfPath,
-} from '../../services/proxy';
+import { ProxyRefused, merchantProxyRequest, proxyRoute, relay } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { routeApp } from '../../controllers/route-app';
 
@@ -117,13 +109,8 @@ export function routes(router: Router, sv: Services, rt: Fengniao): void {
   );
 
   const proxy = proxyRoute(sv, async (ctx) => {
-    await proxyCaller(ctx, sv, PLATFORM);
-    const app = await sv.apps.get(PLATFORM, String(ctx.params.codeName));
-    if (!app || !app.enabled) throw new ProxyRefused(404, Codes.NO_APP);
-    const merchantId = String(ctx.params.merchantId);
-    if (!MERCHANT_ID.test(merchantId)) throw new ProxyRefused(400, Codes.PARA_ERROR);
-    const path = platformPath(restOfPath(ctx, 4));
-    const raw = await proxyBody(ctx, sv.config.proxyBodyLimit);
+    const req = await merchantProxyRequest(ctx, sv, PLATFORM, 'merchantId', (m) => MERCHANT_ID.test(m));
+    const { app, merchant: merchantId, path, body: raw } = req;
     // the body is the business data: a JSON value, passed on as the exact text the caller sent
     let businessData = raw ? raw.toString('utf8') : '';
     if (businessData.trim() === '') businessData = '{}';

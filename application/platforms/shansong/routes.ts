@@ -3,15 +3,7 @@ import { readBody } from '../../../system/body';
 import { Codes, type RpcError } from '../../../system/errors';
 import type { Services } from '../../contract';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
-import {
-  ProxyRefused,
-  platformPath,
-  proxyBody,
-  proxyCaller,
-  proxyRoute,
-  relay,
-  restOfPath,
-} from '../../services/proxy';
+import { ProxyRefused, merchantProxyRequest, proxyRoute, relay } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { PLATFORM, Shansong } from './service';
 import { routeApp } from '../../controllers/route-app';
@@ -23,8 +15,6 @@ const failure = {
     `Shansong did not answer as expected (${e ? e.message : 'internal error'}). Please authorize again.`,
   warnRefused: true,
 };
-
-const PROXY_PREFIX_SEGMENTS = 4; // proxy / shansong / {codeName} / {merchantCode}
 
 export function routes(router: Router, sv: Services, rt: Shansong): void {
   const limited = pageRateLimit(sv.publicLimiter);
@@ -105,13 +95,8 @@ export function routes(router: Router, sv: Services, rt: Shansong): void {
   router.post(
     '/proxy/shansong/:codeName/:merchantCode{/*path}',
     proxyRoute(sv, async (ctx) => {
-      await proxyCaller(ctx, sv, PLATFORM);
-      const merchantCode = String(ctx.params.merchantCode);
-      const known = await sv.apps.get(PLATFORM, String(ctx.params.codeName));
-      if (!known?.enabled) throw new ProxyRefused(404, Codes.NO_APP);
-      if (!Shansong.validMerchantCode(merchantCode)) throw new ProxyRefused(400, Codes.PARA_ERROR);
-      const path = platformPath(restOfPath(ctx, PROXY_PREFIX_SEGMENTS));
-      const body = await proxyBody(ctx, sv.config.proxyBodyLimit);
+      const req = await merchantProxyRequest(ctx, sv, PLATFORM, 'merchantCode', Shansong.validMerchantCode);
+      const { app: known, merchant: merchantCode, path, body } = req;
       // the body is the business parameter `data`, passed on exactly as received (a JSON object)
       const text = body && body.length ? body.toString('utf8') : '';
       if (text.trim() !== '') {

@@ -8,7 +8,7 @@ import type { WechatClient } from './client';
 import { signPage } from '../../services/crypto/jssdk';
 import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
-import { eventIsCurrent, exchangeEventAt, forwardJson, pushEventAt, type PushLog } from '../../services/pushes';
+import { exchangeEventAt, forwardJson, pushEventAt, type PushLog } from '../../services/pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
@@ -271,13 +271,7 @@ export class WechatTp {
       case 'authorized':
       case 'updateauthorized': {
         const code = text(fields, 'AuthorizationCode');
-        if (code && authorizer && !(await eventIsCurrent(this.store, PLATFORM, tp.appId, authorizer, eventAt))) {
-          // a replay, or overtaken by a later (un)authorization: the code is not even exchanged
-          this.log.info(
-            { codeName: tp.codeName, authorizer, infoType },
-            'authorization event older than the last one applied: ignored',
-          );
-        } else if (code) {
+        if (code && (await this.authorizers.eventApplies(tp, authorizer, eventAt, this.log, infoType))) {
           try {
             await this.authorize(tp, code, eventAt);
           } catch (err) {

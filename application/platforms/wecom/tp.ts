@@ -7,7 +7,7 @@ import type { AppConfig, AppService } from '../../services/apps';
 import type { WecomClient } from './client';
 import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
-import { eventIsCurrent, exchangeEventAt, pushEventAt, type PushLog } from '../../services/pushes';
+import { exchangeEventAt, pushEventAt, type PushLog } from '../../services/pushes';
 import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, specKey, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
@@ -197,13 +197,7 @@ export class WecomTp {
       case 'create_auth':
       case 'reset_permanent_code': {
         const code = text(fields, 'AuthCode');
-        if (code && corpId && !(await eventIsCurrent(this.store, PLATFORM, tp.appId, corpId, eventAt))) {
-          // a replay, or overtaken by a later event of the corp: the code is not even exchanged
-          this.log.info(
-            { codeName: tp.codeName, corpId, infoType },
-            'authorization event older than the last one applied: ignored',
-          );
-        } else if (code) {
+        if (code && (await this.corps.eventApplies(tp, corpId, eventAt, this.log, infoType))) {
           try {
             corpId = await this.authorize(tp, code, eventAt);
           } catch (err) {
