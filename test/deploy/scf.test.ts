@@ -329,9 +329,11 @@ describe('Tencent SCF and API Gateway', function () {
       expect(r.stderr).to.match(/^GATEHOUSE_DATABASE_URL: /);
     });
 
-    it('listens on 0.0.0.0:9000 with the background refresher off; the signal reaches node (exit 0)', async function () {
+    it('listens on 0.0.0.0:9000, refresher off, no drain window; the signal reaches node (exit 0)', async function () {
       if (!(await portFree(9000))) skipBecause(this, 'port 9000 is in use on this machine');
-      const p = await bootstrap(env, '9000', '/readyz');
+      const { GATEHOUSE_DRAIN_MS: _drain, ...defaults } = env;
+      void _drain;
+      const p = await bootstrap(defaults, '9000', '/readyz');
       const line = logLines(p.output()).find((l) => String(l.msg).startsWith('gatehouse listening'));
       expect(line).to.include({
         host: '0.0.0.0',
@@ -343,6 +345,10 @@ describe('Tencent SCF and API Gateway', function () {
       p.kill('SIGTERM'); // to the script's pid: exec made it node's
       const exit = await p.exited;
       expect({ code: exit.code, signal: exit.signal }, p.output()).to.deep.equal({ code: 0, signal: null });
+      expect(logLines(p.output()).find((l) => String(l.msg).startsWith('shutting down'))).to.include({
+        signal: 'SIGTERM',
+        drainMs: 0,
+      });
     });
 
     it('PORT moves it, GATEHOUSE_PORT wins over PORT; a base path shows in the start-up line', async () => {
