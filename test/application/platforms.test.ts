@@ -1,0 +1,104 @@
+// The platform contract (application/contract.ts) and its list (application/platforms.ts): one folder and
+// one line per platform, nothing else naming a platform, and every app kind's sample valid by its own schema.
+import { expect } from 'chai';
+import fs from 'node:fs';
+import path from 'node:path';
+import { APP_KINDS } from '../../application';
+import { PLATFORMS } from '../../application/platforms';
+import { AppService } from '../../application/services/apps';
+import { SecretBox } from '../../system/secretbox';
+import type { Store } from '../../db/store';
+
+const ROOT = path.join(__dirname, '..', '..');
+const PLATFORMS_DIR = path.join(ROOT, 'application', 'platforms');
+
+/** every .ts file below a folder, as paths relative to the repository */
+function tsFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return tsFiles(p);
+    return e.name.endsWith('.ts') ? [path.relative(ROOT, p)] : [];
+  });
+}
+
+/** the relative imports of a file, resolved to repository paths (without extension) */
+function importsOf(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  return [...text.matchAll(/from '(\.[^']+)'/g)].map((m) =>
+    path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), m[1])),
+  );
+}
+
+describe('platforms: one folder, one contract, one line', () => {
+  it('the list names each folder under application/platforms/ once, in name order, by its own name', () => {
+    const folders = fs
+      .readdirSync(PLATFORMS_DIR, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+    expect(PLATFORMS.map((p) => p.name)).to.deep.equal(folders);
+    for (const p of PLATFORMS) {
+      // the folder's own default export is the listed contract
+      const mod = module.require(path.join(PLATFORMS_DIR, p.name)) as { default: unknown };
+      expect(mod.default, p.name).to.equal(p);
+    }
+  });
+
+  it('nothing outside a platform folder imports it, but the list (and workauth, the Wafer forms of WeCom)', () => {
+    const allowed: Record<string, string[]> = {
+      'application/platforms.ts': PLATFORMS.map((p) => p.name),
+      'application/controllers/workauth/index.ts': ['wecom'],
+    };
+    const outside = ['application', 'system', 'db']
+      .flatMap((d) => tsFiles(path.join(ROOT, d)))
+      .concat(['index.ts'])
+      .filter((f) => !f.startsWith('application/platforms/'));
+    expect(outside.length).to.be.greaterThan(40);
+    const found: string[] = [];
+    for (const f of outside) {
+      for (const target of importsOf(f)) {
+        const m = /^application\/platforms\/([^/]+)/.exec(target);
+        if (m && !(allowed[f] ?? []).includes(m[1])) found.push(`${f} → ${target}`);
+      }
+    }
+    expect(found).to.deep.equal([]);
+  });
+
+  it('a platform folder imports no other platform folder but WeChat (the errcode rules and replies WeCom shares)', () => {
+    const found: string[] = [];
+    for (const p of PLATFORMS) {
+      for (const f of tsFiles(path.join(PLATFORMS_DIR, p.name))) {
+        for (const target of importsOf(f)) {
+          const m = /^application\/platforms\/([^/]+)/.exec(target);
+          if (m && m[1] !== p.name && !(m[1] === 'wechat' && target.endsWith('/client')))
+            found.push(`${f} → ${target}`);
+        }
+      }
+    }
+    expect(found).to.deep.equal([]);
+  });
+
+  it("every app kind's sample is valid by its own schema, holds its secret fields, and has an identity", () => {
+    const apps = new AppService({} as Store, new SecretBox(undefined));
+    for (const kind of APP_KINDS) apps.defineKind(kind);
+    const names = APP_KINDS.map((k) => k.platform);
+    expect(new Set(names).size, 'kind names are unique').to.equal(names.length);
+    for (const kind of APP_KINDS) {
+      const valid = apps.validate(kind.platform, kind.sample);
+      for (const f of kind.secrets) expect(valid[f], `${kind.platform}.${f}`).to.be.a('string').and.not.equal('');
+      expect(apps.identityOf(kind.platform, valid), kind.platform).to.be.a('string').and.not.equal('undefined');
+    }
+  });
+
+  it('every platform declares its upstream base URLs, each overridable by a GATEHOUSE_ variable of its own', () => {
+    const envs = PLATFORMS.flatMap((p) => Object.values(p.upstreams).map((u) => u.env));
+    expect(new Set(envs).size).to.equal(envs.length);
+    for (const p of PLATFORMS) {
+      expect(Object.keys(p.upstreams), p.name).to.not.be.empty;
+      for (const u of Object.values(p.upstreams)) {
+        expect(u.env).to.match(/^GATEHOUSE_[A-Z0-9_]+$/);
+        expect(() => new URL(u.url)).to.not.throw();
+      }
+    }
+  });
+});
