@@ -34,7 +34,8 @@ export async function serve(env: Record<string, string>, cwd = ROOT): Promise<Se
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   const child = spawn(process.execPath, [...TSX, 'serve'], {
     cwd,
-    env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env },
+    // no drain window unless a test asks for one (GATEHOUSE_DRAIN_MS: every stop would wait 5 s)
+    env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_DRAIN_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   captureChild(child, 'serve');

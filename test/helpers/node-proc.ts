@@ -23,7 +23,8 @@ export async function serveNode(env: Record<string, string>, port: number): Prom
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GATEHOUSE_')));
   const child = spawn(process.execPath, [...TSX, 'serve'], {
     cwd: ROOT,
-    env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', ...env, GATEHOUSE_PORT: String(port) },
+    // no drain window unless a test asks for one (GATEHOUSE_DRAIN_MS: every stop would wait 5 s)
+    env: { ...clean, GATEHOUSE_HOST: '127.0.0.1', GATEHOUSE_DRAIN_MS: '0', ...env, GATEHOUSE_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   captureChild(child, `node-${port}`);
