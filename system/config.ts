@@ -17,6 +17,11 @@ export interface Config {
   upstreamTimeoutMs: number;
   publicRateLimit: number;
   trustProxy: boolean;
+  /**
+   * WeChat Cloud Hosting: accept the decrypted JSON pushes its internal network delivers with an
+   * `x-wx-source` header on the WeChat callback routes (never trusted otherwise)
+   */
+  cloudHosting: boolean;
   metricsToken?: string;
   pushRetentionDays: number;
   /** largest request body a proxy route forwards (bytes) */
@@ -207,6 +212,7 @@ export function configFromEnv(env: Env): Config {
     upstreamTimeoutMs: int(env, 'GATEHOUSE_UPSTREAM_TIMEOUT_MS', 3000, 1, 600000),
     publicRateLimit: int(env, 'GATEHOUSE_PUBLIC_RATE_LIMIT', 100, 0, 10_000_000),
     trustProxy: bool(env, 'GATEHOUSE_TRUST_PROXY', false),
+    cloudHosting: bool(env, 'GATEHOUSE_CLOUD_HOSTING', false),
     metricsToken: env.GATEHOUSE_METRICS_TOKEN || undefined,
     pushRetentionDays: int(env, 'GATEHOUSE_PUSH_RETENTION_DAYS', 7, 1, 3650),
     proxyBodyLimit: int(env, 'GATEHOUSE_PROXY_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

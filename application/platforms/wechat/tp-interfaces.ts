@@ -5,6 +5,8 @@ import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
+import { cloudHostingPush } from '../../services/cloud-hosting';
+import { PushRejected } from '../../services/crypto/msgcrypt';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { Codes, type RpcError } from '../../../system/errors';
 import { routeApp } from '../../controllers/route-app';
@@ -106,13 +108,17 @@ const failure = {
 };
 
 export function tpRoutes(router: Router, sv: Services, rt: WechatParts): void {
-  // a push to the platform: decrypted, handled, answered `success`
+  // a push to the platform: decrypted (or delivered decrypted by Cloud Hosting), handled, answered `success`
   const push = (handle: (t: AppConfig, fields: Record<string, unknown>, ctx: Koa.Context) => Promise<void>) =>
     pushRoute(sv.log, async (ctx) => {
       const t = await routeApp(ctx, sv, 'wechat_tp');
       if (!t) return;
-      const pushed = await readEncryptedPush(ctx, rt.tp.crypt(t));
-      await handle(t, pushed.fields, ctx);
+      const hosted = await cloudHostingPush(ctx, sv.config.cloudHosting);
+      // a decrypted push names its platform only in AppId: another platform's is refused
+      if (hosted && typeof hosted.AppId === 'string' && hosted.AppId !== t.appId)
+        throw new PushRejected(403, 'another platform');
+      const fields = hosted ?? (await readEncryptedPush(ctx, rt.tp.crypt(t))).fields;
+      await handle(t, fields, ctx);
       ctx.type = 'text/plain';
       ctx.body = 'success';
     });
