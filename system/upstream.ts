@@ -111,9 +111,17 @@ export class Upstream {
   ) {}
 
   private count(req: UpstreamRequest, errcode: string, started: number): void {
+    this.record(req.platform, req.api, errcode, started);
+  }
+
+  /**
+   * Counts a platform call made by other means (the token proxies stream through node:http): the same
+   * gatehouse_upstream_requests_total / _duration_seconds series, the same errcode labels.
+   */
+  record(platform: string, api: string, errcode: string, started: number): void {
     if (!this.metrics) return;
-    this.metrics.upstream.inc({ platform: req.platform, api: req.api, errcode });
-    this.metrics.upstreamSeconds.observe({ platform: req.platform, api: req.api }, (Date.now() - started) / 1000);
+    this.metrics.upstream.inc({ platform, api, errcode });
+    this.metrics.upstreamSeconds.observe({ platform, api }, (Date.now() - started) / 1000);
   }
 
   /** sends the request and reads the whole answer; a call that got no answer is counted, logged and a 1005 */

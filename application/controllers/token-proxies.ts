@@ -20,12 +20,14 @@ export interface ProxyRoute {
   spec(app: AppConfig, subject: string): Promise<TokenSpec> | TokenSpec;
 }
 
-/** Registers the token proxies of a platform family, all forwarding to `base`; `rules` read its errcodes. */
+/**
+ * Registers the token proxies of a platform: `upstream` names it in the metrics, `base` is where they
+ * forward, `rules` read its errcodes.
+ */
 export function tokenProxies(
   router: Router,
   sv: Services,
-  base: string,
-  rules: ErrcodeRules,
+  { upstream, base, rules }: { upstream: string; base: string; rules: ErrcodeRules },
   routes: ProxyRoute[],
 ): void {
   for (const r of routes) {
@@ -39,7 +41,15 @@ export function tokenProxies(
     // fixed segments before the platform path: proxy, <segment>, {codeName}[, {subject}]
     router.all(
       path,
-      tokenProxy(sv, { platform: r.platform, base, param: r.param, fixed: r.subject ? 4 : 3, resolve, rules }),
+      tokenProxy(sv, {
+        platform: r.platform,
+        upstream,
+        base,
+        param: r.param,
+        fixed: r.subject ? 4 : 3,
+        resolve,
+        rules,
+      }),
     );
   }
 }

@@ -192,6 +192,8 @@ export interface ProxyTarget {
 export interface TokenProxy {
   /** app platform: the caller's scope must cover `proxy.<platform>` */
   platform: string;
+  /** the platform's name in the upstream metrics and logs (`wechat`) */
+  upstream: string;
   /** the platform's base URL */
   base: string;
   /** the query parameter that carries the token */
@@ -304,15 +306,24 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       try {
         res = await platformCall(url, ctx.method, headers, body);
       } catch (err) {
+        sv.upstream.record(p.upstream, 'proxy', 'unreachable', started);
         // logged like every other platform call: platform, host, errno — never the path or query
         throw unreachableError(sv.log, p.platform, 'proxy', url, err, PROXY_TIMEOUT_MS, started);
       }
+      const status = res.statusCode ?? 0;
+      // counted at the answer's head: a platform error code when a 2xx answer is read below
+      const counted = (label: string) => sv.upstream.record(p.upstream, 'proxy', label, started);
+      if (status < 200 || status > 299) counted(`http_${status}`);
       const type = String(res.headers['content-type'] ?? '');
       const length = Number(res.headers['content-length'] ?? 0);
-      if (!first || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.headers['content-encoding'])
+      if (!first || !/json|text\/plain/i.test(type) || length > INSPECT_LIMIT || res.headers['content-encoding']) {
+        if (status >= 200 && status <= 299) counted('0');
         return { res, body: res };
+      }
       try {
-        return { res, body: await readAll(res) };
+        const read = await readAll(res);
+        if (status >= 200 && status <= 299) counted(String(errcodeIn(read) ?? 0));
+        return { res, body: read };
       } catch {
         throw new RpcError('UPSTREAM_UNREACHABLE', '', `${p.platform} proxy: platform answer cut off`);
       }

@@ -157,6 +157,32 @@ describe('token proxies', function () {
     expect(seen).to.have.length(2);
     expect(seen[0].query.access_token[0]).to.equal(first);
     expect(seen[1].query.access_token[0]).to.not.equal(first);
+    // the refusing answer is counted with the errcode it carried
+    expect(await (await fetch(`${node.url}/metrics`)).text()).to.match(
+      /^gatehouse_upstream_requests_total\{platform="wechat",api="proxy",errcode="40001"\} [1-9]/m,
+    );
+  });
+
+  it('proxied calls are counted in the upstream metrics like every other platform call (api "proxy")', async () => {
+    const metrics = async () => {
+      const text = await (await fetch(`${node.url}/metrics`)).text();
+      const counts: Record<string, number> = {};
+      for (const m of text.matchAll(
+        /^gatehouse_upstream_requests_total\{platform="wechat",api="proxy",errcode="([^"]+)"\} (\d+)$/gm,
+      ))
+        counts[m[1]] = Number(m[2]);
+      return counts;
+    };
+    const before = await metrics();
+    await call('/proxy/wechat-app/mp/cgi-bin/user/get');
+    expect(seen).to.have.length(1);
+    expect((await metrics())['0']).to.equal((before['0'] ?? 0) + 1);
+    await call('/proxy/wechat-app/mp/cgi-bin/media/get?media_id=m1');
+    // every platform call the proxy made is counted once (the binary answer streamed, not read)
+    const after = await metrics();
+    const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    expect(total(after) - total(before)).to.equal(2);
+    expect(after['0']).to.equal((before['0'] ?? 0) + 2);
   });
 
   it('works with the wechat-api client library pointed at the proxy', async () => {

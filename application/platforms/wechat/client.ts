@@ -43,7 +43,8 @@ export function checkErrcode<T extends WechatReply>(platform: string, body: T): 
   return body;
 }
 
-export function tokenOf(platform: string, api: string, body: TokenReply, field: 'access_token' | 'ticket'): Fetched {
+/** the token (or ticket) a reply carries in `field`, with its expires_in; a 1007 when either is missing */
+export function tokenOf(platform: string, api: string, body: Record<string, unknown>, field: string): Fetched {
   const value = body[field];
   const expiresIn = Number(body.expires_in);
   if (typeof value !== 'string' || !value || !Number.isFinite(expiresIn) || expiresIn <= 0) {
@@ -129,12 +130,7 @@ export class WechatClient {
       component_appsecret: secret,
       component_verify_ticket: verifyTicket,
     });
-    return tokenOf(
-      'wechat',
-      'api_component_token',
-      { ...body, access_token: body.component_access_token as string },
-      'access_token',
-    );
+    return tokenOf('wechat', 'api_component_token', body, 'component_access_token');
   }
 
   async preAuthCode(componentToken: string, componentAppId: string): Promise<string> {
@@ -175,12 +171,7 @@ export class WechatClient {
       authorizer_appid: authorizerAppId,
       authorizer_refresh_token: refreshToken,
     });
-    const t = tokenOf(
-      'wechat',
-      'api_authorizer_token',
-      { ...body, access_token: body.authorizer_access_token as string },
-      'access_token',
-    );
+    const t = tokenOf('wechat', 'api_authorizer_token', body, 'authorizer_access_token');
     const rotated =
       typeof body.authorizer_refresh_token === 'string' && body.authorizer_refresh_token
         ? body.authorizer_refresh_token

@@ -6,7 +6,7 @@ import { WECHAT_ERRCODES } from './client';
 
 /** /proxy/wechat-app, /proxy/wechat-tp, /proxy/wechat-tpauth (§7) */
 export function wechatProxies(router: Router, sv: Services, rt: WechatParts): void {
-  tokenProxies(router, sv, rt.urls.api, WECHAT_ERRCODES, [
+  tokenProxies(router, sv, { upstream: 'wechat', base: rt.urls.api, rules: WECHAT_ERRCODES }, [
     {
       segment: 'wechat-app',
       platform: 'wechat_app',

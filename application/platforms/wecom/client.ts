@@ -57,12 +57,7 @@ export class WecomClient {
       suite_secret: secret,
       suite_ticket: suiteTicket,
     });
-    return tokenOf(
-      'wecom',
-      'get_suite_token',
-      { ...body, access_token: body.suite_access_token as string },
-      'access_token',
-    );
+    return tokenOf('wecom', 'get_suite_token', body, 'suite_access_token');
   }
 
   /** GET get_pre_auth_code: a pre-authorization code for the install page */

@@ -6,7 +6,7 @@ import { WECHAT_ERRCODES } from '../wechat/client';
 
 /** /proxy/wecom-corp, /proxy/wecom-tp, /proxy/wecom-tpauth (§7) */
 export function wecomProxies(router: Router, sv: Services, rt: WecomParts): void {
-  tokenProxies(router, sv, rt.urls.api, WECHAT_ERRCODES, [
+  tokenProxies(router, sv, { upstream: 'wecom', base: rt.urls.api, rules: WECHAT_ERRCODES }, [
     {
       segment: 'wecom-corp',
       platform: 'wecom_corp',
