@@ -15,7 +15,7 @@ import { descendants, launch, stillAlive, type Started } from '../helpers/proces
 import { until } from '../helpers/wait';
 
 const WX = 'wxshutdown0000001';
-const TOKEN = signCaller(JWT_SECRET, { sub: 'shutdown-test', scope: '*', ttlSeconds: 600 });
+const TOKEN = signCaller(JWT_SECRET, { sub: 'shutdown-test', scope: '*', ttlSeconds: 3600 }); // signed at load: outlives a long suite
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function rpc(url: string, interfaceName: string, para: unknown) {
