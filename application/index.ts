@@ -175,14 +175,10 @@ export function drain(srv: http.Server, graceMs: number): Promise<void> {
  * token away and make another node fetch one more.
  */
 async function settleRefreshes(services: Services, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
-    try {
-      if (services.engine.inFlight === 0 && (await services.store.heldLeases(services.nodeId)).length === 0) return;
-    } catch {
-      return; // the store is down: nothing more to wait for
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadline - Date.now()))));
+  await Promise.race([services.engine.settled(), late]);
+  clearTimeout(timer);
 }
 
 /** Boots a node: store, migrations, secrets, apps file, HTTP server. */

@@ -363,11 +363,6 @@ export abstract class SqlStore implements Store {
     );
   }
 
-  async heldLeases(owner: string): Promise<string[]> {
-    const rows = await this.all('SELECT token_key FROM tokens WHERE lease_owner = ? ORDER BY token_key', [owner]);
-    return rows.map((r) => String(r.token_key));
-  }
-
   async releaseLeases(owner: string): Promise<number> {
     return this.run('UPDATE tokens SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?', [owner]);
   }

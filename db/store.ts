@@ -184,8 +184,6 @@ export interface Store {
   saveToken(key: string, owner: string, w: TokenWrite): Promise<boolean>;
   /** frees the lease held by owner, recording the error (null keeps the last one) */
   releaseLease(key: string, owner: string, error: string | null, now: number): Promise<void>;
-  /** the keys of the tokens whose refresh lease `owner` holds (expired or not) */
-  heldLeases(owner: string): Promise<string[]>;
   /**
    * frees every refresh lease `owner` holds (a node leaving: another node may refresh those tokens
    * at once instead of waiting for the leases to expire); values and errors are kept. Returns how many.

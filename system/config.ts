@@ -58,6 +58,14 @@ export class ConfigError extends Error {
 
 export type Env = Record<string, string | undefined>;
 
+/** the variables that hold credentials: read into their own fields above, never kept in `env` */
+const CREDENTIALS = new Set([
+  'GATEHOUSE_MASTER_KEY',
+  'GATEHOUSE_JWT_SECRET',
+  'GATEHOUSE_DATABASE_URL',
+  'GATEHOUSE_METRICS_TOKEN',
+]);
+
 function str(env: Env, name: string, def: string): string {
   const v = env[name];
   return v === undefined || v === '' ? def : v;
@@ -222,7 +230,7 @@ export function configFromEnv(env: Env): Config {
     backgroundRefresh: bool(env, 'GATEHOUSE_BACKGROUND_REFRESH', true),
     basePath: basePath(env),
     drainMs: int(env, 'GATEHOUSE_DRAIN_MS', 5000, 0, 600_000),
-    env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GATEHOUSE_'))),
+    env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GATEHOUSE_') && !CREDENTIALS.has(k))),
   };
 }
 

@@ -25,7 +25,8 @@ export async function cloudHostingPush(
   ctx: Koa.Context,
   enabled: boolean,
 ): Promise<Record<string, unknown> | undefined> {
-  if (!enabled || !ctx.get('x-wx-source')) return undefined;
+  // (Cloud Hosting may also pass an encrypted XML push on: that is read and verified as everywhere)
+  if (!enabled || !ctx.get('x-wx-source') || !ctx.is('json')) return undefined;
   const text = await readBody(ctx.req, PUSH_LIMIT);
   // checked on the text first: JSON.parse is slow on absurd nesting
   if (jsonTextTooDeep(text)) throw new PushRejected(400, 'body nested too deeply');

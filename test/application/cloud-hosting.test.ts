@@ -84,7 +84,7 @@ describe('WeChat Cloud Hosting pushes (x-wx-source, decrypted JSON)', () => {
     expect(t.returnData.token).to.be.a('string').and.not.equal('');
   });
 
-  it('the encrypted, signed XML push is still accepted on the same route with the flag on', async () => {
+  it('the encrypted, signed XML push is still accepted on the same route with the flag on (with the header too)', async () => {
     await start(true);
     const p = signedPush(
       TOKEN,
@@ -92,7 +92,12 @@ describe('WeChat Cloud Hosting pushes (x-wx-source, decrypted JSON)', () => {
       COMPONENT,
       xml({ AppId: COMPONENT, CreateTime: 10, InfoType: 'component_verify_ticket', ComponentVerifyTicket: 'xml-t' }),
     );
-    const res = await fetch(`${node!.url}/wechat-tp/tp/events?${p.query}`, { method: 'POST', body: p.body });
+    // as Cloud Hosting passes on an encrypted push too: with its header, as XML
+    const res = await fetch(`${node!.url}/wechat-tp/tp/events?${p.query}`, {
+      method: 'POST',
+      body: p.body,
+      headers: { 'content-type': 'text/xml', 'x-wx-source': 'wx-cloudrun' },
+    });
     expect([res.status, await res.text()]).to.deep.equal([200, 'success']);
     expect((await stored()).map((r) => r.value)).to.deep.equal(['xml-t']);
   });

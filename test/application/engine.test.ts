@@ -637,6 +637,30 @@ describe('token engine decision table', function () {
     });
   });
 
+  describe('settled: what a stopping node waits for', () => {
+    it('resolves at once when nothing is under way, and only once every refresh in flight has settled', async () => {
+      const e = engine();
+      let settled = false;
+      await e.settled();
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const slow = scripted([async () => (await gate, tok('S'))]);
+      const failing = scripted([async () => (await gate, Promise.reject(unreachable()))]);
+      const got = e.get(slow);
+      const lost = e.get(failing).catch(() => undefined);
+      await until(() => slow.calls.length === 1 && failing.calls.length === 1);
+      const waiting = e.settled().then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(settled, 'settled while two refreshes are under way').to.equal(false);
+      release();
+      await waiting;
+      expect((await got).value).to.equal('S');
+      await lost;
+      // the failing one was retried (unreachable) and settled too: nothing is left in flight
+      await e.settled();
+    });
+  });
+
   describe('seed, clear, and a store that is down', () => {
     it('seed stores a handed-over token so that the first get does not fetch', async () => {
       const e = engine();

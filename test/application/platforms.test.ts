@@ -6,6 +6,7 @@ import path from 'node:path';
 import { APP_KINDS } from '../../application';
 import { PLATFORMS } from '../../application/platforms';
 import { AppService } from '../../application/services/apps';
+import { configFromEnv } from '../../system/config';
 import { SecretBox } from '../../system/secretbox';
 import type { Store } from '../../db/store';
 
@@ -88,6 +89,19 @@ describe('platforms: one folder, one contract, one line', () => {
       for (const f of kind.secrets) expect(valid[f], `${kind.platform}.${f}`).to.be.a('string').and.not.equal('');
       expect(apps.identityOf(kind.platform, valid), kind.platform).to.be.a('string').and.not.equal('undefined');
     }
+  });
+
+  it('the environment the platforms read their URLs from holds no credential (config.env)', () => {
+    const config = configFromEnv({
+      GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      GATEHOUSE_JWT_SECRET: 'jwt-secret-0123456789',
+      GATEHOUSE_DATABASE_URL: 'mariadb://u:db-password@127.0.0.1:3306/gh',
+      GATEHOUSE_METRICS_TOKEN: 'metrics-token-1',
+      GATEHOUSE_WECHAT_API: 'http://127.0.0.1:9/',
+      HOME: '/root',
+    });
+    expect(config.env).to.deep.equal({ GATEHOUSE_WECHAT_API: 'http://127.0.0.1:9/' });
+    expect(config.jwtSecret).to.equal('jwt-secret-0123456789');
   });
 
   it('every platform declares its upstream base URLs, each overridable by a GATEHOUSE_ variable of its own', () => {

@@ -552,6 +552,18 @@ export class TokenEngine {
     return started;
   }
 
+  /**
+   * Resolves once no refresh is under way on this node — the refresher's and those requests started
+   * ahead of expiry, which outlive their request. A stopping node waits for them: each holds its
+   * token's lease until its result is written.
+   */
+  async settled(): Promise<void> {
+    while (this.flights.size > 0 || this.running > 0) {
+      if (this.flights.size > 0) await Promise.allSettled([...this.flights.values()].map((f) => f.promise));
+      else await new Promise((r) => setTimeout(r, 20)); // a refresher pass still resolving its spec
+    }
+  }
+
   /** refreshes in flight started by the refresher (for tests) */
   get inFlight(): number {
     return this.running;
