@@ -33,11 +33,9 @@ export interface Services extends PlatformDeps {
   parts<R>(platform: Platform<R>): R;
 }
 
-/** An upstream base URL of a platform: the variable that overrides it (tests, proxies) and its default. */
-export interface UpstreamUrl {
-  env: string;
-  url: string;
-}
+/** the variable that overrides a platform's upstream base URL `key` (tests, egress proxies): GATEHOUSE_WECHAT_API … */
+export const upstreamEnv = (p: Platform, key: string): string =>
+  `GATEHOUSE_${p.name.toUpperCase()}_${key.toUpperCase()}`;
 
 /**
  * A platform: one folder under `platforms/`, one line in `platforms.ts`. Nothing outside its folder
@@ -48,8 +46,8 @@ export interface Platform<R = unknown, U extends string = string> {
   name: string;
   /** its kinds of app config (§6): JSON Schema, identity, secret fields, a sample */
   apps: AppKind[];
-  /** its upstream base URLs by key (GATEHOUSE_* variables, checked at start-up) */
-  upstreams: Record<U, UpstreamUrl>;
+  /** its upstream base URLs by key, each overridden by its `upstreamEnv` variable (checked at start-up) */
+  upstreams: Record<U, string>;
   /**
    * Builds its parts from the shared services and its resolved upstream URLs: its client, its
    * token kinds (each spec with its background resolver, registered with the engine here) and

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { PROTOCOL_FILE, regions, staleRegions } from '../docs/generate';
 import { Codes } from '../system/errors';
 import { PLATFORMS } from '../application/platforms';
+import { upstreamEnv } from '../application/contract';
 
 /**
  * The docs stand alone in the repo: every relative link in README.md and docs/ points to a file
@@ -214,7 +215,7 @@ describe('docs', function () {
       expect(text, `${code} ${message}`).to.include(`| ${code} | \`${message}\` |`);
     const config = fs.readFileSync(path.join(ROOT, 'system/config.ts'), 'utf8');
     // the framework's variables, and the upstream base URLs each platform's contract declares
-    const upstreams = PLATFORMS.flatMap((p) => Object.values<{ env: string }>(p.upstreams).map((u) => u.env));
+    const upstreams = PLATFORMS.flatMap((p) => Object.keys(p.upstreams).map((k) => upstreamEnv(p, k)));
     expect(upstreams).to.include('GATEHOUSE_WECHAT_API');
     const vars = [...new Set([...(config.match(/GATEHOUSE_[A-Z_]+/g) ?? []), ...upstreams])];
     expect(vars.length).to.be.greaterThan(20);

@@ -8,7 +8,7 @@ import { Metrics } from '../../system/metrics';
 import { RateLimiter } from '../../system/ratelimit';
 import { Upstream } from '../../system/upstream';
 import type { Store } from '../../db/store';
-import type { Platform, Services } from '../contract';
+import { upstreamEnv, type Platform, type Services } from '../contract';
 import { AppService, type AppKind } from './apps';
 import { AuthStates } from './auth-states';
 import type { PlatformDeps } from './deps';
@@ -24,7 +24,9 @@ export function upstreamUrls(config: Config, platforms: readonly Platform[]): Ma
   return new Map(
     platforms.map((p) => [
       p,
-      Object.fromEntries(Object.entries(p.upstreams).map(([k, u]) => [k, httpUrl(config.env, u.env, u.url)])),
+      Object.fromEntries(
+        Object.entries<string>(p.upstreams).map(([k, url]) => [k, httpUrl(config.env, upstreamEnv(p, k), url)]),
+      ),
     ]),
   );
 }

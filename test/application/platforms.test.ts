@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { APP_KINDS } from '../../application';
 import { PLATFORMS } from '../../application/platforms';
+import { upstreamEnv } from '../../application/contract';
 import { AppService } from '../../application/services/apps';
 import { configFromEnv } from '../../system/config';
 import { SecretBox } from '../../system/secretbox';
@@ -91,6 +92,21 @@ describe('platforms: one folder, one contract, one line', () => {
     }
   });
 
+  it("an app kind's secrets are its writeOnly fields, and the fields it requires those not optional()", () => {
+    const kinds = new Map(APP_KINDS.map((k) => [k.platform, k]));
+    expect(kinds.get('wechat_tp')!.secrets).to.deep.equal(['secret', 'token', 'aesKey']);
+    expect(kinds.get('wecom_corp')!.secrets).to.deep.equal(['secret']);
+    expect(kinds.get('cos')!.secrets).to.deep.equal(['secretKey']);
+    expect(kinds.get('wechat_tp')!.schema.required).to.deep.equal(['appId', 'secret', 'token', 'aesKey']);
+    expect(kinds.get('wechat_tp')!.schema.additionalProperties).to.equal(false);
+    for (const kind of APP_KINDS) {
+      const props = kind.schema.properties as Record<string, { writeOnly?: boolean }>;
+      const writeOnly = Object.keys(props).filter((k) => props[k].writeOnly);
+      expect(kind.secrets, kind.platform).to.deep.equal(writeOnly).and.not.be.empty;
+      expect(kind.schema.required, kind.platform).to.include(kind.idField);
+    }
+  });
+
   it('the environment the platforms read their URLs from holds no credential (config.env)', () => {
     const config = configFromEnv({
       GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
@@ -105,14 +121,12 @@ describe('platforms: one folder, one contract, one line', () => {
   });
 
   it('every platform declares its upstream base URLs, each overridable by a GATEHOUSE_ variable of its own', () => {
-    const envs = PLATFORMS.flatMap((p) => Object.values(p.upstreams).map((u) => u.env));
+    const envs = PLATFORMS.flatMap((p) => Object.keys(p.upstreams).map((k) => upstreamEnv(p, k)));
     expect(new Set(envs).size).to.equal(envs.length);
+    expect(envs).to.include.members(['GATEHOUSE_WECHAT_API', 'GATEHOUSE_WECHAT_MP', 'GATEHOUSE_WECOM_OPEN']);
     for (const p of PLATFORMS) {
       expect(Object.keys(p.upstreams), p.name).to.not.be.empty;
-      for (const u of Object.values(p.upstreams)) {
-        expect(u.env).to.match(/^GATEHOUSE_[A-Z0-9_]+$/);
-        expect(() => new URL(u.url)).to.not.throw();
-      }
+      for (const url of Object.values<string>(p.upstreams)) expect(() => new URL(url)).to.not.throw();
     }
   });
 });

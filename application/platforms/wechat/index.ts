@@ -1,6 +1,6 @@
 import { definePlatform } from '../../contract';
 import { s } from '../../schema';
-import { configSchema, field } from '../../controllers/platform-fields';
+import { appKind, field, optional } from '../../controllers/platform-fields';
 import { AES_SAMPLE } from '../../services/apps';
 import { interfaces } from './interfaces';
 import { buildWechat } from './parts';
@@ -10,27 +10,20 @@ import { tpInterfaces, tpRoutes } from './tp-interfaces';
 /** WeChat official accounts and mini programs (wechat_app) and third-party platforms (wechat_tp). */
 export default definePlatform({
   name: 'wechat',
-  upstreams: {
-    api: { env: 'GATEHOUSE_WECHAT_API', url: 'https://api.weixin.qq.com' },
-    mp: { env: 'GATEHOUSE_WECHAT_MP', url: 'https://mp.weixin.qq.com' },
-  },
+  upstreams: { api: 'https://api.weixin.qq.com', mp: 'https://mp.weixin.qq.com' },
   apps: [
-    {
-      platform: 'wechat_app',
-      idField: 'appId',
-      secrets: ['secret'],
-      schema: configSchema(
-        {
-          appId: field.id,
-          secret: field.secret,
-          tokenMode: s.oneOf(['stable', 'classic']),
-          default: s.bool(),
-          loginDurationDays: s.int(1, 3650),
-          sessionDurationSeconds: s.int(60, 315_360_000),
-        },
-        ['appId', 'secret'],
-      ),
-      sample: {
+    appKind(
+      'wechat_app',
+      'appId',
+      {
+        appId: field.id,
+        secret: field.secret,
+        tokenMode: optional(s.oneOf(['stable', 'classic'])),
+        default: optional(s.bool()),
+        loginDurationDays: optional(s.int(1, 3650)),
+        sessionDurationSeconds: optional(s.int(60, 315_360_000)),
+      },
+      {
         appId: 'wx1234567890abcdef',
         secret: 'wechat-app-secret-1',
         tokenMode: 'classic',
@@ -38,24 +31,20 @@ export default definePlatform({
         loginDurationDays: 7,
         sessionDurationSeconds: 3600,
       },
-    },
-    {
-      platform: 'wechat_tp',
-      idField: 'appId',
-      secrets: ['secret', 'token', 'aesKey'],
-      schema: configSchema(
-        {
-          appId: field.id,
-          secret: field.secret,
-          token: field.secret,
-          aesKey: field.aesKey,
-          redirectUrl: field.url,
-          authForwardUrl: field.url,
-          msgForwardUrl: field.url,
-        },
-        ['appId', 'secret', 'token', 'aesKey'],
-      ),
-      sample: {
+    ),
+    appKind(
+      'wechat_tp',
+      'appId',
+      {
+        appId: field.id,
+        secret: field.secret,
+        token: field.secret,
+        aesKey: field.aesKey,
+        redirectUrl: optional(field.url),
+        authForwardUrl: optional(field.url),
+        msgForwardUrl: optional(field.url),
+      },
+      {
         appId: 'wxcomponent000001',
         secret: 'component-secret-1',
         token: 'push-token-1',
@@ -64,7 +53,7 @@ export default definePlatform({
         authForwardUrl: 'http://127.0.0.1:9/auth',
         msgForwardUrl: 'http://127.0.0.1:9/msg',
       },
-    },
+    ),
   ],
   build: buildWechat,
   interfaces: (rt) => [...interfaces(rt), ...tpInterfaces(rt)],
