@@ -3,6 +3,7 @@ import { appRefs, out, rpc, s, tokenPara, unixSeconds, type TokenPara } from '..
 import type { Interface, Services } from '../contract';
 import type { AppConfig } from '../services/apps';
 import type { CurrentToken } from '../services/tokens/engine';
+import type { AppTokens } from '../services/tokens/app-tokens';
 
 /** the para of a token interface: codeName, force, invalidToken, its subject fields and its options */
 export type TokenParaOf<S extends TProperties, O extends TProperties> = TokenPara & {
@@ -62,4 +63,62 @@ export function tokenInterface<S extends TProperties = {}, O extends TProperties
       };
     },
   });
+}
+
+/**
+ * The `<prefix>.token`, `.ticket` and `.jsconfig` interfaces of a platform's apps (wechat.app.*,
+ * wecom.corp.*), from what its `AppTokens` declare: the ids that name the app in the answers, the
+ * ticket types, the ticket types a page can be signed with (a `type` para when there are several).
+ */
+export function appTokenInterfaces<T extends string>(
+  tokens: AppTokens<T>,
+  prefix: string,
+  summary: { token: string; ticket: string; jsconfig: string },
+): Interface[] {
+  const { platform, ids, ticketIds, ticketTypes, pageTypes } = tokens.kinds;
+  const answer = (fields: readonly string[]) => Object.fromEntries(fields.map((k) => [k, ids[k]]));
+  const pageType: TProperties = pageTypes.length > 1 ? { type: s.oneOf(pageTypes) } : {};
+  const fields = [...Object.keys(ids), 'timestamp', 'nonceStr', 'signature'];
+  return [
+    tokenInterface({
+      name: `${prefix}.token`,
+      summary: summary.token,
+      platform,
+      ids: ids,
+      get: (sv, app, p) => tokens.token(app, p),
+    }),
+    tokenInterface({
+      name: `${prefix}.ticket`,
+      summary: summary.ticket,
+      platform,
+      options: { type: s.oneOf(ticketTypes) },
+      ids: answer(ticketIds ?? Object.keys(ids)),
+      value: 'ticket',
+      get: (sv, app, p) => tokens.ticket(app, p.type ?? ticketTypes[0], p),
+    }),
+    rpc({
+      name: `${prefix}.jsconfig`,
+      access: 'backend',
+      summary: summary.jsconfig,
+      para: s.obj<TProperties, string>({ codeName: tokenPara.codeName, url: tokenPara.url, ...pageType }, [
+        'codeName',
+        'url',
+      ]),
+      result: s.obj<TProperties, string>(
+        {
+          ...Object.fromEntries(Object.keys(ids).map((k) => [k, out.str])),
+          timestamp: out.int,
+          nonceStr: out.str,
+          signature: out.str,
+        },
+        fields,
+      ),
+      apps: appRefs(platform),
+      handler: async (para, { services: sv }) => {
+        // the schema above is this type: codeName and url required, type one of the page types
+        const p = para as { codeName: string; url: string; type?: T };
+        return tokens.jsconfig(await sv.apps.require(platform, p.codeName), p.url, p.type);
+      },
+    }),
+  ];
 }

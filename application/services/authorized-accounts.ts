@@ -1,6 +1,6 @@
 import { RpcError } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
-import type { AuthorizerRow, Store, TokenRow } from '../../db/store';
+import type { AuthorizerEvent, AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { Logger } from '../../system/log';
 import type { AppConfig, AppService } from './apps';
 import { eventIsCurrent } from './pushes';
@@ -136,39 +136,31 @@ export class AuthorizedAccounts {
     info: string | undefined,
     eventAt: number,
   ): Promise<boolean> {
-    return this.store.applyAuthorizerEvent({
-      platform: this.platform,
-      ownerId: app.appId,
-      authorizerId: id,
-      eventAt,
+    return this.event(app, id, eventAt, {
       authorized: true,
       needsReauth: false,
       refreshToken: this.box.seal(refreshToken),
       info,
-      now: Date.now(),
     });
   }
 
   /** a revocation at `eventAt` (ms), unless a later authorization event was applied; whether applied */
   revoked(app: AppConfig, id: string, eventAt: number): Promise<boolean> {
-    return this.store.applyAuthorizerEvent({
-      platform: this.platform,
-      ownerId: app.appId,
-      authorizerId: id,
-      eventAt,
-      authorized: false,
-      now: Date.now(),
-    });
+    return this.event(app, id, eventAt, { authorized: false });
   }
 
   /** an event that changes nothing but orders later ones (WeCom's change_auth) */
   touched(app: AppConfig, id: string, eventAt: number): Promise<boolean> {
-    return this.store.applyAuthorizerEvent({
-      platform: this.platform,
-      ownerId: app.appId,
-      authorizerId: id,
-      eventAt,
-      now: Date.now(),
-    });
+    return this.event(app, id, eventAt, {});
+  }
+
+  private event(
+    app: AppConfig,
+    id: string,
+    eventAt: number,
+    change: Pick<AuthorizerEvent, 'authorized' | 'needsReauth' | 'refreshToken' | 'info'>,
+  ): Promise<boolean> {
+    const e = { platform: this.platform, ownerId: app.appId, authorizerId: id, eventAt, now: Date.now() };
+    return this.store.applyAuthorizerEvent({ ...e, ...change });
   }
 }

@@ -8,6 +8,8 @@ const iv = s.str(64);
 const appid = s.str(128);
 const userInfo = s.anyObject();
 const nullableStr = s.nullable(out.str);
+/** a session and the data to decrypt with its session key */
+const sessionData = s.obj({ id, skey, encrypt_data, iv }, ['id', 'skey', 'encrypt_data', 'iv']);
 
 const interfaces: Interface[] = [
   rpc({
@@ -47,7 +49,7 @@ const interfaces: Interface[] = [
     name: 'qcloud.cam.userinfo',
     access: 'public',
     summary: 'Decrypts and stores the user info of a session.',
-    para: s.obj({ id, skey, encrypt_data, iv }, ['id', 'skey', 'encrypt_data', 'iv']),
+    para: sessionData,
     result: s.obj({ id: out.str, skey: out.str, appid: out.str, user_info: userInfo }, [
       'id',
       'skey',
@@ -60,7 +62,7 @@ const interfaces: Interface[] = [
     name: 'qcloud.cam.decrypt',
     access: 'public',
     summary: 'Decrypts mini-program encrypted data (phone number, run data …) with the session key.',
-    para: s.obj({ id, skey, encrypt_data, iv }, ['id', 'skey', 'encrypt_data', 'iv']),
+    para: sessionData,
     result: s.anyObject(),
     handler: (p, { services }) => services.sessions.decryptData(p),
   }),

@@ -80,14 +80,7 @@ export class WechatClient {
     const body = await this.call('jscode2session', '/sns/jscode2session', {
       query: { appid: appId, secret, js_code: jsCode, grant_type: 'authorization_code' },
     });
-    if (typeof body.openid !== 'string' || !body.openid || typeof body.session_key !== 'string' || !body.session_key) {
-      throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat jscode2session: no openid or session_key');
-    }
-    return {
-      openid: body.openid,
-      session_key: body.session_key,
-      unionid: typeof body.unionid === 'string' ? body.unionid : undefined,
-    };
+    return code2session(body, 'wechat jscode2session');
   }
 
   /** POST /cgi-bin/stable_token: the same token while it is valid, unless force_refresh */
@@ -220,15 +213,16 @@ export class WechatClient {
         component_access_token: componentToken,
       },
     });
-    if (typeof body.openid !== 'string' || !body.openid || typeof body.session_key !== 'string' || !body.session_key) {
-      throw new RpcError('UPSTREAM_BAD_REPLY', '', 'wechat component jscode2session: no openid or session_key');
-    }
-    return {
-      openid: body.openid,
-      session_key: body.session_key,
-      unionid: typeof body.unionid === 'string' ? body.unionid : undefined,
-    };
+    return code2session(body, 'wechat component jscode2session');
   }
+}
+
+/** a jscode2session answer: openid and session_key required (otherwise 1016), unionid when given */
+function code2session(body: Record<string, unknown>, what: string): Code2Session {
+  const { openid, session_key, unionid } = body;
+  if (typeof openid !== 'string' || !openid || typeof session_key !== 'string' || !session_key)
+    throw new RpcError('UPSTREAM_BAD_REPLY', '', `${what}: no openid or session_key`);
+  return { openid, session_key, unionid: typeof unionid === 'string' ? unionid : undefined };
 }
 
 export interface AuthorizationInfo {

@@ -2,10 +2,10 @@ import { appRefs, out, s, tokenPara, unixSeconds, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import { RpcError } from '../../../system/errors';
-import { tokenInterface } from '../../controllers/token-interface';
+import { appTokenInterfaces } from '../../controllers/token-interface';
 import type { WechatParts } from './parts';
 
-const { codeName, force, invalidToken, url } = tokenPara;
+const { codeName, force, invalidToken } = tokenPara;
 const { str, int } = out;
 
 const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_app', p.codeName);
@@ -13,35 +13,10 @@ const app = (sv: Services, p: { codeName: string }) => sv.apps.require('wechat_a
 const byCodeName = appRefs('wechat_app');
 
 export const interfaces = (rt: WechatParts): Interface[] => [
-  tokenInterface({
-    name: 'wechat.app.token',
-    summary: 'Access token of an official account / mini program (stable_token or classic /cgi-bin/token).',
-    platform: 'wechat_app',
-    ids: { appId: (a) => a.appId },
-    get: (sv, a, p) => rt.tokens.token(a, p),
-  }),
-  tokenInterface({
-    name: 'wechat.app.ticket',
-    summary: 'jsapi (default) or wx_card ticket, derived from the access token.',
-    platform: 'wechat_app',
-    options: { type: s.oneOf(['jsapi', 'wx_card']) },
-    ids: { appId: (a) => a.appId },
-    value: 'ticket',
-    get: (sv, a, p) => rt.tokens.ticket(a, p.type ?? 'jsapi', p),
-  }),
-  rpc({
-    name: 'wechat.app.jsconfig',
-    access: 'backend',
-    summary: 'wx.config parameters for a page URL, signed with the jsapi ticket.',
-    para: s.obj({ codeName, url }, ['codeName', 'url']),
-    result: s.obj({ appId: str, timestamp: int, nonceStr: str, signature: str }, [
-      'appId',
-      'timestamp',
-      'nonceStr',
-      'signature',
-    ]),
-    apps: byCodeName,
-    handler: async (p, { services: sv }) => rt.tokens.jsconfig(await app(sv, p), p.url),
+  ...appTokenInterfaces(rt.tokens, 'wechat.app', {
+    token: 'Access token of an official account / mini program (stable_token or classic /cgi-bin/token).',
+    ticket: 'jsapi (default) or wx_card ticket, derived from the access token.',
+    jsconfig: 'wx.config parameters for a page URL, signed with the jsapi ticket.',
   }),
   rpc({
     name: 'wechat.app.code2session',

@@ -4,14 +4,9 @@ import { WechatTokens } from './tokens';
 import { WechatTp } from './tp';
 
 /** WeChat's parts: the API client, the app tokens and tickets, the third-party platform. */
-export interface WechatParts {
-  client: WechatClient;
-  tokens: WechatTokens;
-  tp: WechatTp;
-  urls: { api: string; mp: string };
-}
+export type WechatParts = ReturnType<typeof buildWechat>;
 
-export function buildWechat(d: PlatformDeps, urls: { api: string; mp: string }): WechatParts {
+export function buildWechat(d: PlatformDeps, urls: { api: string; mp: string }) {
   const client = new WechatClient(d.upstream, urls.api);
   return {
     client,

@@ -4,14 +4,9 @@ import { WecomTokens } from './tokens';
 import { WecomTp } from './tp';
 
 /** WeCom's parts: the API client, the corp agents' tokens and tickets, the third-party suites. */
-export interface WecomParts {
-  client: WecomClient;
-  tokens: WecomTokens;
-  tp: WecomTp;
-  urls: { api: string; open: string };
-}
+export type WecomParts = ReturnType<typeof buildWecom>;
 
-export function buildWecom(d: PlatformDeps, urls: { api: string; open: string }): WecomParts {
+export function buildWecom(d: PlatformDeps, urls: { api: string; open: string }) {
   const client = new WecomClient(d.upstream, urls.api);
   return {
     client,

@@ -1,38 +1,47 @@
 import type { TokenRow } from '../../../db/store';
 import type { AppConfig, AppService } from '../../services/apps';
+import type { Fetched, TokenEngine } from '../../services/tokens/engine';
+import { AppTokens } from '../../services/tokens/app-tokens';
 import type { WecomClient } from './client';
-import { signPage } from '../../services/crypto/jssdk';
-import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
-import { appTokenResolvers } from '../../services/tokens/app-resolvers';
-import { makeSpec, withAccessToken } from '../../services/tokens/spec';
 
-export type WecomTicketType = 'jsapi' | 'agent_config';
+export const WECOM_TICKET_TYPES = ['jsapi', 'agent_config'] as const;
+export type WecomTicketType = (typeof WECOM_TICKET_TYPES)[number];
 
 /** the token subject of a self-built WeCom app: one token per corp + app (secret) */
 export const corpSubject = (app: AppConfig) => `${app.appId}:${String(app.config.agentId)}`;
 
 /** Access tokens and tickets of WeCom self-built apps. */
-export class WecomTokens {
+export class WecomTokens extends AppTokens<WecomTicketType> {
   constructor(
-    private readonly engine: TokenEngine,
+    engine: TokenEngine,
     private readonly wecom: WecomClient,
     private readonly apps: AppService,
   ) {
-    const types = ['jsapi', 'agent_config'] as const;
-    appTokenResolvers(
-      engine,
-      'wecom_corp',
-      (row) => this.appOf(row),
-      (app) => this.accessSpec(app),
-      types,
-      (app, type) => this.ticketSpec(app, type),
-    );
+    super(engine, {
+      platform: 'wecom_corp',
+      ticketTypes: WECOM_TICKET_TYPES,
+      pageTypes: WECOM_TICKET_TYPES,
+      ids: { corpId: (app) => app.appId, agentId: (app) => String(app.config.agentId) },
+      ticketIds: ['corpId'],
+    });
+  }
+
+  subject(app: AppConfig): string {
+    return corpSubject(app);
   }
 
   /** the enabled app of a stored token, while its corp + agent is the token's subject */
-  private async appOf(row: TokenRow): Promise<AppConfig | null> {
+  protected async appOf(row: TokenRow): Promise<AppConfig | null> {
     const app = await this.apps.get('wecom_corp', row.codeName);
     return app && app.enabled && corpSubject(app) === row.subject ? app : null;
+  }
+
+  protected fetchToken(app: AppConfig): Promise<Fetched> {
+    return this.wecom.token(app.appId, String(app.config.secret));
+  }
+
+  protected fetchTicket(accessToken: string, type: WecomTicketType): Promise<Fetched> {
+    return this.wecom.ticket(accessToken, type);
   }
 
   /** the enabled app of corpid + agentid (Wafer-fork interfaces) */
@@ -40,32 +49,5 @@ export class WecomTokens {
     const named = await this.apps.get('wecom_corp', `${corpId}:${agentId}`);
     if (named?.enabled && named.appId === corpId && String(named.config.agentId) === agentId) return named;
     return (await this.apps.allByAppId('wecom_corp', corpId)).find((a) => String(a.config.agentId) === agentId) ?? null;
-  }
-
-  accessSpec(app: AppConfig): TokenSpec {
-    const secret = String(app.config.secret);
-    return makeSpec('wecom_corp', app.codeName, corpSubject(app), 'access_token', () =>
-      this.wecom.token(app.appId, secret),
-    );
-  }
-
-  ticketSpec(app: AppConfig, type: WecomTicketType): TokenSpec {
-    const access = this.accessSpec(app);
-    return makeSpec('wecom_corp', app.codeName, corpSubject(app), `${type}_ticket`, () =>
-      withAccessToken(this.engine, access, (token) => this.wecom.ticket(token, type)),
-    );
-  }
-
-  token(app: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
-    return this.engine.get(this.accessSpec(app), opts);
-  }
-
-  ticket(app: AppConfig, type: WecomTicketType, opts: GetOptions = {}): Promise<CurrentToken> {
-    return this.engine.get(this.ticketSpec(app, type), opts);
-  }
-
-  async jsconfig(app: AppConfig, url: string, type: WecomTicketType) {
-    const ticket = await this.ticket(app, type);
-    return { corpId: app.appId, agentId: String(app.config.agentId), ...signPage(ticket.value, url) };
   }
 }

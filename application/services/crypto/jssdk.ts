@@ -16,7 +16,14 @@ export function jssdkSignature(ticket: string, nonce: string, timestamp: number,
   return sha1(`jsapi_ticket=${ticket}&noncestr=${nonce}&timestamp=${timestamp}&url=${bare}`);
 }
 
-export function signPage(ticket: string, url: string): { timestamp: number; nonceStr: string; signature: string } {
+/** the wx.config / wx.agentConfig signature fields of a page */
+export interface PageSignature {
+  timestamp: number;
+  nonceStr: string;
+  signature: string;
+}
+
+export function signPage(ticket: string, url: string): PageSignature {
   const timestamp = Math.floor(Date.now() / 1000);
   const nonce = nonceStr();
   return { timestamp, nonceStr: nonce, signature: jssdkSignature(ticket, nonce, timestamp, url) };
