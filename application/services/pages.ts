@@ -61,6 +61,18 @@ export function forwardTo(ctx: Koa.Context, title: string, target: string): void
   ctx.body = forwardPage(title, target);
 }
 
+/**
+ * The authorization code a platform sent the browser back with (query `param`, at most 512
+ * characters), or undefined after a 400 page saying what this page is (`back`: "WeChat sends the
+ * administrator back").
+ */
+export function returnedCode(ctx: Koa.Context, param: string, back: string): string | undefined {
+  const code = (ctx.query as Record<string, unknown>)[param];
+  if (typeof code === 'string' && code && code.length <= 512) return code;
+  htmlPage(ctx, 400, `缺少授权码 / Missing ${param}`, `This page is where ${back} after authorizing.`);
+  return undefined;
+}
+
 /** 400: the redirect or callback did not carry a live state nonce of this flow (nothing was exchanged) */
 export function badStatePage(ctx: Koa.Context): void {
   htmlPage(

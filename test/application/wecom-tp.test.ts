@@ -573,7 +573,12 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
         ).status,
       ).to.equal(400);
       expect(fake.count('get_permanent_code')).to.equal(exchanges);
-      expect((await fetch(`${node.url}/wecom-tp/suite/installed`, { redirect: 'manual' })).status).to.equal(400);
+      for (const q of ['', '?auth_code=', `?auth_code=${'c'.repeat(513)}&state=${await installState()}`]) {
+        const missing = await fetch(`${node.url}/wecom-tp/suite/installed${q}`, { redirect: 'manual' });
+        expect(missing.status, q).to.equal(400);
+        expect(await missing.text(), q).to.include('Missing auth_code');
+      }
+      expect(fake.count('get_permanent_code')).to.equal(exchanges);
       expect(
         (await fetch(`${node.url}/wecom-tp/nosuch/installed?auth_code=x`, { redirect: 'manual' })).status,
       ).to.equal(404);

@@ -2,7 +2,15 @@ import type Router from '@koa/router';
 import { readBody } from '../../../system/body';
 import { Codes, type RpcError } from '../../../system/errors';
 import type { Services } from '../../contract';
-import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
+import {
+  badStatePage,
+  failurePage,
+  forwardTo,
+  htmlPage,
+  pageRateLimit,
+  returnedCode,
+  withQuery,
+} from '../../services/pages';
 import { ProxyRefused, merchantProxyRequest, proxyRoute, relay } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
 import { PLATFORM, Shansong } from './service';
@@ -40,16 +48,8 @@ export function routes(router: Router, sv: Services, rt: Shansong): void {
   router.get('/shansong/:codeName/authorized', limited, async (ctx) => {
     const app = await routeApp(ctx, sv, PLATFORM);
     if (!app) return;
-    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
-    if (!code || code.length > 512) {
-      htmlPage(
-        ctx,
-        400,
-        '缺少授权码 / Missing code or state',
-        'This page is where Shansong sends the merchant back after authorizing.',
-      );
-      return;
-    }
+    const code = returnedCode(ctx, 'code', 'Shansong sends the merchant back');
+    if (!code) return;
     // consumed before anything is exchanged: unknown, used, expired or another app's → nothing happens
     const issued = await sv.authStates.take(ctx.query.state, { platform: PLATFORM, codeName: app.codeName });
     if (!issued || !Shansong.validMerchantCode(issued.subject)) return badStatePage(ctx);

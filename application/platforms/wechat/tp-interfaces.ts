@@ -4,7 +4,15 @@ import { appRefs, out, s, tokenPara, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
-import { badStatePage, failurePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
+import {
+  badStatePage,
+  failurePage,
+  forwardTo,
+  htmlPage,
+  pageRateLimit,
+  returnedCode,
+  withQuery,
+} from '../../services/pages';
 import { cloudHostingPush } from '../../services/cloud-hosting';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
@@ -149,16 +157,8 @@ export function tpRoutes(router: Router, sv: Services, rt: WechatParts): void {
   router.get('/wechat-tp/:codeName/authorized', limited, async (ctx) => {
     const t = await routeApp(ctx, sv, 'wechat_tp');
     if (!t) return;
-    const code = typeof ctx.query.auth_code === 'string' ? ctx.query.auth_code : '';
-    if (!code || code.length > 512) {
-      htmlPage(
-        ctx,
-        400,
-        '缺少授权码 / Missing auth_code',
-        'This page is where WeChat sends the administrator back after authorizing.',
-      );
-      return;
-    }
+    const code = returnedCode(ctx, 'auth_code', 'WeChat sends the administrator back');
+    if (!code) return;
     try {
       // consumed before anything is exchanged: unknown, used, expired or another platform's → nothing happens
       if (!(await sv.authStates.take(ctx.query.state, { platform: 'wechat_tp', codeName: t.codeName })))

@@ -6,7 +6,7 @@ import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { badStatePage, forwardTo, htmlPage, pageRateLimit, withQuery } from '../../services/pages';
+import { badStatePage, forwardTo, htmlPage, pageRateLimit, returnedCode, withQuery } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { INSTALL_STATE } from './tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
@@ -164,9 +164,8 @@ export function tpRoutes(router: Router, sv: Services, rt: WecomParts): void {
     '/wecom-tp/:codeName/installed',
     limited,
     page(async (ctx, tp) => {
-      const authCode = one(ctx, 'auth_code');
-      if (!authCode || authCode.length > 512)
-        return htmlPage(ctx, 400, '参数错误 / Bad request', 'auth_code is missing.');
+      const authCode = returnedCode(ctx, 'auth_code', 'WeCom sends the administrator back');
+      if (!authCode) return;
       // consumed before anything is exchanged: unknown, used, expired or another suite's → nothing happens
       const issued = await sv.authStates.take(one(ctx, 'state'), { platform: 'wecom_tp', codeName: tp.codeName });
       if (!issued) return badStatePage(ctx);
