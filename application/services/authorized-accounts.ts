@@ -1,4 +1,4 @@
-import { RpcError } from '../../system/errors';
+import { RpcError, errcodeOf } from '../../system/errors';
 import type { SecretBox } from '../../system/secretbox';
 import type { AuthorizerEvent, AuthorizerRow, Store, TokenRow } from '../../db/store';
 import type { Logger } from '../../system/log';
@@ -33,6 +33,33 @@ export class AuthorizedAccounts {
       'authorization event older than the last one applied: ignored',
     );
     return false;
+  }
+
+  /**
+   * An authorization-code push (WeChat's authorized, WeCom's create_auth …), applied in event
+   * order: when it carries a code and is the account's latest event, `exchange` runs. A failure
+   * `usedAlready` recognises (the authorization page's redirect exchanged the code first) is logged
+   * and the push acknowledged; any other throws, so that the platform pushes again and the code is
+   * not lost.
+   */
+  async codePush(
+    owner: AppConfig,
+    push: { account: string | undefined; code: string | undefined; eventAt: number; infoType: string },
+    log: Logger,
+    exchange: (code: string) => Promise<unknown>,
+    usedAlready: (err: unknown) => Promise<boolean>,
+  ): Promise<void> {
+    const { account, code, eventAt, infoType } = push;
+    if (!code || !(await this.eventApplies(owner, account, eventAt, log, infoType))) return;
+    try {
+      await exchange(code);
+    } catch (err) {
+      if (!(await usedAlready(err))) throw err;
+      log.info(
+        { codeName: owner.codeName, account, infoType, errcode: errcodeOf(err) },
+        'code used already: push acknowledged',
+      );
+    }
   }
 
   /** the enabled app that a token row belongs to: its own token, or one of its accounts' (subject `appId:…`) */

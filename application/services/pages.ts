@@ -4,6 +4,9 @@ import type Koa from 'koa';
 import { RpcError, httpStatusOf } from '../../system/errors';
 import type { Logger } from '../../system/log';
 import type { RateLimiter } from '../../system/ratelimit';
+import type { AuthStateRow } from '../../db/store';
+import type { AppConfig } from './apps';
+import type { AuthStates } from './auth-states';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -71,6 +74,43 @@ export function returnedCode(ctx: Koa.Context, param: string, back: string): str
   if (typeof code === 'string' && code && code.length <= 512) return code;
   htmlPage(ctx, 400, `缺少授权码 / Missing ${param}`, `This page is where ${back} after authorizing.`);
   return undefined;
+}
+
+/**
+ * What a platform sent the browser back with after an authorization: the code (query `param`) and
+ * the state, a live nonce that this app's page issued, consumed here before anything is exchanged
+ * (unknown, used, expired or another app's → nothing happens). Otherwise undefined, after a 400 page.
+ */
+export async function returnedAuthorization(
+  ctx: Koa.Context,
+  states: AuthStates,
+  app: AppConfig,
+  param: string,
+  back: string,
+): Promise<{ code: string; issued: AuthStateRow } | undefined> {
+  const code = returnedCode(ctx, param, back);
+  if (!code) return undefined;
+  const issued = await states.take(ctx.query.state, { platform: app.platform, codeName: app.codeName });
+  if (issued) return { code, issued };
+  badStatePage(ctx);
+  return undefined;
+}
+
+/**
+ * The end of an authorization: on to the app's redirectUrl with `query` when it has one, otherwise
+ * a success page (`title`, `detail`); never cached.
+ */
+export function authorizedPage(
+  ctx: Koa.Context,
+  app: AppConfig,
+  query: Record<string, unknown>,
+  title: string,
+  detail: string,
+): void {
+  const redirect = app.config.redirectUrl;
+  if (typeof redirect !== 'string' || !redirect) return htmlPage(ctx, 200, title, detail);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.redirect(withQuery(redirect, query));
 }
 
 /** 400: the redirect or callback did not carry a live state nonce of this flow (nothing was exchanged) */

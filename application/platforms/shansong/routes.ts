@@ -3,13 +3,13 @@ import { readBody } from '../../../system/body';
 import { Codes, type RpcError } from '../../../system/errors';
 import type { Services } from '../../contract';
 import {
+  authorizedPage,
   badStatePage,
   failurePage,
   forwardTo,
   htmlPage,
   pageRateLimit,
-  returnedCode,
-  withQuery,
+  returnedAuthorization,
 } from '../../services/pages';
 import { ProxyRefused, merchantProxyRequest, proxyRoute, relay } from '../../services/proxy';
 import { PUSH_LIMIT, jsonTextTooDeep, pushRoute } from '../../services/pushes';
@@ -48,11 +48,10 @@ export function routes(router: Router, sv: Services, rt: Shansong): void {
   router.get('/shansong/:codeName/authorized', limited, async (ctx) => {
     const app = await routeApp(ctx, sv, PLATFORM);
     if (!app) return;
-    const code = returnedCode(ctx, 'code', 'Shansong sends the merchant back');
-    if (!code) return;
-    // consumed before anything is exchanged: unknown, used, expired or another app's → nothing happens
-    const issued = await sv.authStates.take(ctx.query.state, { platform: PLATFORM, codeName: app.codeName });
-    if (!issued || !Shansong.validMerchantCode(issued.subject)) return badStatePage(ctx);
+    const returned = await returnedAuthorization(ctx, sv.authStates, app, 'code', 'Shansong sends the merchant back');
+    if (!returned) return;
+    const { code, issued } = returned;
+    if (!Shansong.validMerchantCode(issued.subject)) return badStatePage(ctx);
     const merchantCode = issued.subject;
     try {
       await rt.authorize(app, merchantCode, code);
@@ -60,13 +59,15 @@ export function routes(router: Router, sv: Services, rt: Shansong): void {
       failurePage(ctx, sv.log, err, 'shansong authorization exchange', failure);
       return;
     }
-    const redirect = app.config.redirectUrl as string | undefined;
-    if (redirect) {
-      // redirectUrl sees the merchant code as `state`, as it did before the nonce
-      ctx.redirect(withQuery(redirect, { ...ctx.query, state: merchantCode }));
-      return;
-    }
-    htmlPage(ctx, 200, '授权成功 / Authorized', `Merchant ${merchantCode} is now authorized for ${app.codeName}.`);
+    // redirectUrl sees the merchant code as `state`, as it did before the nonce
+    const query = { ...ctx.query, state: merchantCode };
+    authorizedPage(
+      ctx,
+      app,
+      query,
+      '授权成功 / Authorized',
+      `Merchant ${merchantCode} is now authorized for ${app.codeName}.`,
+    );
   });
 
   router.post(

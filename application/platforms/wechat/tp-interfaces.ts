@@ -4,15 +4,7 @@ import { appRefs, out, s, tokenPara, rpc } from '../../schema';
 import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
-import {
-  badStatePage,
-  failurePage,
-  forwardTo,
-  htmlPage,
-  pageRateLimit,
-  returnedCode,
-  withQuery,
-} from '../../services/pages';
+import { authorizedPage, failurePage, forwardTo, pageRateLimit, returnedAuthorization } from '../../services/pages';
 import { cloudHostingPush } from '../../services/cloud-hosting';
 import { PushRejected } from '../../services/crypto/msgcrypt';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
@@ -157,21 +149,20 @@ export function tpRoutes(router: Router, sv: Services, rt: WechatParts): void {
   router.get('/wechat-tp/:codeName/authorized', limited, async (ctx) => {
     const t = await routeApp(ctx, sv, 'wechat_tp');
     if (!t) return;
-    const code = returnedCode(ctx, 'auth_code', 'WeChat sends the administrator back');
-    if (!code) return;
     try {
-      // consumed before anything is exchanged: unknown, used, expired or another platform's → nothing happens
-      if (!(await sv.authStates.take(ctx.query.state, { platform: 'wechat_tp', codeName: t.codeName })))
-        return badStatePage(ctx);
-      const appid = await rt.tp.authorize(t, code);
-      const redirect = t.config.redirectUrl as string | undefined;
-      if (redirect) {
-        // the spent nonce is gatehouse's own: redirectUrl gets WeChat's query without it
-        const { state: _nonce, ...query } = ctx.query;
-        ctx.redirect(withQuery(redirect, { ...query, authorizer_appid: appid }));
-        return;
-      }
-      htmlPage(ctx, 200, '授权成功 / Authorized', `${appid} is now authorized for ${t.codeName}.`);
+      const returned = await returnedAuthorization(
+        ctx,
+        sv.authStates,
+        t,
+        'auth_code',
+        'WeChat sends the administrator back',
+      );
+      if (!returned) return;
+      const appid = await rt.tp.authorize(t, returned.code);
+      // the spent nonce is gatehouse's own: redirectUrl gets WeChat's query without it
+      const { state: _nonce, ...query } = ctx.query;
+      const done = `${appid} is now authorized for ${t.codeName}.`;
+      authorizedPage(ctx, t, { ...query, authorizer_appid: appid }, '授权成功 / Authorized', done);
     } catch (err) {
       failurePage(ctx, sv.log, err, 'authorization exchange', failure);
     }

@@ -270,18 +270,18 @@ export class WechatTp {
       }
       case 'authorized':
       case 'updateauthorized': {
-        const code = text(fields, 'AuthorizationCode');
-        if (code && (await this.authorizers.eventApplies(tp, authorizer, eventAt, this.log, infoType))) {
-          try {
-            await this.authorize(tp, code, eventAt);
-          } catch (err) {
-            // the authorization page's redirect may have exchanged this code already; otherwise the
-            // push is not acknowledged, so WeChat pushes it again and the code is not lost
+        const push = { account: authorizer, code: text(fields, 'AuthorizationCode'), eventAt, infoType };
+        await this.authorizers.codePush(
+          tp,
+          push,
+          this.log,
+          (code) => this.authorize(tp, code, eventAt),
+          // used already when the authorization page's redirect stored the authorizer
+          async () => {
             const a = authorizer ? await this.authorizers.row(tp, authorizer) : null;
-            if (!a || !a.authorized || !a.refreshToken) throw err;
-            this.log.info({ codeName: tp.codeName, authorizer }, 'authorization code already exchanged');
-          }
-        }
+            return Boolean(a?.authorized && a.refreshToken);
+          },
+        );
         break;
       }
       case 'unauthorized':

@@ -6,7 +6,7 @@ import type { Interface } from '../../contract';
 import type { Services } from '../../contract';
 import type { AppConfig } from '../../services/apps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { badStatePage, forwardTo, htmlPage, pageRateLimit, returnedCode, withQuery } from '../../services/pages';
+import { authorizedPage, forwardTo, htmlPage, pageRateLimit, returnedAuthorization } from '../../services/pages';
 import { pushRoute, readEncryptedPush } from '../../services/pushes';
 import { INSTALL_STATE } from './tp';
 import { Codes, RpcError, StoreError } from '../../../system/errors';
@@ -164,26 +164,19 @@ export function tpRoutes(router: Router, sv: Services, rt: WecomParts): void {
     '/wecom-tp/:codeName/installed',
     limited,
     page(async (ctx, tp) => {
-      const authCode = returnedCode(ctx, 'auth_code', 'WeCom sends the administrator back');
-      if (!authCode) return;
-      // consumed before anything is exchanged: unknown, used, expired or another suite's → nothing happens
-      const issued = await sv.authStates.take(one(ctx, 'state'), { platform: 'wecom_tp', codeName: tp.codeName });
-      if (!issued) return badStatePage(ctx);
-      const corp = await rt.tp.authorize(tp, authCode);
-      ctx.set('Cache-Control', 'no-store');
-      const redirectUrl = tp.config.redirectUrl as string | undefined;
-      if (redirectUrl) {
-        // redirectUrl gets the caller's own state back, as before the nonce
-        ctx.redirect(
-          withQuery(redirectUrl, {
-            ...(ctx.query as Record<string, unknown>),
-            state: issued.callerState ?? '',
-            auth_corpid: corp,
-          }),
-        );
-        return;
-      }
-      htmlPage(ctx, 200, '安装成功 / Installed', `The app is installed for corp ${corp}.`);
+      const returned = await returnedAuthorization(
+        ctx,
+        sv.authStates,
+        tp,
+        'auth_code',
+        'WeCom sends the administrator back',
+      );
+      if (!returned) return;
+      const { code, issued } = returned;
+      const corp = await rt.tp.authorize(tp, code);
+      // redirectUrl gets the caller's own state back, as before the nonce
+      const query = { ...ctx.query, state: issued.callerState ?? '', auth_corpid: corp };
+      authorizedPage(ctx, tp, query, '安装成功 / Installed', `The app is installed for corp ${corp}.`);
     }, 'installed'),
   );
 }

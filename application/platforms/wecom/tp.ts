@@ -196,21 +196,16 @@ export class WecomTp {
       }
       case 'create_auth':
       case 'reset_permanent_code': {
-        const code = text(fields, 'AuthCode');
-        if (code && (await this.corps.eventApplies(tp, corpId, eventAt, this.log, infoType))) {
-          try {
-            corpId = await this.authorize(tp, code, eventAt);
-          } catch (err) {
-            const errcode = err instanceof UpstreamError ? err.errcode : undefined;
-            // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
-            // pushing it again cannot help, so it is acknowledged. Anything else is retried.
-            if (!(err instanceof UpstreamError) || Number(err.errcode) === -1 || err.tokenRejected) throw err;
-            this.log.warn(
-              { codeName: tp.codeName, infoType, errcode },
-              'auth code refused by WeCom; push acknowledged',
-            );
-          }
-        }
+        const push = { account: corpId, code: text(fields, 'AuthCode'), eventAt, infoType };
+        await this.corps.codePush(
+          tp,
+          push,
+          this.log,
+          async (code) => (corpId = await this.authorize(tp, code, eventAt)),
+          // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
+          // pushing it again cannot help. Anything else is retried.
+          async (err) => err instanceof UpstreamError && Number(err.errcode) !== -1 && !err.tokenRejected,
+        );
         break;
       }
       case 'cancel_auth':
