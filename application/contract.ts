@@ -54,13 +54,24 @@ export interface Platform<R = unknown, U extends string = string> {
    * its services. Runs once per process.
    */
   build(deps: PlatformDeps, urls: Record<U, string>): R;
-  /** its RPC interfaces */
-  interfaces?(parts: R): Interface[];
-  /** its routes: push callbacks, authorization pages, signed proxies */
-  routes?(router: Router, sv: Services, parts: R): void;
+  /** its RPC interfaces, from one module or several (its apps', its third-party platform's …) */
+  interfaces?: OneOrMore<InterfacesOf<R>>;
+  /** its routes: push callbacks, authorization pages, signed proxies (one module or several) */
+  routes?: OneOrMore<RoutesOf<R>>;
   /** mini-program login for the Wafer session interfaces (qcloud.cam.*), if it offers one */
   miniProgram?(parts: R): MiniProgramLogin;
 }
+
+// method types (bivariant in `parts`, as methods are), so that a Platform<Fengniao> is a Platform
+type InterfacesOf<R> = { declare(parts: R): Interface[] }['declare'];
+type RoutesOf<R> = { declare(router: Router, sv: Services, parts: R): void }['declare'];
+
+/** one declaration, or several that are all used */
+export type OneOrMore<F> = F | readonly F[];
+
+/** the declarations of a OneOrMore member, none when it is absent */
+export const each = <F>(d: OneOrMore<F> | undefined): readonly F[] =>
+  d === undefined ? [] : Array.isArray(d) ? (d as readonly F[]) : [d as F];
 
 /** Declares a platform; the type parameters are inferred from `build` and `upstreams`. */
 export function definePlatform<R, U extends string>(p: Platform<R, U>): Platform<R, U> {

@@ -13,7 +13,7 @@ import { probeMariaDb } from '../db/mariadb';
 import { DatabaseOpenError, oneLine } from '../db/open-error';
 import type { Store } from '../db/store';
 import { AREAS } from './areas';
-import type { Services } from './contract';
+import { each, type Services } from './contract';
 import type { AppKind } from './services/apps';
 import { PLATFORMS } from './platforms';
 import { buildServices, upstreamUrls } from './services';
@@ -127,7 +127,7 @@ export function compose(
 ): { services: Services; registry: Registry<Services>; app: ReturnType<typeof createServer> } {
   const services = buildServices(config, store, log, jwtSecret, PLATFORMS, APP_KINDS);
   const registry = new Registry<Services>();
-  for (const p of PLATFORMS) for (const d of p.interfaces?.(services.parts(p)) ?? []) registry.add(d);
+  for (const p of PLATFORMS) for (const f of each(p.interfaces)) for (const d of f(services.parts(p))) registry.add(d);
   for (const a of AREAS) for (const d of a.interfaces?.(services) ?? []) registry.add(d);
   const app = createServer<Services>({
     registry,
@@ -144,7 +144,7 @@ export function compose(
     draining: lifecycle.draining,
     basePath: services.config.basePath,
     routes: (router: Router) => {
-      for (const p of PLATFORMS) p.routes?.(router, services, services.parts(p));
+      for (const p of PLATFORMS) for (const f of each(p.routes)) f(router, services, services.parts(p));
       for (const a of AREAS) a.routes?.(router, services);
     },
   });

@@ -77,6 +77,21 @@ export function pushEventAt(seconds: string | undefined): number {
 }
 
 /**
+ * Stores a pushed ticket (component_verify_ticket, suite_ticket) of `ownerId` before the push is
+ * answered, when the push carries one and its time (`seconds`); the store keeps the newest only.
+ */
+export async function storePushedTicket(
+  store: Store,
+  platform: string,
+  ownerId: string,
+  ticket: string | undefined,
+  seconds: number | undefined,
+): Promise<void> {
+  if (ticket && seconds !== undefined && Number.isFinite(seconds))
+    await store.putTicket(platform, ownerId, ticket, seconds, Date.now());
+}
+
+/**
  * Whether an authorization event at `eventAt` (ms) is not older than the last one applied to the
  * authorizer / corp: a stale push's code is not even exchanged. (The write itself is ordered in
  * the store: applyAuthorizerEvent.)

@@ -56,11 +56,8 @@ export default definePlatform({
     ),
   ],
   build: buildWechat,
-  interfaces: (rt) => [...interfaces(rt), ...tpInterfaces(rt)],
-  routes: (router, sv, rt) => {
-    tpRoutes(router, sv, rt);
-    wechatProxies(router, sv, rt);
-  },
+  interfaces: [interfaces, tpInterfaces],
+  routes: [tpRoutes, wechatProxies],
   miniProgram: (rt) => ({
     kind: 'wechat_app',
     code2session: (app, code) => rt.client.jscode2session(app.appId, String(app.config.secret), code),

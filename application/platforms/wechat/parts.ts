@@ -8,10 +8,6 @@ export type WechatParts = ReturnType<typeof buildWechat>;
 
 export function buildWechat(d: PlatformDeps, urls: { api: string; mp: string }) {
   const client = new WechatClient(d.upstream, urls.api);
-  return {
-    client,
-    tokens: new WechatTokens(d.engine, client, d.apps),
-    tp: new WechatTp(d.store, d.apps, d.engine, client, d.box, d.pushes, d.log, urls.mp, d.config.publicUrl),
-    urls,
-  };
+  const tp = new WechatTp(d, client, urls.mp);
+  return { client, tokens: new WechatTokens(d.engine, client, d.apps), tp, urls };
 }

@@ -1,15 +1,14 @@
 import { RpcError, errcodeOf } from '../../../system/errors';
-import type { Logger } from '../../../system/log';
-import type { SecretBox } from '../../../system/secretbox';
 import { text } from '../../../system/xml';
-import type { AuthorizerRow, Store } from '../../../db/store';
-import type { AppConfig, AppService } from '../../services/apps';
+import type { AuthorizerRow } from '../../../db/store';
+import type { AppConfig } from '../../services/apps';
+import type { PlatformDeps } from '../../services/deps';
 import type { WechatClient } from './client';
 import { signPage } from '../../services/crypto/jssdk';
 import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
-import { exchangeEventAt, forwardJson, pushEventAt, type PushLog } from '../../services/pushes';
-import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
+import { exchangeEventAt, forwardJson, pushEventAt, storePushedTicket } from '../../services/pushes';
+import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
 import type { WechatTicketType } from './tokens';
@@ -24,16 +23,11 @@ export class WechatTp {
   private readonly authorizers: AuthorizedAccounts;
 
   constructor(
-    private readonly store: Store,
-    private readonly apps: AppService,
-    private readonly engine: TokenEngine,
+    private readonly d: PlatformDeps,
     private readonly wechat: WechatClient,
-    private readonly box: SecretBox,
-    private readonly pushes: PushLog,
-    private readonly log: Logger,
     private readonly mpBase: string,
-    private readonly publicUrl: string,
   ) {
+    const { store, engine, box, apps } = d;
     this.authorizers = new AuthorizedAccounts(store, box, apps, PLATFORM);
     engine.resolver(PLATFORM, 'component_access_token', async (row) => {
       const tp = await this.authorizers.ownerOf(row);
@@ -53,7 +47,7 @@ export class WechatTp {
 
   /** the enabled platform, or a 1012 */
   require(codeName: string): Promise<AppConfig> {
-    return this.apps.require(PLATFORM, codeName);
+    return this.d.apps.require(PLATFORM, codeName);
   }
 
   crypt(tp: AppConfig): MsgCrypt {
@@ -63,18 +57,18 @@ export class WechatTp {
   // ---- component token
 
   componentSpec(tp: AppConfig): TokenSpec {
-    return ticketedSpec(this.store, PLATFORM, tp, 'component_access_token', 'component_verify_ticket', (ticket) =>
+    return ticketedSpec(this.d.store, PLATFORM, tp, 'component_access_token', 'component_verify_ticket', (ticket) =>
       this.wechat.componentToken(tp.appId, String(tp.config.secret), ticket),
     );
   }
 
   componentToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
-    return this.engine.get(this.componentSpec(tp), opts);
+    return this.d.engine.get(this.componentSpec(tp), opts);
   }
 
   /** runs a component API call, compare-and-refreshing the component token if WeChat rejects it */
   private withComponent<T>(tp: AppConfig, use: (token: string) => Promise<T>): Promise<T> {
-    return withAccessToken(this.engine, this.componentSpec(tp), use);
+    return withAccessToken(this.d.engine, this.componentSpec(tp), use);
   }
 
   // ---- authorizers
@@ -118,7 +112,7 @@ export class WechatTp {
 
   async authorizerToken(tp: AppConfig, authorizerAppId: string, opts: GetOptions = {}): Promise<CurrentToken> {
     await this.requireAuthorizer(tp, authorizerAppId);
-    return this.engine.get(this.authorizerSpec(tp, authorizerAppId), opts);
+    return this.d.engine.get(this.authorizerSpec(tp, authorizerAppId), opts);
   }
 
   ticketSpec(tp: AppConfig, authorizerAppId: string, type: WechatTicketType): TokenSpec {
@@ -128,7 +122,7 @@ export class WechatTp {
       tp.codeName,
       this.authorizers.subject(tp, authorizerAppId),
       `authorizer_${type}_ticket`,
-      () => withAccessToken(this.engine, access, (token) => this.wechat.ticket(token, type)),
+      () => withAccessToken(this.d.engine, access, (token) => this.wechat.ticket(token, type)),
     );
   }
 
@@ -139,7 +133,7 @@ export class WechatTp {
     opts: GetOptions = {},
   ): Promise<CurrentToken> {
     await this.requireAuthorizer(tp, authorizerAppId);
-    return this.engine.get(this.ticketSpec(tp, authorizerAppId, type), opts);
+    return this.d.engine.get(this.ticketSpec(tp, authorizerAppId, type), opts);
   }
 
   async jsconfig(tp: AppConfig, authorizerAppId: string, url: string) {
@@ -217,14 +211,14 @@ export class WechatTp {
         eventAt,
       ))
     ) {
-      this.log.info(
+      this.d.log.info(
         { codeName: tp.codeName, authorizer: info.authorizerAppId },
         'authorization older than the last authorization event: not applied',
       );
       return info.authorizerAppId;
     }
-    if (info.accessToken && info.expiresIn) await this.engine.seed(spec, info.accessToken, info.expiresIn);
-    else await this.engine.clear(spec.key);
+    if (info.accessToken && info.expiresIn) await this.d.engine.seed(spec, info.accessToken, info.expiresIn);
+    else await this.d.engine.clear(spec.key);
     return info.authorizerAppId;
   }
 
@@ -235,7 +229,7 @@ export class WechatTp {
    */
   async authorizationUrl(tp: AppConfig, mode: 'scan' | 'link', state: string): Promise<string> {
     const code = await this.withComponent(tp, (ct) => this.wechat.preAuthCode(ct, tp.appId));
-    const page = `${this.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized`;
+    const page = `${this.d.config.publicUrl}/wechat-tp/${encodeURIComponent(tp.codeName)}/authorized`;
     const redirect = `${page}?state=${encodeURIComponent(state)}`;
     const q = new URLSearchParams({
       component_appid: tp.appId,
@@ -260,21 +254,18 @@ export class WechatTp {
     const authorizer = text(fields, 'AuthorizerAppid');
     // authorization events apply in CreateTime order, per authorizer
     const eventAt = pushEventAt(text(fields, 'CreateTime'));
+    const createTime = Number(text(fields, 'CreateTime'));
     switch (infoType) {
-      case 'component_verify_ticket': {
-        const ticket = text(fields, 'ComponentVerifyTicket');
-        const createTime = Number(text(fields, 'CreateTime'));
-        if (ticket && Number.isFinite(createTime))
-          await this.store.putTicket(PLATFORM, tp.appId, ticket, createTime, Date.now());
+      case 'component_verify_ticket':
+        await storePushedTicket(this.d.store, PLATFORM, tp.appId, text(fields, 'ComponentVerifyTicket'), createTime);
         break;
-      }
       case 'authorized':
       case 'updateauthorized': {
         const push = { account: authorizer, code: text(fields, 'AuthorizationCode'), eventAt, infoType };
         await this.authorizers.codePush(
           tp,
           push,
-          this.log,
+          this.d.log,
           (code) => this.authorize(tp, code, eventAt),
           // used already when the authorization page's redirect stored the authorizer
           async () => {
@@ -290,7 +281,7 @@ export class WechatTp {
       default:
         break;
     }
-    await this.pushes.record({
+    await this.d.pushes.record({
       platform: PLATFORM,
       codeName: tp.codeName,
       infoType,
@@ -299,7 +290,7 @@ export class WechatTp {
       fields,
     });
     if (infoType !== 'component_verify_ticket')
-      forwardJson(this.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
+      forwardJson(this.d.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
   }
 
   /**
@@ -309,7 +300,7 @@ export class WechatTp {
   async unauthorize(tp: AppConfig, authorizerAppId: string, eventAt: number): Promise<boolean> {
     const applied = await this.authorizers.revoked(tp, authorizerAppId, eventAt);
     if (!applied) {
-      this.log.info(
+      this.d.log.info(
         { codeName: tp.codeName, authorizer: authorizerAppId },
         'unauthorized older than the last authorization event: ignored',
       );
@@ -317,7 +308,7 @@ export class WechatTp {
     }
     const subject = this.authorizers.subject(tp, authorizerAppId);
     for (const kind of ['authorizer_access_token', 'authorizer_jsapi_ticket', 'authorizer_wx_card_ticket']) {
-      await this.engine.clear(`${PLATFORM}:${subject}:${kind}`);
+      await this.d.engine.clear(`${PLATFORM}:${subject}:${kind}`);
     }
     return true;
   }
@@ -325,7 +316,7 @@ export class WechatTp {
   /** a message or event for an authorizer (消息与事件接收URL): logged and forwarded as JSON */
   async onMessage(tp: AppConfig, authorizerAppId: string, fields: Record<string, unknown>): Promise<void> {
     const infoType = text(fields, 'Event') ?? text(fields, 'MsgType') ?? 'message';
-    await this.pushes.record({
+    await this.d.pushes.record({
       platform: PLATFORM,
       codeName: tp.codeName,
       infoType,
@@ -334,7 +325,7 @@ export class WechatTp {
       fields,
     });
     forwardJson(
-      this.log,
+      this.d.log,
       tp.config.msgForwardUrl as string | undefined,
       { appid: authorizerAppId, message: fields },
       `${tp.codeName} message`,

@@ -42,9 +42,6 @@ export default definePlatform({
     ),
   ],
   build: buildWecom,
-  interfaces: (rt) => [...interfaces(rt), ...tpInterfaces(rt)],
-  routes: (router, sv, rt) => {
-    tpRoutes(router, sv, rt);
-    wecomProxies(router, sv, rt);
-  },
+  interfaces: [interfaces, tpInterfaces],
+  routes: [tpRoutes, wecomProxies],
 });

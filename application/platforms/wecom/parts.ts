@@ -8,10 +8,6 @@ export type WecomParts = ReturnType<typeof buildWecom>;
 
 export function buildWecom(d: PlatformDeps, urls: { api: string; open: string }) {
   const client = new WecomClient(d.upstream, urls.api);
-  return {
-    client,
-    tokens: new WecomTokens(d.engine, client, d.apps),
-    tp: new WecomTp(d.store, d.apps, d.engine, client, d.box, d.pushes, d.log, urls.open, d.config.publicUrl),
-    urls,
-  };
+  const tp = new WecomTp(d, client, urls.open);
+  return { client, tokens: new WecomTokens(d.engine, client, d.apps), tp, urls };
 }

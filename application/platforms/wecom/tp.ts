@@ -1,14 +1,13 @@
 import { RpcError, UpstreamError, errcodeOf } from '../../../system/errors';
-import type { Logger } from '../../../system/log';
-import type { SecretBox } from '../../../system/secretbox';
 import { text } from '../../../system/xml';
-import type { AuthorizerRow, Store } from '../../../db/store';
-import type { AppConfig, AppService } from '../../services/apps';
+import type { AuthorizerRow } from '../../../db/store';
+import type { AppConfig } from '../../services/apps';
+import type { PlatformDeps } from '../../services/deps';
 import type { WecomClient } from './client';
 import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
-import { exchangeEventAt, pushEventAt, type PushLog } from '../../services/pushes';
-import type { CurrentToken, GetOptions, TokenEngine, TokenSpec } from '../../services/tokens/engine';
+import { exchangeEventAt, pushEventAt, storePushedTicket } from '../../services/pushes';
+import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, specKey, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
 
@@ -32,16 +31,11 @@ export class WecomTp {
   private readonly corps: AuthorizedAccounts;
 
   constructor(
-    private readonly store: Store,
-    private readonly apps: AppService,
-    private readonly engine: TokenEngine,
+    private readonly d: PlatformDeps,
     private readonly wecom: WecomClient,
-    private readonly box: SecretBox,
-    private readonly pushes: PushLog,
-    private readonly log: Logger,
     private readonly openBase: string,
-    private readonly publicUrl: string,
   ) {
+    const { store, engine, box, apps } = d;
     this.corps = new AuthorizedAccounts(store, box, apps, PLATFORM);
     engine.resolver(PLATFORM, SUITE_KIND, async (row) => {
       const tp = await this.corps.ownerOf(row);
@@ -55,7 +49,7 @@ export class WecomTp {
 
   /** the enabled suite, or a 1012 */
   require(codeName: string): Promise<AppConfig> {
-    return this.apps.require(PLATFORM, codeName);
+    return this.d.apps.require(PLATFORM, codeName);
   }
 
   /** message crypto of the suite's callback URL: receiver id = suite id */
@@ -66,13 +60,13 @@ export class WecomTp {
   // ---- suite token
 
   suiteSpec(tp: AppConfig): TokenSpec {
-    return ticketedSpec(this.store, PLATFORM, tp, SUITE_KIND, 'suite_ticket', (ticket) =>
+    return ticketedSpec(this.d.store, PLATFORM, tp, SUITE_KIND, 'suite_ticket', (ticket) =>
       this.wecom.suiteToken(tp.appId, String(tp.config.secret), ticket),
     );
   }
 
   suiteToken(tp: AppConfig, opts: GetOptions = {}): Promise<CurrentToken> {
-    return this.engine.get(this.suiteSpec(tp), opts);
+    return this.d.engine.get(this.suiteSpec(tp), opts);
   }
 
   /**
@@ -80,7 +74,7 @@ export class WecomTp {
    * exact token is compare-and-refreshed (§5.4) and the call runs once more.
    */
   private withSuite<T>(tp: AppConfig, use: (token: string) => Promise<T>): Promise<T> {
-    return withAccessToken(this.engine, this.suiteSpec(tp), use);
+    return withAccessToken(this.d.engine, this.suiteSpec(tp), use);
   }
 
   // ---- authorized corps
@@ -106,7 +100,7 @@ export class WecomTp {
           // the permanent code is gone (the corp uninstalled): its token went with it, and nothing
           // is retried until the corp installs again
           await this.corps.needsReauth(tp, corpId);
-          await this.engine.clear(this.corpKey(tp, corpId));
+          await this.d.engine.clear(this.corpKey(tp, corpId));
           throw new RpcError('NOT_READY', '', `${tp.codeName}: corp ${corpId} permanent code invalid (${errcode})`);
         }
         throw err;
@@ -116,7 +110,7 @@ export class WecomTp {
 
   async corpToken(tp: AppConfig, corpId: string, opts: GetOptions = {}): Promise<CurrentToken> {
     await this.requireCorp(tp, corpId);
-    return this.engine.get(this.corpSpec(tp, corpId), opts);
+    return this.d.engine.get(this.corpSpec(tp, corpId), opts);
   }
 
   async listCorps(tp: AppConfig) {
@@ -139,22 +133,22 @@ export class WecomTp {
     const r = await this.withSuite(tp, (st) => this.wecom.permanentCode(st, authCode));
     const applied = await this.corps.authorized(tp, r.corpId, r.permanentCode, JSON.stringify(r.info), eventAt);
     if (!applied) {
-      this.log.info(
+      this.d.log.info(
         { codeName: tp.codeName, corpId: r.corpId },
         'authorization older than the last authorization event: not applied',
       );
       return r.corpId;
     }
     const spec = this.corpSpec(tp, r.corpId);
-    if (r.accessToken && r.expiresIn) await this.engine.seed(spec, r.accessToken, r.expiresIn);
-    else await this.engine.clear(spec.key);
+    if (r.accessToken && r.expiresIn) await this.d.engine.seed(spec, r.accessToken, r.expiresIn);
+    else await this.d.engine.clear(spec.key);
     return r.corpId;
   }
 
   /** the suite install page's URL (从服务商网站发起) with a fresh pre_auth_code */
   async installUrl(tp: AppConfig, state: string): Promise<string> {
     const code = await this.withSuite(tp, (st) => this.wecom.preAuthCode(st));
-    const redirect = `${this.publicUrl}/wecom-tp/${encodeURIComponent(tp.codeName)}/installed`;
+    const redirect = `${this.d.config.publicUrl}/wecom-tp/${encodeURIComponent(tp.codeName)}/installed`;
     const q = new URLSearchParams({ suite_id: tp.appId, pre_auth_code: code, redirect_uri: redirect, state });
     return `${this.openBase}/3rdapp/install?${q.toString()}`;
   }
@@ -167,10 +161,13 @@ export class WecomTp {
   async cancel(tp: AppConfig, corpId: string, eventAt: number): Promise<boolean> {
     const applied = await this.corps.revoked(tp, corpId, eventAt);
     if (!applied) {
-      this.log.info({ codeName: tp.codeName, corpId }, 'cancel_auth older than the last authorization event: ignored');
+      this.d.log.info(
+        { codeName: tp.codeName, corpId },
+        'cancel_auth older than the last authorization event: ignored',
+      );
       return false;
     }
-    await this.engine.clear(this.corpKey(tp, corpId));
+    await this.d.engine.clear(this.corpKey(tp, corpId));
     return true;
   }
 
@@ -188,19 +185,16 @@ export class WecomTp {
     const eventAt = pushEventAt(text(fields, 'TimeStamp'));
     let corpId = text(fields, 'AuthCorpId');
     switch (infoType) {
-      case 'suite_ticket': {
-        const ticket = text(fields, 'SuiteTicket');
-        if (ticket && timestamp !== undefined)
-          await this.store.putTicket(PLATFORM, tp.appId, ticket, timestamp, Date.now());
+      case 'suite_ticket':
+        await storePushedTicket(this.d.store, PLATFORM, tp.appId, text(fields, 'SuiteTicket'), timestamp);
         break;
-      }
       case 'create_auth':
       case 'reset_permanent_code': {
         const push = { account: corpId, code: text(fields, 'AuthCode'), eventAt, infoType };
         await this.corps.codePush(
           tp,
           push,
-          this.log,
+          this.d.log,
           async (code) => (corpId = await this.authorize(tp, code, eventAt)),
           // WeCom refused the code itself (used already, e.g. by the install redirect, or expired):
           // pushing it again cannot help. Anything else is retried.
@@ -219,7 +213,7 @@ export class WecomTp {
         // anything else: recorded only
         break;
     }
-    await this.pushes.record({
+    await this.d.pushes.record({
       platform: PLATFORM,
       codeName: tp.codeName,
       infoType,
