@@ -22,6 +22,13 @@ import type { AddressInfo } from 'node:net';
  *                              → MENU_BODY for a live token it issued, else errcode 40001 (the
  *                              proxy scenario's platform call)
  *
+ *   GET  /cgi-bin/gettoken?corpid=&corpsecret=, /cgi-bin/get_jsapi_ticket, /cgi-bin/ticket/get
+ *                              → WeCom's token and tickets (with errcode 0), for the warm-up's
+ *                              qcloud.work.* calls (bench/warm.ts)
+ *
+ * Token calls for some appids fail, always (the warm-up's platform failures, `failureOf`): `busy`
+ * in the appid → errcode -1, `quota` → 45009, `http500` → HTTP 500.
+ *
  * and the third-party platform (component) API, with the shapes of test/fake/wechat-tp.ts:
  *
  *   POST /cgi-bin/component/api_component_token {component_appid, component_appsecret,
@@ -118,6 +125,8 @@ export class FakeWechat {
   menuRejected = 0;
   /** GET /cgi-bin/ticket/getticket calls */
   ticketCalls = 0;
+  /** token calls answered with a failure (see `failureOf`: -1, 45009, HTTP 500) */
+  failedCalls = 0;
   /** component API calls per api name (api_component_token, api_authorizer_token, …) */
   readonly componentCalls = new Map<string, number>();
   /** api_authorizer_token calls answered 61023 (a refresh token that is not the current one) */
@@ -290,6 +299,23 @@ export class FakeWechat {
       const q = u.searchParams;
       return this.tokenCall(res, q.get('grant_type'), q.get('appid'), q.get('secret'), 'classic');
     }
+    // WeCom (qyapi.weixin.qq.com), for the warm-up's qcloud.work.* calls: GATEHOUSE_WECOM_API may point here too
+    if (req.method === 'GET' && u.pathname === '/cgi-bin/gettoken') {
+      const q = u.searchParams;
+      return this.tokenCall(res, 'client_credential', q.get('corpid'), q.get('corpsecret'), 'stable', true);
+    }
+    if (req.method === 'GET' && (u.pathname === '/cgi-bin/get_jsapi_ticket' || u.pathname === '/cgi-bin/ticket/get')) {
+      this.ticketCalls++;
+      if (!this.isLive(u.searchParams.get('access_token') ?? '')) {
+        return this.json(res, { errcode: 40014, errmsg: 'invalid access_token' });
+      }
+      return this.json(res, {
+        errcode: 0,
+        errmsg: 'ok',
+        ticket: `WT_${crypto.randomBytes(12).toString('base64url')}`,
+        expires_in: 7200,
+      });
+    }
     res.statusCode = 404;
     this.json(res, { errcode: 40066, errmsg: 'invalid url' });
   }
@@ -300,10 +326,23 @@ export class FakeWechat {
     appid: unknown,
     secret: unknown,
     mode: 'stable' | 'new' | 'classic',
+    errcodeZero = false,
   ): Promise<void> {
     if (grantType !== 'client_credential') return this.json(res, { errcode: 40002, errmsg: 'invalid grant_type' });
     if (typeof appid !== 'string' || !appid) return this.json(res, { errcode: 40013, errmsg: 'invalid appid' });
     if (typeof secret !== 'string' || !secret) return this.json(res, { errcode: 41004, errmsg: 'appsecret missing' });
+    const failure = failureOf(appid);
+    if (failure !== undefined) {
+      this.failedCalls++;
+      if (failure === 'http500') {
+        res.statusCode = 500;
+        return void res.end('internal error');
+      }
+      return this.json(res, {
+        errcode: failure,
+        errmsg: failure === -1 ? 'system error' : 'reach max api daily quota limit',
+      });
+    }
     const body = await this.tracked(appid, () => {
       const now = Date.now();
       const cur = this.current.get(appid);
@@ -314,7 +353,7 @@ export class FakeWechat {
       const t = this.mint('AT', appid);
       return { access_token: t.value, expires_in: t.expiresIn };
     });
-    this.json(res, body);
+    this.json(res, errcodeZero ? { errcode: 0, errmsg: 'ok', ...body } : body);
   }
 
   /**
@@ -439,6 +478,18 @@ export class FakeWechat {
   private json(res: http.ServerResponse, body: unknown): void {
     res.end(JSON.stringify(body));
   }
+}
+
+/**
+ * The failures the fake answers every token call of some appids with (the warm-up's platform
+ * failures, bench/warm.ts): an appid containing `busy` gets errcode -1 (transient: retried), one
+ * containing `quota` errcode 45009 (not retried), one containing `http500` an HTTP 500.
+ */
+export function failureOf(appid: string): -1 | 45009 | 'http500' | undefined {
+  if (appid.includes('busy')) return -1;
+  if (appid.includes('quota')) return 45009;
+  if (appid.includes('http500')) return 'http500';
+  return undefined;
 }
 
 const newRefreshToken = () => `refreshtoken@@@${crypto.randomBytes(12).toString('hex')}`;

@@ -15,6 +15,11 @@
  * Every scenario samples one request first (it must carry the expected returnCode) and then
  * requires that exact body from every request under load.
  *
+ * Every gatehouse that is loaded (sessions, tokens, callbacks, stampede, proxy) first does the mixed
+ * functional workload of bench/warm.ts — cold stampedes, forces, invalidations, platform failures
+ * with their retries, JS-SDK configs, qcloud.work.*, unknown codeNames — as a node in production
+ * has (issue 14); `--fresh` leaves that out.
+ *
  * Then, per store, the cold stampede (1,000 concurrent wechat.app.token for a cold key from another
  * process, fake upstream latency 200 ms: wall time <= latency + 250 ms, exactly one upstream call),
  * and once, on MariaDB when reachable (else SQLite), the token fleet: 10,000 classic-mode apps with
@@ -23,9 +28,11 @@
  * The platform-facing routes under load:
  *
  *   proxy        GET /proxy/wechat-app/{codeName}/cgi-bin/menu/get through gatehouse (SQLite) vs the
- *                same GET straight to the fake platform (bench/fake-wechat.ts as its own process),
- *                same connections: target p50 added <= 2 ms and >= 60 % of the direct req/s
- *                (bench/proxy.ts); plus both latencies without queueing (one connection)
+ *                same GET through a plain Node keep-alive reverse proxy (bench/plain-proxy.ts, the
+ *                anchor: no auth, no token work) and straight to the fake platform (bench/fake-wechat.ts
+ *                as its own process), same connections: target >= 80 % of the plain proxy's req/s and
+ *                p50 added <= 1 ms over it (bench/proxy.ts); plus the latencies without queueing
+ *                (one connection)
  *   callbacks    POST /wechat-tp/tp/events: one signed, encrypted component_verify_ticket push
  *                (built once with wechat-crypto, bench/pushes.ts), answered `success`, vs bare Koa
  *                answering `success` to the same request; per store, no target (the ratio is shown)
@@ -67,6 +74,7 @@ import {
   TARGET_PROXY_PCT,
 } from './proxy';
 import { soak, type SoakSettings } from './soak';
+import { warmUp } from './warm';
 import { PUSH_CONTENT_TYPE, signedPush, TP, verifyTicketXml, type SignedPush } from './pushes';
 import {
   callerHeaders,
@@ -92,6 +100,7 @@ import {
   startBareKoa,
   startFakeWechatProcess,
   startGatehouse,
+  startPlainProxy,
   type BenchDatabase,
   type Reply,
   type Target,
@@ -100,7 +109,7 @@ import {
 const GROUPS = ['sessions', 'tokens', 'stampede', 'fleet', 'proxy', 'callbacks', 'authorizers'] as const;
 type Group = (typeof GROUPS)[number];
 
-const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmup S] [--cpu-prof] [--no-mariadb]
+const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmup S] [--cpu-prof] [--fresh] [--no-mariadb]
                         [--only G,..] [--skip G,..] [--stampede N] [--stampede-latency MS]
                         [--fleet-apps N] [--fleet-concurrency N] [--fleet-scan-ms MS] [--fleet-latency MS]
                         [--fleet-life S-S] [--fleet-watch S] [--fleet-samples N] [--fleet-prime N]
@@ -111,13 +120,17 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmu
   --connections N   concurrent connections (default 50)
   --warmup S        unmeasured warm-up seconds before each load scenario (default 2; 0 = none)
   --cpu-prof        write V8 CPU profiles of the gatehouse children and print where the time goes
+  --fresh           load fresh gatehouse nodes: no warm-up with the mixed functional workload of
+                    bench/warm.ts (by default every node of the sessions, tokens, callbacks, stampede
+                    and proxy groups does that workload first, as a node in production has)
   --no-mariadb      skip the MariaDB variants (the fleet then runs on SQLite)
   --only G,..       run only these groups; --skip G,.. leaves them out. Groups (all by default):
                       sessions  qcloud.cam.auth and the error path under load
                       tokens    cached wechat.app.token under load
                       stampede  cold stampede
                       fleet     the token fleet kept fresh by the refresher
-                      proxy     GET through /proxy/wechat-app vs the same GET direct to the fake platform
+                      proxy     GET through /proxy/wechat-app vs the same GET through a plain Node
+                                reverse proxy (the anchor) and direct to the fake platform
                       callbacks signed, encrypted component_verify_ticket pushes under load
                       authorizers  third-party-platform authorizers kept fresh by the refresher
                     (bare Koa runs whenever sessions, tokens or callbacks do: it is their baseline)
@@ -150,6 +163,8 @@ interface Settings {
   connections: number;
   warmupS: number;
   cpuProf: boolean;
+  /** --fresh: no warm-up of the gatehouse nodes before they are loaded */
+  fresh: boolean;
   mariadb: boolean;
   groups: Set<Group>;
   stampede: StampedeSettings;
@@ -170,6 +185,7 @@ function settings(argv: string[]): Settings {
       connections: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '2' },
       'cpu-prof': { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
       'no-mariadb': { type: 'boolean', default: false },
       only: { type: 'string', default: GROUPS.join(',') },
       skip: { type: 'string', default: '' },
@@ -235,6 +251,7 @@ function settings(argv: string[]): Settings {
     connections: int('connections', values.connections, 1),
     warmupS: int('warmup', values.warmup, 0),
     cpuProf: values['cpu-prof'],
+    fresh: values.fresh,
     mariadb: !values['no-mariadb'],
     groups: new Set(groups('only', values.only).filter((g) => !skip.has(g))),
     stampede: {
@@ -358,6 +375,19 @@ class Bench {
     }
   }
 
+  /**
+   * The mixed functional workload of bench/warm.ts, run against a gatehouse before it is loaded (a
+   * node that has worked, as in production; --fresh leaves it out)
+   */
+  private async warm(gh: Target): Promise<void> {
+    if (this.s.fresh) return;
+    const w = await warmUp(gh.url);
+    const codes = Object.entries(w.codes)
+      .map(([c, k]) => `${k} x ${c}`)
+      .join(', ');
+    say(`  warm-up: ${w.requests} requests in ${(w.ms / 1000).toFixed(1)} s (returnCodes: ${codes})`);
+  }
+
   /** the callbacks load: the same signed push over and over; the sample must be HTTP 200 `success` */
   private async callbackLoad(row: Row, target: Target, push: SignedPush): Promise<void> {
     const url = `${target.url}${push.path}`;
@@ -433,6 +463,7 @@ class Bench {
         wechatApi: fake.url,
         cpuProfDir: profDir,
       });
+      await this.warm(gh);
       if (g.has('sessions')) {
         const session = await liveSession(gh);
         await this.scenario(auth, gh, rpcBody('qcloud.cam.auth', session), 0);
@@ -502,33 +533,38 @@ class Bench {
   }
 
   /**
-   * GET /proxy/wechat-app/proxy/cgi-bin/menu/get through gatehouse (SQLite) vs the same GET direct
-   * to the fake platform, a process of its own, with the token gatehouse holds
+   * GET /proxy/wechat-app/proxy/cgi-bin/menu/get through gatehouse (SQLite, warmed up) vs the same GET
+   * through a plain Node keep-alive reverse proxy (bench/plain-proxy.ts, the anchor) and direct to the
+   * fake platform, a process of its own, all with the token gatehouse holds
    */
   async proxy(): Promise<void> {
+    const plain: Row = { scenario: 'plain reverse proxy  GET /cgi-bin/menu/get' };
     const direct: Row = { scenario: 'direct to the fake  GET /cgi-bin/menu/get' };
     const via: Row = {
       scenario: 'gatehouse SQLite  GET /proxy/wechat-app/proxy/cgi-bin/menu/get',
       targetPct: TARGET_PROXY_PCT,
       targetP50AddMs: TARGET_PROXY_P50_ADD_MS,
     };
-    this.proxyRows.push(direct, via);
+    this.proxyRows.push(plain, direct, via);
     const label = 'proxy SQLite';
     const add = (what: string, value: string, target?: string, met?: boolean) =>
       this.proxyChecks.push({ scenario: label, what, value, target, met });
-    say('proxy: gatehouse on SQLite, the fake platform as its own process');
+    say('proxy: gatehouse on SQLite, a plain Node reverse proxy, the fake platform as its own process');
     const db = sqliteDatabase();
     let fake: Target | undefined;
     let gh: Target | undefined;
+    let anchor: Target | undefined;
     const profDir = this.s.cpuProf ? fs.mkdtempSync(path.join(os.tmpdir(), 'gh-bench-prof-proxy-')) : undefined;
     try {
       fake = await startFakeWechatProcess();
+      anchor = await startPlainProxy(fake.url);
       gh = await startGatehouse({
         name: 'gatehouse proxy (SQLite)',
         databaseUrl: db.url,
         wechatApi: fake.url,
         cpuProfDir: profDir,
       });
+      await this.warm(gh);
       await putApp(gh, 'wechat_app', PROXY_CODE_NAME, PROXY_APP);
       const headers = { authorization: `Bearer ${proxyCallerToken()}` };
       const viaUrl = `${gh.url}/proxy/wechat-app/${PROXY_CODE_NAME}/cgi-bin/menu/get`;
@@ -540,25 +576,40 @@ class Bench {
           );
       };
       await expectMenu('proxied GET')(get(viaUrl, headers));
-      // the token gatehouse holds (and just used): the direct requests present the same one
+      // the token gatehouse holds (and just used): the direct and plain-proxy requests present the same one
       const held = expectToken('wechat.app.token', await post(gh.url, tokenBody(PROXY_CODE_NAME), callerHeaders()));
-      const directUrl = `${fake.url}/cgi-bin/menu/get?access_token=${encodeURIComponent(held.token)}`;
+      const platformPath = `/cgi-bin/menu/get?access_token=${encodeURIComponent(held.token)}`;
+      const directUrl = `${fake.url}${platformPath}`;
+      const plainUrl = `${anchor.url}${platformPath}`;
       await expectMenu('direct GET')(get(directUrl));
+      await expectMenu('GET through the plain proxy')(get(plainUrl));
+      const before = JSON.parse((await get(`${fake.url}/__bench/stats`)).text) as FakeStats;
 
       const n = 1000;
       const seqDirect = await sequentialGets(directUrl, {}, MENU_BODY, n);
+      const seqPlain = await sequentialGets(plainUrl, {}, MENU_BODY, n);
       const seqVia = await sequentialGets(viaUrl, headers, MENU_BODY, n);
+      const bad = seqDirect.bad + seqPlain.bad + seqVia.bad;
+      const ms = (x: { p50Ms: number; p99Ms: number }) => `${x.p50Ms.toFixed(2)} / ${x.p99Ms.toFixed(2)} ms`;
       add(
-        `one connection, ${n} GETs one after another: p50 / p99 direct, through gatehouse`,
-        `${seqDirect.p50Ms.toFixed(2)} / ${seqDirect.p99Ms.toFixed(2)} ms, ${seqVia.p50Ms.toFixed(2)} / ${seqVia.p99Ms.toFixed(2)} ms: +${(seqVia.p50Ms - seqDirect.p50Ms).toFixed(2)} ms at p50${seqDirect.bad + seqVia.bad ? ` (${seqDirect.bad + seqVia.bad} wrong answers)` : ''}`,
-        `p50 +<= ${TARGET_PROXY_P50_ADD_MS} ms`,
-        seqVia.p50Ms - seqDirect.p50Ms <= TARGET_PROXY_P50_ADD_MS && seqDirect.bad + seqVia.bad === 0,
+        `one connection, ${n} GETs one after another: p50 / p99 direct; plain proxy; gatehouse`,
+        `${ms(seqDirect)}; ${ms(seqPlain)}; ${ms(seqVia)}: gatehouse +${(seqVia.p50Ms - seqPlain.p50Ms).toFixed(2)} ms at p50 over the plain proxy (the plain proxy +${(seqPlain.p50Ms - seqDirect.p50Ms).toFixed(2)} ms over direct)${bad ? ` (${bad} wrong answers)` : ''}`,
+        `p50 +<= ${TARGET_PROXY_P50_ADD_MS} ms over the plain proxy`,
+        seqVia.p50Ms - seqPlain.p50Ms <= TARGET_PROXY_P50_ADD_MS && bad === 0,
       );
 
       const sample = (what: string, url: string, h: Record<string, string>) => async () => {
         await expectMenu(what)(get(url, h));
         return MENU_BODY;
       };
+      const fakeCpuPlain = await this.measure(
+        plain,
+        anchor,
+        { url: plainUrl, method: 'GET' },
+        this.s.durationS,
+        sample(plain.scenario, plainUrl, {}),
+        fake,
+      );
       await this.measure(
         direct,
         fake,
@@ -575,22 +626,23 @@ class Bench {
         fake,
       );
       const stats = JSON.parse((await get(`${fake.url}/__bench/stats`)).text) as FakeStats;
-      const us = (n?: number) => (n === undefined ? '?' : `${n.toFixed(1)} us`);
+      const us = (x?: number) => (x === undefined ? '?' : `${x.toFixed(1)} us`);
       add(
-        'srv CPU per request: the fake (direct); gatehouse + the fake (proxied)',
-        `${us(direct.cpuUsPerRequest)}; ${us(via.cpuUsPerRequest)} + ${us(fakeCpuVia)}`,
+        'srv CPU per request: the plain proxy + the fake; the fake (direct); gatehouse + the fake (proxied)',
+        `${us(plain.cpuUsPerRequest)} + ${us(fakeCpuPlain)}; ${us(direct.cpuUsPerRequest)}; ${us(via.cpuUsPerRequest)} + ${us(fakeCpuVia)}`,
       );
       add(
-        'the fake, whole run: menu/get calls answered 40001 / token calls (TCP connections it accepted)',
-        `${stats.menuRejected} of ${stats.menuCalls} / ${stats.tokenCalls} (${stats.connections})`,
-        '0 / 1',
-        stats.menuRejected === 0 && stats.tokenCalls === 1,
+        'the fake, during the loads: menu/get calls answered 40001 / token calls (TCP connections it accepted)',
+        `${stats.menuRejected - before.menuRejected} of ${stats.menuCalls - before.menuCalls} / ${stats.tokenCalls - before.tokenCalls} (${stats.connections - before.connections})`,
+        '0 / 0',
+        stats.menuRejected === before.menuRejected && stats.tokenCalls === before.tokenCalls,
       );
     } catch (err) {
-      for (const r of [direct, via]) if (!r.result && !r.failed) r.failed = firstLine(err);
+      for (const r of [plain, direct, via]) if (!r.result && !r.failed) r.failed = firstLine(err);
       if (!interrupted) process.stderr.write(`bench: proxy: ${(err as Error).message}\n`);
     } finally {
       await gh?.stop();
+      await anchor?.stop();
       await fake?.stop();
       await db.drop();
       if (profDir) this.profileDirs.push({ store: 'proxy, SQLite', dir: profDir });
@@ -655,10 +707,10 @@ class Bench {
       say('');
     }
     const proxyBase = this.proxyRows[0]?.result;
-    const proxyOpts: TableOptions = { baselineName: 'direct', baselineShort: 'direct', p50Added: true };
+    const proxyOpts: TableOptions = { baselineName: 'plain proxy', baselineShort: 'plain', p50Added: true };
     if (this.proxyRows.length) {
       say(
-        `Proxy (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; the fake platform is a process of its own):`,
+        `Proxy (${this.s.connections} connections, ${this.s.durationS} s each after ${this.s.warmupS} s warm-up; the fake platform and the plain reverse proxy are processes of their own):`,
       );
       say('');
       say(table(this.proxyRows, proxyBase, this.proxyRows[0]?.cpuUsPerRequest, proxyOpts));
@@ -668,17 +720,18 @@ class Bench {
         say('');
       }
       say(
-        '  Both loads present the access token gatehouse holds (the proxied GET gets it added by gatehouse). "vs direct":',
+        '  Every load presents the access token gatehouse holds (the proxied GET gets it added by gatehouse). The anchor is',
       );
       say(
-        '  req/s through gatehouse / req/s straight to the fake; "p50 added": p50 through gatehouse minus p50 direct (whole ms,',
+        '  bench/plain-proxy.ts: node:http with a keep-alive Agent, no auth, no token work, answers streamed back. "vs plain',
       );
       say(
-        '  as autocannon reports them; the one-connection line has them without queueing, to 0.01 ms). srv CPU us/req: of',
+        '  proxy": req/s / req/s through the plain proxy; "p50 added": p50 minus the plain proxy\'s (whole ms, as autocannon',
       );
       say(
-        "  the fake for the direct row, of gatehouse for the proxied one (the fake's share is in the line below the table).",
+        '  reports them; the one-connection line has them without queueing, to 0.01 ms). srv CPU us/req: of the proxy (the',
       );
+      say("  fake for the direct row); the fake's share of the proxied rows is in the line below the table.");
       say('');
     }
     const callbackBase = this.callbackRows[0]?.result;
@@ -764,7 +817,7 @@ class Bench {
     );
     if (!baseline && this.rows.length) say('No bare Koa baseline: ratios and targets could not be computed.');
     if (!proxyBase && this.proxyRows.length)
-      say('No direct proxy baseline: the proxy ratio and targets could not be computed.');
+      say('No plain-proxy baseline: the proxy ratio and targets could not be computed.');
     if (missed.length) say(`TARGETS MISSED (${missed.length}): ${missed.join('; ')}`);
     else say('All targets that could be measured were met.');
     if (bad.length) say(`FAILED REQUESTS under load in: ${bad.map((r) => r.scenario.replace(/\s+/g, ' ')).join('; ')}`);

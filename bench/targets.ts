@@ -111,6 +111,17 @@ export async function startFakeWechatProcess(): Promise<Target> {
   );
 }
 
+/** bench/plain-proxy.ts in front of `upstream`: the proxy scenario's anchor */
+export async function startPlainProxy(upstream: string): Promise<Target> {
+  const port = await freePort();
+  return launch(
+    'plain reverse proxy',
+    ['--require', 'tsx/cjs', 'bench/plain-proxy.ts'],
+    { ...process.env, BENCH_PORT: String(port), BENCH_UPSTREAM: upstream },
+    port,
+  );
+}
+
 export interface GatehouseOptions {
   name: string;
   databaseUrl: string;
@@ -137,6 +148,8 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
     GATEHOUSE_LOG_LEVEL: 'warn',
     GATEHOUSE_PUBLIC_RATE_LIMIT: '0',
     GATEHOUSE_WECHAT_API: o.wechatApi,
+    // the fake answers WeCom's gettoken and tickets too (the warm-up's qcloud.work.* calls)
+    GATEHOUSE_WECOM_API: o.wechatApi,
     ...o.env,
   };
   const prof = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
