@@ -97,10 +97,11 @@ export interface RevocationSource {
 }
 
 /**
- * Verifies caller JWTs (HS256) and remembers verified ones until they expire, so the hot path
- * pays for the HMAC once per token, not once per request. Every verify — cache hit or not —
- * refuses a token whose `jti` is revoked; the revoked set is learned from the shared store every
- * `pollMs` (2 s), so a revocation made on any node reaches every node within a few seconds. When
+ * Verifies caller JWTs (HS256) and remembers verified ones until they expire (a bounded LRU keyed
+ * by the token string), so the hot path pays for the HMAC once per token, not once per request.
+ * Every verify — cache hit or not — refuses a token whose `jti` is revoked; the revoked set is
+ * learned from the shared store every `pollMs` (2 s), so a revocation made on any node reaches
+ * every node within a few seconds (and the node that revoked it at once). When
  * the store does not answer the last known set is kept. Tokens without a `jti` (signed by hand
  * with the JWT secret) cannot be revoked one by one: rotating the secret withdraws them all.
  */
@@ -115,7 +116,7 @@ export class CallerAuth {
     private readonly secret: string,
     private readonly source?: RevocationSource,
     private readonly log?: Logger,
-    /** verified tokens kept at most (the cache starts over when full) */
+    /** verified tokens kept at most; when full, the one used longest ago makes room */
     private readonly maxCached = 10_000,
   ) {}
 
@@ -176,6 +177,9 @@ export class CallerAuth {
       }
       if (hit.jti !== undefined && this.revoked.has(hit.jti))
         throw new RpcError('UNAUTHENTICATED', '', 'caller token revoked');
+      // least recently used first: a hit moves to the end (a Map keeps insertion order)
+      this.cache.delete(token);
+      this.cache.set(token, hit);
       return hit;
     }
     let payload: jwt.JwtPayload;
@@ -207,8 +211,13 @@ export class CallerAuth {
       exp: payload.exp,
     };
     if (jti !== undefined) caller.jti = jti;
-    if (this.cache.size >= this.maxCached) this.cache.clear();
+    if (this.cache.size >= this.maxCached) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(token, caller);
     return caller;
+  }
+
+  /** verified tokens cached now (at most maxCached) */
+  get cached(): number {
+    return this.cache.size;
   }
 }

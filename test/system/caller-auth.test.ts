@@ -120,16 +120,19 @@ describe('CallerAuth.verify: what it refuses and why', () => {
     expect(later(10_000, () => refusal(auth, `Bearer ${token}`))).to.equal('caller token rejected: jwt expired');
   });
 
-  it('the cache keeps at most maxCached tokens, then starts over', () => {
+  it('the cache keeps at most maxCached tokens: the one used longest ago makes room', () => {
     const auth = new CallerAuth(SECRET, undefined, undefined, 2);
     const [t1, t2, t3] = ['a', 'b', 'c'].map((sub) => `Bearer ${good({ sub })}`);
     const first = auth.verify(t1);
-    auth.verify(t2);
-    expect(auth.verify(t1)).to.equal(first); // two fit
-    auth.verify(t3); // full: starts over with t3
-    const again = auth.verify(t1);
-    expect(again).to.not.equal(first);
-    expect(again).to.deep.equal(first);
+    const second = auth.verify(t2);
+    expect(auth.verify(t1)).to.equal(first); // two fit; t1 is now the most recently used
+    auth.verify(t3); // full: t2, used longest ago, goes
+    expect(auth.cached).to.equal(2);
+    expect(auth.verify(t1)).to.equal(first);
+    const again = auth.verify(t2);
+    expect(again).to.not.equal(second);
+    expect(again).to.deep.equal(second);
+    expect(auth.cached).to.equal(2);
   });
 
   it('revoked jtis are refused, before and after the token was cached', () => {
