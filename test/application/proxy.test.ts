@@ -237,6 +237,19 @@ describe('token proxies', function () {
     expect(big.status).to.equal(413);
   });
 
+  it('a caller token verified once is cached, and refused at once (401) when its jti is revoked', async () => {
+    const victim = node.token('proxy.*');
+    const jti = JSON.parse(Buffer.from(victim.split('.')[1], 'base64url').toString('utf8')).jti as string;
+    for (let i = 0; i < 3; i++)
+      expect((await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, victim)).status).to.equal(201);
+    const revoked = await node.rpc('admin.caller.revoke', { jti }, node.token('admin.*'));
+    expect(revoked.returnData).to.deep.equal({ revoked: true });
+    const res = await call('/proxy/wechat-app/mp/cgi-bin/menu/get', {}, victim);
+    expect(res.status).to.equal(401);
+    expect(await res.json()).to.deep.equal({ returnCode: 4001, returnMessage: 'UNAUTHENTICATED' });
+    expect((await call('/proxy/wechat-app/mp/cgi-bin/menu/get')).status).to.equal(201); // another caller still passes
+  });
+
   it('wecom-corp, wechat-tp, wechat-tpauth, wecom-tp and wecom-tpauth add their own tokens; proxy.wechat_tp covers wechat-tpauth, proxy.wecom_tp wecom-tpauth', async () => {
     expect((await call('/proxy/wecom-corp/hr/cgi-bin/agent/get?agentid=1000002')).status).to.equal(201);
     expect(seen[0].query.access_token[0]).to.match(/^WT_/);
