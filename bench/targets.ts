@@ -280,7 +280,8 @@ export async function liveSession(gatehouse: Target): Promise<{ id: string; skey
   const login = await expectReturnCode(
     'qcloud.cam.id_skey',
     gatehouse.url,
-    rpcBody('qcloud.cam.id_skey', { code: 'x' }),
+    // named: a warmed-up node has more mini programs than this one (bench/warm.ts)
+    rpcBody('qcloud.cam.id_skey', { code: 'x', appid: 'wxbench0000000001' }),
     0,
   );
   const data = login.body?.returnData as { id?: unknown; skey?: unknown } | undefined;
