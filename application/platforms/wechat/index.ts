@@ -2,6 +2,7 @@ import { definePlatform } from '../../contract';
 import { s } from '../../schema';
 import { appKind, field, optional } from '../../controllers/platform-fields';
 import { AES_SAMPLE } from '../../services/apps';
+import { codeInterfaces } from './code-interfaces';
 import { interfaces } from './interfaces';
 import { buildWechat } from './parts';
 import { wechatProxies } from './proxies';
@@ -56,7 +57,7 @@ export default definePlatform({
     ),
   ],
   build: buildWechat,
-  interfaces: [interfaces, tpInterfaces],
+  interfaces: [interfaces, tpInterfaces, codeInterfaces],
   routes: [tpRoutes, wechatProxies],
   miniProgram: (rt) => ({
     kind: 'wechat_app',
