@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * gatehouse command line: serve (default), migrate, app, caller, token.
+ * gatehouse command line: serve (default), migrate, app, caller, operator, secrets, token.
  * A configuration problem prints one line naming the variable or field and exits 1.
  */
+import fs from 'node:fs';
 import { Command } from 'commander';
 import pino from 'pino';
 import { ConfigError, loadConfig, masterKey, type Config } from './system/config';
@@ -13,6 +14,7 @@ import { JTI_PATTERN, mintCaller, parseTtl } from './system/callers';
 import { compose, openMigratedStore, start, unlock, VERSION } from './application';
 import type { Services } from './application/contract';
 import { firstError } from './application/services/apps';
+import { OPERATOR_NAME, hashPassword } from './application/services/console-auth';
 import { Codes, RpcError } from './system/errors';
 
 function fail(err: unknown): never {
@@ -275,6 +277,49 @@ caller
           ? 'revoked'
           : 'revoked (not minted by this gatehouse: recorded, any token carrying it is refused)';
       process.stdout.write(`${o.jti} ${what}\n`);
+    });
+  });
+
+const operator = program
+  .command('operator')
+  .description('operators of the console (/console): name, scrypt-hashed password, scope');
+operator
+  .command('add')
+  .description('adds or replaces an operator; the password is read from stdin (one line), never an argument')
+  .argument('<name>', 'letters, digits, _ . @ -; up to 64')
+  .option('--scope <scope>', 'space-separated scope of its console sessions', 'admin.*')
+  .action(async (name: string, o: { scope: string }) => {
+    if (!OPERATOR_NAME.test(name)) throw new ConfigError(`operator: "${name}" is not a valid name`);
+    const password = fs.readFileSync(0, 'utf8').split(/\r?\n/)[0] ?? '';
+    if (password.length < 12 || password.length > 1024)
+      throw new ConfigError('operator: the password (stdin) must be 12 to 1024 characters');
+    const passwordHash = await hashPassword(password);
+    await withServices(async (sv) => {
+      const created = await sv.store.putOperator({ name, passwordHash, scope: o.scope }, Date.now());
+      process.stdout.write(`operator ${name} ${created ? 'added' : 'replaced (password, scope; unlocked)'}\n`);
+    });
+  });
+operator
+  .command('list')
+  .description('operators: name, scope, locked until')
+  .action(async () => {
+    await withServices(async (sv) => {
+      process.stdout.write('name\tscope\tlocked\n');
+      for (const r of await sv.store.listOperators()) {
+        const locked = r.lockedUntil > Date.now() ? new Date(r.lockedUntil).toISOString() : '-';
+        process.stdout.write(`${r.name}\t${r.scope}\t${locked}\n`);
+      }
+    });
+  });
+operator
+  .command('rm')
+  .argument('<name>')
+  .description('removes an operator (its open console sessions end when they expire, within 30 minutes)')
+  .action(async (name: string) => {
+    await withServices(async (sv) => {
+      const removed = await sv.store.deleteOperator(name);
+      process.stdout.write(`${removed ? 'removed' : 'no such operator'}: ${name}\n`);
+      if (!removed) process.exitCode = 1;
     });
   });
 

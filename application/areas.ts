@@ -1,12 +1,13 @@
 import type { Area } from './contract';
 import admin from './controllers/admin';
+import consoleArea from './controllers/console';
 import cosauth from './controllers/cosauth';
 import minaauth from './controllers/minaauth';
 import workauth from './controllers/workauth';
 
 /**
- * The areas over every platform, listed once, in name order: admin (admin.*), cosauth (COS
- * signatures), minaauth (Wafer sessions, qcloud.cam.*), workauth
- * (the Wafer fork's WeCom forms, qcloud.work.*). Platforms are listed in platforms.ts.
+ * The areas over every platform, listed once, in name order: admin (admin.*), console (the
+ * operations console, /console), cosauth (COS signatures), minaauth (Wafer sessions, qcloud.cam.*),
+ * workauth (the Wafer fork's WeCom forms, qcloud.work.*). Platforms are listed in platforms.ts.
  */
-export const AREAS: readonly Area[] = [admin, cosauth, minaauth, workauth];
+export const AREAS: readonly Area[] = [admin, consoleArea, cosauth, minaauth, workauth];

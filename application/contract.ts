@@ -2,9 +2,10 @@ import type Router from '@koa/router';
 import type { CallerAuth } from '../system/callers';
 import type { Metrics } from '../system/metrics';
 import type { RateLimiter } from '../system/ratelimit';
-import type { InterfaceDef } from '../system/registry';
+import type { InterfaceDef, Registry } from '../system/registry';
 import type { AppKind } from './services/apps';
 import type { AuthStates } from './services/auth-states';
+import type { ConsoleAuth } from './services/console-auth';
 import type { PlatformDeps } from './services/deps';
 import type { MiniProgramLogin, SessionService } from './services/sessions';
 
@@ -29,6 +30,8 @@ export interface Services extends PlatformDeps {
   authStates: AuthStates;
   /** the node's one per-IP limiter for public RPC interfaces and public page routes */
   publicLimiter: RateLimiter;
+  /** console sign-in (operators, caller tokens), its sessions and their CSRF tokens; minting */
+  consoleAuth: ConsoleAuth;
   /** a platform's parts (client, token kinds, services), built once from its contract */
   parts<R>(platform: Platform<R>): R;
 }
@@ -87,5 +90,6 @@ export interface Area {
   /** kinds of app config it serves itself (cosauth: COS profiles) */
   apps?: AppKind[];
   interfaces?(services: Services): Interface[];
-  routes?(router: Router, services: Services): void;
+  /** its routes; `registry` is every interface, for a route that dispatches RPC itself (the console) */
+  routes?(router: Router, services: Services, registry: Registry<Services>): void;
 }

@@ -145,7 +145,7 @@ export function compose(
     basePath: services.config.basePath,
     routes: (router: Router) => {
       for (const p of PLATFORMS) for (const f of each(p.routes)) f(router, services, services.parts(p));
-      for (const a of AREAS) a.routes?.(router, services);
+      for (const a of AREAS) a.routes?.(router, services, registry);
     },
   });
   return { services, registry, app };

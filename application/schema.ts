@@ -98,11 +98,42 @@ export interface TypedInterface<P extends TSchema, R extends TSchema> {
   apps?: (para: Static<P>, services: Services) => AppRef[] | Promise<AppRef[]>;
   appsFiltered?: boolean;
   handler: (para: Static<P>, call: Call<Services>) => Promise<Static<R>> | Static<R>;
+  /**
+   * An admin write (or an audited read, e.g. a token revealed): what it touched, from its para —
+   * names only, never a secret. Each successful call appends a row to the audit log.
+   */
+  audit?: (para: Static<P>) => Record<string, unknown>;
 }
 
 /** Declares an interface: `para` and `result` are TypeBox schemas, the handler is typed by them. */
 export function rpc<P extends TSchema, R extends TSchema>(d: TypedInterface<P, R>): Interface {
-  return d;
+  const { audit } = d;
+  if (!audit) return d;
+  return {
+    ...d,
+    handler: async (para: Static<P>, call: Call<Services>) => {
+      const result = await d.handler(para, call);
+      await recordAudit(call, d.name, audit(para));
+      return result;
+    },
+  };
+}
+
+/** the sub of a console session starts with this: its writes are audited `via: console` */
+export const CONSOLE_SUB = 'console:';
+
+/** appends an admin write to the audit log: who (the caller's sub), through what, on what */
+export async function recordAudit(call: Call<Services>, interfaceName: string, target: Record<string, unknown>) {
+  const actor = call.caller?.sub ?? 'anonymous';
+  await call.services.store.appendAudit({
+    at: Date.now(),
+    actor,
+    via: actor.startsWith(CONSOLE_SUB) ? 'console' : 'rpc',
+    interfaceName,
+    target: JSON.stringify(target),
+    ip: call.ip || null,
+    requestId: call.requestId || null,
+  });
 }
 
 /**

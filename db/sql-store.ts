@@ -15,7 +15,7 @@ import type {
   TokenRow,
   TokenWrite,
 } from './store';
-import type { AuthorizerEvent } from './store';
+import type { AuditRow, AuthorizerEvent, OperatorRow } from './store';
 
 type Row = Record<string, unknown>;
 type Param = string | number | null;
@@ -652,6 +652,96 @@ export abstract class SqlStore implements Store {
     if (inserted > 0) return { known: false, already: false };
     const row = await this.getCaller(jti);
     return { known: row?.sub !== null && row?.sub !== undefined, already: true };
+  }
+
+  // ---- operators and the audit log
+
+  private static operatorRow(r: Row): OperatorRow {
+    return {
+      name: String(r.name),
+      passwordHash: String(r.password_hash),
+      scope: String(r.scope),
+      failures: Number(r.failures),
+      lockedUntil: Number(r.locked_until),
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+    };
+  }
+
+  async putOperator(o: { name: string; passwordHash: string; scope: string }, now: number): Promise<boolean> {
+    const changed = await this.run(
+      'UPDATE operators SET password_hash = ?, scope = ?, failures = 0, locked_until = 0, updated_at = ? ' +
+        'WHERE name = ?',
+      [o.passwordHash, o.scope, now, o.name],
+    );
+    if (changed > 0) return false;
+    await this.run(
+      'INSERT INTO operators (name, password_hash, scope, failures, locked_until, created_at, updated_at) ' +
+        'VALUES (?, ?, ?, 0, 0, ?, ?)',
+      [o.name, o.passwordHash, o.scope, now, now],
+    );
+    return true;
+  }
+
+  async getOperator(name: string): Promise<OperatorRow | null> {
+    const r = await this.one('SELECT * FROM operators WHERE name = ?', [name], 'name', name);
+    return r ? SqlStore.operatorRow(r) : null;
+  }
+
+  async listOperators(): Promise<OperatorRow[]> {
+    return (await this.all('SELECT * FROM operators ORDER BY name')).map(SqlStore.operatorRow);
+  }
+
+  async deleteOperator(name: string): Promise<boolean> {
+    return (await this.run('DELETE FROM operators WHERE name = ?', [name])) > 0;
+  }
+
+  async operatorFailed(name: string, now: number, maxFailures: number, lockMs: number): Promise<OperatorRow | null> {
+    // one statement: concurrent failures on several nodes all count
+    await this.run(
+      'UPDATE operators SET locked_until = CASE WHEN failures + 1 >= ? THEN ? ELSE locked_until END, ' +
+        'failures = CASE WHEN failures + 1 >= ? THEN 0 ELSE failures + 1 END WHERE name = ?',
+      [maxFailures, now + lockMs, maxFailures, name],
+    );
+    return this.getOperator(name);
+  }
+
+  async operatorSignedIn(name: string): Promise<void> {
+    await this.run('UPDATE operators SET failures = 0 WHERE name = ?', [name]);
+  }
+
+  async appendAudit(e: Omit<AuditRow, 'id'>): Promise<void> {
+    await this.run(
+      'INSERT INTO audit_log (at, actor, via, interface_name, target, ip, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [e.at, e.actor, e.via, e.interfaceName, e.target, e.ip, e.requestId],
+    );
+  }
+
+  async listAudit(f: { actor?: string; interfaceName?: string; limit: number }): Promise<AuditRow[]> {
+    const where: string[] = [];
+    const params: Param[] = [];
+    for (const [column, value] of [
+      ['actor', f.actor],
+      ['interface_name', f.interfaceName],
+    ] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    const rows = await this.all(
+      `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`,
+      [...params, f.limit],
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: Number(r.at),
+      actor: String(r.actor),
+      via: String(r.via),
+      interfaceName: String(r.interface_name),
+      target: String(r.target),
+      ip: r.ip === null ? null : String(r.ip),
+      requestId: r.request_id === null ? null : String(r.request_id),
+    }));
   }
 
   async revokedCallers(nowS: number): Promise<string[]> {

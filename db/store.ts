@@ -131,6 +131,32 @@ export interface PushFilter {
   limit: number;
 }
 
+/** An operator of the console: a name, a scrypt password hash, the scope its sessions get. */
+export interface OperatorRow {
+  name: string;
+  passwordHash: string;
+  scope: string;
+  /** failed sign-ins in a row */
+  failures: number;
+  /** ms; sign-in refused before then */
+  lockedUntil: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One admin write: who (caller sub), through what (`rpc` or `console`), which interface, on what. */
+export interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  via: string;
+  interfaceName: string;
+  /** JSON of the para fields that name what was written (never a secret) */
+  target: string;
+  ip: string | null;
+  requestId: string | null;
+}
+
 /** A caller token gatehouse minted (§4); never the token. A revoked foreign jti has only jti. */
 export interface CallerRow {
   jti: string;
@@ -243,6 +269,24 @@ export interface Store {
   revokeCaller(jti: string, now: number): Promise<{ known: boolean; already: boolean }>;
   /** the revoked jtis that may still be presented: exp unknown or later than `nowS` (seconds) */
   revokedCallers(nowS: number): Promise<string[]>;
+
+  // ---- the operations console: operators and the audit log
+
+  /** creates or replaces an operator (its failures and lock cleared); whether it was new */
+  putOperator(o: { name: string; passwordHash: string; scope: string }, now: number): Promise<boolean>;
+  getOperator(name: string): Promise<OperatorRow | null>;
+  listOperators(): Promise<OperatorRow[]>;
+  deleteOperator(name: string): Promise<boolean>;
+  /**
+   * Counts a failed sign-in; at `maxFailures` in a row the operator is locked until `now + lockMs`
+   * (and the count starts again). Returns the row after the change.
+   */
+  operatorFailed(name: string, now: number, maxFailures: number, lockMs: number): Promise<OperatorRow | null>;
+  /** a successful sign-in: the failure count back to 0 */
+  operatorSignedIn(name: string): Promise<void>;
+  appendAudit(e: Omit<AuditRow, 'id'>): Promise<void>;
+  /** newest first */
+  listAudit(f: { actor?: string; interfaceName?: string; limit: number }): Promise<AuditRow[]>;
 
   // ---- master-key check (issue 9 item 3) — owned by the callers work
 

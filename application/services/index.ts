@@ -14,6 +14,7 @@ import { AuthStates } from './auth-states';
 import type { PlatformDeps } from './deps';
 import { PushLog } from './pushes';
 import { SessionService } from './sessions';
+import { ConsoleAuth } from './console-auth';
 import { TokenEngine } from './tokens/engine';
 
 /**
@@ -58,9 +59,11 @@ export function buildServices(
   const deps: PlatformDeps = { config, store, log, box, upstream, apps, engine, pushes };
   const parts = new Map<Platform, unknown>(platforms.map((p) => [p, p.build(deps, urls.get(p)!)]));
   const logins = platforms.flatMap((p) => (p.miniProgram ? [p.miniProgram(parts.get(p))] : []));
+  const callers = new CallerAuth(jwtSecret, store, log);
   return {
     ...deps,
-    callers: new CallerAuth(jwtSecret, store, log),
+    callers,
+    consoleAuth: new ConsoleAuth(store, callers, jwtSecret),
     metrics,
     sessions: new SessionService(store, apps, logins, box, config.sessionCacheMs),
     nodeId,

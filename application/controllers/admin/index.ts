@@ -29,6 +29,7 @@ function interfaces(services: Services): Interface[] {
       }),
       result: s.obj({ platform: out.str, codeName: out.str, created: s.bool() }, ['platform', 'codeName', 'created']),
       apps: (p) => [p.codeName],
+      audit: (p) => ({ platform: p.platform, codeName: p.codeName }),
       handler: async (p, { services: sv }) => {
         const { created } = await sv.apps.put(p.platform, p.codeName, p.config);
         return { platform: p.platform, codeName: p.codeName, created };
@@ -92,6 +93,7 @@ function interfaces(services: Services): Interface[] {
       para: s.obj({ platform, codeName }, ['platform', 'codeName']),
       result: s.obj({ deleted: s.bool() }, ['deleted']),
       apps: (p) => [p.codeName],
+      audit: (p) => ({ platform: p.platform, codeName: p.codeName }),
       handler: async (p, { services: sv }) => ({
         deleted: await sv.apps.delete(p.platform, p.codeName),
       }),
@@ -156,8 +158,25 @@ function interfaces(services: Services): Interface[] {
                 appId: s.nullable(out.str),
                 verified: s.bool(),
                 body: s.anyObject(),
+                // what the forwarding rules did with it (services/rules.ts), in the order the deliveries finished
+                deliveries: s.array(
+                  s.obj(
+                    {
+                      at: out.int,
+                      ruleId: out.str,
+                      ruleName: out.str,
+                      host: out.str,
+                      delivered: s.bool(),
+                      status: s.nullable(out.int),
+                      error: s.nullable(out.str),
+                      attempts: out.int,
+                      ms: out.int,
+                    },
+                    ['at', 'ruleId', 'ruleName', 'host', 'delivered', 'status', 'error', 'attempts', 'ms'],
+                  ),
+                ),
               },
-              ['at', 'platform', 'codeName', 'infoType', 'appId', 'verified', 'body'],
+              ['at', 'platform', 'codeName', 'infoType', 'appId', 'verified', 'body', 'deliveries'],
             ),
           ),
         },
@@ -171,18 +190,29 @@ function interfaces(services: Services): Interface[] {
           infoType: p.infoType,
           limit: p.limit ?? 50,
         });
+        const shown = await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.appId));
+        const deliveries = await sv.pushes.deliveries(shown);
         return {
-          pushes: (await visible(rows, caller, (r) => claimCoversRow(caller, sv, r.platform, r.codeName, r.appId))).map(
-            (r) => ({
-              at: Math.floor(r.at / 1000),
-              platform: r.platform,
-              codeName: r.codeName,
-              infoType: r.infoType,
-              appId: r.appId,
-              verified: r.verified,
-              body: JSON.parse(r.body) as Record<string, unknown>,
-            }),
-          ),
+          pushes: shown.map((r, i) => ({
+            at: Math.floor(r.at / 1000),
+            platform: r.platform,
+            codeName: r.codeName,
+            infoType: r.infoType,
+            appId: r.appId,
+            verified: r.verified,
+            body: JSON.parse(r.body) as Record<string, unknown>,
+            deliveries: deliveries[i].map((d) => ({
+              at: Math.floor(d.at / 1000),
+              ruleId: d.ruleId,
+              ruleName: d.ruleName,
+              host: d.host,
+              delivered: d.delivered,
+              status: d.status,
+              error: d.error,
+              attempts: d.attempts,
+              ms: d.ms,
+            })),
+          })),
         };
       },
     }),
@@ -247,6 +277,7 @@ function callerInterfaces(): Interface[] {
         'mint is recorded as revoked.',
       para: s.obj({ jti: s.match(JTI_PATTERN) }, ['jti']),
       result: s.obj({ revoked: s.bool() }, ['revoked']),
+      audit: (p) => ({ jti: p.jti }),
       handler: async (p, { services: sv, caller, log }) => {
         if (caller?.apps) {
           const row = await sv.store.getCaller(p.jti);

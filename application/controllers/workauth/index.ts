@@ -87,6 +87,7 @@ const interfaces: Interface[] = [
     ),
     result: s.obj({}),
     apps: (p) => [p.corpid],
+    audit: (p) => ({ corpid: p.corpid, agentid: String(p.agentid) }),
     handler: async (p, { services: sv }) => {
       await sv.apps.put('wecom_corp', `${p.corpid}:${p.agentid}`, {
         corpId: p.corpid,

@@ -505,6 +505,12 @@ export class TokenEngine {
     this.timer = undefined;
   }
 
+  /** the spec of a stored token, by its kind's resolver; null when none serves it (its app is gone) */
+  async specOf(row: TokenRow): Promise<TokenSpec | null> {
+    const resolve = this.resolvers.get(`${row.platform}:${row.kind}`);
+    return resolve ? resolve(row) : null;
+  }
+
   /**
    * One pass: queues the tokens due for refresh-ahead and keeps `concurrency` refreshes running;
    * a finished refresh starts the next queued one at once, without waiting for the next pass.
