@@ -3,6 +3,7 @@ import admin from './controllers/admin';
 import consoleArea from './controllers/console';
 import cosauth from './controllers/cosauth';
 import minaauth from './controllers/minaauth';
+import rules from './controllers/rules';
 import workauth from './controllers/workauth';
 
 /**
@@ -10,4 +11,4 @@ import workauth from './controllers/workauth';
  * operations console, /console), cosauth (COS signatures), minaauth (Wafer sessions, qcloud.cam.*),
  * workauth (the Wafer fork's WeCom forms, qcloud.work.*). Platforms are listed in platforms.ts.
  */
-export const AREAS: readonly Area[] = [admin, consoleArea, cosauth, minaauth, workauth];
+export const AREAS: readonly Area[] = [admin, consoleArea, cosauth, minaauth, rules, workauth];

@@ -6,6 +6,7 @@ import type { Logger } from '../../system/log';
 import { accessLine } from '../../system/rpc';
 import { ENVELOPE_LIMITS, XmlRejected, parsePushXml, text } from '../../system/xml';
 import type { PushFilter, PushRow, Store } from '../../db/store';
+import { ruleStore, type DeliveryRow } from '../../db/rules';
 import { type MsgCrypt, PushRejected } from './crypto/msgcrypt';
 import { mask } from './apps';
 
@@ -138,7 +139,18 @@ export async function readEncryptedPush(ctx: Koa.Context, crypt: MsgCrypt): Prom
   const q = ctx.query as Record<string, string | string[] | undefined>;
   const one = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : '');
   crypt.verify(one('msg_signature'), one('timestamp'), one('nonce'), encrypt);
-  return { fields: parsePushXml(crypt.decrypt(encrypt)), outer };
+  const decrypted = crypt.decrypt(encrypt);
+  const fields = parsePushXml(decrypted);
+  DECRYPTED_XML.set(fields, decrypted);
+  return { fields, outer };
+}
+
+/** the decrypted XML of the fields readEncryptedPush answered, for the forwarding rules that deliver XML */
+const DECRYPTED_XML = new WeakMap<object, string>();
+
+/** the decrypted XML these fields were parsed from (undefined for a push that came as JSON: Cloud Hosting) */
+export function decryptedXml(fields: Record<string, unknown>): string | undefined {
+  return DECRYPTED_XML.get(fields);
 }
 
 /**
@@ -186,17 +198,28 @@ export class PushLog {
     private readonly log: Logger,
   ) {}
 
-  async record(p: Omit<PushRow, 'at' | 'body'> & { fields: Record<string, unknown> }): Promise<void> {
+  /** records a push; answers its time (epoch ms), which its deliveries are stored under */
+  async record(p: Omit<PushRow, 'at' | 'body'> & { fields: Record<string, unknown> }): Promise<number> {
     const { fields, ...row } = p;
-    await this.store.addPush({ ...row, at: Date.now(), body: JSON.stringify(maskPush(fields)) });
+    const at = Date.now();
+    await this.store.addPush({ ...row, at, body: JSON.stringify(maskPush(fields)) });
+    return at;
   }
 
   list(filter: PushFilter): Promise<PushRow[]> {
     return this.store.listPushes(filter);
   }
 
+  /** the outcomes of the forwarding rules' deliveries of each of these pushes (services/rules.ts) */
+  deliveries(rows: PushRow[]): Promise<DeliveryRow[][]> {
+    return ruleStore(this.store).deliveriesOf(rows);
+  }
+
   async prune(): Promise<number> {
-    return this.store.prunePushes(Date.now() - this.retentionDays * 86_400_000);
+    const before = Date.now() - this.retentionDays * 86_400_000;
+    const pruned = await this.store.prunePushes(before);
+    await ruleStore(this.store).pruneDeliveries(before);
+    return pruned;
   }
 
   start(): void {

@@ -7,7 +7,8 @@ import type { WechatClient } from './client';
 import { signPage } from '../../services/crypto/jssdk';
 import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
-import { exchangeEventAt, forwardJson, pushEventAt, storePushedTicket } from '../../services/pushes';
+import { decryptedXml, exchangeEventAt, pushEventAt, storePushedTicket } from '../../services/pushes';
+import { forwardPush } from '../../services/rules';
 import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
@@ -246,7 +247,7 @@ export class WechatTp {
 
   /**
    * Handles a decrypted 授权事件 push. State is committed before the caller answers `success`; the
-   * forward to authForwardUrl happens in the background.
+   * forwarding rules and authForwardUrl deliver it in the background.
    */
   async onEvent(tp: AppConfig, fields: Record<string, unknown>): Promise<void> {
     const infoType = text(fields, 'InfoType') ?? 'unknown';
@@ -281,7 +282,7 @@ export class WechatTp {
       default:
         break;
     }
-    await this.d.pushes.record({
+    const pushAt = await this.d.pushes.record({
       platform: PLATFORM,
       codeName: tp.codeName,
       infoType,
@@ -289,8 +290,19 @@ export class WechatTp {
       verified: true,
       fields,
     });
+    // through the forwarding rules, then authForwardUrl (services/rules.ts); a ticket never leaves
     if (infoType !== 'component_verify_ticket')
-      forwardJson(this.d.log, tp.config.authForwardUrl as string | undefined, fields, `${tp.codeName} ${infoType}`);
+      forwardPush(this.d, {
+        platform: PLATFORM,
+        codeName: tp.codeName,
+        appId: authorizer ?? appId,
+        infoType,
+        pushAt,
+        fields,
+        json: fields,
+        xml: decryptedXml(fields),
+        legacy: { name: 'authForwardUrl', url: tp.config.authForwardUrl as string | undefined },
+      });
   }
 
   /**
@@ -313,10 +325,10 @@ export class WechatTp {
     return true;
   }
 
-  /** a message or event for an authorizer (消息与事件接收URL): logged and forwarded as JSON */
+  /** a message or event for an authorizer (消息与事件接收URL): logged and forwarded (rules, msgForwardUrl) */
   async onMessage(tp: AppConfig, authorizerAppId: string, fields: Record<string, unknown>): Promise<void> {
     const infoType = text(fields, 'Event') ?? text(fields, 'MsgType') ?? 'message';
-    await this.d.pushes.record({
+    const pushAt = await this.d.pushes.record({
       platform: PLATFORM,
       codeName: tp.codeName,
       infoType,
@@ -324,11 +336,17 @@ export class WechatTp {
       verified: true,
       fields,
     });
-    forwardJson(
-      this.d.log,
-      tp.config.msgForwardUrl as string | undefined,
-      { appid: authorizerAppId, message: fields },
-      `${tp.codeName} message`,
-    );
+    // through the forwarding rules, then msgForwardUrl (services/rules.ts)
+    forwardPush(this.d, {
+      platform: PLATFORM,
+      codeName: tp.codeName,
+      appId: authorizerAppId,
+      infoType,
+      pushAt,
+      fields,
+      json: { appid: authorizerAppId, message: fields },
+      xml: decryptedXml(fields),
+      legacy: { name: 'msgForwardUrl', url: tp.config.msgForwardUrl as string | undefined },
+    });
   }
 }

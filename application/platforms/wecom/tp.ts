@@ -6,7 +6,8 @@ import type { PlatformDeps } from '../../services/deps';
 import type { WecomClient } from './client';
 import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { MsgCrypt } from '../../services/crypto/msgcrypt';
-import { exchangeEventAt, pushEventAt, storePushedTicket } from '../../services/pushes';
+import { exchangeEventAt, maskPush, pushEventAt, storePushedTicket } from '../../services/pushes';
+import { forwardPush } from '../../services/rules';
 import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, specKey, withAccessToken } from '../../services/tokens/spec';
 import { ticketedSpec } from '../../services/tokens/ticketed';
@@ -213,7 +214,7 @@ export class WecomTp {
         // anything else: recorded only
         break;
     }
-    await this.d.pushes.record({
+    const pushAt = await this.d.pushes.record({
       platform: PLATFORM,
       codeName: tp.codeName,
       infoType,
@@ -221,5 +222,18 @@ export class WecomTp {
       verified: true,
       fields,
     });
+    // through the forwarding rules (services/rules.ts): a suite_ticket never leaves; codes masked as in the push log
+    if (infoType !== 'suite_ticket') {
+      const masked = maskPush(fields);
+      forwardPush(this.d, {
+        platform: PLATFORM,
+        codeName: tp.codeName,
+        appId: corpId ?? tp.appId,
+        infoType,
+        pushAt,
+        fields: masked,
+        json: masked,
+      });
+    }
   }
 }
