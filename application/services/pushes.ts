@@ -272,6 +272,22 @@ export function forwardJson(
 }
 
 /**
+ * One POST of a push to a forward target (the forwarding rules' deliveries, services/rules.ts):
+ * through outboundFetch (a redirect is an answer, never followed), within `timeoutMs`, the answer's
+ * body read and dropped. Throws when there is no answer (fetch's error: see unreachable()).
+ */
+export async function postPush(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ ok: boolean; status: number }> {
+  const res = await outboundFetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+  await res.arrayBuffer().catch(() => undefined);
+  return { ok: res.ok, status: res.status };
+}
+
+/**
  * Whether JSON text nests deeper than `max`, by one linear scan of the text. Callbacks check this
  * before JSON.parse, which spends tens of milliseconds on a 64 KiB body of nothing but brackets.
  */

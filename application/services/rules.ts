@@ -1,9 +1,10 @@
 import type { Config } from '../../system/config';
 import type { Logger } from '../../system/log';
-import { outboundFetch, unreachable, type Upstream } from '../../system/upstream';
+import { unreachable, type Upstream } from '../../system/upstream';
 import { text } from '../../system/xml';
 import { ruleStore, type RuleRow, type RuleStore } from '../../db/rules';
 import type { PlatformDeps } from './deps';
+import { postPush } from './pushes';
 
 /**
  * Push forwarding rules (`admin.rule.*`): which pushes a third-party platform receives are
@@ -18,7 +19,7 @@ import type { PlatformDeps } from './deps';
  *     (JSON, 3 retries, 5 s, as the forward always was): an app configured the old way forwards
  *     exactly as before, and a stored rule that matches and does not continue takes its place.
  * Deliveries run in the background (never before the push is answered and recorded), through
- * system/upstream.ts's outbound fetch (no redirects followed, a timeout per attempt, counted in
+ * system/upstream.ts's outbound fetch (pushes.ts postPush: no redirects followed, a timeout per attempt, counted in
  * gatehouse_upstream_requests_total with api `forward`), and each outcome is stored with its push.
  */
 
@@ -203,13 +204,7 @@ export async function deliver(
     attempts++;
     const t0 = Date.now();
     try {
-      const res = await outboundFetch(rule.url, {
-        method: 'POST',
-        headers: body.headers,
-        body: body.body,
-        signal: AbortSignal.timeout(rule.timeoutMs),
-      });
-      await res.arrayBuffer().catch(() => undefined);
+      const res = await postPush(rule.url, body.headers, body.body, rule.timeoutMs);
       status = res.status;
       d.upstream.record(platform, 'forward', res.ok ? '0' : `http_${res.status}`, t0);
       if (res.ok) return { delivered: true, status, error: null, attempts, ms: Date.now() - started };

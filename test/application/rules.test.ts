@@ -578,10 +578,10 @@ forEachDialect('Push forwarding rules', (dialect) => {
     expect(audit.map((a) => a.target).join()).to.not.include('127.0.0.1');
   });
 
-  it('admin.rule.* need admin scope: a backend caller, an apps-limited caller and no caller are refused', async () => {
+  it('admin.rule.* need admin scope; a caller limited by an apps claim touches only rules of its exact app and authorizer', async () => {
     await put({ id: 'keep', url: hook.url('/k') });
     const backend = node.token('wechat.* proxy.*');
-    const limited = node.token('admin.*', ['tp']);
+    const limited = node.token('admin.*', ['tp', AUTHORIZER]);
     for (const [name, para] of [
       ['admin.rule.list', {}],
       ['admin.rule.put', { id: 'evil', name: 'evil', platform: 'wechat_tp', url: 'http://127.0.0.1:1/evil' }],
@@ -589,11 +589,30 @@ forEachDialect('Push forwarding rules', (dialect) => {
       ['admin.rule.test', { id: 'keep' }],
     ] as const) {
       expect((await rpc(name, para, backend)).returnCode, name).to.equal(4003);
-      expect((await rpc(name, para, limited)).returnCode, name).to.equal(4003);
       expect((await node.rpc(name, para)).returnCode, name).to.equal(4001);
+      // 'keep' names no app: not the limited caller's to see, change, delete or test
+      if (name === 'admin.rule.list') expect((await rpc(name, para, limited)).returnData.rules).to.deep.equal([]);
+      else expect((await rpc(name, para, limited)).returnCode, name).to.equal(4003);
     }
+    const own = { name: 'own', platform: 'wechat_tp', codeName: 'tp', appId: AUTHORIZER, url: hook.url('/own') };
+    for (const over of [
+      { codeName: undefined },
+      { codeName: 't*' },
+      { appId: undefined },
+      { appId: 'wx*' },
+      { appId: 'wxother' },
+    ])
+      expect((await rpc('admin.rule.put', { ...own, ...over }, limited)).returnCode, JSON.stringify(over)).to.equal(
+        4003,
+      );
+    // over a rule it does not cover, even with its own match fields
+    expect((await rpc('admin.rule.put', { ...own, id: 'keep' }, limited)).returnCode).to.equal(4003);
+    expect((await rpc('admin.rule.put', { ...own, id: 'own' }, limited)).returnCode).to.equal(0);
+    expect((await rpc('admin.rule.list', {}, limited)).returnData.rules.map((r: any) => r.id)).to.deep.equal(['own']);
+    expect((await rpc('admin.rule.test', { id: 'own' }, limited)).returnData.delivered).to.equal(true);
+    expect((await rpc('admin.rule.delete', { id: 'own' }, limited)).returnData).to.deep.equal({ deleted: true });
     expect((await node.db.query('SELECT id FROM push_rules')).map((r: any) => r.id)).to.deep.equal(['keep']);
-    expect(hook.got).to.deep.equal([]);
+    expect(hook.got.map((g) => g.path)).to.deep.equal(['/own']);
   });
 
   it('admin.rule.test sends a sample push through the rule and answers the outcome; nothing is recorded', async () => {

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
-import { paraError } from '../../../system/errors';
+import { RpcError, paraError } from '../../../system/errors';
+import type { Caller } from '../../../system/callers';
+import { claimCoversRow } from '../../claims';
 import { s, rpc, out } from '../../schema';
 import type { Area, Interface, Services } from '../../contract';
 import type { RuleRow } from '../../../db/rules';
@@ -13,6 +15,25 @@ export const MATCH_PATTERN = '^(?:[A-Za-z0-9_.:@-]{1,64}\\*?|\\*)$';
 const id = s.match(RULE_ID_PATTERN);
 const match = s.match(MATCH_PATTERN);
 const nullableStr = s.nullable(out.str);
+
+/**
+ * Whether a caller limited by an `apps` claim may see or touch a rule: only one that names an exact
+ * codeName and an exact appId which its claim covers (as admin.push.list would show it those pushes);
+ * a rule over several apps or authorizers is not one app's. A caller without the claim may, always.
+ */
+async function covers(caller: Caller | undefined, sv: Services, r: Pick<RuleRow, 'platform' | 'codeName' | 'appId'>) {
+  if (!caller?.apps) return true;
+  const exact = (v: string | null | undefined): v is string => typeof v === 'string' && !v.includes('*');
+  return exact(r.codeName) && exact(r.appId) && claimCoversRow(caller, sv, r.platform, r.codeName, r.appId);
+}
+
+/** the stored rule `id` when the caller may touch it (null when there is none), else a 4003 */
+async function coveredRule(caller: Caller | undefined, sv: Services, id: string): Promise<RuleRow | null> {
+  const rule = await rulesOf(sv).store.get(id);
+  if (rule && !(await covers(caller, sv, rule)))
+    throw new RpcError('FORBIDDEN', '', 'apps claim does not cover that rule');
+  return rule;
+}
 
 function interfaces(services: Services): Interface[] {
   const platform = s.oneOf(services.apps.platforms());
@@ -76,9 +97,13 @@ function interfaces(services: Services): Interface[] {
       summary: 'The push forwarding rules, in the order they are evaluated (priority, then id).',
       para: s.obj({ platform }),
       result: s.obj({ rules: s.array(ruleOut) }, ['rules']),
-      handler: async (p, { services: sv }) => ({
-        rules: (await rulesOf(sv).store.list()).filter((r) => !p.platform || r.platform === p.platform).map(shown),
-      }),
+      // a caller limited by an apps claim sees the rules it covers (covers())
+      appsFiltered: true,
+      handler: async (p, { services: sv, caller }) => {
+        const rules = (await rulesOf(sv).store.list()).filter((r) => !p.platform || r.platform === p.platform);
+        const seen = await Promise.all(rules.map((r) => covers(caller, sv, r)));
+        return { rules: rules.filter((_r, i) => seen[i]).map(shown) };
+      },
     }),
     rpc({
       name: 'admin.rule.put',
@@ -109,7 +134,12 @@ function interfaces(services: Services): Interface[] {
       result: s.obj({ id: out.str, created: out.bool }, ['id', 'created']),
       // names only: the URL's query may hold the receiver's secret
       audit: (p) => ({ id: p.id ?? null, name: p.name, platform: p.platform }),
-      handler: async (p, { services: sv }) => {
+      // a caller limited by an apps claim puts only rules it covers, over none it does not (covers())
+      appsFiltered: true,
+      handler: async (p, { services: sv, caller }) => {
+        if (p.id !== undefined) await coveredRule(caller, sv, p.id);
+        if (!(await covers(caller, sv, { platform: p.platform, codeName: p.codeName ?? null, appId: p.appId ?? null })))
+          throw new RpcError('FORBIDDEN', '', 'apps claim does not cover the rule: name an exact codeName and appId');
         let host = '';
         try {
           host = new URL(p.url).hostname;
@@ -152,8 +182,10 @@ function interfaces(services: Services): Interface[] {
       para: s.obj({ id }, ['id']),
       result: s.obj({ deleted: out.bool }, ['deleted']),
       audit: (p) => ({ id: p.id }),
-      handler: async (p, { services: sv }) => {
+      appsFiltered: true,
+      handler: async (p, { services: sv, caller }) => {
         const rules = rulesOf(sv);
+        if (!(await coveredRule(caller, sv, p.id))) return { deleted: false };
         const deleted = await rules.store.delete(p.id);
         rules.changed();
         return { deleted };
@@ -177,9 +209,10 @@ function interfaces(services: Services): Interface[] {
         'body',
       ]),
       audit: (p) => ({ id: p.id }),
-      handler: async (p, { services: sv }) => {
+      appsFiltered: true,
+      handler: async (p, { services: sv, caller }) => {
         const rules = rulesOf(sv);
-        const rule = await rules.store.get(p.id);
+        const rule = await coveredRule(caller, sv, p.id);
         if (!rule) throw paraError([{ path: '/id', message: `no rule ${p.id}` }]);
         const r = await rules.test(rule);
         return {

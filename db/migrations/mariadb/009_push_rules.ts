@@ -1,9 +1,10 @@
 /**
  * Push forwarding rules (which pushes go where, as JSON or the original XML, with their own retries
- * and timeout) and the outcome of every delivery, shown with its push in the push log.
+ * and timeout) and the outcome of every delivery, shown with its push in the push log. Re-runnable
+ * (IF NOT EXISTS): a store set back to an older version migrates again.
  */
 export const statements = [
-  `CREATE TABLE push_rules (
+  `CREATE TABLE IF NOT EXISTS push_rules (
     id             VARCHAR(64)   NOT NULL PRIMARY KEY,
     name           VARCHAR(128)  NOT NULL,
     enabled        TINYINT(1)    NOT NULL,
@@ -22,7 +23,7 @@ export const statements = [
     created_at     BIGINT        NOT NULL,
     updated_at     BIGINT        NOT NULL
   ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-  `CREATE TABLE push_deliveries (
+  `CREATE TABLE IF NOT EXISTS push_deliveries (
     id        BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
     at        BIGINT       NOT NULL,
     push_at   BIGINT       NOT NULL,

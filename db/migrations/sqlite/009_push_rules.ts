@@ -1,9 +1,10 @@
 /**
  * Push forwarding rules (which pushes go where, as JSON or the original XML, with their own retries
- * and timeout) and the outcome of every delivery, shown with its push in the push log.
+ * and timeout) and the outcome of every delivery, shown with its push in the push log. Re-runnable
+ * (IF NOT EXISTS): a store set back to an older version migrates again.
  */
 export const statements = [
-  `CREATE TABLE push_rules (
+  `CREATE TABLE IF NOT EXISTS push_rules (
     id             TEXT    NOT NULL PRIMARY KEY,
     name           TEXT    NOT NULL,
     enabled        INTEGER NOT NULL,
@@ -22,7 +23,7 @@ export const statements = [
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL
   )`,
-  `CREATE TABLE push_deliveries (
+  `CREATE TABLE IF NOT EXISTS push_deliveries (
     id        INTEGER PRIMARY KEY AUTOINCREMENT,
     at        INTEGER NOT NULL,
     push_at   INTEGER NOT NULL,
@@ -39,6 +40,6 @@ export const statements = [
     attempts  INTEGER NOT NULL,
     ms        INTEGER NOT NULL
   )`,
-  `CREATE INDEX push_deliveries_push_at ON push_deliveries (push_at)`,
-  `CREATE INDEX push_deliveries_at ON push_deliveries (at)`,
+  `CREATE INDEX IF NOT EXISTS push_deliveries_push_at ON push_deliveries (push_at)`,
+  `CREATE INDEX IF NOT EXISTS push_deliveries_at ON push_deliveries (at)`,
 ];
