@@ -229,6 +229,7 @@ const SECTIONS = {
   '7.4': '#74-fengniao-and-shansong-merchants',
   '7.7': '#77-signed-proxies',
   '7.8': '#78-health-readiness-and-metrics',
+  '7.9': '#79-the-operations-console',
 } as const;
 
 /**
@@ -264,6 +265,10 @@ const ROUTE_DOCS: Record<string, { who: string; see: keyof typeof SECTIONS }> = 
   '/proxy/wecom-tpauth/{codeName}/{corpId}/{path…}': { who: 'callers with scope `proxy.wecom_tp`', see: '7.7' },
   '/proxy/fengniao/{codeName}/{merchantId}/{path…}': { who: 'callers with scope `proxy.fengniao_app`', see: '7.7' },
   '/proxy/shansong/{codeName}/{merchantCode}/{path…}': { who: 'callers with scope `proxy.shansong_app`', see: '7.7' },
+  '/console/': { who: 'operators (browser)', see: '7.9' },
+  '/console/assets/{file}': { who: 'operators (browser)', see: '7.9' },
+  '/console/api/session': { who: 'operators (browser): sign-in, session, sign-out', see: '7.9' },
+  '/console/rpc': { who: 'the signed-in console (cookie and CSRF token)', see: '7.9' },
 };
 
 /** koa-router paths in the docs' notation: `:codeName` → `{codeName}`, a trailing wildcard → `{path…}` */

@@ -30,6 +30,19 @@ export interface Interfaces {
       [key: string]: unknown;
     };
   };
+  /** admin — The kinds of app config: each one's JSON Schema, id field and secret (write-only) fields. */
+  "admin.app.kinds": {
+    access: "admin";
+    para: Record<string, never>;
+    result: {
+      kinds: {
+        platform: string;
+        idField: string;
+        secrets: string[];
+        schema: Record<string, unknown>;
+      }[];
+    };
+  };
   /** admin — The configured apps (no secrets). */
   "admin.app.list": {
     access: "admin";
@@ -181,6 +194,29 @@ export interface Interfaces {
       created: boolean;
     };
   };
+  /** admin — The audit log, newest first: every admin write — who, through which interface or console session, on what. */
+  "admin.audit.list": {
+    access: "admin";
+    para: {
+      /** minLength 1, maxLength 255 */
+      actor?: string;
+      /** minLength 1, maxLength 128 */
+      interfaceName?: string;
+      /** minimum 1, maximum 500 */
+      limit?: number;
+    };
+    result: {
+      entries: {
+        at: number;
+        actor: string;
+        via: string;
+        interfaceName: string;
+        target: Record<string, unknown>;
+        ip: string | null;
+        requestId: string | null;
+      }[];
+    };
+  };
   /** admin — Caller tokens minted by gatehouse and revoked ids: sub, scope, apps, exp, revoked. Never a token. */
   "admin.caller.list": {
     access: "admin";
@@ -194,6 +230,24 @@ export interface Interfaces {
         exp: number | null;
         revoked: boolean;
       }[];
+    };
+  };
+  /** admin — Mints a caller token (shown once; its jti is listed and revocable). Its scope must be covered by the caller's own, its apps claim within the caller's; admin.token.reveal only by a caller that holds it. */
+  "admin.caller.mint": {
+    access: "admin";
+    para: {
+      /** pattern ^[!-~]{1,128}$ */
+      sub: string;
+      /** pattern ^[!-~]{1,128}( [!-~]{1,128}){0,31}$ */
+      scope: string;
+      apps?: string[];
+      /** minimum 60, maximum 31536000 */
+      ttlSeconds?: number;
+    };
+    result: {
+      token: string;
+      jti: string;
+      exp: number;
     };
   };
   /** admin — Revokes a caller token by its jti: every node answers it 4001 within 5 s. A jti gatehouse did not mint is recorded as revoked. */
@@ -228,7 +282,110 @@ export interface Interfaces {
         appId: string | null;
         verified: boolean;
         body: Record<string, unknown>;
+        deliveries: {
+          at: number;
+          ruleId: string;
+          ruleName: string;
+          host: string;
+          delivered: boolean;
+          status: number | null;
+          error: string | null;
+          attempts: number;
+          ms: number;
+        }[];
       }[];
+    };
+  };
+  /** admin — Removes a push forwarding rule (its past deliveries stay in the push log). */
+  "admin.rule.delete": {
+    access: "admin";
+    para: {
+      /** pattern ^[A-Za-z0-9_.-]{1,64}$ */
+      id: string;
+    };
+    result: {
+      deleted: boolean;
+    };
+  };
+  /** admin — The push forwarding rules, in the order they are evaluated (priority, then id). */
+  "admin.rule.list": {
+    access: "admin";
+    para: {
+      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+    };
+    result: {
+      rules: {
+        id: string;
+        name: string;
+        enabled: boolean;
+        priority: number;
+        platform: string;
+        codeName: string | null;
+        appId: string | null;
+        infoType: string | null;
+        msgType: string | null;
+        event: string | null;
+        url: string;
+        format: "json" | "xml";
+        timeoutMs: number;
+        retries: number;
+        continue: boolean;
+        createdAt: number;
+        updatedAt: number;
+      }[];
+    };
+  };
+  /** admin — Creates (no id, or a new one) or replaces a push forwarding rule: match fields exact or a prefix ending in *, the target URL, json or xml, timeout, retries, priority, continue. */
+  "admin.rule.put": {
+    access: "admin";
+    para: {
+      /** pattern ^[A-Za-z0-9_.-]{1,64}$ */
+      id?: string;
+      /** minLength 1, maxLength 128 */
+      name: string;
+      enabled?: boolean;
+      /** minimum 0, maximum 1000000 */
+      priority?: number;
+      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
+      codeName?: string;
+      /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
+      appId?: string;
+      /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
+      infoType?: string;
+      /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
+      msgType?: string;
+      /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
+      event?: string;
+      /** pattern ^https?://[^\s/?#]+[^\s]*$, maxLength 2048 */
+      url: string;
+      format?: "json" | "xml";
+      /** minimum 100, maximum 30000 */
+      timeoutMs?: number;
+      /** minimum 0, maximum 5 */
+      retries?: number;
+      continue?: boolean;
+    };
+    result: {
+      id: string;
+      created: boolean;
+    };
+  };
+  /** admin — Sends a test push through a rule (enabled or not): a sample made from its match fields, delivered with its format, timeout and retries and header x-gatehouse-test: 1. Answers the outcome and what was sent; records nothing. */
+  "admin.rule.test": {
+    access: "admin";
+    para: {
+      /** pattern ^[A-Za-z0-9_.-]{1,64}$ */
+      id: string;
+    };
+    result: {
+      delivered: boolean;
+      status: number | null;
+      error: string | null;
+      attempts: number;
+      ms: number;
+      contentType: string;
+      body: string;
     };
   };
   /** admin — Every token and ticket gatehouse keeps: expiry, last refresh, last error. Never a value. */
@@ -249,6 +406,40 @@ export interface Interfaces {
         refreshedAt: number | null;
         lastError: string | null;
       }[];
+    };
+  };
+  /** admin — Refreshes a stored token now (a forced refresh: within the shared 30 s budget of §5.3, otherwise the current token stays). Never answers the value. */
+  "admin.token.refresh": {
+    access: "admin";
+    para: {
+      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 300 */
+      subject: string;
+      /** minLength 1, maxLength 64 */
+      kind: string;
+    };
+    result: {
+      expiresAt: number;
+      refreshedAt: number | null;
+    };
+  };
+  /** admin — A stored token's value, for debugging: only for a caller whose scope names admin.token.reveal itself (no pattern covers it); every reveal is in the audit log. */
+  "admin.token.reveal": {
+    access: "admin";
+    para: {
+      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 300 */
+      subject: string;
+      /** minLength 1, maxLength 64 */
+      kind: string;
+    };
+    result: {
+      value: string;
+      expiresAt: number;
     };
   };
   /** backend — A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 until the merchant authorized, or once its refresh token expired. */
@@ -663,6 +854,196 @@ export interface Interfaces {
       appId: string;
       token: string;
       expiresAt: number;
+    };
+  };
+  /** backend — Uploads a template as the authorizer mini program's trial version (commit); extJson is sent as the ext_json string. */
+  "wechat.tpauth.code.commit": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      /** minimum 0 */
+      templateId: number;
+      extJson: Record<string, unknown>;
+      /** minLength 1, maxLength 64 */
+      userVersion: string;
+      /** minLength 1, maxLength 1024 */
+      userDesc: string;
+    };
+    result: Record<string, never>;
+  };
+  /** backend — The trial version's QR code (get_qrcode), base64, with WeChat's content type; path: the page it opens. */
+  "wechat.tpauth.code.qrcode": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      /** minLength 1, maxLength 1024 */
+      path?: string;
+    };
+    result: {
+      contentType: string;
+      image: string;
+    };
+  };
+  /** backend — Releases the audited version (release). */
+  "wechat.tpauth.code.release": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+    };
+    result: Record<string, never>;
+  };
+  /** backend — Rolls the live version back (revertcoderelease): to the previous one, or to appVersion (see versions). */
+  "wechat.tpauth.code.rollback": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      /** pattern ^[0-9]{1,20}$ */
+      appVersion?: string;
+    };
+    result: Record<string, never>;
+  };
+  /** backend — Audit status: from WeChat (source "wechat", default: get_auditstatus for auditId, else get_latest_auditstatus) or from the audit pushes received (source "pushes": nothing sent; state "none" when none is kept). */
+  "wechat.tpauth.code.status": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      /** minimum 1 */
+      auditId?: number;
+      source?: "wechat" | "pushes";
+    };
+    result: {
+      source: "wechat" | "pushes";
+      state: "success" | "rejected" | "auditing" | "withdrawn" | "delayed" | "unknown" | "none";
+      status?: number;
+      auditId?: number;
+      reason?: string;
+      screenshots?: string[];
+      userVersion?: string;
+      userDesc?: string;
+      submittedAt?: number;
+      at?: number;
+    };
+  };
+  /** backend — Submits the trial version for audit (submit_audit) → its auditId. */
+  "wechat.tpauth.code.submit": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+      itemList?: {
+        /** minLength 1, maxLength 512 */
+        address?: string;
+        /** maxLength 256 */
+        tag?: string;
+        /** minLength 1, maxLength 64 */
+        firstClass: string;
+        /** minLength 1, maxLength 64 */
+        secondClass: string;
+        /** minLength 1, maxLength 64 */
+        thirdClass?: string;
+        /** minimum 0 */
+        firstId: number;
+        /** minimum 0 */
+        secondId: number;
+        /** minimum 0 */
+        thirdId?: number;
+        /** minLength 1, maxLength 64 */
+        title?: string;
+      }[];
+      /** maxLength 200 */
+      feedbackInfo?: string;
+      /** maxLength 2048 */
+      feedbackStuff?: string;
+      /** maxLength 500 */
+      versionDesc?: string;
+      previewInfo?: {
+        videoIdList?: string[];
+        picIdList?: string[];
+      };
+      ugcDeclare?: {
+        scene?: number[];
+        /** maxLength 256 */
+        otherSceneDesc?: string;
+        method?: number[];
+        /** minimum 0, maximum 1 */
+        hasAuditTeam?: number;
+        /** maxLength 256 */
+        auditDesc?: string;
+      };
+      privacyApiNotUse?: boolean;
+      /** minLength 1, maxLength 512 */
+      orderPath?: string;
+    };
+    result: {
+      auditId: number;
+    };
+  };
+  /** backend — The platform's code templates (gettemplatelist, component token): templateType 0 normal, 1 standard, absent all. */
+  "wechat.tpauth.code.templates": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minimum 0, maximum 1 */
+      templateType?: number;
+    };
+    result: {
+      templates: {
+        templateId: number;
+        userVersion: string;
+        userDesc: string;
+        createTime: number;
+        templateType?: number;
+        sourceAppId?: string;
+        sourceName?: string;
+        developer?: string;
+      }[];
+    };
+  };
+  /** backend — Withdraws the audit under way (undocodeaudit; WeChat allows 5 a day, 10 a month). */
+  "wechat.tpauth.code.undo": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+    };
+    result: Record<string, never>;
+  };
+  /** backend — The versions a rollback may go back to (revertcoderelease action=get_history_version). */
+  "wechat.tpauth.code.versions": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 128 */
+      authorizerAppId: string;
+    };
+    result: {
+      versions: {
+        appVersion: string;
+        userVersion: string;
+        userDesc: string;
+        commitTime: number;
+      }[];
     };
   };
   /** backend — jscode2session for an authorizer mini program, with the component token. */

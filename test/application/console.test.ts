@@ -199,6 +199,12 @@ forEachDialect('console (/console): sign-in, sessions, CSRF, audit', (dialect) =
     expect(put.requestId).to.be.a('string');
     expect(JSON.stringify(entries)).to.not.include('toutiao-secret-audit');
     expect(entries.map((e: { interfaceName: string }) => e.interfaceName)).to.include('console.signin');
+    // a caller limited to tt9 sees the writes on tt9 only
+    const limited = (await node.rpc('admin.audit.list', {}, node.token('admin.*', ['tt9']))).returnData.entries;
+    expect(limited.map((e: { interfaceName: string }) => e.interfaceName)).to.deep.equal([
+      'admin.app.delete',
+      'admin.app.put',
+    ]);
     // a refused write is not a write
     const before = (await node.rpc('admin.audit.list', {}, admin)).returnData.entries.length;
     await node.rpc('admin.app.put', { platform: 'toutiao_app', codeName: 'bad name', config }, admin);

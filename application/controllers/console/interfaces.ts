@@ -109,6 +109,7 @@ export function consoleInterfaces(services: Services): Interface[] {
     rpc({
       name: 'admin.audit.list',
       access: 'admin',
+      appsFiltered: true,
       summary:
         'The audit log, newest first: every admin write — who, through which interface or console session, on what.',
       para: s.obj({ actor: s.str(255), interfaceName: s.str(128), limit: s.int(1, 500) }),
@@ -131,14 +132,15 @@ export function consoleInterfaces(services: Services): Interface[] {
         },
         ['entries'],
       ),
-      handler: async (p, { services: sv }) => ({
-        entries: (
-          await sv.store.listAudit({ actor: p.actor, interfaceName: p.interfaceName, limit: p.limit ?? 100 })
-        ).map(({ id: _id, at, target, ...e }) => ({
-          ...e,
-          at: unixSeconds(at),
-          target: JSON.parse(target) as Record<string, unknown>,
-        })),
+      handler: async (p, { services: sv, caller }) => ({
+        entries: (await sv.store.listAudit({ actor: p.actor, interfaceName: p.interfaceName, limit: p.limit ?? 100 }))
+          // a caller limited by an apps claim sees the writes on apps it holds, nothing else
+          .filter((e) => !caller?.apps || caller.apps.includes(String(JSON.parse(e.target).codeName)))
+          .map(({ id: _id, at, target, ...e }) => ({
+            ...e,
+            at: unixSeconds(at),
+            target: JSON.parse(target) as Record<string, unknown>,
+          })),
       }),
     }),
     rpc({

@@ -114,9 +114,6 @@ export function consoleRoutes(router: Router, sv: Services, registry: Registry<S
     };
   };
 
-  router.get('/console', (ctx) => {
-    ctx.redirect(`${base}/console/`);
-  });
   const serve = (ctx: Koa.Context, file: string) => {
     const asset = assets.get(file);
     if (!asset) {
@@ -132,7 +129,10 @@ export function consoleRoutes(router: Router, sv: Services, registry: Registry<S
     ctx.set('Cache-Control', file.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     ctx.body = asset.body;
   };
-  router.get('/console/', (ctx) => serve(ctx, 'index.html'));
+  // (the router matches /console and /console/ alike)
+  router.get('/console/', (ctx) =>
+    ctx.path.endsWith('/') ? serve(ctx, 'index.html') : ctx.redirect(`${base}/console/`),
+  );
   router.get('/console/assets/:file', (ctx) => serve(ctx, `assets/${ctx.params.file}`));
 
   router.post('/console/api/session', async (ctx) => {

@@ -1,0 +1,637 @@
+import { useState } from 'preact/hooks';
+import { ago, covers, rpc, time, type Session } from './api';
+import { Field, Note, Page, Table, useAction, useLoad } from './ui';
+
+interface AppRow {
+  platform: string;
+  codeName: string;
+  appId: string;
+  enabled: boolean;
+  updatedAt: number;
+}
+interface TokenRow {
+  platform: string;
+  codeName: string;
+  subject: string;
+  kind: string;
+  expiresAt: number | null;
+  refreshedAt: number | null;
+  lastError: string | null;
+}
+interface PushRow {
+  at: number;
+  platform: string;
+  codeName: string;
+  infoType: string;
+  appId: string | null;
+  verified: boolean;
+  body: Record<string, unknown>;
+}
+interface Kind {
+  platform: string;
+  idField: string;
+  secrets: string[];
+  schema: { properties: Record<string, Schema>; required?: string[] };
+}
+interface Schema {
+  type?: string;
+  enum?: string[];
+  anyOf?: Schema[];
+  writeOnly?: boolean;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+}
+
+const soon = (t: TokenRow) => t.expiresAt !== null && t.expiresAt - Date.now() / 1000 < 600;
+
+export function Overview() {
+  const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list'));
+  const tokens = useLoad(() => rpc<{ tokens: TokenRow[] }>('admin.token.list'));
+  const pushes = useLoad(() => rpc<{ pushes: PushRow[] }>('admin.push.list', { limit: 200 }));
+  const perPlatform = new Map<string, number>();
+  for (const a of apps.value?.apps ?? []) perPlatform.set(a.platform, (perPlatform.get(a.platform) ?? 0) + 1);
+  const watch = (tokens.value?.tokens ?? []).filter((t) => t.lastError || soon(t));
+  const hour = (pushes.value?.pushes ?? []).filter((p) => p.at > Date.now() / 1000 - 3600).length;
+  return (
+    <Page title="Overview">
+      <Note error={apps.error ?? tokens.error ?? pushes.error} />
+      <div class="cards">
+        <div class="card">
+          <h2>Apps</h2>
+          <p class="big">{apps.value?.apps.length ?? '…'}</p>
+          <ul>
+            {[...perPlatform].map(([p, n]) => (
+              <li key={p}>
+                {p}: {n}
+              </li>
+            ))}
+          </ul>
+        </div>
+        <div class="card">
+          <h2>Tokens</h2>
+          <p class="big">{tokens.value?.tokens.length ?? '…'}</p>
+          <p>{watch.length} failing or expiring within 10 minutes</p>
+        </div>
+        <div class="card">
+          <h2>Pushes</h2>
+          <p class="big">{pushes.value ? hour : '…'}</p>
+          <p>in the last hour{pushes.value?.pushes.length === 200 ? ' (of the newest 200)' : ''}</p>
+        </div>
+      </div>
+      <h2>Tokens to look at</h2>
+      <Table
+        caption="Tokens failing or near expiry"
+        rows={tokens.value ? watch : undefined}
+        failed={!!tokens.error}
+        empty="Every token is fresh."
+        columns={[
+          ['Token', (t) => `${t.platform} ${t.codeName} ${t.kind}`],
+          ['Expires', (t) => ago(t.expiresAt)],
+          ['Last error', (t) => t.lastError ?? '—'],
+        ]}
+      />
+    </Page>
+  );
+}
+
+/** the form control of one config field, from its JSON Schema (secrets: write-only password inputs) */
+function ConfigInput(props: { id: string; name: string; schema: Schema; value: string; set: (v: string) => void }) {
+  const { id, schema, value, set } = props;
+  if (schema.enum)
+    return (
+      <select id={id} value={value} onChange={(e) => set(e.currentTarget.value)}>
+        <option value="">—</option>
+        {schema.enum.map((v) => (
+          <option key={v}>{v}</option>
+        ))}
+      </select>
+    );
+  if (schema.type === 'boolean')
+    return (
+      <input
+        id={id}
+        type="checkbox"
+        checked={value === 'true'}
+        onChange={(e) => set(String(e.currentTarget.checked))}
+      />
+    );
+  const numeric = schema.type === 'integer';
+  return (
+    <input
+      id={id}
+      type={schema.writeOnly ? 'password' : numeric ? 'number' : 'text'}
+      autocomplete={schema.writeOnly ? 'new-password' : 'off'}
+      value={value}
+      onInput={(e) => set(e.currentTarget.value)}
+    />
+  );
+}
+
+function AppForm(props: {
+  kinds: Kind[];
+  onSaved: () => void;
+  initial?: { platform: string; codeName: string; config: Record<string, unknown> };
+}) {
+  const [platform, setPlatform] = useState(props.initial?.platform ?? props.kinds[0]?.platform ?? '');
+  const [codeName, setCodeName] = useState(props.initial?.codeName ?? '');
+  const [values, setValues] = useState<Record<string, string>>(() => {
+    const out: Record<string, string> = {};
+    const kind = props.kinds.find((k) => k.platform === props.initial?.platform);
+    for (const [k, v] of Object.entries(props.initial?.config ?? {}))
+      if (!kind?.secrets.includes(k) && typeof v !== 'object') out[k] = String(v);
+    return out;
+  });
+  const kind = props.kinds.find((k) => k.platform === platform);
+  const action = useAction();
+  const required = new Set(kind?.schema.required ?? []);
+  const save = () =>
+    action.run(async () => {
+      const config: Record<string, unknown> = {};
+      for (const [k, s] of Object.entries(kind?.schema.properties ?? {})) {
+        const v = values[k];
+        if (v === undefined || v === '') continue;
+        const numeric = s.type === 'integer' || (s.anyOf?.some((a) => a.type === 'integer') && /^\d+$/.test(v));
+        config[k] = s.type === 'boolean' ? v === 'true' : numeric && s.type === 'integer' ? Number(v) : v;
+      }
+      const r = await rpc<{ created: boolean }>('admin.app.put', { platform, codeName, config });
+      props.onSaved();
+      return `${codeName} ${r.created ? 'created' : 'saved'}.`;
+    });
+  return (
+    <form
+      class="panel"
+      aria-label="App config"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <Field label="Platform">
+        {(id) => (
+          <select
+            id={id}
+            value={platform}
+            disabled={!!props.initial}
+            onChange={(e) => setPlatform(e.currentTarget.value)}
+          >
+            {props.kinds.map((k) => (
+              <option key={k.platform}>{k.platform}</option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="codeName" hint="the name callers use for this app">
+        {(id) => (
+          <input
+            id={id}
+            required
+            value={codeName}
+            readOnly={!!props.initial}
+            onInput={(e) => setCodeName(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      {Object.entries(kind?.schema.properties ?? {}).map(([name, schema]) => (
+        <Field
+          key={`${platform}.${name}`}
+          label={`${name}${required.has(name) ? ' *' : ''}`}
+          hint={
+            schema.writeOnly
+              ? props.initial
+                ? 'secret: enter it again to save'
+                : 'secret: stored sealed, never shown again'
+              : undefined
+          }
+        >
+          {(id) => (
+            <ConfigInput
+              id={id}
+              name={name}
+              schema={schema}
+              value={values[name] ?? ''}
+              set={(v) => setValues({ ...values, [name]: v })}
+            />
+          )}
+        </Field>
+      ))}
+      <button type="submit" disabled={action.busy}>
+        Save app
+      </button>
+      <Note {...action.note} />
+    </form>
+  );
+}
+
+export function Apps() {
+  const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list'));
+  const kinds = useLoad(() => rpc<{ kinds: Kind[] }>('admin.app.kinds'));
+  const [editing, setEditing] = useState<
+    null | 'new' | { platform: string; codeName: string; config: Record<string, unknown> }
+  >(null);
+  const action = useAction();
+  const open = (a: AppRow) =>
+    action.run(async () => {
+      const got = await rpc<Record<string, unknown>>('admin.app.get', { platform: a.platform, codeName: a.codeName });
+      const { platform: _p, codeName: _c, enabled: _e, updatedAt: _u, ...config } = got;
+      setEditing({ platform: a.platform, codeName: a.codeName, config });
+    });
+  const remove = (a: AppRow) =>
+    action.run(async () => {
+      if (!window.confirm(`Delete ${a.platform} ${a.codeName}?`)) return;
+      await rpc('admin.app.delete', { platform: a.platform, codeName: a.codeName });
+      apps.reload();
+      return `${a.codeName} deleted.`;
+    });
+  return (
+    <Page
+      title="Apps"
+      actions={
+        <button type="button" onClick={() => setEditing(editing === 'new' ? null : 'new')}>
+          {editing === 'new' ? 'Close form' : 'New app'}
+        </button>
+      }
+    >
+      <Note error={apps.error ?? (editing ? kinds.error : undefined)} />
+      <Note {...action.note} />
+      {editing && kinds.value && (
+        <AppForm
+          key={editing === 'new' ? 'new' : `${editing.platform}.${editing.codeName}`}
+          kinds={kinds.value.kinds}
+          initial={editing === 'new' ? undefined : editing}
+          onSaved={apps.reload}
+        />
+      )}
+      <Table
+        caption="Apps"
+        rows={apps.value?.apps}
+        failed={!!apps.error}
+        empty="No app configured yet."
+        columns={[
+          ['Platform', (a) => a.platform],
+          ['codeName', (a) => a.codeName],
+          ['Id', (a) => <code>{a.appId}</code>],
+          ['Enabled', (a) => (a.enabled ? 'yes' : 'no')],
+          ['Updated', (a) => ago(a.updatedAt)],
+          [
+            'Actions',
+            (a) => (
+              <span class="actions">
+                <button type="button" onClick={() => void open(a)} aria-label={`Edit ${a.codeName}`}>
+                  Edit
+                </button>
+                <button type="button" class="danger" onClick={() => void remove(a)} aria-label={`Delete ${a.codeName}`}>
+                  Delete
+                </button>
+              </span>
+            ),
+          ],
+        ]}
+      />
+    </Page>
+  );
+}
+
+export function Tokens(props: { session: Session }) {
+  const tokens = useLoad(() => rpc<{ tokens: TokenRow[] }>('admin.token.list'));
+  const action = useAction();
+  const [shown, setShown] = useState<Record<string, string>>({});
+  const mayReveal = props.session.scope.includes('admin.token.reveal');
+  const ref = (t: TokenRow) => ({ platform: t.platform, codeName: t.codeName, subject: t.subject, kind: t.kind });
+  const key = (t: TokenRow) => `${t.platform}:${t.subject}:${t.kind}`;
+  return (
+    <Page title="Tokens">
+      <Note error={tokens.error} />
+      <Note {...action.note} />
+      <Table
+        caption="Tokens and tickets"
+        rows={tokens.value?.tokens}
+        failed={!!tokens.error}
+        empty="No token fetched yet."
+        columns={[
+          ['App', (t) => `${t.platform} ${t.codeName}`],
+          ['Subject', (t) => <code>{t.subject}</code>],
+          ['Kind', (t) => t.kind],
+          ['Expires', (t) => <span class={soon(t) ? 'warn' : ''}>{ago(t.expiresAt)}</span>],
+          ['Refreshed', (t) => ago(t.refreshedAt)],
+          ['Last error', (t) => t.lastError ?? '—'],
+          [
+            'Actions',
+            (t) => (
+              <span class="actions">
+                <button
+                  type="button"
+                  disabled={action.busy}
+                  aria-label={`Refresh now ${t.codeName} ${t.kind}`}
+                  onClick={() =>
+                    void action.run(async () => {
+                      await rpc('admin.token.refresh', ref(t));
+                      tokens.reload();
+                      return `${t.codeName} ${t.kind} refreshed.`;
+                    })
+                  }
+                >
+                  Refresh now
+                </button>
+                {mayReveal && (
+                  <button
+                    type="button"
+                    aria-label={`Reveal ${t.codeName} ${t.kind}`}
+                    onClick={() =>
+                      void action.run(async () => {
+                        const r = await rpc<{ value: string }>('admin.token.reveal', ref(t));
+                        setShown({ ...shown, [key(t)]: r.value });
+                        return 'Revealed (this is in the audit log).';
+                      })
+                    }
+                  >
+                    Reveal
+                  </button>
+                )}
+                {shown[key(t)] && <code class="secret">{shown[key(t)]}</code>}
+              </span>
+            ),
+          ],
+        ]}
+      />
+    </Page>
+  );
+}
+
+export function ThirdParty(props: { session: Session }) {
+  const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list', { platform: 'wechat_tp' }));
+  const [code, setCode] = useState('');
+  const chosen = code || apps.value?.apps[0]?.codeName || '';
+  const allowed = covers(props.session.scope, 'wechat.tp.authorizers');
+  const authorizers = useLoad(
+    () =>
+      chosen && allowed
+        ? rpc<{ authorizers: { authorizerAppId: string; authorized: boolean; updatedAt: number }[] }>(
+            'wechat.tp.authorizers',
+            { codeName: chosen },
+          )
+        : Promise.resolve({ authorizers: [] }),
+    [chosen],
+  );
+  const action = useAction();
+  const base = `../wechat-tp/${encodeURIComponent(chosen)}/authorize`;
+  return (
+    <Page title="Third-party platforms">
+      <Note error={apps.error ?? authorizers.error} />
+      {apps.value?.apps.length === 0 && <p class="muted">No wechat_tp app configured.</p>}
+      {chosen && (
+        <>
+          <Field label="Platform app">
+            {(id) => (
+              <select id={id} value={chosen} onChange={(e) => setCode(e.currentTarget.value)}>
+                {apps.value?.apps.map((a) => (
+                  <option key={a.codeName}>{a.codeName}</option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <p>
+            Authorization links: <a href={base}>PC (scan)</a> · <a href={`${base}?mode=link`}>mobile (link)</a>
+          </p>
+          {!allowed && <Note error="Your scope does not cover wechat.tp.authorizers: authorizers are not shown." />}
+          <div class="page-head">
+            <h2>Authorizers</h2>
+            {allowed && (
+              <button
+                type="button"
+                disabled={action.busy}
+                onClick={() =>
+                  void action.run(async () => {
+                    await rpc('wechat.tp.authorizers', { codeName: chosen, sync: true });
+                    authorizers.reload();
+                    return 'Synced with WeChat.';
+                  })
+                }
+              >
+                Sync with WeChat
+              </button>
+            )}
+          </div>
+          <Note {...action.note} />
+          <Table
+            caption="Authorizers"
+            rows={authorizers.value?.authorizers}
+            failed={!!authorizers.error}
+            empty="No account has authorized this platform yet."
+            columns={[
+              ['Authorizer', (a) => <code>{a.authorizerAppId}</code>],
+              ['State', (a) => (a.authorized ? 'authorized' : 'not authorized: re-authorization needed')],
+              ['Updated', (a) => ago(a.updatedAt)],
+            ]}
+          />
+        </>
+      )}
+    </Page>
+  );
+}
+
+export function Pushes() {
+  const [filter, setFilter] = useState({ platform: '', codeName: '', infoType: '' });
+  const [applied, setApplied] = useState(filter);
+  const pushes = useLoad(() => {
+    const para: Record<string, unknown> = { limit: 100 };
+    for (const [k, v] of Object.entries(applied)) if (v) para[k] = v;
+    return rpc<{ pushes: PushRow[] }>('admin.push.list', para);
+  }, [applied]);
+  const [open, setOpen] = useState<number | null>(null);
+  return (
+    <Page title="Pushes">
+      <form
+        class="filters"
+        aria-label="Filter pushes"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(filter);
+        }}
+      >
+        {(['platform', 'codeName', 'infoType'] as const).map((k) => (
+          <Field key={k} label={k}>
+            {(id) => (
+              <input id={id} value={filter[k]} onInput={(e) => setFilter({ ...filter, [k]: e.currentTarget.value })} />
+            )}
+          </Field>
+        ))}
+        <button type="submit">Filter</button>
+      </form>
+      <Note error={pushes.error} />
+      <Table
+        caption="Pushes received"
+        rows={pushes.value?.pushes}
+        failed={!!pushes.error}
+        empty="No push received."
+        columns={[
+          ['At', (p) => time(p.at)],
+          ['Platform', (p) => `${p.platform} ${p.codeName}`],
+          ['Type', (p) => p.infoType],
+          ['Account', (p) => p.appId ?? '—'],
+          ['Verified', (p) => (p.verified ? 'yes' : 'no')],
+          [
+            'Body',
+            (p) => {
+              const i = pushes.value!.pushes.indexOf(p);
+              return open === i ? (
+                <pre>{JSON.stringify(p.body, null, 2)}</pre>
+              ) : (
+                <button type="button" onClick={() => setOpen(i)} aria-label={`Show push ${i + 1}`}>
+                  Show
+                </button>
+              );
+            },
+          ],
+        ]}
+      />
+    </Page>
+  );
+}
+
+interface CallerRow {
+  jti: string;
+  sub: string | null;
+  scope: string | null;
+  apps: string[] | null;
+  exp: number | null;
+  revoked: boolean;
+}
+
+export function Callers() {
+  const callers = useLoad(() => rpc<{ callers: CallerRow[] }>('admin.caller.list'));
+  const [form, setForm] = useState({ sub: '', scope: '', ttl: '30' });
+  const [minted, setMinted] = useState('');
+  const action = useAction();
+  return (
+    <Page title="Callers">
+      <form
+        class="panel"
+        aria-label="Mint a caller token"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void action.run(async () => {
+            const r = await rpc<{ token: string }>('admin.caller.mint', {
+              sub: form.sub,
+              scope: form.scope.trim().split(/\s+/).join(' '),
+              ttlSeconds: Math.round(Number(form.ttl) * 86400),
+            });
+            setMinted(r.token);
+            callers.reload();
+            return 'Minted: copy the token now, it is not shown again.';
+          });
+        }}
+      >
+        <h2>Mint a caller token</h2>
+        <Field label="sub" hint="who will use it (a service name)">
+          {(id) => (
+            <input
+              id={id}
+              required
+              value={form.sub}
+              onInput={(e) => setForm({ ...form, sub: e.currentTarget.value })}
+            />
+          )}
+        </Field>
+        <Field label="scope" hint="space-separated interface names or patterns, e.g. wechat.app.token">
+          {(id) => (
+            <input
+              id={id}
+              required
+              value={form.scope}
+              onInput={(e) => setForm({ ...form, scope: e.currentTarget.value })}
+            />
+          )}
+        </Field>
+        <Field label="valid for (days)">
+          {(id) => (
+            <input
+              id={id}
+              type="number"
+              min="1"
+              max="365"
+              value={form.ttl}
+              onInput={(e) => setForm({ ...form, ttl: e.currentTarget.value })}
+            />
+          )}
+        </Field>
+        <button type="submit" disabled={action.busy}>
+          Mint
+        </button>
+        <Note {...action.note} />
+        {minted && (
+          <p>
+            <label for="minted">New token</label>
+            <textarea id="minted" class="secret" readOnly rows={3} value={minted} />
+          </p>
+        )}
+      </form>
+      <Note error={callers.error} />
+      <Table
+        caption="Caller tokens"
+        rows={callers.value?.callers}
+        failed={!!callers.error}
+        columns={[
+          ['jti', (c) => <code>{c.jti}</code>],
+          ['sub', (c) => c.sub ?? '—'],
+          ['Scope', (c) => c.scope ?? '—'],
+          ['Apps', (c) => (c.apps ? c.apps.join(', ') : 'all')],
+          ['Expires', (c) => time(c.exp)],
+          [
+            'State',
+            (c) =>
+              c.revoked ? (
+                'revoked'
+              ) : (
+                <button
+                  type="button"
+                  class="danger"
+                  aria-label={`Revoke ${c.sub ?? c.jti}`}
+                  onClick={() =>
+                    void action.run(async () => {
+                      await rpc('admin.caller.revoke', { jti: c.jti });
+                      callers.reload();
+                      return `${c.sub ?? c.jti} revoked.`;
+                    })
+                  }
+                >
+                  Revoke
+                </button>
+              ),
+          ],
+        ]}
+      />
+    </Page>
+  );
+}
+
+interface AuditRow {
+  at: number;
+  actor: string;
+  via: string;
+  interfaceName: string;
+  target: Record<string, unknown>;
+  ip: string | null;
+}
+
+export function Audit() {
+  const audit = useLoad(() => rpc<{ entries: AuditRow[] }>('admin.audit.list', { limit: 200 }));
+  return (
+    <Page title="Audit log">
+      <Note error={audit.error} />
+      <Table
+        caption="Audit log"
+        rows={audit.value?.entries}
+        failed={!!audit.error}
+        columns={[
+          ['At', (e) => time(e.at)],
+          ['Who', (e) => e.actor],
+          ['Via', (e) => e.via],
+          ['What', (e) => <code>{e.interfaceName}</code>],
+          ['On', (e) => <code>{JSON.stringify(e.target)}</code>],
+          ['From', (e) => e.ip ?? '—'],
+        ]}
+      />
+    </Page>
+  );
+}
