@@ -2,7 +2,7 @@ import type { Static, TProperties } from '@sinclair/typebox';
 import { appRefs, out, rpc, s, tokenPara, unixSeconds, type TokenPara } from '../schema';
 import type { Interface, Services } from '../contract';
 import type { AppConfig } from '../services/apps';
-import type { CurrentToken } from '../services/tokens/engine';
+import type { CurrentToken, GetOptions } from '../services/tokens/engine';
 import type { AppTokens } from '../services/tokens/app-tokens';
 
 /** the para of a token interface: codeName, force, invalidToken, its subject fields and its options */
@@ -121,4 +121,29 @@ export function appTokenInterfaces<T extends string>(
       },
     }),
   ];
+}
+
+/** A platform whose apps' merchants authorize it (Fengniao, Shansong): what its merchant token interface needs. */
+export interface MerchantTokens {
+  /** the app kind: `codeName` names an app of it */
+  readonly platform: string;
+  /** the para field naming the merchant, its pattern, and the interface's summary */
+  readonly merchant: { field: string; pattern: string; summary: string };
+  merchantToken(app: AppConfig, merchant: string, opts: GetOptions): Promise<CurrentToken>;
+}
+
+/**
+ * `<name>`: a merchant's access token — para `{codeName, <field>}`, answer `{appId, <field>, token,
+ * expiresAt}`; a caller's `apps` claim must cover the app and the merchant.
+ */
+export function merchantTokenInterface(name: string, m: MerchantTokens): Interface {
+  const { field, pattern, summary } = m.merchant;
+  return tokenInterface({
+    name,
+    summary,
+    platform: m.platform,
+    subject: { [field]: s.match(pattern) },
+    ids: { appId: (app) => app.appId, [field]: (_app, p) => String(p[field]) },
+    get: (sv, app, p) => m.merchantToken(app, String(p[field]), p),
+  });
 }

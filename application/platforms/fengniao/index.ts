@@ -1,6 +1,6 @@
 import { definePlatform } from '../../contract';
 import { appKind, field, optional } from '../../controllers/platform-fields';
-import { interfaces } from './interfaces';
+import { merchantTokenInterface } from '../../controllers/token-interface';
 import { routes } from './routes';
 import { Fengniao } from './service';
 
@@ -17,6 +17,6 @@ export default definePlatform({
     ),
   ],
   build: (d, urls) => new Fengniao(d, urls),
-  interfaces,
+  interfaces: (rt) => [merchantTokenInterface('fengniao.merchant.token', rt)],
   routes,
 });

@@ -7,6 +7,7 @@ import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { forwardJson } from '../../services/pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, sendWithToken } from '../../services/tokens/spec';
+import type { MerchantTokens } from '../../controllers/token-interface';
 
 export const PLATFORM = 'fengniao_app';
 /** the platform name in 40029 errors and logs */
@@ -116,7 +117,7 @@ export interface FengniaoCallback {
  * is a token-engine token (subject `appId:merchantId`), seeded by the authorization and refreshed
  * with the refresh grant, which rotates the refresh token.
  */
-export class Fengniao {
+export class Fengniao implements MerchantTokens {
   private readonly merchants: AuthorizedAccounts;
 
   constructor(
@@ -271,6 +272,16 @@ export class Fengniao {
       return { value: g.accessToken, expiresIn: g.expiresIn };
     });
   }
+
+  // merchantTokenInterface(): the merchant's para field and pattern, and the interface's summary
+  readonly platform = PLATFORM;
+  readonly merchant = {
+    field: 'merchantId',
+    pattern: MERCHANT_ID_PATTERN,
+    summary:
+      "A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 " +
+      'until the merchant authorized, or once its refresh token expired.',
+  };
 
   /** `fengniao.merchant.token`: the merchant's access token through the engine (§5) */
   async merchantToken(app: AppConfig, merchantId: string, opts: GetOptions = {}): Promise<CurrentToken> {

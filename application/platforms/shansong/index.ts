@@ -1,6 +1,6 @@
 import { definePlatform } from '../../contract';
 import { appKind, field, optional } from '../../controllers/platform-fields';
-import { interfaces } from './interfaces';
+import { merchantTokenInterface } from '../../controllers/token-interface';
 import { routes } from './routes';
 import { Shansong } from './service';
 
@@ -22,6 +22,6 @@ export default definePlatform({
     ),
   ],
   build: (d, urls) => new Shansong(d, urls),
-  interfaces,
+  interfaces: (rt) => [merchantTokenInterface('shansong.merchant.token', rt)],
   routes,
 });

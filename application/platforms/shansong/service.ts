@@ -8,6 +8,7 @@ import { AuthorizedAccounts } from '../../services/authorized-accounts';
 import { forwardJson } from '../../services/pushes';
 import type { CurrentToken, GetOptions, TokenSpec } from '../../services/tokens/engine';
 import { makeSpec, sendWithToken } from '../../services/tokens/spec';
+import type { MerchantTokens } from '../../controllers/token-interface';
 
 export const PLATFORM = 'shansong_app';
 /** the platform name in errors (`{platform, errcode, errmsg}`) and logs */
@@ -64,7 +65,7 @@ function tokensOf(data: unknown, api: string): ShansongTokens {
  * `shansong_app`, owner = clientId, authorizer = merchantCode), order callbacks, and the
  * form-signed developer API behind the proxy.
  */
-export class Shansong {
+export class Shansong implements MerchantTokens {
   private readonly merchants: AuthorizedAccounts;
 
   constructor(
@@ -149,6 +150,16 @@ export class Shansong {
   }
 
   // ---- merchants
+
+  // merchantTokenInterface(): the merchant's para field and pattern, and the interface's summary
+  readonly platform = PLATFORM;
+  readonly merchant = {
+    field: 'merchantCode',
+    pattern: MERCHANT_CODE_PATTERN,
+    summary:
+      "A Shansong merchant's access token (refreshed with its rotated refresh token; 1014 until the merchant " +
+      'authorized, or after its refresh token was rejected).',
+  };
 
   /**
    * Read from the store on every call, so a rejected refresh token stops serving on every node at
