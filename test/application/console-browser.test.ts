@@ -9,6 +9,8 @@ import { consoleDir } from '../../application/controllers/console/routes';
 import { hashPassword } from '../../application/services/console-auth';
 import { FakePlatform } from '../fake/platform';
 import { FakeWechatTp } from '../fake/wechat-tp';
+import { FakeWechatCode } from '../fake/wechat-code';
+import http from 'node:http';
 import { CHROMIUM, launchChromium } from '../helpers/browser';
 import { ROOT } from '../helpers/cli';
 import { startNode, type TestNode } from '../helpers/gatehouse';
@@ -52,6 +54,9 @@ describe('console in Chromium', function () {
   let fake: FakePlatform;
   let node: TestNode;
   let page: Page;
+  let code: FakeWechatCode;
+  let receiver: http.Server;
+  const received: string[] = [];
 
   const go = async (hash: string, heading: string) => {
     await page.click(`nav a[href="#/${hash}"]`);
@@ -78,6 +83,18 @@ describe('console in Chromium', function () {
     fake.app(APP, 'console-secret-2');
     fake.app(COMPONENT, 'component-secret-7');
     const wx = new FakeWechatTp(fake);
+    code = new FakeWechatCode(fake, wx);
+    code.templates.set(COMPONENT, [
+      { create_time: 1700000000, user_version: '1.0.0', user_desc: 'shop template', template_id: 7, template_type: 0 },
+    ]);
+    receiver = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received.push(String(req.headers['x-gatehouse-test']));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     node = await startNode({ dialect: 'sqlite', fake, env: { GATEHOUSE_WECHAT_MP: fake.url } });
     const admin = node.token('* admin.token.reveal');
     const store = node.gh.services.store;
@@ -124,6 +141,7 @@ describe('console in Chromium', function () {
     page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
   });
   after(async () => {
+    receiver?.close();
     await browser?.close();
     await node?.close();
     await fake?.stop();
@@ -233,6 +251,44 @@ describe('console in Chromium', function () {
     await shot(page, 'third-party');
   });
 
+  it('releases: upload a template version, trial QR code, submit, status, release', async () => {
+    await go('releases', 'Mini-program releases');
+    await page.waitForSelector(`option:text("${AUTHORIZER}")`, { state: 'attached' });
+    await page.getByLabel('Template', { exact: true }).selectOption('7');
+    await page.getByLabel('Version', { exact: true }).fill('1.0.1');
+    await page.getByLabel('Description', { exact: true }).fill('first release');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.waitForSelector('[role="status"]:text("Version 1.0.1 uploaded")');
+    expect(code.of('commit')).to.have.length(1);
+    await page.getByRole('button', { name: 'Trial QR code' }).click();
+    await page.waitForSelector(`img[alt="Trial version QR code of ${AUTHORIZER}"]`);
+    await page.getByRole('button', { name: 'Submit for audit' }).click();
+    await page.waitForSelector('[role="status"]:text("Submitted: audit")');
+    code.decide(AUTHORIZER, 0);
+    await page.getByRole('button', { name: 'Audit status' }).click();
+    await page.waitForSelector('p[role="status"]:text("Audit status: success")');
+    await page.getByRole('button', { name: 'Release' }).click();
+    await page.waitForSelector('[role="status"]:text("Released.")');
+    expect(code.of('release')).to.have.length(1);
+    expect(await axe(page)).to.deep.equal([]);
+    await shot(page, 'releases');
+  });
+
+  it('rules: a forwarding rule made on the page, and its test push delivered', async () => {
+    await go('rules', 'Forwarding rules');
+    const port = (receiver.address() as { port: number }).port;
+    await page.getByLabel('Name', { exact: true }).fill('audits to ops');
+    await page.getByLabel('Match infoType', { exact: true }).fill('weapp_audit_*');
+    await page.getByLabel('Deliver to (URL)', { exact: true }).fill(`http://127.0.0.1:${port}/hook`);
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await page.waitForSelector('td:text("audits to ops")');
+    await page.getByRole('button', { name: 'Send a test push to audits to ops' }).click();
+    await page.waitForSelector('[role="status"]:text("Test push to audits to ops delivered (HTTP 200).")');
+    expect(received).to.deep.equal(['1']);
+    expect(await axe(page)).to.deep.equal([]);
+    await shot(page, 'rules');
+  });
+
   it('pushes: the push log, masked', async () => {
     await go('pushes', 'Pushes');
     await page.waitForSelector('td:text("component_verify_ticket")');
@@ -297,6 +353,8 @@ describe('console in Chromium', function () {
       ['tokens', 'Tokens', null],
       ['pushes', 'Pushes', null],
       ['callers', 'Callers', null],
+      ['rules', 'Forwarding rules', null],
+      ['releases', 'Mini-program releases', null],
       ['overview', 'Overview', null],
       ['audit', 'Audit log', null],
       // the platforms are listed, their authorizers are not

@@ -2,15 +2,17 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import './style.css';
 import { currentSession, signIn, signOut, time, type Session } from './api';
-import { Apps, Audit, Callers, Overview, Pushes, ThirdParty, Tokens } from './pages';
-import { Field, Note, useAction } from './ui';
+import { Apps, Audit, Callers, Overview, Pushes, Releases, Rules, ThirdParty, Tokens } from './pages';
+import { Form, Input, Note, useAction } from './ui';
 
 const PAGES = [
   ['overview', 'Overview'],
   ['apps', 'Apps'],
   ['tokens', 'Tokens'],
   ['third-party', 'Third-party'],
+  ['releases', 'Releases'],
   ['pushes', 'Pushes'],
+  ['rules', 'Rules'],
   ['callers', 'Callers'],
   ['audit', 'Audit log'],
 ] as const;
@@ -28,15 +30,14 @@ function SignIn(props: { onIn: (s: Session) => void }) {
   return (
     <main class="signin">
       <h1>gatehouse console</h1>
-      <form
-        aria-label="Sign in"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void action.run(async () => {
-            const body =
-              mode === 'operator' ? { operator: form.operator, password: form.password } : { token: form.token };
-            props.onIn(await signIn(body));
-          });
+      <Form
+        label="Sign in"
+        plain
+        action={action}
+        submit={async () => {
+          const body =
+            mode === 'operator' ? { operator: form.operator, password: form.password } : { token: form.token };
+          props.onIn(await signIn(body));
         }}
       >
         <fieldset>
@@ -52,48 +53,31 @@ function SignIn(props: { onIn: (s: Session) => void }) {
         </fieldset>
         {mode === 'operator' ? (
           <>
-            <Field label="Operator">
-              {(id) => (
-                <input
-                  id={id}
-                  autocomplete="username"
-                  required
-                  value={form.operator}
-                  onInput={(e) => setForm({ ...form, operator: e.currentTarget.value })}
-                />
-              )}
-            </Field>
-            <Field label="Password">
-              {(id) => (
-                <input
-                  id={id}
-                  type="password"
-                  autocomplete="current-password"
-                  required
-                  value={form.password}
-                  onInput={(e) => setForm({ ...form, password: e.currentTarget.value })}
-                />
-              )}
-            </Field>
+            <Input label="Operator" form={[form, setForm]} name="operator" required autocomplete="username" />
+            <Input
+              label="Password"
+              form={[form, setForm]}
+              name="password"
+              required
+              type="password"
+              autocomplete="current-password"
+            />
           </>
         ) : (
-          <Field label="Caller token" hint="its scope must cover admin interfaces">
-            {(id) => (
-              <textarea
-                id={id}
-                required
-                rows={4}
-                value={form.token}
-                onInput={(e) => setForm({ ...form, token: e.currentTarget.value })}
-              />
-            )}
-          </Field>
+          <Input
+            label="Caller token"
+            hint="its scope must cover admin interfaces"
+            form={[form, setForm]}
+            name="token"
+            required
+            rows={4}
+          />
         )}
         <button type="submit" disabled={action.busy}>
           Sign in
         </button>
         <Note error={action.note.error && 'Sign-in refused: check the name and password (or the token).'} />
-      </form>
+      </Form>
     </main>
   );
 }
@@ -114,7 +98,9 @@ function App() {
     apps: <Apps />,
     tokens: <Tokens session={session} />,
     'third-party': <ThirdParty session={session} />,
+    releases: <Releases />,
     pushes: <Pushes />,
+    rules: <Rules />,
     callers: <Callers />,
     audit: <Audit />,
   }[page];

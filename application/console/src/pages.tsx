@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ago, covers, rpc, time, type Session } from './api';
-import { Field, Note, Page, Table, useAction, useLoad } from './ui';
+import { Field, Form, Input, Note, Page, Table, useAction, useLoad } from './ui';
 
 interface AppRow {
   platform: string;
@@ -82,8 +82,7 @@ export function Overview() {
       <h2>Tokens to look at</h2>
       <Table
         caption="Tokens failing or near expiry"
-        rows={tokens.value ? watch : undefined}
-        failed={!!tokens.error}
+        rows={tokens.value ? watch : tokens.error}
         empty="Every token is fresh."
         columns={[
           ['Token', (t) => `${t.platform} ${t.codeName} ${t.kind}`],
@@ -145,28 +144,19 @@ function AppForm(props: {
   const kind = props.kinds.find((k) => k.platform === platform);
   const action = useAction();
   const required = new Set(kind?.schema.required ?? []);
-  const save = () =>
-    action.run(async () => {
-      const config: Record<string, unknown> = {};
-      for (const [k, s] of Object.entries(kind?.schema.properties ?? {})) {
-        const v = values[k];
-        if (v === undefined || v === '') continue;
-        const numeric = s.type === 'integer' || (s.anyOf?.some((a) => a.type === 'integer') && /^\d+$/.test(v));
-        config[k] = s.type === 'boolean' ? v === 'true' : numeric && s.type === 'integer' ? Number(v) : v;
-      }
-      const r = await rpc<{ created: boolean }>('admin.app.put', { platform, codeName, config });
-      props.onSaved();
-      return `${codeName} ${r.created ? 'created' : 'saved'}.`;
-    });
+  const save = async () => {
+    const config: Record<string, unknown> = {};
+    for (const [k, s] of Object.entries(kind?.schema.properties ?? {})) {
+      const v = values[k];
+      if (v === undefined || v === '') continue;
+      config[k] = s.type === 'boolean' ? v === 'true' : s.type === 'integer' ? Number(v) : v;
+    }
+    const r = await rpc<{ created: boolean }>('admin.app.put', { platform, codeName, config });
+    props.onSaved();
+    return `${codeName} ${r.created ? 'created' : 'saved'}.`;
+  };
   return (
-    <form
-      class="panel"
-      aria-label="App config"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void save();
-      }}
-    >
+    <Form label="App config" action={action} submit={save}>
       <Field label="Platform">
         {(id) => (
           <select
@@ -219,7 +209,7 @@ function AppForm(props: {
         Save app
       </button>
       <Note {...action.note} />
-    </form>
+    </Form>
   );
 }
 
@@ -264,9 +254,7 @@ export function Apps() {
       )}
       <Table
         caption="Apps"
-        rows={apps.value?.apps}
-        failed={!!apps.error}
-        empty="No app configured yet."
+        rows={apps.value?.apps ?? apps.error}
         columns={[
           ['Platform', (a) => a.platform],
           ['codeName', (a) => a.codeName],
@@ -305,8 +293,7 @@ export function Tokens(props: { session: Session }) {
       <Note {...action.note} />
       <Table
         caption="Tokens and tickets"
-        rows={tokens.value?.tokens}
-        failed={!!tokens.error}
+        rows={tokens.value?.tokens ?? tokens.error}
         empty="No token fetched yet."
         columns={[
           ['App', (t) => `${t.platform} ${t.codeName}`],
@@ -358,10 +345,27 @@ export function Tokens(props: { session: Session }) {
   );
 }
 
-export function ThirdParty(props: { session: Session }) {
+/** the WeChat third-party platforms configured, the one chosen (the first unless picked), its select */
+function useTpApp() {
   const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list', { platform: 'wechat_tp' }));
   const [code, setCode] = useState('');
   const chosen = code || apps.value?.apps[0]?.codeName || '';
+  const picker = (
+    <Field label="Platform app">
+      {(id) => (
+        <select id={id} value={chosen} onChange={(e) => setCode(e.currentTarget.value)}>
+          {apps.value?.apps.map((a) => (
+            <option key={a.codeName}>{a.codeName}</option>
+          ))}
+        </select>
+      )}
+    </Field>
+  );
+  return { apps, chosen, picker };
+}
+
+export function ThirdParty(props: { session: Session }) {
+  const { apps, chosen, picker } = useTpApp();
   const allowed = covers(props.session.scope, 'wechat.tp.authorizers');
   const authorizers = useLoad(
     () =>
@@ -381,15 +385,7 @@ export function ThirdParty(props: { session: Session }) {
       {apps.value?.apps.length === 0 && <p class="muted">No wechat_tp app configured.</p>}
       {chosen && (
         <>
-          <Field label="Platform app">
-            {(id) => (
-              <select id={id} value={chosen} onChange={(e) => setCode(e.currentTarget.value)}>
-                {apps.value?.apps.map((a) => (
-                  <option key={a.codeName}>{a.codeName}</option>
-                ))}
-              </select>
-            )}
-          </Field>
+          {picker}
           <p>
             Authorization links: <a href={base}>PC (scan)</a> · <a href={`${base}?mode=link`}>mobile (link)</a>
           </p>
@@ -415,8 +411,7 @@ export function ThirdParty(props: { session: Session }) {
           <Note {...action.note} />
           <Table
             caption="Authorizers"
-            rows={authorizers.value?.authorizers}
-            failed={!!authorizers.error}
+            rows={authorizers.value?.authorizers ?? authorizers.error}
             empty="No account has authorized this platform yet."
             columns={[
               ['Authorizer', (a) => <code>{a.authorizerAppId}</code>],
@@ -450,19 +445,14 @@ export function Pushes() {
         }}
       >
         {(['platform', 'codeName', 'infoType'] as const).map((k) => (
-          <Field key={k} label={k}>
-            {(id) => (
-              <input id={id} value={filter[k]} onInput={(e) => setFilter({ ...filter, [k]: e.currentTarget.value })} />
-            )}
-          </Field>
+          <Input key={k} label={k} form={[filter, setFilter]} name={k} />
         ))}
         <button type="submit">Filter</button>
       </form>
       <Note error={pushes.error} />
       <Table
         caption="Pushes received"
-        rows={pushes.value?.pushes}
-        failed={!!pushes.error}
+        rows={pushes.value?.pushes ?? pushes.error}
         empty="No push received."
         columns={[
           ['At', (p) => time(p.at)],
@@ -505,56 +495,30 @@ export function Callers() {
   const action = useAction();
   return (
     <Page title="Callers">
-      <form
-        class="panel"
-        aria-label="Mint a caller token"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void action.run(async () => {
-            const r = await rpc<{ token: string }>('admin.caller.mint', {
-              sub: form.sub,
-              scope: form.scope.trim().split(/\s+/).join(' '),
-              ttlSeconds: Math.round(Number(form.ttl) * 86400),
-            });
-            setMinted(r.token);
-            callers.reload();
-            return 'Minted: copy the token now, it is not shown again.';
+      <Form
+        label="Mint a caller token"
+        action={action}
+        submit={async () => {
+          const r = await rpc<{ token: string }>('admin.caller.mint', {
+            sub: form.sub,
+            scope: form.scope.trim().split(/\s+/).join(' '),
+            ttlSeconds: Math.round(Number(form.ttl) * 86400),
           });
+          setMinted(r.token);
+          callers.reload();
+          return 'Minted: copy the token now, it is not shown again.';
         }}
       >
         <h2>Mint a caller token</h2>
-        <Field label="sub" hint="who will use it (a service name)">
-          {(id) => (
-            <input
-              id={id}
-              required
-              value={form.sub}
-              onInput={(e) => setForm({ ...form, sub: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-        <Field label="scope" hint="space-separated interface names or patterns, e.g. wechat.app.token">
-          {(id) => (
-            <input
-              id={id}
-              required
-              value={form.scope}
-              onInput={(e) => setForm({ ...form, scope: e.currentTarget.value })}
-            />
-          )}
-        </Field>
-        <Field label="valid for (days)">
-          {(id) => (
-            <input
-              id={id}
-              type="number"
-              min="1"
-              max="365"
-              value={form.ttl}
-              onInput={(e) => setForm({ ...form, ttl: e.currentTarget.value })}
-            />
-          )}
-        </Field>
+        <Input label="sub" hint="who will use it (a service name)" form={[form, setForm]} name="sub" required />
+        <Input
+          label="scope"
+          hint="space-separated interface names or patterns, e.g. wechat.app.token"
+          form={[form, setForm]}
+          name="scope"
+          required
+        />
+        <Input label="valid for (days)" form={[form, setForm]} name="ttl" type="number" min="1" max="365" />
         <button type="submit" disabled={action.busy}>
           Mint
         </button>
@@ -565,12 +529,11 @@ export function Callers() {
             <textarea id="minted" class="secret" readOnly rows={3} value={minted} />
           </p>
         )}
-      </form>
+      </Form>
       <Note error={callers.error} />
       <Table
         caption="Caller tokens"
-        rows={callers.value?.callers}
-        failed={!!callers.error}
+        rows={callers.value?.callers ?? callers.error}
         columns={[
           ['jti', (c) => <code>{c.jti}</code>],
           ['sub', (c) => c.sub ?? '—'],
@@ -621,8 +584,7 @@ export function Audit() {
       <Note error={audit.error} />
       <Table
         caption="Audit log"
-        rows={audit.value?.entries}
-        failed={!!audit.error}
+        rows={audit.value?.entries ?? audit.error}
         columns={[
           ['At', (e) => time(e.at)],
           ['Who', (e) => e.actor],
@@ -632,6 +594,290 @@ export function Audit() {
           ['From', (e) => e.ip ?? '—'],
         ]}
       />
+    </Page>
+  );
+}
+
+interface RuleRow {
+  id: string;
+  name: string;
+  enabled: boolean;
+  priority: number;
+  platform: string;
+  codeName: string | null;
+  appId: string | null;
+  infoType: string | null;
+  msgType: string | null;
+  event: string | null;
+  url: string;
+  format: 'json' | 'xml';
+  timeoutMs: number;
+  retries: number;
+  continue: boolean;
+}
+
+const MATCH_FIELDS = ['codeName', 'appId', 'infoType', 'msgType', 'event'] as const;
+
+export function Rules() {
+  const rules = useLoad(() => rpc<{ rules: RuleRow[] }>('admin.rule.list'));
+  const blank = {
+    name: '',
+    platform: 'wechat_tp',
+    url: '',
+    format: 'json',
+    retries: '3',
+    codeName: '',
+    appId: '',
+    infoType: '',
+    msgType: '',
+    event: '',
+  };
+  const [form, setForm] = useState<Record<string, string>>(blank);
+  const action = useAction();
+  const set = (k: string) => (e: { currentTarget: { value: string } }) =>
+    setForm({ ...form, [k]: e.currentTarget.value });
+  return (
+    <Page title="Forwarding rules">
+      <Form
+        label="New rule"
+        action={action}
+        submit={async () => {
+          const para: Record<string, unknown> = {
+            name: form.name,
+            platform: form.platform,
+            url: form.url,
+            format: form.format,
+            retries: Number(form.retries),
+          };
+          for (const k of MATCH_FIELDS) if (form[k]) para[k] = form[k];
+          await rpc('admin.rule.put', para);
+          setForm(blank);
+          rules.reload();
+          return `Rule ${form.name} saved.`;
+        }}
+      >
+        <h2>New rule</h2>
+        <Input label="Name" form={[form, setForm]} name="name" required />
+        <Field label="Platform">
+          {(id) => (
+            <select id={id} value={form.platform} onChange={set('platform')}>
+              <option>wechat_tp</option>
+              <option>wecom_tp</option>
+            </select>
+          )}
+        </Field>
+        {MATCH_FIELDS.map((k) => (
+          <Input
+            key={k}
+            label={`Match ${k}`}
+            hint="exact, or a prefix ending in *; empty: any"
+            form={[form, setForm]}
+            name={k}
+          />
+        ))}
+        <Input label="Deliver to (URL)" form={[form, setForm]} name="url" required type="url" />
+        <Field label="Format">
+          {(id) => (
+            <select id={id} value={form.format} onChange={set('format')}>
+              <option value="json">JSON (decrypted fields)</option>
+              <option value="xml">XML (decrypted, as received)</option>
+            </select>
+          )}
+        </Field>
+        <Input label="Retries" form={[form, setForm]} name="retries" type="number" min="0" max="5" />
+        <button type="submit" disabled={action.busy}>
+          Save rule
+        </button>
+      </Form>
+      <Note {...action.note} />
+      <Note error={rules.error} />
+      <Table
+        caption="Forwarding rules"
+        rows={rules.value?.rules ?? rules.error}
+        empty="No rule: pushes go to authForwardUrl / msgForwardUrl only."
+        columns={[
+          ['Name', (r) => r.name],
+          [
+            'Matches',
+            (r) => (
+              <code>{[r.platform, ...MATCH_FIELDS.map((k) => r[k] && `${k}=${r[k]}`)].filter(Boolean).join(' ')}</code>
+            ),
+          ],
+          ['To', (r) => <code>{r.url}</code>],
+          ['As', (r) => `${r.format}, ${r.retries} retries${r.continue ? ', continues' : ''}`],
+          ['Enabled', (r) => (r.enabled ? 'yes' : 'no')],
+          [
+            'Actions',
+            (r) => (
+              <span class="actions">
+                <button
+                  type="button"
+                  aria-label={`Send a test push to ${r.name}`}
+                  onClick={() =>
+                    void action.run(async () => {
+                      const t = await rpc<{ delivered: boolean; status: number | null; error: string | null }>(
+                        'admin.rule.test',
+                        { id: r.id },
+                      );
+                      if (!t.delivered)
+                        throw new Error(`Test push to ${r.name} failed: ${t.error ?? `HTTP ${t.status}`}`);
+                      return `Test push to ${r.name} delivered (HTTP ${t.status}).`;
+                    })
+                  }
+                >
+                  Send a test push
+                </button>
+                <button
+                  type="button"
+                  class="danger"
+                  aria-label={`Delete ${r.name}`}
+                  onClick={() =>
+                    void action.run(async () => {
+                      await rpc('admin.rule.delete', { id: r.id });
+                      rules.reload();
+                      return `Rule ${r.name} deleted.`;
+                    })
+                  }
+                >
+                  Delete
+                </button>
+              </span>
+            ),
+          ],
+        ]}
+      />
+    </Page>
+  );
+}
+
+interface Template {
+  templateId: number;
+  userVersion: string;
+  userDesc: string;
+}
+
+export function Releases() {
+  const { apps: tps, chosen: tp, picker } = useTpApp();
+  const authorizers = useLoad(
+    () =>
+      tp
+        ? rpc<{ authorizers: { authorizerAppId: string; authorized: boolean }[] }>('wechat.tp.authorizers', {
+            codeName: tp,
+          })
+        : Promise.resolve({ authorizers: [] }),
+    [tp],
+  );
+  const templates = useLoad(
+    () =>
+      tp
+        ? rpc<{ templates: Template[] }>('wechat.tpauth.code.templates', { codeName: tp })
+        : Promise.resolve({ templates: [] }),
+    [tp],
+  );
+  const [who, setWho] = useState('');
+  const authorizer = who || authorizers.value?.authorizers.find((a) => a.authorized)?.authorizerAppId || '';
+  const [commit, setCommit] = useState({ templateId: '', extJson: '{}', userVersion: '', userDesc: '' });
+  const [qr, setQr] = useState('');
+  const [status, setStatus] = useState('');
+  const action = useAction();
+  const on = { codeName: tp, authorizerAppId: authorizer };
+  const step = (label: string, fn: () => Promise<string | void>) => (
+    <button type="button" disabled={action.busy || !authorizer} onClick={() => void action.run(fn)}>
+      {label}
+    </button>
+  );
+  return (
+    <Page title="Mini-program releases">
+      <Note error={tps.error ?? authorizers.error ?? templates.error} />
+      {tps.value?.apps.length === 0 && <p class="muted">No wechat_tp app configured.</p>}
+      {tp && (
+        <>
+          <div class="filters">
+            {picker}
+            <Field label="Authorized mini program">
+              {(id) => (
+                <select id={id} value={authorizer} onChange={(e) => setWho(e.currentTarget.value)}>
+                  {authorizers.value?.authorizers
+                    .filter((a) => a.authorized)
+                    .map((a) => (
+                      <option key={a.authorizerAppId}>{a.authorizerAppId}</option>
+                    ))}
+                </select>
+              )}
+            </Field>
+          </div>
+          <Form
+            label="Upload a template version"
+            action={action}
+            submit={async () => {
+              await rpc('wechat.tpauth.code.commit', {
+                ...on,
+                templateId: Number(commit.templateId),
+                extJson: JSON.parse(commit.extJson) as object,
+                userVersion: commit.userVersion,
+                userDesc: commit.userDesc,
+              });
+              return `Version ${commit.userVersion} uploaded as the trial version.`;
+            }}
+          >
+            <h2>1. Upload a template version</h2>
+            <Field label="Template">
+              {(id) => (
+                <select
+                  id={id}
+                  required
+                  value={commit.templateId}
+                  onChange={(e) => setCommit({ ...commit, templateId: e.currentTarget.value })}
+                >
+                  <option value="">—</option>
+                  {templates.value?.templates.map((t) => (
+                    <option key={t.templateId} value={String(t.templateId)}>
+                      {t.templateId}: {t.userVersion} {t.userDesc}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Input label="ext.json" hint="a JSON object" form={[commit, setCommit]} name="extJson" rows={3} />
+            <Input label="Version" form={[commit, setCommit]} name="userVersion" required />
+            <Input label="Description" form={[commit, setCommit]} name="userDesc" required />
+            <button type="submit" disabled={action.busy || !authorizer}>
+              Upload
+            </button>
+          </Form>
+          <h2>2. Try, audit, release</h2>
+          <p class="actions">
+            {step('Trial QR code', async () => {
+              const r = await rpc<{ contentType: string; image: string }>('wechat.tpauth.code.qrcode', on);
+              setQr(`data:${r.contentType};base64,${r.image}`);
+              return 'Scan it with WeChat to try the trial version.';
+            })}
+            {step('Submit for audit', async () => {
+              const r = await rpc<{ auditId: number }>('wechat.tpauth.code.submit', on);
+              return `Submitted: audit ${r.auditId}.`;
+            })}
+            {step('Audit status', async () => {
+              const r = await rpc<{ state: string; reason?: string; auditId?: number }>(
+                'wechat.tpauth.code.status',
+                on,
+              );
+              setStatus(`${r.state}${r.auditId ? ` (audit ${r.auditId})` : ''}${r.reason ? `: ${r.reason}` : ''}`);
+            })}
+            {step('Release', async () => {
+              await rpc('wechat.tpauth.code.release', on);
+              return 'Released.';
+            })}
+            {step('Roll back', async () => {
+              if (!window.confirm('Roll the live version back?')) return 'Not rolled back.';
+              await rpc('wechat.tpauth.code.rollback', on);
+              return 'Rolled back to the previous version.';
+            })}
+          </p>
+          <Note {...action.note} />
+          {status && <p role="status">Audit status: {status}</p>}
+          {qr && <img src={qr} alt={`Trial version QR code of ${authorizer}`} width={200} height={200} />}
+        </>
+      )}
     </Page>
   );
 }

@@ -51,15 +51,14 @@ export function Note(props: { error?: string; ok?: string }) {
 
 export function Table<R>(props: {
   caption: string;
-  rows: R[] | undefined;
+  /** the rows; undefined while they load; a string when they could not be loaded (the page says why) */
+  rows: R[] | string | undefined;
   columns: [string, (r: R) => ComponentChildren][];
   empty?: string;
-  /** the rows could not be loaded (the page says why) */
-  failed?: boolean;
 }) {
-  if (props.failed) return null;
+  if (typeof props.rows === 'string') return null;
   if (!props.rows) return <p aria-busy="true">Loading…</p>;
-  if (props.rows.length === 0) return <p class="muted">{props.empty ?? 'Nothing yet.'}</p>;
+  if (props.rows.length === 0) return <p class="muted">{props.empty ?? `No ${props.caption.toLowerCase()} yet.`}</p>;
   return (
     <div class="table-wrap" role="region" aria-label={props.caption} tabIndex={0}>
       <table>
@@ -97,6 +96,60 @@ export function Field(props: { label: string; hint?: string; children: (id: stri
       {props.children(id)}
       {props.hint && <small class="muted">{props.hint}</small>}
     </div>
+  );
+}
+
+/**
+ * A labelled text input (or textarea, with `rows`) bound to the string field `name` of a form's
+ * state `[value, set]`.
+ */
+export function Input<F extends Record<string, string>>(props: {
+  label: string;
+  hint?: string;
+  form: [F, (f: F) => void];
+  name: keyof F & string;
+  type?: string;
+  required?: boolean;
+  autocomplete?: string;
+  min?: string;
+  max?: string;
+  rows?: number;
+}) {
+  const { form, name, rows, label, hint, ...attrs } = props;
+  const [value, set] = form;
+  const onInput = (e: { currentTarget: { value: string } }) => set({ ...value, [name]: e.currentTarget.value });
+  return (
+    <Field label={label} hint={hint}>
+      {(id) =>
+        rows ? (
+          <textarea id={id} rows={rows} required={attrs.required} value={value[name]} onInput={onInput} />
+        ) : (
+          <input id={id} {...attrs} value={value[name]} onInput={onInput} />
+        )
+      }
+    </Field>
+  );
+}
+
+/** a form that runs `submit` as `action` (its busy flag, its outcome note) when sent */
+export function Form(props: {
+  label: string;
+  action: ReturnType<typeof useAction>;
+  submit: () => Promise<string | void>;
+  plain?: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <form
+      class={props.plain ? undefined : 'panel'}
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        void props.action.run(props.submit);
+      }}
+    >
+      {props.children}
+    </form>
   );
 }
 
