@@ -775,6 +775,20 @@ describe('token engine decision table', function () {
       expect(specs.map((s) => s.calls.length)).to.deep.equal([2, 2, 2, 2, 2]);
     });
 
+    it("specOf: a stored token's spec from its kind's resolver; null for a kind nobody resolves", async () => {
+      const e = engine();
+      const s = scripted([tok('v1')], 'specof');
+      await e.get(s);
+      const row = (await store.getToken(s.key))!;
+      expect(await e.specOf(row)).to.equal(null);
+      const seen: string[] = [];
+      e.resolver('test', 'access', async (r) => (seen.push(r.key), s));
+      expect(await e.specOf(row)).to.equal(s);
+      expect(seen).to.deep.equal([s.key]);
+      expect(await e.specOf({ ...row, kind: 'other' })).to.equal(null);
+      expect(await e.specOf({ ...row, platform: 'other' })).to.equal(null);
+    });
+
     it('a second pass does not queue what is queued or running again', async () => {
       const e = engine({ concurrency: 1 });
       const slow = (v: string) => async () => (await sleep(40), tok(v));
