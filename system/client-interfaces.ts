@@ -442,6 +442,19 @@ export interface Interfaces {
       expiresAt: number;
     };
   };
+  /** admin — This node's platform API calls since it started, by platform, API and outcome (errcode, or the failure: timeout, http_5xx …), from its metrics; none for a caller limited by an apps claim. */
+  "admin.upstream.list": {
+    access: "admin";
+    para: Record<string, never>;
+    result: {
+      calls: {
+        platform: string;
+        api: string;
+        errcode: string;
+        count: number;
+      }[];
+    };
+  };
   /** backend — A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 until the merchant authorized, or once its refresh token expired. */
   "fengniao.merchant.token": {
     access: "backend";

@@ -180,6 +180,8 @@ describe('console in Chromium', function () {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForSelector('h1:text("Overview")');
     await page.waitForSelector('.big:text("2")');
+    // this node's platform calls (the token and the authorization above), with their error rate
+    await page.waitForSelector('td:text("wechat")');
     const cookies = await page.context().cookies();
     expect(cookies.find((c) => c.name === 'gh_console')).to.include({ httpOnly: true, sameSite: 'Strict' });
     // the session cookie is out of the page's reach
@@ -243,6 +245,11 @@ describe('console in Chromium', function () {
     await page.waitForSelector(`code:text("${AUTHORIZER}")`);
     expect(await page.getByRole('link', { name: 'PC (scan)' }).getAttribute('href')).to.equal(
       '../wechat-tp/tp/authorize',
+    );
+    // and their QR codes, naming the absolute links
+    await page.waitForSelector('img[alt="QR code of the PC authorization link"]');
+    expect(await page.textContent('figure:has(img[alt="QR code of the PC authorization link"]) code')).to.equal(
+      `${node.url}/wechat-tp/tp/authorize`,
     );
     expect(await page.getByRole('link', { name: 'mobile (link)' }).getAttribute('href')).to.equal(
       '../wechat-tp/tp/authorize?mode=link',

@@ -285,6 +285,15 @@ forEachDialect('console (/console): sign-in, sessions, CSRF, audit', (dialect) =
     expect(JSON.stringify(audit)).to.not.match(/eyJ/);
   });
 
+  it("admin.upstream.list: this node's platform calls by platform, api and outcome; none for a limited caller", async () => {
+    const calls = (await node.rpc('admin.upstream.list', {}, admin)).returnData.calls;
+    const stable = calls.find((c: { api: string }) => c.api === 'stable_token');
+    expect(stable).to.include({ platform: 'wechat', errcode: '0' });
+    expect(stable.count).to.equal(fake.count('stable_token'));
+    const limited = await node.rpc('admin.upstream.list', {}, node.token('admin.*', ['shop']));
+    expect(limited.returnData.calls).to.deep.equal([]);
+  });
+
   it('admin.app.kinds: every kind with its schema, id field and write-only secrets', async () => {
     const kinds = (await node.rpc('admin.app.kinds', {}, admin)).returnData.kinds;
     const tp = kinds.find((k: { platform: string }) => k.platform === 'wechat_tp');

@@ -1,3 +1,4 @@
+import qrcode from 'qrcode-generator';
 import { useState } from 'preact/hooks';
 import { ago, covers, rpc, time, type Session } from './api';
 import { Field, Form, Input, Note, Page, Table, useAction, useLoad } from './ui';
@@ -49,6 +50,16 @@ export function Overview() {
   const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list'));
   const tokens = useLoad(() => rpc<{ tokens: TokenRow[] }>('admin.token.list'));
   const pushes = useLoad(() => rpc<{ pushes: PushRow[] }>('admin.push.list', { limit: 200 }));
+  const upstream = useLoad(() =>
+    rpc<{ calls: { platform: string; errcode: string; count: number }[] }>('admin.upstream.list'),
+  );
+  const byPlatform = new Map<string, { calls: number; errors: number }>();
+  for (const c of upstream.value?.calls ?? []) {
+    const p = byPlatform.get(c.platform) ?? { calls: 0, errors: 0 };
+    p.calls += c.count;
+    if (c.errcode !== '0') p.errors += c.count;
+    byPlatform.set(c.platform, p);
+  }
   const perPlatform = new Map<string, number>();
   for (const a of apps.value?.apps ?? []) perPlatform.set(a.platform, (perPlatform.get(a.platform) ?? 0) + 1);
   const watch = (tokens.value?.tokens ?? []).filter((t) => t.lastError || soon(t));
@@ -79,6 +90,18 @@ export function Overview() {
           <p>in the last hour{pushes.value?.pushes.length === 200 ? ' (of the newest 200)' : ''}</p>
         </div>
       </div>
+      <h2>Platform calls (this node, since it started)</h2>
+      <Table
+        caption="Platform calls"
+        rows={upstream.value ? [...byPlatform] : upstream.error}
+        empty="No platform call yet."
+        columns={[
+          ['Platform', ([p]) => p],
+          ['Calls', ([, c]) => c.calls],
+          ['Errors', ([, c]) => c.errors],
+          ['Error rate', ([, c]) => `${((100 * c.errors) / Math.max(1, c.calls)).toFixed(1)} %`],
+        ]}
+      />
       <h2>Tokens to look at</h2>
       <Table
         caption="Tokens failing or near expiry"
@@ -345,6 +368,21 @@ export function Tokens(props: { session: Session }) {
   );
 }
 
+/** a QR code of `url` (an image: the page's CSP allows data: images only), with the URL under it */
+function Qr(props: { label: string; url: string }) {
+  const qr = qrcode(0, 'M');
+  qr.addData(props.url);
+  qr.make();
+  return (
+    <figure class="card">
+      <img src={qr.createDataURL(4, 8)} alt={`QR code of the ${props.label}`} />
+      <figcaption>
+        {props.label}: <code>{props.url}</code>
+      </figcaption>
+    </figure>
+  );
+}
+
 /** the WeChat third-party platforms configured, the one chosen (the first unless picked), its select */
 function useTpApp() {
   const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list', { platform: 'wechat_tp' }));
@@ -389,6 +427,10 @@ export function ThirdParty(props: { session: Session }) {
           <p>
             Authorization links: <a href={base}>PC (scan)</a> · <a href={`${base}?mode=link`}>mobile (link)</a>
           </p>
+          <div class="cards">
+            <Qr label="PC authorization link" url={new URL(base, location.href).href} />
+            <Qr label="mobile authorization link" url={new URL(`${base}?mode=link`, location.href).href} />
+          </div>
           {!allowed && <Note error="Your scope does not cover wechat.tp.authorizers: authorizers are not shown." />}
           <div class="page-head">
             <h2>Authorizers</h2>

@@ -144,6 +144,38 @@ export function consoleInterfaces(services: Services): Interface[] {
       }),
     }),
     rpc({
+      name: 'admin.upstream.list',
+      access: 'admin',
+      appsFiltered: true,
+      summary:
+        "This node's platform API calls since it started, by platform, API and outcome (errcode, or the " +
+        'failure: timeout, http_5xx …), from its metrics; none for a caller limited by an apps claim.',
+      para: s.obj({}),
+      result: s.obj(
+        {
+          calls: s.array(
+            s.obj({ platform: out.str, api: out.str, errcode: out.str, count: out.int }, [
+              'platform',
+              'api',
+              'errcode',
+              'count',
+            ]),
+          ),
+        },
+        ['calls'],
+      ),
+      handler: async (_p: Record<string, never>, { services: sv, caller }) => ({
+        calls: caller?.apps
+          ? []
+          : (await sv.metrics.upstream.get()).values.map((v) => ({
+              platform: String(v.labels.platform),
+              api: String(v.labels.api),
+              errcode: String(v.labels.errcode),
+              count: v.value,
+            })),
+      }),
+    }),
+    rpc({
       name: 'admin.app.kinds',
       access: 'admin',
       appsFiltered: true,
