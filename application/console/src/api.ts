@@ -1,3 +1,5 @@
+import type { Interfaces } from '../../../system/client-interfaces';
+
 /** The console's only ways to the server: its session, and the RPC interfaces (POST ./rpc). */
 
 export interface Session {
@@ -60,8 +62,23 @@ const MESSAGES: Record<number, string> = {
   1014: 'Not authorized (yet).',
 };
 
+/** an interface's name, para and answer, as the registry's schemas say (system/client-interfaces.ts, generated) */
+export type Name = keyof Interfaces;
+export type Para<N extends Name> = Interfaces[N]['para'];
+export type Result<N extends Name> = Interfaces[N]['result'];
+/** the app kinds an admin para names (results name them as plain strings) */
+export type Platform = Para<'admin.app.put'>['platform'];
+
 /** calls an interface as the signed-in operator; a non-zero returnCode throws Refused */
-export async function rpc<T = Record<string, unknown>>(interfaceName: string, para: object = {}): Promise<T> {
+export async function rpc<N extends Name>(
+  interfaceName: N,
+  // the para may be left out when every field is optional
+  ...[para = {} as Para<N>]: Para<N> extends Record<string, never>
+    ? [para?: Para<N>]
+    : Partial<Para<N>> extends Para<N>
+      ? [para?: Para<N>]
+      : [para: Para<N>]
+): Promise<Result<N>> {
   const res = await fetch('rpc', {
     method: 'POST',
     credentials: 'same-origin',
@@ -76,7 +93,7 @@ export async function rpc<T = Record<string, unknown>>(interfaceName: string, pa
     const text = MESSAGES[env.returnCode] ?? env.returnMessage;
     throw new Refused(env.returnCode, detail ? `${text} ${detail}` : `${text} (${env.returnCode})`, env.returnData);
   }
-  return env.returnData as T;
+  return env.returnData as Result<N>;
 }
 
 /** whether a scope covers an interface name (`*` and trailing-`*` patterns, as the server decides) */

@@ -1,38 +1,15 @@
 import qrcode from 'qrcode-generator';
 import { useState } from 'preact/hooks';
-import { ago, covers, rpc, time, type Session } from './api';
+import { ago, covers, rpc, time, type Para, type Platform, type Result, type Session } from './api';
 import { Field, Form, Input, Note, Page, Table, useAction, useLoad } from './ui';
 
-interface AppRow {
-  platform: string;
-  codeName: string;
-  appId: string;
-  enabled: boolean;
-  updatedAt: number;
-}
-interface TokenRow {
-  platform: string;
-  codeName: string;
-  subject: string;
-  kind: string;
-  expiresAt: number | null;
-  refreshedAt: number | null;
-  lastError: string | null;
-}
-interface PushRow {
-  at: number;
-  platform: string;
-  codeName: string;
-  infoType: string;
-  appId: string | null;
-  verified: boolean;
-  body: Record<string, unknown>;
-}
-interface Kind {
-  platform: string;
-  idField: string;
-  secrets: string[];
-  schema: { properties: Record<string, Schema>; required?: string[] };
+type AppRow = Result<'admin.app.list'>['apps'][number];
+type TokenRow = Result<'admin.token.list'>['tokens'][number];
+type Kind = Result<'admin.app.kinds'>['kinds'][number];
+/** what the app form reads of a kind's JSON Schema */
+interface KindSchema {
+  properties: Record<string, Schema>;
+  required?: string[];
 }
 interface Schema {
   type?: string;
@@ -47,12 +24,10 @@ interface Schema {
 const soon = (t: TokenRow) => t.expiresAt !== null && t.expiresAt - Date.now() / 1000 < 600;
 
 export function Overview() {
-  const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list'));
-  const tokens = useLoad(() => rpc<{ tokens: TokenRow[] }>('admin.token.list'));
-  const pushes = useLoad(() => rpc<{ pushes: PushRow[] }>('admin.push.list', { limit: 200 }));
-  const upstream = useLoad(() =>
-    rpc<{ calls: { platform: string; errcode: string; count: number }[] }>('admin.upstream.list'),
-  );
+  const apps = useLoad(() => rpc('admin.app.list'));
+  const tokens = useLoad(() => rpc('admin.token.list'));
+  const pushes = useLoad(() => rpc('admin.push.list', { limit: 200 }));
+  const upstream = useLoad(() => rpc('admin.upstream.list'));
   const byPlatform = new Map<string, { calls: number; errors: number }>();
   for (const c of upstream.value?.calls ?? []) {
     const p = byPlatform.get(c.platform) ?? { calls: 0, errors: 0 };
@@ -165,16 +140,18 @@ function AppForm(props: {
     return out;
   });
   const kind = props.kinds.find((k) => k.platform === platform);
+  const schema = kind?.schema as KindSchema | undefined;
   const action = useAction();
-  const required = new Set(kind?.schema.required ?? []);
+  const required = new Set(schema?.required ?? []);
   const save = async () => {
     const config: Record<string, unknown> = {};
-    for (const [k, s] of Object.entries(kind?.schema.properties ?? {})) {
+    for (const [k, s] of Object.entries(schema?.properties ?? {})) {
       const v = values[k];
       if (v === undefined || v === '') continue;
       config[k] = s.type === 'boolean' ? v === 'true' : s.type === 'integer' ? Number(v) : v;
     }
-    const r = await rpc<{ created: boolean }>('admin.app.put', { platform, codeName, config });
+    // checked by the server against the kind's schema (1003 names the field)
+    const r = await rpc('admin.app.put', { platform: platform as Platform, codeName, config: config as never });
     props.onSaved();
     return `${codeName} ${r.created ? 'created' : 'saved'}.`;
   };
@@ -237,22 +214,22 @@ function AppForm(props: {
 }
 
 export function Apps() {
-  const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list'));
-  const kinds = useLoad(() => rpc<{ kinds: Kind[] }>('admin.app.kinds'));
+  const apps = useLoad(() => rpc('admin.app.list'));
+  const kinds = useLoad(() => rpc('admin.app.kinds'));
   const [editing, setEditing] = useState<
     null | 'new' | { platform: string; codeName: string; config: Record<string, unknown> }
   >(null);
   const action = useAction();
   const open = (a: AppRow) =>
     action.run(async () => {
-      const got = await rpc<Record<string, unknown>>('admin.app.get', { platform: a.platform, codeName: a.codeName });
+      const got = await rpc('admin.app.get', { platform: a.platform as Platform, codeName: a.codeName });
       const { platform: _p, codeName: _c, enabled: _e, updatedAt: _u, ...config } = got;
       setEditing({ platform: a.platform, codeName: a.codeName, config });
     });
   const remove = (a: AppRow) =>
     action.run(async () => {
       if (!window.confirm(`Delete ${a.platform} ${a.codeName}?`)) return;
-      await rpc('admin.app.delete', { platform: a.platform, codeName: a.codeName });
+      await rpc('admin.app.delete', { platform: a.platform as Platform, codeName: a.codeName });
       apps.reload();
       return `${a.codeName} deleted.`;
     });
@@ -304,11 +281,16 @@ export function Apps() {
 }
 
 export function Tokens(props: { session: Session }) {
-  const tokens = useLoad(() => rpc<{ tokens: TokenRow[] }>('admin.token.list'));
+  const tokens = useLoad(() => rpc('admin.token.list'));
   const action = useAction();
   const [shown, setShown] = useState<Record<string, string>>({});
   const mayReveal = props.session.scope.includes('admin.token.reveal');
-  const ref = (t: TokenRow) => ({ platform: t.platform, codeName: t.codeName, subject: t.subject, kind: t.kind });
+  const ref = (t: TokenRow) => ({
+    platform: t.platform as Platform,
+    codeName: t.codeName,
+    subject: t.subject,
+    kind: t.kind,
+  });
   const key = (t: TokenRow) => `${t.platform}:${t.subject}:${t.kind}`;
   return (
     <Page title="Tokens">
@@ -349,7 +331,7 @@ export function Tokens(props: { session: Session }) {
                     aria-label={`Reveal ${t.codeName} ${t.kind}`}
                     onClick={() =>
                       void action.run(async () => {
-                        const r = await rpc<{ value: string }>('admin.token.reveal', ref(t));
+                        const r = await rpc('admin.token.reveal', ref(t));
                         setShown({ ...shown, [key(t)]: r.value });
                         return 'Revealed (this is in the audit log).';
                       })
@@ -385,7 +367,7 @@ function Qr(props: { label: string; url: string }) {
 
 /** the WeChat third-party platforms configured, the one chosen (the first unless picked), its select */
 function useTpApp() {
-  const apps = useLoad(() => rpc<{ apps: AppRow[] }>('admin.app.list', { platform: 'wechat_tp' }));
+  const apps = useLoad(() => rpc('admin.app.list', { platform: 'wechat_tp' }));
   const [code, setCode] = useState('');
   const chosen = code || apps.value?.apps[0]?.codeName || '';
   const picker = (
@@ -407,12 +389,7 @@ export function ThirdParty(props: { session: Session }) {
   const allowed = covers(props.session.scope, 'wechat.tp.authorizers');
   const authorizers = useLoad(
     () =>
-      chosen && allowed
-        ? rpc<{ authorizers: { authorizerAppId: string; authorized: boolean; updatedAt: number }[] }>(
-            'wechat.tp.authorizers',
-            { codeName: chosen },
-          )
-        : Promise.resolve({ authorizers: [] }),
+      chosen && allowed ? rpc('wechat.tp.authorizers', { codeName: chosen }) : Promise.resolve({ authorizers: [] }),
     [chosen],
   );
   const action = useAction();
@@ -473,7 +450,7 @@ export function Pushes() {
   const pushes = useLoad(() => {
     const para: Record<string, unknown> = { limit: 100 };
     for (const [k, v] of Object.entries(applied)) if (v) para[k] = v;
-    return rpc<{ pushes: PushRow[] }>('admin.push.list', para);
+    return rpc('admin.push.list', para);
   }, [applied]);
   const [open, setOpen] = useState<number | null>(null);
   return (
@@ -521,17 +498,8 @@ export function Pushes() {
   );
 }
 
-interface CallerRow {
-  jti: string;
-  sub: string | null;
-  scope: string | null;
-  apps: string[] | null;
-  exp: number | null;
-  revoked: boolean;
-}
-
 export function Callers() {
-  const callers = useLoad(() => rpc<{ callers: CallerRow[] }>('admin.caller.list'));
+  const callers = useLoad(() => rpc('admin.caller.list'));
   const [form, setForm] = useState({ sub: '', scope: '', ttl: '30' });
   const [minted, setMinted] = useState('');
   const action = useAction();
@@ -541,7 +509,7 @@ export function Callers() {
         label="Mint a caller token"
         action={action}
         submit={async () => {
-          const r = await rpc<{ token: string }>('admin.caller.mint', {
+          const r = await rpc('admin.caller.mint', {
             sub: form.sub,
             scope: form.scope.trim().split(/\s+/).join(' '),
             ttlSeconds: Math.round(Number(form.ttl) * 86400),
@@ -610,17 +578,8 @@ export function Callers() {
   );
 }
 
-interface AuditRow {
-  at: number;
-  actor: string;
-  via: string;
-  interfaceName: string;
-  target: Record<string, unknown>;
-  ip: string | null;
-}
-
 export function Audit() {
-  const audit = useLoad(() => rpc<{ entries: AuditRow[] }>('admin.audit.list', { limit: 200 }));
+  const audit = useLoad(() => rpc('admin.audit.list', { limit: 200 }));
   return (
     <Page title="Audit log">
       <Note error={audit.error} />
@@ -640,28 +599,10 @@ export function Audit() {
   );
 }
 
-interface RuleRow {
-  id: string;
-  name: string;
-  enabled: boolean;
-  priority: number;
-  platform: string;
-  codeName: string | null;
-  appId: string | null;
-  infoType: string | null;
-  msgType: string | null;
-  event: string | null;
-  url: string;
-  format: 'json' | 'xml';
-  timeoutMs: number;
-  retries: number;
-  continue: boolean;
-}
-
 const MATCH_FIELDS = ['codeName', 'appId', 'infoType', 'msgType', 'event'] as const;
 
 export function Rules() {
-  const rules = useLoad(() => rpc<{ rules: RuleRow[] }>('admin.rule.list'));
+  const rules = useLoad(() => rpc('admin.rule.list'));
   const blank = {
     name: '',
     platform: 'wechat_tp',
@@ -692,7 +633,7 @@ export function Rules() {
             retries: Number(form.retries),
           };
           for (const k of MATCH_FIELDS) if (form[k]) para[k] = form[k];
-          await rpc('admin.rule.put', para);
+          await rpc('admin.rule.put', para as Para<'admin.rule.put'>);
           setForm(blank);
           rules.reload();
           return `Rule ${form.name} saved.`;
@@ -757,10 +698,7 @@ export function Rules() {
                   aria-label={`Send a test push to ${r.name}`}
                   onClick={() =>
                     void action.run(async () => {
-                      const t = await rpc<{ delivered: boolean; status: number | null; error: string | null }>(
-                        'admin.rule.test',
-                        { id: r.id },
-                      );
+                      const t = await rpc('admin.rule.test', { id: r.id });
                       if (!t.delivered)
                         throw new Error(`Test push to ${r.name} failed: ${t.error ?? `HTTP ${t.status}`}`);
                       return `Test push to ${r.name} delivered (HTTP ${t.status}).`;
@@ -792,28 +730,19 @@ export function Rules() {
   );
 }
 
-interface Template {
-  templateId: number;
-  userVersion: string;
-  userDesc: string;
-}
-
 export function Releases() {
   const { apps: tps, chosen: tp, picker } = useTpApp();
   const authorizers = useLoad(
     () =>
       tp
-        ? rpc<{ authorizers: { authorizerAppId: string; authorized: boolean }[] }>('wechat.tp.authorizers', {
+        ? rpc('wechat.tp.authorizers', {
             codeName: tp,
           })
         : Promise.resolve({ authorizers: [] }),
     [tp],
   );
   const templates = useLoad(
-    () =>
-      tp
-        ? rpc<{ templates: Template[] }>('wechat.tpauth.code.templates', { codeName: tp })
-        : Promise.resolve({ templates: [] }),
+    () => (tp ? rpc('wechat.tpauth.code.templates', { codeName: tp }) : Promise.resolve({ templates: [] })),
     [tp],
   );
   const [who, setWho] = useState('');
@@ -855,7 +784,7 @@ export function Releases() {
               await rpc('wechat.tpauth.code.commit', {
                 ...on,
                 templateId: Number(commit.templateId),
-                extJson: JSON.parse(commit.extJson) as object,
+                extJson: JSON.parse(commit.extJson) as Record<string, unknown>,
                 userVersion: commit.userVersion,
                 userDesc: commit.userDesc,
               });
@@ -890,19 +819,16 @@ export function Releases() {
           <h2>2. Try, audit, release</h2>
           <p class="actions">
             {step('Trial QR code', async () => {
-              const r = await rpc<{ contentType: string; image: string }>('wechat.tpauth.code.qrcode', on);
+              const r = await rpc('wechat.tpauth.code.qrcode', on);
               setQr(`data:${r.contentType};base64,${r.image}`);
               return 'Scan it with WeChat to try the trial version.';
             })}
             {step('Submit for audit', async () => {
-              const r = await rpc<{ auditId: number }>('wechat.tpauth.code.submit', on);
+              const r = await rpc('wechat.tpauth.code.submit', on);
               return `Submitted: audit ${r.auditId}.`;
             })}
             {step('Audit status', async () => {
-              const r = await rpc<{ state: string; reason?: string; auditId?: number }>(
-                'wechat.tpauth.code.status',
-                on,
-              );
+              const r = await rpc('wechat.tpauth.code.status', on);
               setStatus(`${r.state}${r.auditId ? ` (audit ${r.auditId})` : ''}${r.reason ? `: ${r.reason}` : ''}`);
             })}
             {step('Release', async () => {
