@@ -109,10 +109,14 @@ describe('npm pack: the tarball installs with production dependencies only and s
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('ships dist/ with the CLI and every migration, and no tests, benchmarks, CI or TypeScript sources', () => {
+  it('ships dist/ with the CLI, every migration and the built console, and no tests, benchmarks, CI or TypeScript sources', () => {
     expect(entries).to.include.members(['package.json', 'dist/index.js', 'dist/package.json']);
     // what the deployment guides use from an installed package: the SCF entry, the unit, the nginx example
     expect(entries).to.include.members(['scf_bootstrap', 'deploy/gatehouse.service', 'deploy/nginx.conf']);
+    // the console, built (no source of it): its page and its hashed assets
+    expect(entries).to.include('dist/console/index.html');
+    expect(entries.filter((e) => /^dist\/console\/assets\/index-[\w-]+\.js$/.test(e))).to.have.length(1);
+    expect(entries.filter((e) => e.startsWith('dist/application/console'))).to.deep.equal([]);
     for (const dialect of ['sqlite', 'mariadb']) {
       const migrations = fs
         .readdirSync(path.join(ROOT, 'db/migrations', dialect))

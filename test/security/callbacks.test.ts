@@ -249,7 +249,7 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       }
     });
 
-    it('50 hostile bodies at once: each answered 400 quickly, /healthz stays under 50 ms, nothing written', async function () {
+    it('50 hostile bodies at once: each answered 400 quickly, /healthz stays under 250 ms, nothing written', async function () {
       this.timeout(180_000);
       const before = await state();
       const bodies = [...XML_BODIES.map(([, b]) => b), ...JSON_BODIES];
@@ -265,9 +265,12 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       // The server runs on this thread; the attacker and the /healthz prober each run on a worker
       // thread of their own, so that what is measured here is the server's event loop alone. On a
       // loaded machine the OS may still preempt a thread: the best of up to five rounds is judged (the
-      // backtracking regex this guards against blocked the loop for seconds in every round).
+      // backtracking regex this guards against blocked the loop for seconds in every round). The
+      // bound is 250 ms, not tens: a loaded 2-core machine (mutation runs, parallel suites) stretched
+      // a healthy node's worst probe to ~60 ms, and what this catches costs seconds.
+      const LIMIT_MS = 250;
       let best: { healthz: number; loop: number; probes: number } | undefined;
-      for (let round = 0; round < 5 && !(best && best.healthz < 50 && best.loop < 50); round++) {
+      for (let round = 0; round < 5 && !(best && best.healthz < LIMIT_MS && best.loop < LIMIT_MS); round++) {
         const loop = monitorEventLoopDelay({ resolution: 2 });
         const prober = clientThread('probe', node.url);
         await prober.ready;
@@ -289,8 +292,8 @@ forEachDialect('callbacks under attack (issue 9: items 4, 6, 9, 10)', (dialect) 
       expect(
         best!.healthz,
         `slowest /healthz of ${best!.probes} while 50 hostile bodies were in flight, ms`,
-      ).to.be.below(50);
-      expect(best!.loop, 'longest event-loop stall, ms').to.be.below(50);
+      ).to.be.below(LIMIT_MS);
+      expect(best!.loop, 'longest event-loop stall, ms').to.be.below(LIMIT_MS);
       expect(await state()).to.equal(before);
     });
 
