@@ -43,6 +43,11 @@ export async function verifyPassword(password: string, stored: string): Promise<
 export const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 /** failed sign-ins in a row before an operator is locked, and for how long */
 export const LOCKOUT = { failures: 5, ms: 15 * 60_000 };
+/**
+ * Password checks under way at once on a node, at most: each costs ~32 MiB and tens of ms of CPU,
+ * and sign-in is open to anyone, so more are refused (4029 → 429) rather than queued.
+ */
+export const MAX_PASSWORD_CHECKS = 2;
 /** a console session's lifetime */
 export const SESSION_SECONDS = 30 * 60;
 
@@ -65,6 +70,8 @@ export interface ConsoleSession {
 export class ConsoleAuth {
   /** compared against when the operator does not exist, so that timing does not tell */
   private dummy: Promise<string> | undefined;
+  /** password checks under way (MAX_PASSWORD_CHECKS) */
+  private checking = 0;
 
   constructor(
     private readonly store: Store,
@@ -86,6 +93,16 @@ export class ConsoleAuth {
 
   /** 4001 for an unknown operator or a wrong password (the same answer); 4029-style lock as 4001 too */
   async withPassword(name: string, password: string): Promise<ConsoleSession> {
+    if (this.checking >= MAX_PASSWORD_CHECKS) throw new RpcError('RATE_LIMITED', '', 'too many sign-ins at once');
+    this.checking++;
+    try {
+      return await this.checkPassword(name, password);
+    } finally {
+      this.checking--;
+    }
+  }
+
+  private async checkPassword(name: string, password: string): Promise<ConsoleSession> {
     const now = Date.now();
     const op = OPERATOR_NAME.test(name) ? await this.store.getOperator(name) : null;
     if (!op) {

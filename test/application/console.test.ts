@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
-import { hashPassword, verifyPassword, LOCKOUT } from '../../application/services/console-auth';
+import { hashPassword, verifyPassword, LOCKOUT, MAX_PASSWORD_CHECKS } from '../../application/services/console-auth';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -120,6 +120,26 @@ forEachDialect('console (/console): sign-in, sessions, CSRF, audit', (dialect) =
     expect((await b.signIn({ operator: 'locky', password: PASSWORD })).status).to.equal(401);
     // a success resets the count of another operator
     expect((await b.signIn({ operator: 'alice', password: PASSWORD })).status).to.equal(200);
+  });
+
+  it(`at most ${MAX_PASSWORD_CHECKS} password checks at once per node (each ~32 MiB of scrypt); more are 429 on the wire`, async () => {
+    const auth = node.gh.services.consoleAuth;
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        auth.withPassword('alice', `wrong ${i}`).then(
+          () => 'in',
+          (e: { code: number }) => e.code,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 4029)).to.have.length(8 - MAX_PASSWORD_CHECKS);
+    expect(outcomes.filter((o) => o === 4001)).to.have.length(MAX_PASSWORD_CHECKS);
+    await node.gh.services.store.operatorSignedIn('alice'); // the two failures above do not count on
+    const b = new Browser(node.url);
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, () => b.signIn({ operator: 'nobody', password: 'x' }).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 429).length).to.be.at.least(1);
   });
 
   it('/console/rpc needs the session cookie AND its CSRF token, from the same origin', async () => {

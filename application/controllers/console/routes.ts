@@ -4,7 +4,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import { BodyError, readBody } from '../../../system/body';
 import type { Caller } from '../../../system/callers';
-import { RpcError } from '../../../system/errors';
+import { Codes, RpcError } from '../../../system/errors';
 import type { Registry } from '../../../system/registry';
 import { rpcDispatch } from '../../../system/rpc';
 import type { Services } from '../../contract';
@@ -159,6 +159,7 @@ export function consoleRoutes(router: Router, sv: Services, registry: Registry<S
       if (!(err instanceof RpcError)) throw err;
       const who = typeof operator === 'string' ? operator.slice(0, 64) : undefined;
       sv.log.info({ ip: ctx.ip, operator: who }, 'console sign-in refused');
+      if (err.code === Codes.RATE_LIMITED) return fail(ctx, 429, 'too many sign-ins at once');
       fail(ctx, err.code === 4003 ? 403 : 401, err.code === 4003 ? 'the token covers no admin interface' : 'refused');
     }
   });
