@@ -1,7 +1,8 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { RpcError, paraError, type ParaErrorItem } from './errors';
 import type { AppRef, Caller } from './callers';
 import type { Logger } from './log';
+import { validatorOf } from './validators';
 
 export type Access = 'public' | 'backend' | 'admin';
 export type JsonSchema = Record<string, unknown>;
@@ -42,9 +43,6 @@ export interface Registered<S> extends InterfaceDef<S> {
   validate: ValidateFunction;
 }
 
-// strict, but a `required` may name properties defined elsewhere (the oneOf / not branches of a parent)
-const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, coerceTypes: false, useDefaults: false });
-
 /** Turns ajv errors into the `returnData.errors` of a 1003 (at most 10, paths relative to para). */
 export function describeErrors(errors: ErrorObject[] | null | undefined): ParaErrorItem[] {
   return (errors ?? []).slice(0, 10).map((e) => {
@@ -59,13 +57,16 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): ParaEr
   });
 }
 
-/** name → schema, access level, handler; schemas are compiled once, when registered. */
+/**
+ * name → schema, access level, handler; schemas are compiled once, when registered, or ahead by the
+ * build (system/validators.ts).
+ */
 export class Registry<S> {
   private readonly defs = new Map<string, Registered<S>>();
 
   add(def: InterfaceDef<S>): void {
     if (this.defs.has(def.name)) throw new Error(`interface ${def.name} registered twice`);
-    this.defs.set(def.name, { ...def, validate: ajv.compile(def.para) } as Registered<S>);
+    this.defs.set(def.name, { ...def, validate: validatorOf(def.para) } as Registered<S>);
   }
 
   get(name: string): Registered<S> | undefined {
@@ -104,9 +105,9 @@ export class Registry<S> {
   }
 }
 
-/** Compiles a standalone schema (e.g. an app config) with the same ajv settings. */
+/** The validator of a standalone schema (e.g. an app config), with the same ajv settings. */
 export function compileSchema(schema: JsonSchema): ValidateFunction {
-  return ajv.compile(schema);
+  return validatorOf(schema);
 }
 
 export function assertValid(validate: ValidateFunction, value: unknown, prefix = ''): void {

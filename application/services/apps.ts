@@ -68,7 +68,7 @@ export function mask(value: unknown): string {
  * small per-node cache in front of the store (another node's change is seen within seconds).
  */
 export class AppService {
-  private readonly defs = new Map<string, AppKind & { validate: ValidateFunction }>();
+  private readonly defs = new Map<string, AppKind & { config: JsonSchema; validate: ValidateFunction }>();
   private readonly cache = new NodeCache({ stdTTL: CACHE_SECONDS, checkperiod: 0, useClones: false });
   private readonly lastKnown = new Map<string, unknown>();
 
@@ -82,7 +82,7 @@ export class AppService {
       ...def.schema,
       properties: { ...(def.schema.properties as object), enabled: { type: 'boolean' } },
     };
-    this.defs.set(def.platform, { ...def, validate: compileSchema(schema) });
+    this.defs.set(def.platform, { ...def, config: schema, validate: compileSchema(schema) });
   }
 
   platforms(): string[] {
@@ -97,7 +97,7 @@ export class AppService {
   configSchema(platform: string): JsonSchema {
     const d = this.defs.get(platform);
     if (!d) throw new Error(`unknown platform ${platform}`);
-    return d.validate.schema as JsonSchema;
+    return d.config;
   }
 
   /** validates and normalises a config; throws a 1003 whose paths start with `pathPrefix` */

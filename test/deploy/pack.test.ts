@@ -111,6 +111,14 @@ describe('npm pack: the tarball installs with production dependencies only and s
 
   it('ships dist/ with the CLI, every migration and the built console, and no tests, benchmarks, CI or TypeScript sources', () => {
     expect(entries).to.include.members(['package.json', 'dist/index.js', 'dist/package.json']);
+    // the server is one bundled file (esbuild) and its schemas are compiled ahead (application/precompile.ts)
+    expect(entries).to.include('dist/system/validators.generated.js');
+    const bundled = fs.readFileSync(path.join(work, 'src/dist/index.js'), 'utf8');
+    expect(bundled.startsWith('#!/usr/bin/env node'), 'the CLI keeps its shebang').to.equal(true);
+    expect(bundled).to.match(/\bvalidators\.generated\b/);
+    expect(bundled, 'dependencies bundled, the native SQLite binding not').to.not.match(
+      /require\("(koa|ajv|@sinclair\/typebox|mariadb|undici)"\)/,
+    );
     // what the deployment guides use from an installed package: the SCF entry, the unit, the nginx example
     expect(entries).to.include.members(['scf_bootstrap', 'deploy/gatehouse.service', 'deploy/nginx.conf']);
     // the console, built (no source of it): its page and its hashed assets

@@ -19,7 +19,11 @@ const BODY_LIMIT = 64 * 1024;
  * running from dist/, or under the checkout's dist/ when running from source (tests, tsx).
  */
 export function consoleDir(): string | undefined {
-  const candidates = [path.resolve(__dirname, '../../../console'), path.resolve(__dirname, '../../../dist/console')];
+  const candidates = [
+    path.resolve(__dirname, '../../../console'),
+    path.resolve(__dirname, '../../../dist/console'),
+    path.resolve(__dirname, 'console'), // the bundled server: dist/gatehouse.js
+  ];
   return candidates.find((d) => fs.existsSync(path.join(d, 'index.html')));
 }
 
