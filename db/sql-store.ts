@@ -513,9 +513,15 @@ export abstract class SqlStore implements Store {
   // ---- pushes
 
   async addPush(p: PushRow): Promise<void> {
+    await this.addPushes([p]);
+  }
+
+  async addPushes(ps: PushRow[]): Promise<void> {
+    if (ps.length === 0) return;
     await this.run(
-      'INSERT INTO pushes (at, platform, code_name, info_type, app_id, verified, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      [p.at, p.platform, p.codeName, p.infoType, p.appId, p.verified ? 1 : 0, p.body],
+      'INSERT INTO pushes (at, platform, code_name, info_type, app_id, verified, body) VALUES ' +
+        ps.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', '),
+      ps.flatMap((p) => [p.at, p.platform, p.codeName, p.infoType, p.appId, p.verified ? 1 : 0, p.body]),
     );
   }
 

@@ -238,6 +238,8 @@ export interface Store {
   ): Promise<boolean>;
 
   addPush(p: PushRow): Promise<void>;
+  /** several pushes in one statement (one commit): the push log's group commit */
+  addPushes(ps: PushRow[]): Promise<void>;
   /** newest first */
   listPushes(filter: PushFilter): Promise<PushRow[]>;
   /** deletes pushes older than `before`; returns how many */

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { BodyError, readBody } from '../../system/body';
 import { StoreError } from '../../system/errors';
+import { GroupCommit } from '../../system/group-commit';
 import { outboundFetch } from '../../system/upstream';
 import type { Logger } from '../../system/log';
 import { accessLine } from '../../system/rpc';
@@ -191,6 +192,7 @@ export function pushRoute(log: Logger, handler: (ctx: Koa.Context) => Promise<vo
 /** The log of pushes received (admin.push.list), kept GATEHOUSE_PUSH_RETENTION_DAYS days. */
 export class PushLog {
   private timer?: NodeJS.Timeout;
+  private readonly commits = new GroupCommit<PushRow>((rows) => this.store.addPushes(rows));
 
   constructor(
     private readonly store: Store,
@@ -199,10 +201,15 @@ export class PushLog {
   ) {}
 
   /** records a push; answers its time (epoch ms), which its deliveries are stored under */
+  /**
+   * records a push; answers its time (epoch ms), which its deliveries are stored under. Resolves once
+   * the row is committed; rows recorded while another write is in flight are committed with the next
+   * one, in one statement (group commit: system/group-commit.ts).
+   */
   async record(p: Omit<PushRow, 'at' | 'body'> & { fields: Record<string, unknown> }): Promise<number> {
     const { fields, ...row } = p;
     const at = Date.now();
-    await this.store.addPush({ ...row, at, body: JSON.stringify(maskPush(fields)) });
+    await this.commits.add({ ...row, at, body: JSON.stringify(maskPush(fields)) });
     return at;
   }
 

@@ -120,6 +120,36 @@ forEachDialect('WeChat third-party platform', (dialect) => {
     expect(row.value).to.equal('ticket@@@newer');
   });
 
+  it('concurrent pushes: each answered success only once its push-log row is committed, in shared writes', async () => {
+    // the push log's group commit (system/group-commit.ts): slow writes, so that pushes pile up behind one
+    const store = node.gh.services.store;
+    const original = store.addPushes.bind(store);
+    const writes: number[] = [];
+    let committed = 0;
+    store.addPushes = async (rows) => {
+      writes.push(rows.length);
+      await new Promise((r) => setTimeout(r, 15));
+      await original(rows);
+      committed += rows.length;
+    };
+    let answered = 0;
+    const n = 40;
+    const results = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const r = await ticketPush(`ticket@@@c${i}`, 1000 + i);
+        answered++;
+        expect(committed, 'a push answered before its row was committed').to.be.at.least(answered);
+        return r;
+      }),
+    );
+    expect(results.map((r) => `${r.status} ${r.text}`)).to.deep.equal(Array(n).fill('200 success'));
+    expect(writes.reduce((a, b) => a + b, 0)).to.equal(n);
+    expect(writes.length, `${writes.join(',')}: rows written together`).to.be.below(n / 2);
+    const rows = await node.db.query("SELECT COUNT(*) AS n FROM pushes WHERE info_type = 'component_verify_ticket'");
+    expect(Number(rows[0].n)).to.equal(n);
+    expect((await node.db.query('SELECT value FROM tickets'))[0].value).to.equal(`ticket@@@c${n - 1}`);
+  });
+
   it('a failed component refresh recovers as soon as a valid ticket is pushed', async () => {
     await push(
       xml({

@@ -378,5 +378,32 @@ forEachDialect('store contract', (dialect) => {
       expect(await store.prunePushes(3000)).to.equal(2);
       expect(await store.listPushes({ limit: 10 })).to.have.length(3);
     });
+
+    it('addPushes writes several pushes in one statement, each row whole (the group commit)', async () => {
+      const rows = Array.from({ length: 64 }, (_, i) => ({
+        at: 10_000 + i,
+        platform: 'wechat_tp',
+        codeName: `c${i % 3}`,
+        infoType: 'component_verify_ticket',
+        appId: `wxc${i}`,
+        verified: i % 2 === 0,
+        body: `{"n":${i},"s":"'); DROP TABLE pushes; --"}`,
+      }));
+      await store.addPushes(rows);
+      await store.addPushes([]);
+      const back = await store.listPushes({ platform: 'wechat_tp', infoType: 'component_verify_ticket', limit: 100 });
+      const mine = back.filter((p) => p.at >= 10_000).sort((a, b) => a.at - b.at);
+      expect(
+        mine.map(({ at, platform, codeName, infoType, appId, verified, body }) => ({
+          at,
+          platform,
+          codeName,
+          infoType,
+          appId,
+          verified,
+          body,
+        })),
+      ).to.deep.equal(rows);
+    });
   });
 });
