@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import dotenv from 'dotenv';
 
@@ -42,10 +43,23 @@ export interface Config {
   /** after SIGTERM / SIGINT: how long /readyz answers 503 while the node still serves, before it stops listening */
   drainMs: number;
   /**
+   * varys-compatible routes (application/controllers/varys): off unless GATEHOUSE_VARYS_COMPAT=true;
+   * served under `basePath` (varys's ContextPath); a caller without a caller token must connect from
+   * one of the `allow` CIDRs (default loopback)
+   */
+  varys: VarysCompat;
+  /**
    * the environment the config was read from: the platforms read their upstream base URLs from it
    * (GATEHOUSE_WECHAT_API …, declared in each platform's contract and checked at start-up)
    */
   env: Readonly<Env>;
+}
+
+export interface VarysCompat {
+  enabled: boolean;
+  basePath: string;
+  /** CIDRs, normalised (`127.0.0.0/8`, `::1/128`, `10.1.2.3/32` …) */
+  allow: string[];
 }
 
 /** A configuration problem: the message names the variable, the process prints it and exits 1. */
@@ -179,8 +193,7 @@ export function masterKey(env: Env, name = 'GATEHOUSE_MASTER_KEY'): Buffer | und
  * GATEHOUSE_BASE_PATH: '' (unset), or a path of one or more segments of URL-safe characters, starting
  * with / and without a trailing slash (/release, /api/gatehouse)
  */
-function basePath(env: Env): string {
-  const name = 'GATEHOUSE_BASE_PATH';
+function basePath(env: Env, name = 'GATEHOUSE_BASE_PATH'): string {
   const raw = env[name];
   if (raw === undefined || raw === '') return '';
   const segments = raw.split('/').slice(1);
@@ -191,6 +204,30 @@ function basePath(env: Env): string {
     );
   }
   return raw;
+}
+
+/** one CIDR (or a bare address: /32, /128), normalised; a ConfigError naming the variable otherwise */
+export function parseCidr(raw: string, name: string): string {
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(raw.trim());
+  const addr = m?.[1] ?? '';
+  const family = net.isIPv4(addr) ? 4 : net.isIPv6(addr) ? 6 : 0;
+  const max = family === 4 ? 32 : 128;
+  const bits = m?.[2] === undefined ? max : Number(m[2]);
+  if (!family || bits > max) {
+    throw new ConfigError(`${name}: not a CIDR: "${raw.trim()}" (e.g. 127.0.0.0/8, 10.0.0.0/8, ::1/128)`);
+  }
+  return `${addr}/${bits}`;
+}
+
+function varysCompat(env: Env): VarysCompat {
+  const raw = env.GATEHOUSE_VARYS_ALLOW;
+  const list =
+    raw === undefined || raw.trim() === '' ? ['127.0.0.0/8', '::1/128'] : raw.split(/[\s,]+/).filter(Boolean);
+  return {
+    enabled: bool(env, 'GATEHOUSE_VARYS_COMPAT', false),
+    basePath: basePath(env, 'GATEHOUSE_VARYS_BASE_PATH'),
+    allow: list.map((c) => parseCidr(c, 'GATEHOUSE_VARYS_ALLOW')),
+  };
 }
 
 function logLevel(env: Env): LogLevel {
@@ -230,6 +267,7 @@ export function configFromEnv(env: Env): Config {
     backgroundRefresh: bool(env, 'GATEHOUSE_BACKGROUND_REFRESH', true),
     basePath: basePath(env),
     drainMs: int(env, 'GATEHOUSE_DRAIN_MS', 5000, 0, 600_000),
+    varys: varysCompat(env),
     env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('GATEHOUSE_') && !CREDENTIALS.has(k))),
   };
 }

@@ -29,12 +29,21 @@ export function answerRefusal(ctx: Koa.Context, err: ProxyRefused): void {
 }
 
 /**
+ * Set in `ctx.state` (a symbol: no request can set it) by a route's own guard that admitted a
+ * request without a caller token — the varys-compatible routes, for a client in
+ * GATEHOUSE_VARYS_ALLOW. A request that sends a token is still checked as below.
+ */
+export const ADMITTED: unique symbol = Symbol('gatehouse.admitted');
+
+/**
  * Checks the caller of a proxy route: a valid JWT (401), whose scope covers `proxy.<platform>`
  * and whose `apps` claim covers every subject the route names — the app of `:codeName` and any
  * authorizer, corp or merchant in its parameters (403; the same rule as interfaces: claims.ts).
  * Runs before the app is looked up, so a caller learns nothing about apps it may not touch.
  */
-export async function proxyCaller(ctx: Koa.Context, sv: Services, platform: string): Promise<Caller> {
+export async function proxyCaller(ctx: Koa.Context, sv: Services, platform: string): Promise<Caller | undefined> {
+  // admitted by the route's own guard (the varys-compatible routes' network allowlist) and no token sent
+  if ((ctx.state as Record<symbol, unknown>)[ADMITTED] === true && !ctx.get('authorization')) return undefined;
   let caller: Caller;
   try {
     caller = sv.callers.verify(ctx.get('authorization') || undefined);

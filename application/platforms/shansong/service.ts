@@ -291,6 +291,23 @@ export class Shansong implements MerchantTokens {
     return sendWithToken(this.engine, spec, send, (r) => this.tokenRejected(r));
   }
 
+  /**
+   * Calls `/openapi/merchantRegister/v5{path}` for the app itself (no merchant token): clientId,
+   * timestamp, sign and (when given) data, form-signed. The reply is returned as it came.
+   */
+  async merchantRegister(app: AppConfig, path: string, data: string | undefined, query?: URLSearchParams) {
+    const passed = new URLSearchParams();
+    for (const [k, v] of query ?? []) if (!SYSTEM_PARAMS.has(k.toLowerCase())) passed.append(k, v);
+    const timestamp = String(Date.now());
+    const form: Record<string, string> = {
+      clientId: app.appId,
+      timestamp,
+      sign: shansongSign(String(app.config.secret), { clientId: app.appId, data, timestamp }),
+    };
+    if (data) form.data = data;
+    return this.sv.upstream.raw(this.request('merchantRegister', `/openapi/merchantRegister/v5${path}`, form, passed));
+  }
+
   private tokenRejected(r: RawReply): boolean {
     if (r.res.status < 200 || r.res.status > 299) return false;
     return !!r.json && CREDENTIAL_REJECTED.has(Number(r.json.status));
