@@ -10,6 +10,7 @@ import { installWecomTp, type FakeWecomTp } from '../fake/wecom-tp';
 import { freePort, serve, type ServeProcess } from '../helpers/cli';
 import { forEachDialect, freshDatabase, requireMariadb, type TestDatabase } from '../helpers/db';
 import { JWT_SECRET, startNode, type TestNode } from '../helpers/gatehouse';
+import { until } from '../helpers/wait';
 
 const SUITE = 'wwsuite0000000a1';
 const SUITE2 = 'wwsuite0000000b2';
@@ -692,10 +693,12 @@ forEachDialect('WeCom third-party suites (wecom_tp)', (dialect) => {
       const first = (await corpToken()).returnData.token;
       // make the stored token due for refresh-ahead; the refresher scans every 100 ms in these tests
       await rawUpdate(node, 'UPDATE tokens SET refresh_at = ? WHERE kind = ?', [Date.now() - 1, 'corp_access_token']);
-      const deadline = Date.now() + 5000;
-      while (fake.count('get_corp_token') < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // the new token is stored after WeCom answers: wait for the row, not for the call
+      const stored = async () =>
+        (await node.db.query("SELECT value, refresh_at FROM tokens WHERE kind = 'corp_access_token'"))[0];
+      await until(async () => (await stored()).value !== first, 'the refreshed corp token stored', 10_000);
       expect(fake.count('get_corp_token')).to.equal(1);
-      const [row] = await node.db.query("SELECT value, refresh_at FROM tokens WHERE kind = 'corp_access_token'");
+      const row = await stored();
       expect(row.value).to.not.equal(first);
       expect(fake.isLive(String(row.value))).to.equal(true);
       expect(Number(row.refresh_at)).to.be.greaterThan(Date.now());
