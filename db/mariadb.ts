@@ -1,5 +1,6 @@
 import * as mariadb from 'mariadb';
 import { DatabaseOpenError, oneLine } from './open-error';
+import type { Statement } from './migrations';
 import { SqlStore } from './sql-store';
 
 type Param = string | number | null;
@@ -134,9 +135,13 @@ export class MariaDbStore extends SqlStore {
     }
   }
 
-  protected async applyMigration(statements: string[], version: number): Promise<void> {
-    // DDL commits implicitly in MariaDB; statements are written to be applied once, in order.
-    for (const s of statements) await this.pool.query(s);
+  protected async applyMigration(statements: Statement[], version: number): Promise<void> {
+    // DDL commits implicitly in MariaDB; statements are written to be applied once, in order (a
+    // guarded one when its `unless` query finds nothing).
+    for (const s of statements) {
+      if (typeof s === 'string') await this.pool.query(s);
+      else if (((await this.pool.query(s.unless)) as unknown[]).length === 0) await this.pool.query(s.sql);
+    }
     const [sql, params] = this.metaVersionStatement(version);
     await this.pool.query(sql, params);
   }

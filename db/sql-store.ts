@@ -1,4 +1,4 @@
-import { loadMigrations } from './migrations';
+import { loadMigrations, type Statement } from './migrations';
 import type {
   AppRow,
   AuthStateRow,
@@ -41,6 +41,7 @@ function appRow(r: Row): AppRow {
 function sessionRow(r: Row): SessionRow {
   return {
     id: String(r.id),
+    platform: String(r.platform),
     appid: String(r.appid),
     openid: String(r.openid),
     unionid: strOrNull(r.unionid),
@@ -101,7 +102,7 @@ function pushRow(r: Row): PushRow {
 
 const AUTHORIZER_COLS =
   'platform, owner_id, authorizer_id, refresh_token, authorized, needs_reauth, info, created_at, updated_at';
-const SESSION_COLS = 'id, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit';
+const SESSION_COLS = 'id, platform, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit';
 const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, created_at, updated_at, identity';
 
 /**
@@ -117,7 +118,7 @@ export abstract class SqlStore implements Store {
   protected abstract run(sql: string, params?: Param[]): Promise<number>;
   /** runs fn while holding the cluster-wide migration lock */
   protected abstract withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
-  protected abstract applyMigration(statements: string[], version: number): Promise<void>;
+  protected abstract applyMigration(statements: Statement[], version: number): Promise<void>;
   /** runs fn in one transaction on one connection; `q` runs statements inside it */
   protected abstract transaction<T>(fn: (q: { all: SqlStore['all']; run: SqlStore['run'] }) => Promise<T>): Promise<T>;
   abstract ping(): Promise<void>;
@@ -264,18 +265,23 @@ export abstract class SqlStore implements Store {
   // ---- sessions
 
   async saveLogin(w: LoginWrite): Promise<string> {
+    const platform = w.platform ?? 'wechat';
     const inserted = await this.run(
-      `${this.insertIgnore} INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [w.newId, w.appid, w.openid, w.unionid, w.skeyHash, w.sessionKey, w.userInfo, w.now, w.now],
+      `${this.insertIgnore} INTO sessions (${SESSION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [w.newId, platform, w.appid, w.openid, w.unionid, w.skeyHash, w.sessionKey, w.userInfo, w.now, w.now],
     );
     if (inserted > 0) return w.newId;
     await this.run(
       `UPDATE sessions SET skey_hash = ?, session_key = ?, created_at = ?, last_visit = ?,
          unionid = COALESCE(?, unionid), user_info = COALESCE(?, user_info)
-       WHERE appid = ? AND openid = ?`,
-      [w.skeyHash, w.sessionKey, w.now, w.now, w.unionid, w.userInfo, w.appid, w.openid],
+       WHERE platform = ? AND appid = ? AND openid = ?`,
+      [w.skeyHash, w.sessionKey, w.now, w.now, w.unionid, w.userInfo, platform, w.appid, w.openid],
     );
-    const r = await this.one('SELECT id FROM sessions WHERE appid = ? AND openid = ?', [w.appid, w.openid]);
+    const r = await this.one('SELECT id FROM sessions WHERE platform = ? AND appid = ? AND openid = ?', [
+      platform,
+      w.appid,
+      w.openid,
+    ]);
     if (!r) throw new Error('session vanished while being written');
     return String(r.id);
   }

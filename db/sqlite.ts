@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DatabaseOpenError, oneLine } from './open-error';
+import type { Statement } from './migrations';
 import { SqlStore } from './sql-store';
 
 type Param = string | number | null;
@@ -82,14 +83,17 @@ export class SqliteStore extends SqlStore {
     return fn();
   }
 
-  protected async applyMigration(statements: string[], version: number): Promise<void> {
+  protected async applyMigration(statements: Statement[], version: number): Promise<void> {
     const [metaSql, metaParams] = this.metaVersionStatement(version);
     // IMMEDIATE takes the write lock first; another connection may have applied it meanwhile
     this.db
       .transaction(() => {
         const row = this.db.prepare("SELECT v FROM meta WHERE k = 'schema_version'").get() as { v: string } | undefined;
         if (row && Number(row.v) >= version) return;
-        for (const s of statements) this.db.exec(s);
+        for (const s of statements) {
+          if (typeof s === 'string') this.db.exec(s);
+          else if (!this.db.prepare(s.unless).get()) this.db.exec(s.sql);
+        }
         this.db.prepare(metaSql).run(...metaParams);
       })
       .immediate();

@@ -23,6 +23,8 @@ export interface AppRow {
 
 export interface SessionRow {
   id: string;
+  /** the platform whose mini program it belongs to (wechat, toutiao, qq, alipay) */
+  platform: string;
   appid: string;
   openid: string;
   unionid: string | null;
@@ -37,8 +39,10 @@ export interface SessionRow {
 }
 
 export interface LoginWrite {
-  /** id used when (appid, openid) has no session yet; an existing id is kept. */
+  /** id used when (platform, appid, openid) has no session yet; an existing id is kept. */
   newId: string;
+  /** default wechat */
+  platform?: string;
   appid: string;
   openid: string;
   unionid: string | null;

@@ -118,6 +118,10 @@ export interface Interfaces {
         appId: string;
         /** minLength 1, maxLength 512 */
         secret: string;
+        /** minimum 1, maximum 3650 */
+        loginDurationDays?: number;
+        /** minimum 60, maximum 315360000 */
+        sessionDurationSeconds?: number;
         enabled?: boolean;
       };
     } | {
@@ -484,15 +488,17 @@ export interface Interfaces {
       skey: string;
       /** minLength 1, maxLength 128 */
       appid?: string;
+      platform?: "wechat" | "toutiao";
     };
     result: {
       user_info: Record<string, unknown> | null;
       appid: string;
+      platform: string;
       openid: string;
       unionid: string | null;
     };
   };
-  /** public — Checks sha1(raw_data + session_key) against signature. */
+  /** public — Checks sha1(raw_data + session_key) against signature (Alipay: the RSA2 sign of Alipay-signed content). */
   "qcloud.cam.check_signature": {
     access: "public";
     para: {
@@ -509,7 +515,7 @@ export interface Interfaces {
       valid: boolean;
     };
   };
-  /** public — Decrypts mini-program encrypted data (phone number, run data …) with the session key. */
+  /** public — Decrypts mini-program encrypted data (phone number, run data …) with the session key (Alipay: the app's AES key). */
   "qcloud.cam.decrypt": {
     access: "public";
     para: {
@@ -520,28 +526,32 @@ export interface Interfaces {
       /** minLength 1, maxLength 65536 */
       encrypt_data: string;
       /** minLength 1, maxLength 64 */
-      iv: string;
+      iv?: string;
     };
     result: Record<string, unknown>;
   };
-  /** public — Mini-program login: wx.login code → session id + skey (optionally decrypting user info). */
+  /** public — Mini-program login: a wx.login / tt.login / qq.login code or my.getAuthCode authCode → session id + skey (optionally decrypting user info). */
   "qcloud.cam.id_skey": {
     access: "public";
     para: {
       /** minLength 1, maxLength 512 */
-      code: string;
+      code?: string;
+      /** minLength 1, maxLength 512 */
+      anonymous_code?: string;
       /** minLength 1, maxLength 65536 */
       encrypt_data?: string;
       /** minLength 1, maxLength 64 */
       iv?: string;
       /** minLength 1, maxLength 128 */
       appid?: string;
-    } & ({ encrypt_data?: never; iv?: never } | { encrypt_data: string; iv: string });
+      platform?: "wechat" | "toutiao";
+    } & ({ code: string } | { anonymous_code: string });
     result: {
       id: string;
       skey: string;
       duration: number;
       appid: string;
+      platform: string;
       unionid: string | null;
       user_info?: Record<string, unknown>;
     };
@@ -568,7 +578,7 @@ export interface Interfaces {
       /** minLength 1, maxLength 65536 */
       encrypt_data: string;
       /** minLength 1, maxLength 64 */
-      iv: string;
+      iv?: string;
     };
     result: {
       id: string;

@@ -58,7 +58,9 @@ export function buildServices(
   });
   const deps: PlatformDeps = { config, store, log, box, upstream, apps, engine, pushes };
   const parts = new Map<Platform, unknown>(platforms.map((p) => [p, p.build(deps, urls.get(p)!)]));
-  const logins = platforms.flatMap((p) => (p.miniProgram ? [p.miniProgram(parts.get(p))] : []));
+  const logins = platforms.flatMap((p) =>
+    p.miniProgram ? [{ ...p.miniProgram(parts.get(p)), platform: p.name }] : [],
+  );
   const callers = new CallerAuth(jwtSecret, store, log);
   return {
     ...deps,

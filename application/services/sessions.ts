@@ -11,52 +11,87 @@ export const DEFAULT_SESSION_SECONDS = 2_592_000;
 export const TOUCH_INTERVAL_MS = 60_000;
 
 export interface LoginPara {
-  code: string;
+  code?: string;
+  /** ByteDance: tt.login's anonymousCode (a session of the anonymous openid when no code is given) */
+  anonymous_code?: string;
   encrypt_data?: string;
   iv?: string;
   appid?: string;
+  /** the platform of the mini program (wechat, toutiao, qq, alipay), when its appid alone does not tell */
+  platform?: string;
 }
 
 export interface Credentials {
   id: string;
   skey: string;
   appid?: string;
+  platform?: string;
+}
+
+/** what a platform's login gives a session */
+export interface MiniSession {
+  openid: string;
+  /** what the platform's user data is decrypted / signed with ('' when it has none: Alipay) */
+  session_key: string;
+  unionid?: string;
 }
 
 /** What a platform offers the Wafer session interfaces: its mini programs' login (code → session key). */
 export interface MiniProgramLogin {
   /** the kind of app config whose apps log in (wechat_app) */
   kind: string;
-  code2session(app: AppConfig, code: string): Promise<{ openid: string; session_key: string; unionid?: string }>;
+  /** whether it logs in with an anonymous code too (ByteDance's tt.login anonymousCode) */
+  anonymousCode?: boolean;
+  /** the code, or the anonymous code when that is all there is */
+  code2session(app: AppConfig, code: string | undefined, anonymousCode?: string): Promise<MiniSession>;
+  /**
+   * its encrypted user data (phone number, user info …) as an object; default WXBizDataCrypt with the
+   * session key (AES-128-CBC, watermark.appid checked)
+   */
+  decrypt?(app: AppConfig, sessionKey: string, encryptData: string, iv: string | undefined): Record<string, unknown>;
+  /** whether `signature` signs `rawData`; default sha1(rawData + session_key) */
+  checkSignature?(app: AppConfig, sessionKey: string, rawData: string, signature: string): boolean;
+}
+
+/** a platform's login, named by its platform */
+export interface PlatformLogin extends MiniProgramLogin {
+  platform: string;
 }
 
 interface LiveSession {
   row: SessionRow;
   app: AppConfig;
+  login: PlatformLogin;
 }
+
+const paraError = (path: string, message: string) => new RpcError('PARA_ERROR', { errors: [{ path, message }] });
 
 /** the stored user info: JSON of an object, written by this service only */
 const parseUserInfo = (s: string | null): Record<string, unknown> | null =>
   s === null ? null : (JSON.parse(s) as Record<string, unknown>);
 
-/** Wafer sessions (§3.1): login through jscode2session, hashed skeys, login and idle expiry. */
+/**
+ * Wafer sessions (§3.1): login through each platform's code2session (its `MiniProgramLogin`), hashed
+ * skeys, login and idle expiry; a session belongs to one platform and app.
+ */
 export class SessionService {
   /**
    * Session rows this node read recently. Its own writes update or drop them; another node's
    * logout or new login is seen within `cacheMs` (GATEHOUSE_SESSION_CACHE_MS, 0 = off).
    */
   private readonly cache?: NodeCache;
-  private readonly mini?: MiniProgramLogin;
+  /** the platforms' logins by platform, WeChat's first (the default mini program is looked for there first) */
+  private readonly logins = new Map<string, PlatformLogin>();
 
   constructor(
     private readonly store: Store,
     private readonly apps: AppService,
-    logins: MiniProgramLogin[],
+    logins: PlatformLogin[],
     private readonly box: SecretBox,
     cacheMs = 0,
   ) {
-    // one kind today: a session row names its app by appid only
-    this.mini = logins[0];
+    for (const l of [...logins].sort((a, b) => Number(b.platform === 'wechat') - Number(a.platform === 'wechat')))
+      this.logins.set(l.platform, l);
     if (cacheMs > 0)
       this.cache = new NodeCache({
         stdTTL: cacheMs / 1000,
@@ -91,28 +126,65 @@ export class SessionService {
     return { loginMs: days * 86_400_000, idleS };
   }
 
-  /** the mini program named by appid, or the default one; 1012 / 1003 otherwise */
-  async resolveApp(appid: string | undefined): Promise<AppConfig> {
+  /** the platforms whose mini programs log in here */
+  platforms(): string[] {
+    return [...this.logins.keys()];
+  }
+
+  private platformLogin(platform: string): PlatformLogin {
+    const l = this.logins.get(platform);
+    if (!l) throw paraError('/platform', `must be one of ${[...this.logins.keys()].sort().join(', ')}`);
+    return l;
+  }
+
+  /**
+   * The mini program named by appid (on `platform`, or on the one platform that has it), or the
+   * default one: WeChat's, else the one platform's single mini program; 1012 / 1001 otherwise.
+   */
+  async resolveApp(appid: string | undefined, platform?: string): Promise<{ app: AppConfig; login: PlatformLogin }> {
+    const logins = platform !== undefined ? [this.platformLogin(platform)] : [...this.logins.values()];
     if (appid !== undefined) {
-      const app = this.mini && (await this.apps.byAppId(this.mini.kind, appid));
-      if (!app) throw new RpcError('NO_APP', '', `${this.mini?.kind ?? 'mini program'} ${appid}`);
-      return app;
+      const found = (
+        await Promise.all(logins.map(async (login) => ({ login, app: await this.apps.byAppId(login.kind, appid) })))
+      ).filter((f): f is { login: PlatformLogin; app: AppConfig } => f.app !== null);
+      if (found.length === 0) throw new RpcError('NO_APP', '', `mini program ${appid}`);
+      if (found.length > 1)
+        throw paraError(
+          '/platform',
+          `is required: appid ${appid} is configured on ${found.map((f) => f.login.platform).join(', ')}`,
+        );
+      return found[0];
     }
-    const app = this.mini && (await this.apps.defaultApp(this.mini.kind));
-    if (!app) {
-      throw new RpcError('PARA_ERROR', {
-        errors: [{ path: '/appid', message: 'is required: no single or default mini program is configured' }],
-      });
+    const defaults = await Promise.all(
+      logins.map(async (login) => ({ login, app: await this.apps.defaultApp(login.kind) })),
+    );
+    const found = defaults.filter((d): d is { login: PlatformLogin; app: AppConfig } => d.app !== null);
+    // WeChat's default first (the Wafer SDK names no app); else the one platform's single mini program
+    if (found.length > 0 && (found[0].login.platform === 'wechat' || found.length === 1)) {
+      const wechatless = found[0].login.platform !== 'wechat' && this.logins.has('wechat');
+      if (!wechatless || !(await this.apps.list(this.logins.get('wechat')!.kind)).some((r) => r.enabled))
+        return found[0];
     }
-    return app;
+    throw paraError('/appid', 'is required: no single or default mini program is configured');
+  }
+
+  private decryptWith(login: PlatformLogin, app: AppConfig, sessionKey: string, data: string, iv: string | undefined) {
+    if (login.decrypt) return login.decrypt(app, sessionKey, data, iv);
+    if (iv === undefined) throw paraError('/iv', 'is required');
+    return decryptUserData(sessionKey, iv, data, app.appId);
   }
 
   async login(p: LoginPara) {
-    const app = await this.resolveApp(p.appid);
-    const s = await this.mini!.code2session(app, p.code);
+    if (p.code === undefined && p.anonymous_code === undefined) throw paraError('/code', 'is required');
+    const { app, login } = await this.resolveApp(p.appid, p.platform);
+    if (p.code === undefined && login.platform !== 'toutiao')
+      throw paraError('/code', "is required (anonymous_code is ByteDance's)");
+    // before the code is spent: WXBizDataCrypt needs the iv
+    if (p.encrypt_data !== undefined && p.iv === undefined && !login.decrypt) throw paraError('/iv', 'is required');
+    const s = await login.code2session(app, p.code, p.anonymous_code);
     let userInfo: Record<string, unknown> | undefined;
-    if (p.encrypt_data !== undefined && p.iv !== undefined) {
-      userInfo = decryptUserData(s.session_key, p.iv, p.encrypt_data, app.appId);
+    if (p.encrypt_data !== undefined) {
+      userInfo = this.decryptWith(login, app, s.session_key, p.encrypt_data, p.iv);
     }
     const unionid = s.unionid ?? (typeof userInfo?.unionId === 'string' ? userInfo.unionId : null);
     const skey = randomHex128();
@@ -120,6 +192,7 @@ export class SessionService {
     try {
       id = await this.store.saveLogin({
         newId: randomHex128(),
+        platform: login.platform,
         appid: app.appId,
         openid: s.openid,
         unionid,
@@ -133,7 +206,14 @@ export class SessionService {
       throw err;
     }
     this.forget(id);
-    const session = { id, skey, duration: this.durations(app).idleS, appid: app.appId, unionid };
+    const session = {
+      id,
+      skey,
+      duration: this.durations(app).idleS,
+      appid: app.appId,
+      platform: login.platform,
+      unionid,
+    };
     return userInfo ? { ...session, user_info: userInfo } : session;
   }
 
@@ -144,12 +224,14 @@ export class SessionService {
       !row ||
       !row.skeyHash ||
       !safeEqual(row.skeyHash, sha256(c.skey)) ||
-      (c.appid !== undefined && c.appid !== row.appid)
+      (c.appid !== undefined && c.appid !== row.appid) ||
+      (c.platform !== undefined && c.platform !== row.platform)
     ) {
       throw new RpcError('AUTH_FAIL');
     }
-    const app = this.mini && (await this.apps.byAppId(this.mini.kind, row.appid));
-    if (!app) throw new RpcError('NO_APP', '', `${this.mini?.kind ?? 'mini program'} ${row.appid}`);
+    const login = this.logins.get(row.platform);
+    const app = login && (await this.apps.byAppId(login.kind, row.appid));
+    if (!login || !app) throw new RpcError('NO_APP', '', `${row.platform} mini program ${row.appid}`);
     const now = Date.now();
     const { loginMs, idleS } = this.durations(app);
     if (now - row.createdAt > loginMs || now - row.lastVisit > idleS * 1000) throw new RpcError('SESSION_EXPIRED');
@@ -163,19 +245,25 @@ export class SessionService {
         throw err;
       }
     }
-    return { row, app };
+    return { row, app, login };
   }
 
   async auth(c: Credentials) {
     const { row } = await this.live(c);
-    return { user_info: parseUserInfo(row.userInfo), appid: row.appid, openid: row.openid, unionid: row.unionid };
+    return {
+      user_info: parseUserInfo(row.userInfo),
+      appid: row.appid,
+      platform: row.platform,
+      openid: row.openid,
+      unionid: row.unionid,
+    };
   }
 
-  private decrypt(s: LiveSession, encryptData: string, iv: string): Record<string, unknown> {
-    return decryptUserData(this.box.open(s.row.sessionKey), iv, encryptData, s.app.appId);
+  private decrypt(s: LiveSession, encryptData: string, iv: string | undefined): Record<string, unknown> {
+    return this.decryptWith(s.login, s.app, this.box.open(s.row.sessionKey), encryptData, iv);
   }
 
-  async userinfo(c: Credentials & { encrypt_data: string; iv: string }) {
+  async userinfo(c: Credentials & { encrypt_data: string; iv?: string }) {
     const s = await this.live(c);
     const info = this.decrypt(s, c.encrypt_data, c.iv);
     const unionid = typeof info.unionId === 'string' ? info.unionId : null;
@@ -189,13 +277,15 @@ export class SessionService {
     return { id: c.id, skey: c.skey, appid: s.row.appid, user_info: info };
   }
 
-  async decryptData(c: Credentials & { encrypt_data: string; iv: string }) {
+  async decryptData(c: Credentials & { encrypt_data: string; iv?: string }) {
     return this.decrypt(await this.live(c), c.encrypt_data, c.iv);
   }
 
   async checkSignature(c: Credentials & { raw_data: string; signature: string }) {
     const s = await this.live(c);
-    return { valid: safeEqual(sha1(c.raw_data + this.box.open(s.row.sessionKey)), c.signature.toLowerCase()) };
+    const key = this.box.open(s.row.sessionKey);
+    if (s.login.checkSignature) return { valid: s.login.checkSignature(s.app, key, c.raw_data, c.signature) };
+    return { valid: safeEqual(sha1(c.raw_data + key), c.signature.toLowerCase()) };
   }
 
   async logout(c: Credentials) {

@@ -45,14 +45,14 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
       const { res, openid } = await login();
       expect(res).to.include({ returnCode: 0, returnMessage: 'OK', version: 1, componentName: 'MA' });
       const d = res.returnData;
-      expect(Object.keys(d).sort()).to.deep.equal(['appid', 'duration', 'id', 'skey', 'unionid']);
+      expect(Object.keys(d).sort()).to.deep.equal(['appid', 'duration', 'id', 'platform', 'skey', 'unionid']);
       expect(d.id).to.match(/^[0-9a-f]{32}$/);
       expect(d.skey).to.match(/^[0-9a-f]{32}$/);
-      expect(d).to.include({ duration: 2592000, appid: APPID, unionid: null });
+      expect(d).to.include({ duration: 2592000, appid: APPID, platform: 'wechat', unionid: null });
       expect(fake.count('jscode2session', APPID)).to.equal(1);
       const rows = await sessions();
       expect(rows).to.have.length(1);
-      expect(rows[0]).to.include({ id: d.id, appid: APPID, openid, skey_hash: sha256(d.skey) });
+      expect(rows[0]).to.include({ id: d.id, platform: 'wechat', appid: APPID, openid, skey_hash: sha256(d.skey) });
       expect(JSON.stringify(rows)).to.not.include(d.skey);
     });
 
@@ -176,7 +176,7 @@ forEachDialect('qcloud.cam.* sessions', (dialect) => {
       const { res, openid } = await login();
       const { id, skey } = res.returnData;
       const ok = await node.rpc('qcloud.cam.auth', { id, skey });
-      expect(ok.returnData).to.deep.equal({ user_info: null, appid: APPID, openid, unionid: null });
+      expect(ok.returnData).to.deep.equal({ user_info: null, appid: APPID, platform: 'wechat', openid, unionid: null });
       expect((await node.rpc('qcloud.cam.auth', { id, skey, appid: APPID })).returnCode).to.equal(0);
       expect((await node.rpc('qcloud.cam.auth', { id, skey: 'f'.repeat(32) })).returnCode).to.equal(60012);
       expect((await node.rpc('qcloud.cam.auth', { id: 'e'.repeat(32), skey })).returnCode).to.equal(60012);

@@ -112,7 +112,7 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
 
   it('login: wx.login code → qcloud.cam.id_skey, keeps {id, skey}; check() answers the user through qcloud.cam.auth', async () => {
     const data = await client.login();
-    expect(Object.keys(data).sort()).to.deep.equal(['appid', 'duration', 'id', 'skey', 'unionid']);
+    expect(Object.keys(data).sort()).to.deep.equal(['appid', 'duration', 'id', 'platform', 'skey', 'unionid']);
     expect(shim.storage.get('gatehouse_session')).to.deep.equal({ id: data.id, skey: data.skey });
     expect(shim.logins).to.equal(1);
     expect(fake.count('jscode2session', APPID)).to.equal(1);
@@ -121,7 +121,13 @@ forEachDialect('mini-program client (docs/examples/miniprogram/gatehouse.js)', (
     expect(rows[0]).to.include({ id: data.id, skey_hash: sha256(data.skey) });
 
     const user = await client.check();
-    expect(user).to.deep.equal({ user_info: null, appid: APPID, openid: rows[0].openid, unionid: null });
+    expect(user).to.deep.equal({
+      user_info: null,
+      appid: APPID,
+      platform: 'wechat',
+      openid: rows[0].openid,
+      unionid: null,
+    });
     const [login, auth] = rpcs();
     expect(login[0]).to.equal('qcloud.cam.id_skey');
     expect(Object.keys(login[1])).to.deep.equal(['code']);

@@ -61,6 +61,6 @@ export default definePlatform({
   routes: [tpRoutes, wechatProxies],
   miniProgram: (rt) => ({
     kind: 'wechat_app',
-    code2session: (app, code) => rt.client.jscode2session(app.appId, String(app.config.secret), code),
+    code2session: (app, code) => rt.client.jscode2session(app.appId, String(app.config.secret), code ?? ''),
   }),
 });

@@ -1,0 +1,280 @@
+import { expect } from 'chai';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { openMigratedStore } from '../../application';
+import { configFromEnv } from '../../system/config';
+import { FakePlatform } from '../fake/platform';
+import { installToutiao, type ToutiaoFake } from '../fake/toutiao';
+import { forEachDialect, freshDatabase } from '../helpers/db';
+import { startNode, type TestNode } from '../helpers/gatehouse';
+import { DATA_CRYPT as WX } from '../helpers/vectors';
+
+/**
+ * One session server for every mini-program platform (issue 17): qcloud.cam.* for WeChat,
+ * ByteDance, QQ and Alipay mini programs, a session per platform and app. The encrypted user data
+ * is test/fixtures/miniprogram-vectors.json, made by Python `cryptography`
+ * (test/fixtures/miniprogram-vectors.py); WeChat's is the official WXBizDataCrypt sample.
+ */
+const VECTORS = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '../fixtures/miniprogram-vectors.json'), 'utf8'),
+) as Record<'toutiao' | 'qq', Record<string, string>> & { alipay: Record<string, string> };
+const TT = VECTORS.toutiao;
+const TT_SECRET = 'toutiao-secret-of-tt';
+const WX_SECRET = 'wechat-secret-of-wx';
+const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+const sha1 = (s: string) => crypto.createHash('sha1').update(s).digest('hex');
+
+forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
+  let fake: FakePlatform;
+  let tt: ToutiaoFake;
+  let node: TestNode;
+  let admin: string;
+
+  const putApp = (platform: string, codeName: string, config: Record<string, unknown>) =>
+    node.rpc('admin.app.put', { platform, codeName, config }, admin);
+  const rpc = (name: string, para: Record<string, unknown>) => node.rpc(name, para);
+  const sessions = () => node.db.query('SELECT platform, appid, openid, unionid FROM sessions ORDER BY platform');
+
+  before(async () => {
+    fake = await new FakePlatform().start();
+    tt = installToutiao(fake);
+    fake.app(WX.appId, WX_SECRET);
+    fake.app(TT.appId, TT_SECRET);
+  });
+  after(async () => fake?.stop());
+  beforeEach(async () => {
+    node = await startNode({ dialect, fake, env: { GATEHOUSE_TOUTIAO_API: fake.url } });
+    admin = node.token('admin.*');
+    expect((await putApp('wechat_app', 'wx', { appId: WX.appId, secret: WX_SECRET })).returnCode).to.equal(0);
+    expect((await putApp('toutiao_app', 'tt', { appId: TT.appId, secret: TT_SECRET })).returnCode).to.equal(0);
+    fake.reset();
+  });
+  afterEach(async () => node?.close());
+
+  /** the session's whole life: auth, decrypt, check_signature, other app / platform refused, logout */
+  async function lifecycle(
+    platform: string,
+    appid: string,
+    otherAppid: string,
+    login: { id: string; skey: string },
+    vector: { encrypt_data: string; iv?: string; expect: Record<string, unknown> },
+    signature?: { raw_data: string; signature: string },
+  ) {
+    const { id, skey } = login;
+    const auth = await rpc('qcloud.cam.auth', { id, skey });
+    expect(auth.returnCode).to.equal(0);
+    expect(auth.returnData).to.include({ appid, platform });
+    expect((await rpc('qcloud.cam.auth', { id, skey, appid })).returnCode).to.equal(0);
+    expect((await rpc('qcloud.cam.auth', { id, skey, platform })).returnCode).to.equal(0);
+    // another app's or another platform's appid, or another platform, is refused
+    expect((await rpc('qcloud.cam.auth', { id, skey, appid: otherAppid })).returnCode).to.equal(60012);
+    const otherPlatform = platform === 'wechat' ? 'toutiao' : 'wechat';
+    expect((await rpc('qcloud.cam.auth', { id, skey, platform: otherPlatform })).returnCode).to.equal(60012);
+    const dec = await rpc('qcloud.cam.decrypt', { id, skey, encrypt_data: vector.encrypt_data, iv: vector.iv });
+    expect(dec.returnCode).to.equal(0);
+    expect(dec.returnData).to.include(vector.expect);
+    if (signature) {
+      const ok = await rpc('qcloud.cam.check_signature', { id, skey, ...signature });
+      expect(ok.returnData).to.deep.equal({ valid: true });
+      const bad = await rpc('qcloud.cam.check_signature', {
+        id,
+        skey,
+        ...signature,
+        raw_data: signature.raw_data + ' ',
+      });
+      expect(bad.returnData).to.deep.equal({ valid: false });
+    }
+    expect((await rpc('qcloud.cam.logout', { id, skey })).returnCode).to.equal(0);
+    expect((await rpc('qcloud.cam.auth', { id, skey })).returnCode).to.equal(60012);
+  }
+
+  it('WeChat: the Wafer flow as before, its session marked wechat', async () => {
+    const c = fake.code({ sessionKey: WX.sessionKey, openid: WX.openId, appid: WX.appId });
+    const res = await rpc('qcloud.cam.id_skey', { code: c.code, appid: WX.appId });
+    expect(res.returnCode).to.equal(0);
+    expect(res.returnData).to.include({ appid: WX.appId, platform: 'wechat' });
+    expect(fake.count('jscode2session', WX.appId)).to.equal(1);
+    expect(fake.count('toutiao_jscode2session')).to.equal(0);
+    expect(await sessions()).to.deep.equal([{ platform: 'wechat', appid: WX.appId, openid: WX.openId, unionid: null }]);
+    const raw = '{"nickName":"Band"}';
+    await lifecycle(
+      'wechat',
+      WX.appId,
+      TT.appId,
+      res.returnData,
+      { encrypt_data: WX.encryptedData, iv: WX.iv, expect: { openId: WX.openId, nickName: WX.nickName } },
+      { raw_data: raw, signature: sha1(raw + WX.sessionKey) },
+    );
+  });
+
+  it('ByteDance: tt.login code → session; user info decrypted (independent vector), rawData signature, logout', async () => {
+    const code = tt.code({ openid: TT.openId, sessionKey: TT.sessionKey, appid: TT.appId });
+    const res = await rpc('qcloud.cam.id_skey', {
+      code,
+      appid: TT.appId,
+      encrypt_data: TT.encryptedData,
+      iv: TT.iv,
+    });
+    expect(res.returnCode).to.equal(0);
+    expect(Object.keys(res.returnData).sort()).to.deep.equal([
+      'appid',
+      'duration',
+      'id',
+      'platform',
+      'skey',
+      'unionid',
+      'user_info',
+    ]);
+    expect(res.returnData).to.include({ appid: TT.appId, platform: 'toutiao', duration: 2592000 });
+    expect(res.returnData.user_info).to.include({ openId: TT.openId, nickName: TT.nickName });
+    expect(fake.count('toutiao_jscode2session', TT.appId)).to.equal(1);
+    expect(fake.count('jscode2session')).to.equal(0);
+    const rows = await node.db.query('SELECT * FROM sessions');
+    expect(rows).to.have.length(1);
+    expect(rows[0]).to.include({
+      platform: 'toutiao',
+      appid: TT.appId,
+      openid: TT.openId,
+      skey_hash: sha256(res.returnData.skey),
+    });
+    const auth = await rpc('qcloud.cam.auth', { id: res.returnData.id, skey: res.returnData.skey });
+    expect(auth.returnData).to.deep.include({ openid: TT.openId, platform: 'toutiao', appid: TT.appId });
+    expect(auth.returnData.user_info.nickName).to.equal(TT.nickName);
+    const raw = '{"nickName":"抖音用户","avatarUrl":""}';
+    await lifecycle(
+      'toutiao',
+      TT.appId,
+      WX.appId,
+      res.returnData,
+      { encrypt_data: TT.encryptedData, iv: TT.iv, expect: { openId: TT.openId, unionId: TT.unionId } },
+      { raw_data: raw, signature: sha1(raw + TT.sessionKey) },
+    );
+  });
+
+  it('ByteDance: anonymous_code alone logs in as the anonymous openid; WeChat refuses it', async () => {
+    const res = await rpc('qcloud.cam.id_skey', { anonymous_code: 'anon1', appid: TT.appId });
+    expect(res.returnCode).to.equal(0);
+    expect(await sessions()).to.deep.equal([
+      { platform: 'toutiao', appid: TT.appId, openid: 'ao_anon1', unionid: null },
+    ]);
+    const wx = await rpc('qcloud.cam.id_skey', { anonymous_code: 'anon1', appid: WX.appId });
+    expect(wx.returnCode).to.equal(1003);
+    expect(wx.returnData.errors[0].path).to.equal('/code');
+    expect(fake.count('jscode2session')).to.equal(0);
+    const none = await rpc('qcloud.cam.id_skey', { appid: TT.appId });
+    expect(none.returnCode).to.equal(1003);
+  });
+
+  it("ByteDance: an invalid or used code → 40029 with ByteDance's err_no, nothing stored", async () => {
+    const bad = await rpc('qcloud.cam.id_skey', { code: 'not-a-tt-code', appid: TT.appId });
+    expect(bad.returnCode).to.equal(40029);
+    expect(bad.returnData).to.deep.equal({ platform: 'toutiao', errcode: 40018, errmsg: 'bad code' });
+    const code = tt.code({ appid: TT.appId });
+    expect((await rpc('qcloud.cam.id_skey', { code, appid: TT.appId })).returnCode).to.equal(0);
+    const again = await rpc('qcloud.cam.id_skey', { code, appid: TT.appId });
+    expect(again.returnData).to.deep.equal({ platform: 'toutiao', errcode: 40018, errmsg: 'code used' });
+    expect(fake.count('toutiao_jscode2session')).to.equal(3);
+    expect(await sessions()).to.have.length(1);
+  });
+
+  it('one openid on two platforms is two sessions; the default app is WeChat’s', async () => {
+    const wx = await rpc('qcloud.cam.id_skey', { code: fake.code({ openid: 'same-user', appid: WX.appId }).code });
+    expect(wx.returnData).to.include({ appid: WX.appId, platform: 'wechat' });
+    const t = await rpc('qcloud.cam.id_skey', { code: tt.code({ openid: 'same-user' }), appid: TT.appId });
+    expect(t.returnData.id).to.not.equal(wx.returnData.id);
+    expect((await sessions()).map((r) => r.platform)).to.deep.equal(['toutiao', 'wechat']);
+    // a WeChat session's skey does not open the ByteDance one
+    expect((await rpc('qcloud.cam.auth', { id: t.returnData.id, skey: wx.returnData.skey })).returnCode).to.equal(
+      60012,
+    );
+  });
+
+  it('an appid configured on two platforms needs platform; a platform not serving it answers 1012', async () => {
+    // the same appid string as a ByteDance app too (a mistake, but allowed: identities are per platform)
+    expect((await putApp('toutiao_app', 'twin', { appId: WX.appId, secret: WX_SECRET })).returnCode).to.equal(0);
+    const res = await rpc('qcloud.cam.id_skey', { code: 'x', appid: WX.appId });
+    expect(res.returnCode).to.equal(1003);
+    expect(res.returnData.errors[0]).to.include({ path: '/platform' });
+    const c = fake.code({ appid: WX.appId });
+    const ok = await rpc('qcloud.cam.id_skey', { code: c.code, appid: WX.appId, platform: 'wechat' });
+    expect(ok.returnData).to.include({ platform: 'wechat', appid: WX.appId });
+    expect((await rpc('qcloud.cam.id_skey', { code: 'x', appid: TT.appId, platform: 'wechat' })).returnCode).to.equal(
+      1012,
+    );
+    expect((await rpc('qcloud.cam.id_skey', { code: 'x', platform: 'weibo' })).returnCode).to.equal(1003);
+    expect(fake.count('jscode2session') + fake.count('toutiao_jscode2session')).to.equal(1);
+  });
+});
+
+/** the sessions table as migrations 001-009 left it */
+const OLD_SESSIONS = {
+  sqlite: `CREATE TABLE sessions (
+    id TEXT NOT NULL PRIMARY KEY, appid TEXT NOT NULL, openid TEXT NOT NULL, unionid TEXT,
+    skey_hash TEXT NOT NULL, session_key TEXT NOT NULL, user_info TEXT,
+    created_at INTEGER NOT NULL, last_visit INTEGER NOT NULL, UNIQUE (appid, openid))`,
+  mariadb: `CREATE TABLE sessions (
+    id CHAR(32) NOT NULL PRIMARY KEY, appid VARCHAR(128) NOT NULL, openid VARCHAR(128) NOT NULL,
+    unionid VARCHAR(128) NULL, skey_hash CHAR(64) NOT NULL, session_key TEXT NOT NULL, user_info MEDIUMTEXT NULL,
+    created_at BIGINT NOT NULL, last_visit BIGINT NOT NULL, UNIQUE KEY sessions_app_openid (appid, openid)
+  ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+};
+
+forEachDialect('migration 010: sessions per platform', (dialect) => {
+  it('a WeChat session from before keeps working; migrating again changes nothing', async () => {
+    const db = await freshDatabase(dialect);
+    const fake = await new FakePlatform().start();
+    try {
+      const config = configFromEnv({ GATEHOUSE_DATABASE_URL: db.url });
+      await (await openMigratedStore(config)).close();
+      await db.exec('DROP TABLE sessions');
+      await db.exec(OLD_SESSIONS[dialect]);
+      await db.exec("UPDATE meta SET v = '9' WHERE k = 'schema_version'");
+      const id = 'a'.repeat(32);
+      const skey = 'b'.repeat(32);
+      const now = Date.now();
+      await db.exec(
+        'INSERT INTO sessions (id, appid, openid, unionid, skey_hash, session_key, user_info, created_at, last_visit) VALUES (?, ?, ?, NULL, ?, ?, NULL, ?, ?)',
+        [id, WX.appId, WX.openId, sha256(skey), WX.sessionKey, now, now],
+      );
+      const node = await startNode({ dialect, fake, db });
+      try {
+        await node.rpc(
+          'admin.app.put',
+          { platform: 'wechat_app', codeName: 'wx', config: { appId: WX.appId, secret: WX_SECRET } },
+          node.token('admin.*'),
+        );
+        const auth = await node.rpc('qcloud.cam.auth', { id, skey });
+        expect(auth.returnData).to.deep.equal({
+          user_info: null,
+          appid: WX.appId,
+          platform: 'wechat',
+          openid: WX.openId,
+          unionid: null,
+        });
+        // its session key came through: the official vector decrypts
+        const dec = await node.rpc('qcloud.cam.decrypt', { id, skey, encrypt_data: WX.encryptedData, iv: WX.iv });
+        expect(dec.returnData).to.include({ nickName: WX.nickName });
+        // a ByteDance session beside it, then the store set back to 9 migrates again without a change
+        await db.exec(
+          "INSERT INTO sessions (id, platform, appid, openid, skey_hash, session_key, created_at, last_visit) VALUES (?, 'toutiao', ?, ?, ?, 'k', 1, 1)",
+          ['c'.repeat(32), WX.appId, WX.openId, sha256(skey)],
+        );
+      } finally {
+        await node.close();
+      }
+      await db.exec("UPDATE meta SET v = '9' WHERE k = 'schema_version'");
+      const again = await openMigratedStore(config);
+      expect(await again.schemaVersion()).to.be.at.least(10);
+      await again.close();
+      const rows = await db.query('SELECT id, platform FROM sessions ORDER BY id');
+      expect(rows).to.deep.equal([
+        { id, platform: 'wechat' },
+        { id: 'c'.repeat(32), platform: 'toutiao' },
+      ]);
+    } finally {
+      await fake.stop();
+      await db.drop();
+    }
+  });
+});
