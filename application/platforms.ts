@@ -1,5 +1,6 @@
 import type { Platform } from './contract';
 import fengniao from './platforms/fengniao';
+import qq from './platforms/qq';
 import shansong from './platforms/shansong';
 import toutiao from './platforms/toutiao';
 import wechat from './platforms/wechat';
@@ -9,4 +10,4 @@ import wecom from './platforms/wecom';
  * Every platform, listed once, in name order. A new platform is one folder under platforms/
  * exporting its contract (contract.ts `Platform`) and one line here; nothing else names it.
  */
-export const PLATFORMS: readonly Platform[] = [fengniao, shansong, toutiao, wechat, wecom];
+export const PLATFORMS: readonly Platform[] = [fengniao, qq, shansong, toutiao, wechat, wecom];

@@ -7,7 +7,7 @@ export interface Interfaces {
   "admin.app.delete": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -19,7 +19,7 @@ export interface Interfaces {
   "admin.app.get": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -47,7 +47,7 @@ export interface Interfaces {
   "admin.app.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       apps: {
@@ -92,6 +92,21 @@ export interface Interfaces {
         secret: string;
         /** pattern ^https?://[^\s]+$, maxLength 2048 */
         callbackUrl?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "qq_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** minLength 1, maxLength 512 */
+        secret: string;
+        /** minimum 1, maximum 3650 */
+        loginDurationDays?: number;
+        /** minimum 60, maximum 315360000 */
+        sessionDurationSeconds?: number;
         enabled?: boolean;
       };
     } | {
@@ -269,7 +284,7 @@ export interface Interfaces {
   "admin.push.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
       /** maxLength 64 */
@@ -315,7 +330,7 @@ export interface Interfaces {
   "admin.rule.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       rules: {
@@ -350,7 +365,7 @@ export interface Interfaces {
       enabled?: boolean;
       /** minimum 0, maximum 1000000 */
       priority?: number;
-      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
       codeName?: string;
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
@@ -396,7 +411,7 @@ export interface Interfaces {
   "admin.token.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
     };
@@ -416,7 +431,7 @@ export interface Interfaces {
   "admin.token.refresh": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -433,7 +448,7 @@ export interface Interfaces {
   "admin.token.reveal": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -488,7 +503,7 @@ export interface Interfaces {
       skey: string;
       /** minLength 1, maxLength 128 */
       appid?: string;
-      platform?: "wechat" | "toutiao";
+      platform?: "wechat" | "qq" | "toutiao";
     };
     result: {
       user_info: Record<string, unknown> | null;
@@ -544,7 +559,7 @@ export interface Interfaces {
       iv?: string;
       /** minLength 1, maxLength 128 */
       appid?: string;
-      platform?: "wechat" | "toutiao";
+      platform?: "wechat" | "qq" | "toutiao";
     } & ({ code: string } | { anonymous_code: string });
     result: {
       id: string;
@@ -728,6 +743,22 @@ export interface Interfaces {
       corpid: string;
       ticket: string;
       exp: number;
+    };
+  };
+  /** backend — Access token of a QQ mini program (GET /api/getToken). */
+  "qq.app.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      token: string;
+      expiresAt: number;
     };
   };
   /** backend — A Shansong merchant's access token (refreshed with its rotated refresh token; 1014 until the merchant authorized, or after its refresh token was rejected). */
@@ -1260,6 +1291,7 @@ export const TOKEN_INTERFACES = {
   "qcloud.work.access_token": { invalidate: "invalid_token", value: "access_token" },
   "qcloud.work.agent.ticket": { invalidate: "invalid_token", value: "agent_ticket" },
   "qcloud.work.ticket": { invalidate: "invalid_token", value: "ticket" },
+  "qq.app.token": { invalidate: "invalidToken", value: "token" },
   "shansong.merchant.token": { invalidate: "invalidToken", value: "token" },
   "toutiao.app.token": { invalidate: "invalidToken", value: "token" },
   "wechat.app.ticket": { invalidate: "invalidToken", value: "ticket" },

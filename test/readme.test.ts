@@ -23,7 +23,7 @@
  *
  * What the user gets from elsewhere is given by the harness, as the platforms would:
  * - the mini program's side, as environment variables README names: `$CODE` (wx.login), `$TT_CODE`
- *   (tt.login), `$ENCRYPTED_DATA` / `$IV` / `$RAW_DATA` / `$SIGNATURE` (wx.getUserInfo, for the
+ *   (tt.login), `$QQ_CODE` (qq.login), `$ENCRYPTED_DATA` / `$IV` / `$RAW_DATA` / `$SIGNATURE` (wx.getUserInfo, for the
  *   session key of `$CODE`'s login and the default mini program's appId);
  * - the platforms' side ("world"): once a third-party platform / suite is configured, its
  *   component_verify_ticket / suite_ticket is pushed (signed, as WeChat / WeCom do every 10
@@ -150,6 +150,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
         GATEHOUSE_WECOM_API: fake.url,
         GATEHOUSE_WECOM_OPEN: fake.url,
         GATEHOUSE_TOUTIAO_API: fake.url,
+        GATEHOUSE_QQ_API: fake.url,
         GATEHOUSE_FENGNIAO_API: fake.url,
         GATEHOUSE_FENGNIAO_OPEN: fake.url,
         GATEHOUSE_SHANSONG_API: fake.url,
@@ -202,7 +203,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
     };
     // an app the example itself puts is known to the platform too (it is used in the same example)
     for (const m of text.matchAll(
-      /app put --platform (wechat_app|wechat_tp|toutiao_app|wecom_corp) .*?--app-id (\S+) --secret (\S+)/g,
+      /app put --platform (wechat_app|wechat_tp|toutiao_app|qq_app|wecom_corp) .*?--app-id (\S+) --secret (\S+)/g,
     )) {
       if (m[1] === 'wecom_corp') fake.agent(m[2], m[3]);
       else fake.app(m[2], m[3]);
@@ -211,7 +212,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
       const c = JSON.parse(app.config) as Record<string, string>;
       const k = `${app.platform}:${app.codeName}`;
       // the fake platform knows every app and its secret (it refuses those it does not)
-      if (['wechat_app', 'wechat_tp', 'toutiao_app'].includes(app.platform)) fake.app(app.appId, c.secret);
+      if (['wechat_app', 'wechat_tp', 'toutiao_app', 'qq_app'].includes(app.platform)) fake.app(app.appId, c.secret);
       if (app.platform === 'wecom_corp') fake.agent(app.appId, c.secret);
       if (app.platform === 'wechat_tp') {
         const push = (inner: string) => {
@@ -325,6 +326,8 @@ describe('README examples run as written (issue 10 item 3)', function () {
     return {
       CODE: code,
       TT_CODE: `tt_${crypto.randomBytes(8).toString('hex')}`,
+      // QQ's jscode2session is WeChat's format: the fake answers it (GATEHOUSE_QQ_API is the fake too)
+      QQ_CODE: fake.code({ openid: OPENID, sessionKey: SESSION_KEY }).code,
       ENCRYPTED_DATA: encrypted.toString('base64'),
       IV: iv.toString('base64'),
       RAW_DATA,

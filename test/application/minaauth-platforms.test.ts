@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openMigratedStore } from '../../application';
 import { configFromEnv } from '../../system/config';
 import { FakePlatform } from '../fake/platform';
+import { installQq } from '../fake/qq';
 import { installToutiao, type ToutiaoFake } from '../fake/toutiao';
 import { forEachDialect, freshDatabase } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
@@ -20,6 +21,8 @@ const VECTORS = JSON.parse(
   fs.readFileSync(path.join(__dirname, '../fixtures/miniprogram-vectors.json'), 'utf8'),
 ) as Record<'toutiao' | 'qq', Record<string, string>> & { alipay: Record<string, string> };
 const TT = VECTORS.toutiao;
+const QQ = VECTORS.qq;
+const QQ_SECRET = 'qq-secret-of-the-qq-app';
 const TT_SECRET = 'toutiao-secret-of-tt';
 const WX_SECRET = 'wechat-secret-of-wx';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
@@ -27,6 +30,8 @@ const sha1 = (s: string) => crypto.createHash('sha1').update(s).digest('hex');
 
 forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
   let fake: FakePlatform;
+  /** QQ on a fake of its own: its jscode2session speaks WeChat's format, counted apart */
+  let qq: FakePlatform;
   let tt: ToutiaoFake;
   let node: TestNode;
   let admin: string;
@@ -41,14 +46,22 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
     tt = installToutiao(fake);
     fake.app(WX.appId, WX_SECRET);
     fake.app(TT.appId, TT_SECRET);
+    qq = await new FakePlatform().start();
+    installQq(qq);
+    qq.app(QQ.appId, QQ_SECRET);
   });
-  after(async () => fake?.stop());
+  after(async () => {
+    await fake?.stop();
+    await qq?.stop();
+  });
   beforeEach(async () => {
-    node = await startNode({ dialect, fake, env: { GATEHOUSE_TOUTIAO_API: fake.url } });
+    node = await startNode({ dialect, fake, env: { GATEHOUSE_TOUTIAO_API: fake.url, GATEHOUSE_QQ_API: qq.url } });
     admin = node.token('admin.*');
     expect((await putApp('wechat_app', 'wx', { appId: WX.appId, secret: WX_SECRET })).returnCode).to.equal(0);
     expect((await putApp('toutiao_app', 'tt', { appId: TT.appId, secret: TT_SECRET })).returnCode).to.equal(0);
+    expect((await putApp('qq_app', 'qq', { appId: QQ.appId, secret: QQ_SECRET })).returnCode).to.equal(0);
     fake.reset();
+    qq.reset();
   });
   afterEach(async () => node?.close());
 
@@ -150,6 +163,79 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
       { encrypt_data: TT.encryptedData, iv: TT.iv, expect: { openId: TT.openId, unionId: TT.unionId } },
       { raw_data: raw, signature: sha1(raw + TT.sessionKey) },
     );
+  });
+
+  it('QQ: qq.login code → session; user info decrypted (independent vector), rawData signature, logout', async () => {
+    const c = qq.code({ sessionKey: QQ.sessionKey, openid: QQ.openId, appid: QQ.appId });
+    const res = await rpc('qcloud.cam.id_skey', { code: c.code, appid: QQ.appId });
+    expect(res.returnCode).to.equal(0);
+    expect(res.returnData).to.include({ appid: QQ.appId, platform: 'qq', unionid: null });
+    expect(qq.count('jscode2session', QQ.appId)).to.equal(1);
+    expect(fake.count('jscode2session') + fake.count('toutiao_jscode2session')).to.equal(0);
+    expect(await sessions()).to.deep.equal([{ platform: 'qq', appid: QQ.appId, openid: QQ.openId, unionid: null }]);
+    // userinfo stores what it decrypts (the unionid in it too), auth answers it
+    const { id, skey } = res.returnData;
+    const ui = await rpc('qcloud.cam.userinfo', { id, skey, encrypt_data: QQ.encryptedData, iv: QQ.iv });
+    expect(ui.returnData.user_info).to.include({ nickName: QQ.nickName, unionId: QQ.unionId });
+    const auth = await rpc('qcloud.cam.auth', { id: res.returnData.id, skey: res.returnData.skey });
+    expect(auth.returnData).to.deep.include({ platform: 'qq', openid: QQ.openId, unionid: QQ.unionId });
+    const raw = '{"nickName":"QQ用户"}';
+    await lifecycle(
+      'qq',
+      QQ.appId,
+      TT.appId,
+      res.returnData,
+      { encrypt_data: QQ.encryptedData, iv: QQ.iv, expect: { openId: QQ.openId, nickName: QQ.nickName } },
+      { raw_data: raw, signature: sha1(raw + QQ.sessionKey) },
+    );
+    // a vector of another app (watermark) is 60021
+    const again = await rpc('qcloud.cam.id_skey', {
+      code: qq.code({ sessionKey: TT.sessionKey }).code,
+      appid: QQ.appId,
+    });
+    const bad = await rpc('qcloud.cam.decrypt', {
+      id: again.returnData.id,
+      skey: again.returnData.skey,
+      encrypt_data: TT.encryptedData,
+      iv: TT.iv,
+    });
+    expect(bad.returnCode).to.equal(60021);
+  });
+
+  it("QQ: its errcodes → 40029 with QQ's errcode; no iv is 1003 before the code is spent; nothing stored", async () => {
+    const bad = await rpc('qcloud.cam.id_skey', { code: 'fail:40029', appid: QQ.appId });
+    expect(bad.returnCode).to.equal(40029);
+    expect(bad.returnData).to.deep.equal({ platform: 'qq', errcode: 40029, errmsg: 'fake error 40029' });
+    const noIv = await rpc('qcloud.cam.id_skey', { code: 'x', appid: QQ.appId, encrypt_data: QQ.encryptedData });
+    expect(noIv.returnCode).to.equal(1003);
+    expect(noIv.returnData.errors[0].path).to.equal('/iv');
+    expect(qq.count('jscode2session')).to.equal(1);
+    expect(await sessions()).to.have.length(0);
+  });
+
+  it('QQ: qq.app.token through the token engine (one getToken for concurrent callers, force bounded)', async () => {
+    const tok = node.token('qq.*');
+    qq.latencyMs = 100;
+    const all = await Promise.all(Array.from({ length: 30 }, () => node.rpc('qq.app.token', { codeName: 'qq' }, tok)));
+    qq.latencyMs = 0;
+    expect(qq.count('qq_getToken', QQ.appId)).to.equal(1);
+    expect(new Set(all.map((r) => r.returnData.token)).size).to.equal(1);
+    expect(all[0].returnData.appId).to.equal(QQ.appId);
+    expect(qq.isLive(all[0].returnData.token, 'QQ', QQ.appId)).to.equal(true);
+    const forced = await node.rpc('qq.app.token', { codeName: 'qq', force: true }, tok);
+    expect(forced.returnData.token).to.not.equal(all[0].returnData.token);
+    // a second force right after answers the fresh token again
+    const twice = await node.rpc('qq.app.token', { codeName: 'qq', force: true }, tok);
+    expect(twice.returnData.token).to.equal(forced.returnData.token);
+    expect(qq.count('qq_getToken')).to.equal(2);
+    // another app whose secret QQ refuses: QQ's errcode, in the envelope
+    qq.app('1109876544', 'the-right-secret');
+    await putApp('qq_app', 'bad', { appId: '1109876544', secret: 'wrong' });
+    const refused = await node.rpc('qq.app.token', { codeName: 'bad' }, tok);
+    expect(refused.returnCode).to.equal(40029);
+    expect(refused.returnData).to.deep.equal({ platform: 'qq', errcode: 40125, errmsg: 'invalid appsecret' });
+    // a caller without the scope
+    expect((await node.rpc('qq.app.token', { codeName: 'qq' }, node.token('toutiao.*'))).returnCode).to.equal(4003);
   });
 
   it('ByteDance: anonymous_code alone logs in as the anonymous openid; WeChat refuses it', async () => {

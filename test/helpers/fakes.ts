@@ -1,5 +1,6 @@
 import { FakeFengniao } from '../fake/fengniao';
 import { FakePlatform } from '../fake/platform';
+import { installQq } from '../fake/qq';
 import { installShansong, type FakeShansong } from '../fake/shansong';
 import { installToutiao } from '../fake/toutiao';
 import { FakeWechatTp } from '../fake/wechat-tp';
@@ -14,12 +15,13 @@ export interface Fakes {
   ss: FakeShansong;
 }
 
-/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, Fengniao and Shansong on it */
+/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, QQ, Fengniao and Shansong on it */
 export async function startFakes(): Promise<Fakes> {
   const fake = await new FakePlatform().start();
   const wx = new FakeWechatTp(fake);
   const wc = installWecomTp(fake);
   installToutiao(fake);
+  installQq(fake);
   const fn = new FakeFengniao(fake);
   const ss = installShansong(fake);
   return { fake, wx, wc, fn, ss };
