@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * gatehouse command line: serve (default), migrate, app, caller, operator, secrets, token.
+ * gatehouse command line: serve (default), migrate, app, caller, operator, secrets, token, import.
  * A configuration problem prints one line naming the variable or field and exits 1.
  */
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ import type { Services } from './application/contract';
 import { firstError } from './application/services/apps';
 import { OPERATOR_NAME, hashPassword } from './application/services/console-auth';
 import { Codes, RpcError } from './system/errors';
+import { registerImport } from './application/importers/cli';
 
 function fail(err: unknown): never {
   const msg = err instanceof ConfigError ? err.message : `gatehouse: ${(err as Error)?.message ?? String(err)}`;
@@ -361,6 +362,8 @@ program
       }
     });
   });
+
+registerImport(program);
 
 // an unknown command is one line naming it and the commands, exit 1 (without this check the first
 // word would go to the default command, serve, as an argument it does not take)

@@ -558,6 +558,23 @@ export abstract class SqlStore implements Store {
     return this.run('DELETE FROM pushes WHERE at < ?', [before]);
   }
 
+  // ---- one transaction over any of the methods (imports)
+
+  async atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.transaction(async (q) => {
+      // this store's methods, running their statements on the transaction's connection
+      const tx = Object.create(this) as SqlStore;
+      Object.defineProperties(tx, {
+        all: { value: q.all },
+        run: { value: q.run },
+        transaction: {
+          value: () => Promise.reject(new Error('a transaction cannot start inside atomically()')),
+        },
+      });
+      return fn(tx);
+    });
+  }
+
   // ---- master-key rotation
 
   async rewriteSecrets(

@@ -261,6 +261,13 @@ export interface Store {
     keyCheck?: string,
   ): Promise<number>;
 
+  /**
+   * Runs `fn` in one transaction: every write it makes through `tx` (a store bound to that
+   * transaction) is committed when it resolves and rolled back when it throws. `tx` must not start
+   * a transaction of its own (rewriteSecrets, atomically). Imports write each platform this way.
+   */
+  atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
   // ---- caller tokens (§4 trust: jti, list, revocation) — owned by the callers work
 
   /** records a minted caller token (never the token itself); a jti already recorded is kept */

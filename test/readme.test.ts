@@ -384,7 +384,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
     const listed = new Set<string>();
     for (const l of lines) {
       const words = l.split(/\s+/).slice(1);
-      const end = words.findIndex((w) => !/^[a-z]+$/.test(w));
+      const end = words.findIndex((w) => !/^[a-z][a-z-]*$/.test(w));
       const command = words.slice(0, end < 0 ? words.length : end).join(' ');
       const found = tree.find((c) => c.command === command);
       expect(found, `${l}: no command "gatehouse ${command}"`).to.not.equal(undefined);
