@@ -1,4 +1,5 @@
 import type { Platform } from './contract';
+import alipay from './platforms/alipay';
 import fengniao from './platforms/fengniao';
 import qq from './platforms/qq';
 import shansong from './platforms/shansong';
@@ -10,4 +11,4 @@ import wecom from './platforms/wecom';
  * Every platform, listed once, in name order. A new platform is one folder under platforms/
  * exporting its contract (contract.ts `Platform`) and one line here; nothing else names it.
  */
-export const PLATFORMS: readonly Platform[] = [fengniao, qq, shansong, toutiao, wechat, wecom];
+export const PLATFORMS: readonly Platform[] = [alipay, fengniao, qq, shansong, toutiao, wechat, wecom];

@@ -265,6 +265,7 @@ const ROUTE_DOCS: Record<string, { who: string; see: keyof typeof SECTIONS }> = 
   '/proxy/wecom-tpauth/{codeName}/{corpId}/{path…}': { who: 'callers with scope `proxy.wecom_tp`', see: '7.7' },
   '/proxy/fengniao/{codeName}/{merchantId}/{path…}': { who: 'callers with scope `proxy.fengniao_app`', see: '7.7' },
   '/proxy/shansong/{codeName}/{merchantCode}/{path…}': { who: 'callers with scope `proxy.shansong_app`', see: '7.7' },
+  '/proxy/alipay/{codeName}': { who: 'callers with scope `proxy.alipay_app`', see: '7.7' },
   '/console/': { who: 'operators (browser)', see: '7.9' },
   '/console/assets/{file}': { who: 'operators (browser)', see: '7.9' },
   '/console/api/session': { who: 'operators (browser): sign-in, session, sign-out', see: '7.9' },

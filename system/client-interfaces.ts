@@ -7,7 +7,7 @@ export interface Interfaces {
   "admin.app.delete": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -19,7 +19,7 @@ export interface Interfaces {
   "admin.app.get": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -47,7 +47,7 @@ export interface Interfaces {
   "admin.app.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       apps: {
@@ -63,6 +63,27 @@ export interface Interfaces {
   "admin.app.put": {
     access: "admin";
     para: {
+      platform: "alipay_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appId: string;
+        /** minLength 1, maxLength 8192 */
+        privateKey: string;
+        /** minLength 1, maxLength 8192 */
+        alipayPublicKey: string;
+        /** pattern ^([A-Za-z0-9+/]{22}==|[A-Za-z0-9+/]{32}|[A-Za-z0-9+/]{43}=)$ */
+        aesKey?: string;
+        /** pattern ^https?://[^\s]+$, maxLength 2048 */
+        gateway?: string;
+        /** minimum 1, maximum 3650 */
+        loginDurationDays?: number;
+        /** minimum 60, maximum 315360000 */
+        sessionDurationSeconds?: number;
+        enabled?: boolean;
+      };
+    } | {
       platform: "cos";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
@@ -284,7 +305,7 @@ export interface Interfaces {
   "admin.push.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
       /** maxLength 64 */
@@ -330,7 +351,7 @@ export interface Interfaces {
   "admin.rule.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       rules: {
@@ -365,7 +386,7 @@ export interface Interfaces {
       enabled?: boolean;
       /** minimum 0, maximum 1000000 */
       priority?: number;
-      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
       codeName?: string;
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
@@ -411,7 +432,7 @@ export interface Interfaces {
   "admin.token.list": {
     access: "admin";
     para: {
-      platform?: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
     };
@@ -431,7 +452,7 @@ export interface Interfaces {
   "admin.token.refresh": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -448,7 +469,7 @@ export interface Interfaces {
   "admin.token.reveal": {
     access: "admin";
     para: {
-      platform: "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -503,7 +524,7 @@ export interface Interfaces {
       skey: string;
       /** minLength 1, maxLength 128 */
       appid?: string;
-      platform?: "wechat" | "qq" | "toutiao";
+      platform?: "wechat" | "alipay" | "qq" | "toutiao";
     };
     result: {
       user_info: Record<string, unknown> | null;
@@ -523,7 +544,7 @@ export interface Interfaces {
       skey: string;
       /** maxLength 65536 */
       raw_data: string;
-      /** minLength 1, maxLength 64 */
+      /** minLength 1, maxLength 1024 */
       signature: string;
     };
     result: {
@@ -559,7 +580,7 @@ export interface Interfaces {
       iv?: string;
       /** minLength 1, maxLength 128 */
       appid?: string;
-      platform?: "wechat" | "qq" | "toutiao";
+      platform?: "wechat" | "alipay" | "qq" | "toutiao";
     } & ({ code: string } | { anonymous_code: string });
     result: {
       id: string;

@@ -23,8 +23,10 @@
  *
  * What the user gets from elsewhere is given by the harness, as the platforms would:
  * - the mini program's side, as environment variables README names: `$CODE` (wx.login), `$TT_CODE`
- *   (tt.login), `$QQ_CODE` (qq.login), `$ENCRYPTED_DATA` / `$IV` / `$RAW_DATA` / `$SIGNATURE` (wx.getUserInfo, for the
- *   session key of `$CODE`'s login and the default mini program's appId);
+ *   (tt.login), `$QQ_CODE` (qq.login), `$ALIPAY_AUTH_CODE` (my.getAuthCode; the Alipay example's
+ *   key files `app_private_key.pem` and `alipay_public_key.pem` are in the working directory),
+ *   `$ENCRYPTED_DATA` / `$IV` / `$RAW_DATA` / `$SIGNATURE` (wx.getUserInfo, for the session key of
+ *   `$CODE`'s login and the default mini program's appId);
  * - the platforms' side ("world"): once a third-party platform / suite is configured, its
  *   component_verify_ticket / suite_ticket is pushed (signed, as WeChat / WeCom do every 10
  *   minutes); an authorizer, corp or merchant an example names has authorized (signed authorized /
@@ -37,6 +39,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FakeAlipay } from './fake/alipay';
 import { type FakeFengniao } from './fake/fengniao';
 import { type FakePlatform } from './fake/platform';
 import type { FakeShansong } from './fake/shansong';
@@ -122,6 +125,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   let wc: FakeWecomTp;
   let fn: FakeFengniao;
   let ss: FakeShansong;
+  let alipay: FakeAlipay;
   let node: TestNode;
   let dir: string;
   let work: string;
@@ -131,7 +135,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   const done = new Set<string>();
 
   before(async () => {
-    ({ fake, wx, wc, fn, ss } = await startFakes());
+    ({ fake, wx, wc, fn, ss, alipay } = await startFakes());
     // the proxy example's API: user list of an official account
     fake.route('/cgi-bin/user/get', (u, _b, res) => {
       fake.hit('user_get');
@@ -142,6 +146,10 @@ describe('README examples run as written (issue 10 item 3)', function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-readme-'));
     work = path.join(dir, 'work');
     fs.mkdirSync(work);
+    // the Alipay example's key files: the app's private key (made here) and Alipay's public key (the fake's)
+    const appKey = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    fs.writeFileSync(path.join(work, 'app_private_key.pem'), appKey.export({ type: 'pkcs1', format: 'pem' }));
+    fs.writeFileSync(path.join(work, 'alipay_public_key.pem'), alipay.alipayPublicKeyPem);
     node = await startNode({
       dialect: 'sqlite',
       env: {
@@ -151,6 +159,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
         GATEHOUSE_WECOM_OPEN: fake.url,
         GATEHOUSE_TOUTIAO_API: fake.url,
         GATEHOUSE_QQ_API: fake.url,
+        GATEHOUSE_ALIPAY_GATEWAY: alipay.url,
         GATEHOUSE_FENGNIAO_API: fake.url,
         GATEHOUSE_FENGNIAO_OPEN: fake.url,
         GATEHOUSE_SHANSONG_API: fake.url,
@@ -214,6 +223,9 @@ describe('README examples run as written (issue 10 item 3)', function () {
       // the fake platform knows every app and its secret (it refuses those it does not)
       if (['wechat_app', 'wechat_tp', 'toutiao_app', 'qq_app'].includes(app.platform)) fake.app(app.appId, c.secret);
       if (app.platform === 'wecom_corp') fake.agent(app.appId, c.secret);
+      // Alipay knows the app's public key (of the private key README's example configured)
+      if (app.platform === 'alipay_app')
+        alipay.app(app.appId, crypto.createPublicKey(c.privateKey).export({ type: 'spki', format: 'pem' }).toString());
       if (app.platform === 'wechat_tp') {
         const push = (inner: string) => {
           const p = signedPush(c.token, c.aesKey, c.appId, inner);
@@ -326,6 +338,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
     return {
       CODE: code,
       TT_CODE: `tt_${crypto.randomBytes(8).toString('hex')}`,
+      ALIPAY_AUTH_CODE: alipay.authCode({ userId: '2088000000000001', openId: OPENID }),
       // QQ's jscode2session is WeChat's format: the fake answers it (GATEHOUSE_QQ_API is the fake too)
       QQ_CODE: fake.code({ openid: OPENID, sessionKey: SESSION_KEY }).code,
       ENCRYPTED_DATA: encrypted.toString('base64'),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { openMigratedStore } from '../../application';
 import { configFromEnv } from '../../system/config';
 import { FakePlatform } from '../fake/platform';
+import { FakeAlipay } from '../fake/alipay';
 import { installQq } from '../fake/qq';
 import { installToutiao, type ToutiaoFake } from '../fake/toutiao';
 import { forEachDialect, freshDatabase } from '../helpers/db';
@@ -23,6 +24,11 @@ const VECTORS = JSON.parse(
 const TT = VECTORS.toutiao;
 const QQ = VECTORS.qq;
 const QQ_SECRET = 'qq-secret-of-the-qq-app';
+const ALI = VECTORS.alipay;
+/** the Alipay app's own key pair (its private key signs gatehouse's requests) */
+const ALI_APP_KEYS = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ALI_PRIVATE = ALI_APP_KEYS.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+const ALI_PUBLIC = ALI_APP_KEYS.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const TT_SECRET = 'toutiao-secret-of-tt';
 const WX_SECRET = 'wechat-secret-of-wx';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
@@ -33,6 +39,7 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
   /** QQ on a fake of its own: its jscode2session speaks WeChat's format, counted apart */
   let qq: FakePlatform;
   let tt: ToutiaoFake;
+  let alipay: FakeAlipay;
   let node: TestNode;
   let admin: string;
 
@@ -49,17 +56,31 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
     qq = await new FakePlatform().start();
     installQq(qq);
     qq.app(QQ.appId, QQ_SECRET);
+    alipay = new FakeAlipay(fake);
+    alipay.app(ALI.appId, ALI_PUBLIC);
   });
   after(async () => {
     await fake?.stop();
     await qq?.stop();
   });
   beforeEach(async () => {
-    node = await startNode({ dialect, fake, env: { GATEHOUSE_TOUTIAO_API: fake.url, GATEHOUSE_QQ_API: qq.url } });
+    node = await startNode({
+      dialect,
+      fake,
+      env: { GATEHOUSE_TOUTIAO_API: fake.url, GATEHOUSE_QQ_API: qq.url, GATEHOUSE_ALIPAY_GATEWAY: alipay.url },
+    });
     admin = node.token('admin.*');
     expect((await putApp('wechat_app', 'wx', { appId: WX.appId, secret: WX_SECRET })).returnCode).to.equal(0);
     expect((await putApp('toutiao_app', 'tt', { appId: TT.appId, secret: TT_SECRET })).returnCode).to.equal(0);
     expect((await putApp('qq_app', 'qq', { appId: QQ.appId, secret: QQ_SECRET })).returnCode).to.equal(0);
+    const ali = {
+      appId: ALI.appId,
+      privateKey: ALI_PRIVATE,
+      alipayPublicKey: alipay.alipayPublicKeyPem,
+      aesKey: ALI.aesKey,
+    };
+    expect((await putApp('alipay_app', 'ali', ali)).returnCode).to.equal(0);
+    alipay.answer = 'signed';
     fake.reset();
     qq.reset();
   });
@@ -236,6 +257,89 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
     expect(refused.returnData).to.deep.equal({ platform: 'qq', errcode: 40125, errmsg: 'invalid appsecret' });
     // a caller without the scope
     expect((await node.rpc('qq.app.token', { codeName: 'qq' }, node.token('toutiao.*'))).returnCode).to.equal(4003);
+  });
+
+  /** what my.getPhoneNumber gives the mini program: Alipay's encrypted, signed response (the vector's ciphertext) */
+  const phoneResponse = () =>
+    JSON.stringify({
+      response: ALI.response,
+      sign: alipay.sign(`"${ALI.response}"`),
+      sign_type: 'RSA2',
+      encrypt_type: 'AES',
+      charset: 'UTF-8',
+    });
+
+  it('Alipay: my.getAuthCode authCode → session of the open_id; phone number decrypted (independent vector), signature, logout', async () => {
+    const code = alipay.authCode({
+      userId: '2088000000000001',
+      openId: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5',
+      appId: ALI.appId,
+    });
+    const res = await rpc('qcloud.cam.id_skey', { code, appid: ALI.appId });
+    expect(res.returnCode).to.equal(0);
+    expect(res.returnData).to.include({ appid: ALI.appId, platform: 'alipay', unionid: '2088000000000001' });
+    expect(fake.count('alipay_alipay.system.oauth.token', ALI.appId)).to.equal(1);
+    const sent = alipay.received[alipay.received.length - 1];
+    expect(sent).to.include({
+      method: 'alipay.system.oauth.token',
+      grant_type: 'authorization_code',
+      code,
+      app_id: ALI.appId,
+    });
+    expect(await sessions()).to.deep.equal([
+      {
+        platform: 'alipay',
+        appid: ALI.appId,
+        openid: '074a1CcTG1LelxKe4xQC0zgNdId0nxi95b5lsNpazWYoCo5',
+        unionid: '2088000000000001',
+      },
+    ]);
+    // no session key is kept: Alipay's content is opened with the app's keys
+    const [row] = await node.db.query('SELECT session_key FROM sessions');
+    expect(row.session_key).to.equal('');
+    const info = JSON.stringify({ code: '10000', msg: 'Success', nickName: '支付宝用户' });
+    await lifecycle(
+      'alipay',
+      ALI.appId,
+      QQ.appId,
+      res.returnData,
+      { encrypt_data: phoneResponse(), expect: { mobile: ALI.mobile, code: '10000' } },
+      { raw_data: info, signature: alipay.sign(info) },
+    );
+  });
+
+  it('Alipay: content not signed by Alipay, or badly, is 60021; user_id is the openid when no open_id is given', async () => {
+    const code = alipay.authCode({ userId: '2088000000000002' });
+    const res = await rpc('qcloud.cam.id_skey', { code, appid: ALI.appId });
+    expect(res.returnData).to.include({ platform: 'alipay', unionid: null });
+    const { id, skey } = res.returnData;
+    expect((await rpc('qcloud.cam.auth', { id, skey })).returnData.openid).to.equal('2088000000000002');
+    const decrypt = (encrypt_data: string) => rpc('qcloud.cam.decrypt', { id, skey, encrypt_data });
+    expect((await decrypt(phoneResponse())).returnData).to.include({ mobile: ALI.mobile });
+    const unsigned = JSON.stringify({ response: ALI.response });
+    const forged = JSON.stringify({ response: ALI.response, sign: alipay.sign(ALI.response) });
+    for (const bad of [unsigned, forged, ALI.response, '{"response":"x","sign":"y"}', '[]']) {
+      const r = await decrypt(bad);
+      expect(r.returnCode, bad).to.equal(60021);
+      expect(r.returnData).to.equal('');
+    }
+  });
+
+  it("Alipay: an invalid auth code → 40029 with Alipay's sub_code; an unsigned or badly signed answer → 1007; nothing stored", async () => {
+    const bad = await rpc('qcloud.cam.id_skey', { code: 'not-a-code', appid: ALI.appId });
+    expect(bad.returnCode).to.equal(40029);
+    expect(bad.returnData).to.deep.equal({ platform: 'alipay', errcode: 'isv.code-invalid', errmsg: '授权码code无效' });
+    for (const answer of ['unsigned', 'badly-signed'] as const) {
+      alipay.answer = answer;
+      const r = await rpc('qcloud.cam.id_skey', {
+        code: alipay.authCode({ userId: '2088000000000003' }),
+        appid: ALI.appId,
+      });
+      expect(r.returnCode, answer).to.equal(1007);
+      expect(r.returnData).to.equal('');
+    }
+    expect(fake.count('alipay_alipay.system.oauth.token')).to.equal(3);
+    expect(await sessions()).to.have.length(0);
   });
 
   it('ByteDance: anonymous_code alone logs in as the anonymous openid; WeChat refuses it', async () => {

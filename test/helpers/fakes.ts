@@ -1,3 +1,4 @@
+import { FakeAlipay } from '../fake/alipay';
 import { FakeFengniao } from '../fake/fengniao';
 import { FakePlatform } from '../fake/platform';
 import { installQq } from '../fake/qq';
@@ -13,9 +14,10 @@ export interface Fakes {
   wc: FakeWecomTp;
   fn: FakeFengniao;
   ss: FakeShansong;
+  alipay: FakeAlipay;
 }
 
-/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, QQ, Fengniao and Shansong on it */
+/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, QQ, Alipay, Fengniao and Shansong on it */
 export async function startFakes(): Promise<Fakes> {
   const fake = await new FakePlatform().start();
   const wx = new FakeWechatTp(fake);
@@ -24,5 +26,6 @@ export async function startFakes(): Promise<Fakes> {
   installQq(fake);
   const fn = new FakeFengniao(fake);
   const ss = installShansong(fake);
-  return { fake, wx, wc, fn, ss };
+  const alipay = new FakeAlipay(fake);
+  return { fake, wx, wc, fn, ss, alipay };
 }

@@ -80,7 +80,7 @@ const interfaces = (platforms: string[]): Interface[] => {
       access: 'public',
       summary:
         'Checks sha1(raw_data + session_key) against signature (Alipay: the RSA2 sign of Alipay-signed content).',
-      para: s.obj({ id, skey, raw_data: s.str(65536, 0), signature: s.str(64) }, [
+      para: s.obj({ id, skey, raw_data: s.str(65536, 0), signature: s.str(1024) }, [
         'id',
         'skey',
         'raw_data',
