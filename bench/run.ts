@@ -781,7 +781,9 @@ class Bench {
       say(
         "  while that request was in progress and took at least the fake's latency. RSS: VmRSS of the gatehouse process",
       );
-      say('  (index.ts run through tsx, as in every scenario here; a compiled dist/ needs somewhat less).');
+      say(
+        '  (the built server, node dist/index.js serve, as in every scenario here; BENCH_FROM_SOURCE=1 runs index.ts through tsx).',
+      );
       say('');
     }
     if (this.checks.some((c) => c.scenario.startsWith('authorizers'))) {

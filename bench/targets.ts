@@ -136,7 +136,37 @@ export interface GatehouseOptions {
   nodeArgs?: string[];
 }
 
-/** `node --require tsx/cjs index.ts serve`, as an operator would start it (minus the build) */
+/**
+ * The built server (`npm run build`: one bundled file, schemas compiled ahead), as `npm start` runs it;
+ * with a warning when a source file is newer than the build (a stale build measures old code).
+ */
+let warnedStale = false;
+export function builtServer(): string {
+  const built = path.join(REPO, 'dist/index.js');
+  if (!fs.existsSync(built)) throw new Error('dist/index.js missing: npm run build first (npm run bench does)');
+  const builtAt = fs.statSync(built).mtimeMs;
+  const newer = (dir: string): string | undefined => {
+    for (const e of fs.readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
+      const rel = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (rel === path.join('application', 'console')) continue; // the browser side, built by Vite
+        const found = newer(rel);
+        if (found) return found;
+      } else if (e.name.endsWith('.ts') && fs.statSync(path.join(REPO, rel)).mtimeMs > builtAt) return rel;
+    }
+    return undefined;
+  };
+  const stale =
+    ['application', 'system', 'db'].map(newer).find(Boolean) ??
+    (fs.statSync(path.join(REPO, 'index.ts')).mtimeMs > builtAt ? 'index.ts' : undefined);
+  if (stale && !warnedStale) {
+    warnedStale = true;
+    process.stderr.write(`bench: warning: ${stale} is newer than dist/index.js (npm run build; npm run bench does)\n`);
+  }
+  return built;
+}
+
+/** `node dist/index.js serve`, as an operator starts it (`npm start`) */
 export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
@@ -155,7 +185,15 @@ export async function startGatehouse(o: GatehouseOptions): Promise<Target> {
   const prof = o.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfDir}`] : [];
   return launch(
     o.name,
-    [...prof, ...(o.nodeArgs ?? []), '--require', 'tsx/cjs', 'index.ts', 'serve'],
+    [
+      ...prof,
+      ...(o.nodeArgs ?? []),
+      // BENCH_NODE_ARGS: more node flags for every gatehouse of the run (--cpu-prof-dir=…, --heapsnapshot-signal=…)
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      // BENCH_FROM_SOURCE=1: the sources through tsx, as the bench ran before the build was bundled
+      ...(process.env.BENCH_FROM_SOURCE === '1' ? ['--require', 'tsx/cjs', 'index.ts'] : [builtServer()]),
+      'serve',
+    ],
     env,
     port,
     o.startTimeoutMs,

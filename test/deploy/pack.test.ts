@@ -116,6 +116,11 @@ describe('npm pack: the tarball installs with production dependencies only and s
     const bundled = fs.readFileSync(path.join(work, 'src/dist/index.js'), 'utf8');
     expect(bundled.startsWith('#!/usr/bin/env node'), 'the CLI keeps its shebang').to.equal(true);
     expect(bundled).to.match(/\bvalidators\.generated\b/);
+    // V8 keeps a script's source in memory: one non-Latin-1 character (a dependency's comment) makes
+    // all of it two bytes a character (10 MB instead of 4); comments go (--minify-whitespace, licences
+    // into index.js.LEGAL.txt), strings are escaped
+    expect(/[^\x00-\x7f]/.test(bundled), 'the bundle is ASCII').to.equal(false);
+    expect(entries).to.include.members(['dist/index.js.map', 'dist/index.js.LEGAL.txt']);
     expect(bundled, 'dependencies bundled, the native SQLite binding not').to.not.match(
       /require\("(koa|ajv|@sinclair\/typebox|mariadb|undici)"\)/,
     );
