@@ -16,6 +16,7 @@ import type { Services } from './application/contract';
 import { firstError } from './application/services/apps';
 import { OPERATOR_NAME, hashPassword } from './application/services/console-auth';
 import { Codes, RpcError } from './system/errors';
+import { tuneHeap } from './system/heap';
 import { registerImport } from './application/importers/cli';
 
 function fail(err: unknown): never {
@@ -57,6 +58,7 @@ program
   .description('serve RPC, callbacks and proxies (default)')
   .action(async () => {
     const config = loadConfig();
+    tuneHeap(); // before the node allocates anything worth collecting (system/heap.ts)
     // buffered writes: a log line per request must not cost a write(2) each; but no line waits
     // more than ~100 ms (an unref'd flush every 50 ms), and what is buffered is written at exit
     const dest = pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 50 });
