@@ -3,10 +3,11 @@ import type { Services } from './contract';
 
 /**
  * The subjects below an app that a request can name, by the para field / route parameter that
- * names them: a third-party platform's authorizer, a suite's corp, a delivery platform's merchant.
+ * names them: a third-party platform's authorizer, a suite's corp, a delivery platform's merchant,
+ * a Feishu store app's tenant.
  * A caller's `apps` claim must cover each one a request names, besides the app itself (§4, trust).
  */
-export const SUBJECT_FIELDS = ['authorizerAppId', 'corpId', 'merchantId', 'merchantCode'] as const;
+export const SUBJECT_FIELDS = ['authorizerAppId', 'corpId', 'merchantId', 'merchantCode', 'tenantKey'] as const;
 
 /**
  * Every subject a request to `platform`'s app `named.codeName` touches: the app (under its codeName,

@@ -1,5 +1,6 @@
 import type { Platform } from './contract';
 import alipay from './platforms/alipay';
+import feishu from './platforms/feishu';
 import fengniao from './platforms/fengniao';
 import qq from './platforms/qq';
 import shansong from './platforms/shansong';
@@ -11,4 +12,4 @@ import wecom from './platforms/wecom';
  * Every platform, listed once, in name order. A new platform is one folder under platforms/
  * exporting its contract (contract.ts `Platform`) and one line here; nothing else names it.
  */
-export const PLATFORMS: readonly Platform[] = [alipay, fengniao, qq, shansong, toutiao, wechat, wecom];
+export const PLATFORMS: readonly Platform[] = [alipay, feishu, fengniao, qq, shansong, toutiao, wechat, wecom];

@@ -230,6 +230,7 @@ const SECTIONS = {
   '7.7': '#77-signed-proxies',
   '7.8': '#78-health-readiness-and-metrics',
   '7.9': '#79-the-operations-console',
+  '7.10': '#710-feishu--lark-and-dingtalk',
 } as const;
 
 /**
@@ -266,6 +267,13 @@ const ROUTE_DOCS: Record<string, { who: string; see: keyof typeof SECTIONS }> = 
   '/proxy/fengniao/{codeName}/{merchantId}/{path…}': { who: 'callers with scope `proxy.fengniao_app`', see: '7.7' },
   '/proxy/shansong/{codeName}/{merchantCode}/{path…}': { who: 'callers with scope `proxy.shansong_app`', see: '7.7' },
   '/proxy/alipay/{codeName}': { who: 'callers with scope `proxy.alipay_app`', see: '7.7' },
+  '/feishu/{codeName}/events': { who: 'Feishu / Lark (signed events, url_verification)', see: '7.10' },
+  '/proxy/feishu/{codeName}/open-apis/{path…}': { who: 'callers with scope `proxy.feishu_app`', see: '7.7' },
+  '/proxy/feishu/{codeName}/{tenantKey}/open-apis/{path…}': {
+    who: 'callers with scope `proxy.feishu_app`',
+    see: '7.7',
+  },
+  '/proxy/feishu-app/{codeName}/open-apis/{path…}': { who: 'callers with scope `proxy.feishu_app`', see: '7.7' },
   '/console/': { who: 'operators (browser)', see: '7.9' },
   '/console/assets/{file}': { who: 'operators (browser)', see: '7.9' },
   '/console/api/session': { who: 'operators (browser): sign-in, session, sign-out', see: '7.9' },

@@ -7,7 +7,7 @@ export interface Interfaces {
   "admin.app.delete": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -19,7 +19,7 @@ export interface Interfaces {
   "admin.app.get": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -47,7 +47,7 @@ export interface Interfaces {
   "admin.app.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       apps: {
@@ -98,6 +98,23 @@ export interface Interfaces {
         bucket?: string;
         /** minLength 1, maxLength 64 */
         region?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "feishu_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^cli_[A-Za-z0-9]{1,64}$ */
+        appId: string;
+        /** minLength 1, maxLength 512 */
+        appSecret: string;
+        kind: "self_built" | "store";
+        /** minLength 1, maxLength 512 */
+        encryptKey?: string;
+        /** minLength 1, maxLength 512 */
+        verificationToken?: string;
+        domain?: "feishu" | "lark";
         enabled?: boolean;
       };
     } | {
@@ -305,7 +322,7 @@ export interface Interfaces {
   "admin.push.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
       /** maxLength 64 */
@@ -351,7 +368,7 @@ export interface Interfaces {
   "admin.rule.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       rules: {
@@ -386,7 +403,7 @@ export interface Interfaces {
       enabled?: boolean;
       /** minimum 0, maximum 1000000 */
       priority?: number;
-      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
       codeName?: string;
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
@@ -432,7 +449,7 @@ export interface Interfaces {
   "admin.token.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
     };
@@ -452,7 +469,7 @@ export interface Interfaces {
   "admin.token.refresh": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -469,7 +486,7 @@ export interface Interfaces {
   "admin.token.reveal": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -493,6 +510,95 @@ export interface Interfaces {
         errcode: string;
         count: number;
       }[];
+    };
+  };
+  /** backend — A login code → the user: "mini" (default) a mini-program tt.login code (tokenLoginValidate), "h5" a web app's authorization code (authen/v1/access_token); the app_access_token is added. */
+  "feishu.app.code2session": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 512 */
+      code: string;
+      type?: "mini" | "h5";
+    };
+    result: {
+      openId: string;
+      unionId?: string;
+      userId?: string;
+      tenantKey?: string;
+      sessionKey?: string;
+    };
+  };
+  /** backend — h5sdk.config parameters for an H5 page URL: appId, timestamp (ms), nonceStr and the jsapi_ticket signature. */
+  "feishu.app.jsconfig": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^https?://[^\s/?#]+[^\s]*$, maxLength 4096 */
+      url: string;
+      /** pattern ^[A-Za-z0-9_-]{1,64}$ */
+      tenantKey?: string;
+    };
+    result: {
+      appId: string;
+      timestamp: number;
+      nonceStr: string;
+      signature: string;
+    };
+  };
+  /** backend — A store app's tenants: those that installed it (app_open) and whether they still have it. */
+  "feishu.app.tenants": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+    };
+    result: {
+      tenants: {
+        tenantKey: string;
+        installed: boolean;
+        updatedAt: number;
+      }[];
+    };
+  };
+  /** backend — JSSDK jsapi_ticket of a Feishu / Lark app (of a tenant, tenantKey, for a store app). */
+  "feishu.app.ticket": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^[A-Za-z0-9_-]{1,64}$ */
+      tenantKey?: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      ticket: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — app_access_token (kind "app") or tenant_access_token (kind "tenant", the default) of a Feishu / Lark app: a self-built app from the /internal endpoints, a store app from the pushed app_ticket and, per tenant (tenantKey), from its app_access_token. */
+  "feishu.app.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      kind?: "app" | "tenant";
+      /** pattern ^[A-Za-z0-9_-]{1,64}$ */
+      tenantKey?: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appId: string;
+      kind: string;
+      token: string;
+      expiresAt: number;
     };
   };
   /** backend — A Fengniao merchant's access token (refresh grant with the stored refresh token, which rotates); 1014 until the merchant authorized, or once its refresh token expired. */
@@ -1307,6 +1413,8 @@ export type Result<N extends InterfaceName> = Interfaces[N]['result'];
  * returnData field that holds the token.
  */
 export const TOKEN_INTERFACES = {
+  "feishu.app.ticket": { invalidate: "invalidToken", value: "ticket" },
+  "feishu.app.token": { invalidate: "invalidToken", value: "token" },
   "fengniao.merchant.token": { invalidate: "invalidToken", value: "token" },
   "qcloud.mimi.access_token": { invalidate: "invalid_token", value: "access_token" },
   "qcloud.work.access_token": { invalidate: "invalid_token", value: "access_token" },

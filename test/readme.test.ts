@@ -40,6 +40,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FakeAlipay } from './fake/alipay';
+import type { FakeFeishu } from './fake/feishu';
 import { type FakeFengniao } from './fake/fengniao';
 import { type FakePlatform } from './fake/platform';
 import type { FakeShansong } from './fake/shansong';
@@ -126,6 +127,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   let fn: FakeFengniao;
   let ss: FakeShansong;
   let alipay: FakeAlipay;
+  let feishu: FakeFeishu;
   let node: TestNode;
   let dir: string;
   let work: string;
@@ -135,7 +137,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   const done = new Set<string>();
 
   before(async () => {
-    ({ fake, wx, wc, fn, ss, alipay } = await startFakes());
+    ({ fake, wx, wc, fn, ss, alipay, feishu } = await startFakes());
     // the proxy example's API: user list of an official account
     fake.route('/cgi-bin/user/get', (u, _b, res) => {
       fake.hit('user_get');
@@ -163,6 +165,8 @@ describe('README examples run as written (issue 10 item 3)', function () {
         GATEHOUSE_FENGNIAO_API: fake.url,
         GATEHOUSE_FENGNIAO_OPEN: fake.url,
         GATEHOUSE_SHANSONG_API: fake.url,
+        GATEHOUSE_FEISHU_API: fake.url,
+        GATEHOUSE_FEISHU_LARK: fake.url,
       },
     });
     // `npx gatehouse` and `gatehouse`: the CLI from source, on the test's store
@@ -223,6 +227,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
       // the fake platform knows every app and its secret (it refuses those it does not)
       if (['wechat_app', 'wechat_tp', 'toutiao_app', 'qq_app'].includes(app.platform)) fake.app(app.appId, c.secret);
       if (app.platform === 'wecom_corp') fake.agent(app.appId, c.secret);
+      if (app.platform === 'feishu_app') feishu.app(app.appId, c.appSecret, c.kind === 'store');
       // Alipay knows the app's public key (of the private key README's example configured)
       if (app.platform === 'alipay_app')
         alipay.app(app.appId, crypto.createPublicKey(c.privateKey).export({ type: 'spki', format: 'pem' }).toString());

@@ -207,7 +207,13 @@ export interface TokenProxy {
   /** the platform's base URL */
   base: string;
   /** the query parameter that carries the token */
-  param: string;
+  param?: string;
+  /** or the request header that carries it, with its value (Feishu: `authorization: Bearer …`) */
+  header?: (token: string) => [string, string];
+  /** the field of a JSON answer holding the platform's error code (default `errcode`; Feishu: `code`) */
+  errcodeField?: string;
+  /** whether an answer refused the token, when errcodes do not say it (DingTalk's new API: HTTP 401) */
+  refused?: (status: number, body: Buffer) => boolean;
   /** fixed path segments before the platform path (`proxy`, `wechat-app`, `{codeName}` = 3) */
   fixed: number;
   /** the app and token spec named by the URL; throws 1012 (→ 404) / 1014 (→ 503) */
@@ -245,11 +251,11 @@ function poolFor(origin: string): Pool {
  * The errcode of a read platform answer. Only an answer that names `errcode` is parsed: most answers
  * (menus, media, lists) carry none, and parsing them to find out costs more than the rest of the relay.
  */
-function errcodeIn(body: Buffer): number | undefined {
-  if (body.indexOf(ERRCODE) < 0) return undefined;
+function errcodeIn(body: Buffer, field = 'errcode', quoted: Buffer = ERRCODE): number | undefined {
+  if (body.indexOf(quoted) < 0) return undefined;
   try {
-    const j = JSON.parse(body.toString('utf8')) as { errcode?: unknown };
-    return typeof j.errcode === 'number' ? j.errcode : undefined;
+    const j = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    return typeof j[field] === 'number' ? j[field] : undefined;
   } catch {
     return undefined;
   }
@@ -314,10 +320,11 @@ interface ProxyReply {
 }
 
 /** whether a read platform answer says the token is invalid (WeChat: 40001/40014/42001 …) */
-function tokenRefused(rules: ErrcodeRules, reply: ProxyReply): boolean {
+function tokenRefused(p: TokenProxy, reply: ProxyReply, field: string, quoted: Buffer): boolean {
   if (!Buffer.isBuffer(reply.body)) return false;
-  const errcode = errcodeIn(reply.body);
-  return errcode !== undefined && (rules.tokenRejected?.(errcode) ?? false);
+  if (p.refused?.(reply.status, reply.body)) return true;
+  const errcode = errcodeIn(reply.body, field, quoted);
+  return errcode !== undefined && (p.rules.tokenRejected?.(errcode) ?? false);
 }
 
 function readAll(body: Readable): Promise<Buffer> {
@@ -337,6 +344,8 @@ function readAll(body: Readable): Promise<Buffer> {
  */
 export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
   const base = parseBase(p.base);
+  const field = p.errcodeField ?? 'errcode';
+  const quoted: Buffer = field === 'errcode' ? ERRCODE : Buffer.from(JSON.stringify(field));
   return proxyRoute(sv, async (ctx) => {
     await proxyCaller(ctx, sv, p.platform);
     const target = await p.resolve(ctx);
@@ -356,12 +365,19 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
     const send = async (token: string): Promise<ProxyReply> => {
       const first = attempt++ === 0;
       const query = new URLSearchParams(ctx.querystring);
-      query.delete(p.param);
-      query.append(p.param, token);
+      if (p.param !== undefined) {
+        query.delete(p.param);
+        query.append(p.param, token);
+      }
+      if (p.header) {
+        const [name, value] = p.header(token);
+        headers[name] = value;
+      }
       let res: Dispatcher.ResponseData;
       const started = Date.now();
       try {
-        res = await platformCall(base, `${where}?${query}`, ctx.method, headers, body);
+        const q = query.toString();
+        res = await platformCall(base, q ? `${where}?${q}` : where, ctx.method, headers, body);
       } catch (err) {
         sv.upstream.record(p.upstream, 'proxy', 'unreachable', started);
         // logged like every other platform call: platform, host, errno — never the path or query
@@ -380,14 +396,14 @@ export function tokenProxy(sv: Services, p: TokenProxy): Koa.Middleware {
       }
       try {
         const read = await readAll(res.body);
-        if (status >= 200 && status <= 299) counted(String(errcodeIn(read) ?? 0));
+        if (status >= 200 && status <= 299) counted(String(errcodeIn(read, field, quoted) ?? 0));
         return { ...head, body: read };
       } catch {
         throw new RpcError('UPSTREAM_UNREACHABLE', '', `${p.platform} proxy: platform answer cut off`);
       }
     };
     // nothing renewed (one was refreshed within the last 30 s, §5.3): the platform's answer stands
-    const reply = await sendWithToken(sv.engine, target.spec, send, (r) => tokenRefused(p.rules, r));
+    const reply = await sendWithToken(sv.engine, target.spec, send, (r) => tokenRefused(p, r, field, quoted));
     relayMessage(ctx, reply);
   });
 }

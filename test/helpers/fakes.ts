@@ -1,4 +1,5 @@
 import { FakeAlipay } from '../fake/alipay';
+import { FakeFeishu } from '../fake/feishu';
 import { FakeFengniao } from '../fake/fengniao';
 import { FakePlatform } from '../fake/platform';
 import { installQq } from '../fake/qq';
@@ -15,9 +16,10 @@ export interface Fakes {
   fn: FakeFengniao;
   ss: FakeShansong;
   alipay: FakeAlipay;
+  feishu: FakeFeishu;
 }
 
-/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, QQ, Alipay, Fengniao and Shansong on it */
+/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, QQ, Alipay, Feishu, Fengniao and Shansong on it */
 export async function startFakes(): Promise<Fakes> {
   const fake = await new FakePlatform().start();
   const wx = new FakeWechatTp(fake);
@@ -27,5 +29,6 @@ export async function startFakes(): Promise<Fakes> {
   const fn = new FakeFengniao(fake);
   const ss = installShansong(fake);
   const alipay = new FakeAlipay(fake);
-  return { fake, wx, wc, fn, ss, alipay };
+  const feishu = new FakeFeishu(fake);
+  return { fake, wx, wc, fn, ss, alipay, feishu };
 }
