@@ -65,7 +65,9 @@ program
     const log = createLogger(config.logLevel, dest);
     process.once('exit', () => dest.flushSync());
     const g = await start(config, log);
-    dest.flush(); // the listening line, at once
+    // the listening line, at once: written before /readyz can answer 200 (it answers 503 until start()
+    // has logged it, and nothing else runs between start() returning and this line)
+    dest.flushSync();
     // SIGTERM / SIGINT: /readyz answers 503 at once while the node serves on for GATEHOUSE_DRAIN_MS
     // (load balancers take it out); then it stops listening, in-flight requests finish (up to 8 s),
     // its refreshes under way finish, it frees its refresh leases and exits 0 — within the drain

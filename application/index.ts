@@ -122,7 +122,7 @@ export function compose(
   store: Store,
   log: Logger,
   jwtSecret: string,
-  lifecycle: { draining?: () => boolean } = {},
+  lifecycle: { draining?: () => boolean; started?: () => boolean } = {},
 ): { services: Services; registry: Registry<Services>; app: ReturnType<typeof createServer> } {
   const services = buildServices(config, store, log, jwtSecret, PLATFORMS, APP_KINDS);
   const registry = new Registry<Services>();
@@ -139,7 +139,12 @@ export function compose(
     publicRateLimit: services.config.publicRateLimit,
     limiter: services.publicLimiter,
     version: VERSION,
-    ready: () => services.store.ping(),
+    // /readyz: 503 until the start-up line is out (start() below; a supervisor reading the log sees it
+    // before the node reports ready), then whether the store answers
+    ready: async () => {
+      if (lifecycle.started && !lifecycle.started()) throw new Error('starting');
+      await services.store.ping();
+    },
     draining: lifecycle.draining,
     basePath: services.config.basePath,
     routes: (router: Router) => {
@@ -188,9 +193,13 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
   let startedEngine: Services['engine'] | undefined;
   let startedCallers: Services['callers'] | undefined;
   let draining = false;
+  let started = false;
   try {
     const jwtSecret = await unlock(config, store, log);
-    const { services, registry, app } = compose(config, store, log, jwtSecret, { draining: () => draining });
+    const { services, registry, app } = compose(config, store, log, jwtSecret, {
+      draining: () => draining,
+      started: () => started,
+    });
     if (config.appsFile) {
       const n = await services.apps.loadFile(config.appsFile);
       log.info({ apps: n }, 'apps file loaded');
@@ -212,6 +221,7 @@ export async function start(config: Config, log: Logger = createLogger(config.lo
     const port = (server.address() as { port: number }).port;
     const line = await listening(config, services, port, registry.all().length);
     log.info(line.fields, line.message);
+    started = true;
     const srv = server;
     let endDrain = () => {};
     const leave = async (graceMs: number, drainMs: number) => {
