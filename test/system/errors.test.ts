@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as mariadb from 'mariadb';
-import { openMigratedStore } from '../../application';
+import { APP_KINDS, openMigratedStore } from '../../application';
 import { ConfigError, configFromEnv } from '../../system/config';
 import { FakePlatform } from '../fake/platform';
 import { SAMPLE_APPS } from '../helpers/apps';
@@ -19,7 +19,10 @@ import { freshDatabase, mariadbAvailable, requireMariadb, type TestDatabase } fr
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { freeTcpPort } from '../helpers/private-mariadb';
 
-const PLATFORMS = 'cos, fengniao_app, shansong_app, toutiao_app, wechat_app, wechat_tp, wecom_corp, wecom_tp';
+/** every app kind, as the CLI names them (sorted) */
+const PLATFORMS = APP_KINDS.map((k) => k.platform)
+  .sort()
+  .join(', ');
 const NO_DB = 'gh_no_such_database_x1';
 
 /** the lines a person reads: stderr without JSON log lines */

@@ -385,7 +385,7 @@ const PUBLIC_MODELS: ParaModel[] = [
     { code: req(str(512)), encrypt_data: opt(str(65536)), iv: opt(str(64)), appid: opt(str(128)) },
     {
       valid: (r) => ({ code: `fz_${r.hex(16)}` }),
-      // encrypt_data and iv come both or neither
+      // iv needs encrypt_data (encrypt_data alone is Alipay's; a WeChat app then wants iv: 1003 too)
       extraInvalid: (r, base) =>
         r.chance(0.5) ? { ...base, encrypt_data: validString(r, 200) } : { ...base, iv: validString(r, 64) },
     },
@@ -395,19 +395,19 @@ const PUBLIC_MODELS: ParaModel[] = [
     id: req(str(128)),
     skey: req(str(128)),
     encrypt_data: req(str(65536)),
-    iv: req(str(64)),
+    iv: opt(str(64)),
   }),
   modelFrom('qcloud.cam.decrypt', {
     id: req(str(128)),
     skey: req(str(128)),
     encrypt_data: req(str(65536)),
-    iv: req(str(64)),
+    iv: opt(str(64)),
   }),
   modelFrom('qcloud.cam.check_signature', {
     id: req(str(128)),
     skey: req(str(128)),
     raw_data: req(str(65536, 0)),
-    signature: req(str(64)),
+    signature: req(str(1024)),
   }),
   modelFrom('qcloud.cam.logout', { id: req(str(128)), skey: req(str(128)) }),
 ];

@@ -133,7 +133,7 @@ describe('RPC endpoint', () => {
       additionalProperties: false,
       required: ['id', 'skey'],
     });
-    expect(auth.result.schema.required).to.deep.equal(['user_info', 'appid', 'openid', 'unionid']);
+    expect(auth.result.schema.required).to.deep.equal(['user_info', 'appid', 'platform', 'openid', 'unionid']);
     expect(doc.methods.find((m: { name: string }) => m.name === 'admin.app.put')['x-access']).to.equal('admin');
   });
 
