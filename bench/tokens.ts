@@ -37,7 +37,7 @@ export const TARGET_TOKEN_PCT = 70;
 export const TARGET_TOKEN_P99X = 2;
 /** the stampede may take the fake's latency plus this */
 export const STAMPEDE_SLACK_MS = 250;
-export const FLEET_RSS_TARGET_MB = 200;
+export const FLEET_RSS_TARGET_MB = 150;
 
 /** the caller's Authorization header: HS256 with the gatehouse's GATEHOUSE_JWT_SECRET, {sub, scope: "*"}, 1 h */
 export const callerHeaders = (): Record<string, string> => ({ authorization: `Bearer ${adminToken()}` });
