@@ -139,7 +139,8 @@ export class SessionService {
 
   /**
    * The mini program named by appid (on `platform`, or on the one platform that has it), or the
-   * default one: WeChat's, else the one platform's single mini program; 1012 / 1001 otherwise.
+   * default one: `platform`'s, else WeChat's, else — when no WeChat mini program is configured — the
+   * one platform's single mini program; 1012 / 1003 otherwise.
    */
   async resolveApp(appid: string | undefined, platform?: string): Promise<{ app: AppConfig; login: PlatformLogin }> {
     const logins = platform !== undefined ? [this.platformLogin(platform)] : [...this.logins.values()];
@@ -161,7 +162,7 @@ export class SessionService {
     const found = defaults.filter((d): d is { login: PlatformLogin; app: AppConfig } => d.app !== null);
     // WeChat's default first (the Wafer SDK names no app); else the one platform's single mini program
     if (found.length > 0 && (found[0].login.platform === 'wechat' || found.length === 1)) {
-      const wechatless = found[0].login.platform !== 'wechat' && this.logins.has('wechat');
+      const wechatless = platform === undefined && found[0].login.platform !== 'wechat' && this.logins.has('wechat');
       if (!wechatless || !(await this.apps.list(this.logins.get('wechat')!.kind)).some((r) => r.enabled))
         return found[0];
     }

@@ -380,6 +380,36 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
     );
   });
 
+  it('without appid: WeChat’s default; with no WeChat mini program, the one platform’s single app; platform picks one', async () => {
+    // WeChat's single app wins over the other platforms' single apps (the Wafer SDK names no app)
+    const wx = await rpc('qcloud.cam.id_skey', { code: fake.code({ appid: WX.appId }).code });
+    expect(wx.returnData).to.include({ platform: 'wechat', appid: WX.appId });
+    // platform without appid: that platform's single app
+    const q = await rpc('qcloud.cam.id_skey', { code: qq.code().code, platform: 'qq' });
+    expect(q.returnData).to.include({ platform: 'qq', appid: QQ.appId });
+    // two WeChat apps and no default: 1003, never another platform's app
+    fake.app('wx2222222222222222', 's2');
+    expect((await putApp('wechat_app', 'wx2', { appId: 'wx2222222222222222', secret: 's2' })).returnCode).to.equal(0);
+    const none = await rpc('qcloud.cam.id_skey', { code: 'x' });
+    expect(none.returnCode).to.equal(1003);
+    expect(none.returnData.errors[0].path).to.equal('/appid');
+    // naming the platform still finds its single app
+    const q2 = await rpc('qcloud.cam.id_skey', { code: qq.code().code, platform: 'qq' });
+    expect(q2.returnData).to.include({ platform: 'qq', appid: QQ.appId });
+    // no WeChat app at all: several platforms with one app each are ambiguous; one platform left is the default
+    for (const c of ['wx', 'wx2']) await node.rpc('admin.app.delete', { platform: 'wechat_app', codeName: c }, admin);
+    expect((await rpc('qcloud.cam.id_skey', { code: 'x' })).returnCode).to.equal(1003);
+    for (const [k, c] of [
+      ['toutiao_app', 'tt'],
+      ['alipay_app', 'ali'],
+    ])
+      await node.rpc('admin.app.delete', { platform: k, codeName: c }, admin);
+    const only = await rpc('qcloud.cam.id_skey', { code: qq.code().code });
+    expect(only.returnData).to.include({ platform: 'qq', appid: QQ.appId });
+    expect(qq.count('jscode2session')).to.equal(3);
+    expect(fake.count('jscode2session')).to.equal(1);
+  });
+
   it('an appid configured on two platforms needs platform; a platform not serving it answers 1012', async () => {
     // the same appid string as a ByteDance app too (a mistake, but allowed: identities are per platform)
     expect((await putApp('toutiao_app', 'twin', { appId: WX.appId, secret: WX_SECRET })).returnCode).to.equal(0);
