@@ -1,5 +1,6 @@
 import type { Platform } from './contract';
 import alipay from './platforms/alipay';
+import dingtalk from './platforms/dingtalk';
 import feishu from './platforms/feishu';
 import fengniao from './platforms/fengniao';
 import qq from './platforms/qq';
@@ -12,4 +13,14 @@ import wecom from './platforms/wecom';
  * Every platform, listed once, in name order. A new platform is one folder under platforms/
  * exporting its contract (contract.ts `Platform`) and one line here; nothing else names it.
  */
-export const PLATFORMS: readonly Platform[] = [alipay, feishu, fengniao, qq, shansong, toutiao, wechat, wecom];
+export const PLATFORMS: readonly Platform[] = [
+  alipay,
+  dingtalk,
+  feishu,
+  fengniao,
+  qq,
+  shansong,
+  toutiao,
+  wechat,
+  wecom,
+];

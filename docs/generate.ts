@@ -268,6 +268,8 @@ const ROUTE_DOCS: Record<string, { who: string; see: keyof typeof SECTIONS }> = 
   '/proxy/shansong/{codeName}/{merchantCode}/{path…}': { who: 'callers with scope `proxy.shansong_app`', see: '7.7' },
   '/proxy/alipay/{codeName}': { who: 'callers with scope `proxy.alipay_app`', see: '7.7' },
   '/feishu/{codeName}/events': { who: 'Feishu / Lark (signed events, url_verification)', see: '7.10' },
+  '/dingtalk/{codeName}/events': { who: 'DingTalk (signed, encrypted event callbacks)', see: '7.10' },
+  '/proxy/dingtalk/{codeName}/{path…}': { who: 'callers with scope `proxy.dingtalk_app`', see: '7.7' },
   '/proxy/feishu/{codeName}/open-apis/{path…}': { who: 'callers with scope `proxy.feishu_app`', see: '7.7' },
   '/proxy/feishu/{codeName}/{tenantKey}/open-apis/{path…}': {
     who: 'callers with scope `proxy.feishu_app`',

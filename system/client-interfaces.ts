@@ -7,7 +7,7 @@ export interface Interfaces {
   "admin.app.delete": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -19,7 +19,7 @@ export interface Interfaces {
   "admin.app.get": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
     };
@@ -47,7 +47,7 @@ export interface Interfaces {
   "admin.app.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       apps: {
@@ -98,6 +98,25 @@ export interface Interfaces {
         bucket?: string;
         /** minLength 1, maxLength 64 */
         region?: string;
+        enabled?: boolean;
+      };
+    } | {
+      platform: "dingtalk_app";
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      config: {
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        appKey: string;
+        /** minLength 1, maxLength 512 */
+        appSecret: string;
+        /** pattern ^[A-Za-z0-9_.@-]+$, minLength 1, maxLength 128 */
+        corpId: string;
+        agentId: string | number;
+        /** pattern ^[A-Za-z0-9]{43}$ */
+        aesKey?: string;
+        /** minLength 1, maxLength 512 */
+        token?: string;
+        tokenMode?: "new" | "legacy";
         enabled?: boolean;
       };
     } | {
@@ -322,7 +341,7 @@ export interface Interfaces {
   "admin.push.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
       /** maxLength 64 */
@@ -368,7 +387,7 @@ export interface Interfaces {
   "admin.rule.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
     };
     result: {
       rules: {
@@ -403,7 +422,7 @@ export interface Interfaces {
       enabled?: boolean;
       /** minimum 0, maximum 1000000 */
       priority?: number;
-      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
       codeName?: string;
       /** pattern ^(?:[A-Za-z0-9_.:@-]{1,64}\*?|\*)$ */
@@ -449,7 +468,7 @@ export interface Interfaces {
   "admin.token.list": {
     access: "admin";
     para: {
-      platform?: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform?: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName?: string;
     };
@@ -469,7 +488,7 @@ export interface Interfaces {
   "admin.token.refresh": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -486,7 +505,7 @@ export interface Interfaces {
   "admin.token.reveal": {
     access: "admin";
     para: {
-      platform: "alipay_app" | "cos" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
+      platform: "alipay_app" | "cos" | "dingtalk_app" | "feishu_app" | "fengniao_app" | "qq_app" | "shansong_app" | "toutiao_app" | "wechat_app" | "wechat_tp" | "wecom_corp" | "wecom_tp";
       /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
       codeName: string;
       /** minLength 1, maxLength 300 */
@@ -510,6 +529,76 @@ export interface Interfaces {
         errcode: string;
         count: number;
       }[];
+    };
+  };
+  /** backend — dd.config parameters for a page URL: corpId, agentId, timestamp (s), nonceStr, signature. */
+  "dingtalk.app.jsconfig": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** pattern ^https?://[^\s/?#]+[^\s]*$, maxLength 4096 */
+      url: string;
+    };
+    result: {
+      appKey: string;
+      corpId: string;
+      agentId: string;
+      timestamp: number;
+      nonceStr: string;
+      signature: string;
+    };
+  };
+  /** backend — jsapi ticket (get_jsapi_ticket) of a DingTalk app. */
+  "dingtalk.app.ticket": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      type?: "jsapi";
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appKey: string;
+      ticket: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — Access token of a DingTalk app (POST /v1.0/oauth2/accessToken; gettoken with tokenMode "legacy"), good on both hosts. */
+  "dingtalk.app.token": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      force?: boolean;
+      /** minLength 1, maxLength 2048 */
+      invalidToken?: string;
+    };
+    result: {
+      appKey: string;
+      corpId: string;
+      agentId: string;
+      token: string;
+      expiresAt: number;
+    };
+  };
+  /** backend — A 免登 code (H5 page or mini program) → the user: userid, unionid (topapi/v2/user/getuserinfo). */
+  "dingtalk.app.userinfo": {
+    access: "backend";
+    para: {
+      /** pattern ^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$ */
+      codeName: string;
+      /** minLength 1, maxLength 512 */
+      code: string;
+    };
+    result: {
+      userId: string;
+      unionId?: string;
+      name?: string;
+      sys?: boolean;
+      sysLevel?: number;
     };
   };
   /** backend — A login code → the user: "mini" (default) a mini-program tt.login code (tokenLoginValidate), "h5" a web app's authorization code (authen/v1/access_token); the app_access_token is added. */
@@ -1413,6 +1502,8 @@ export type Result<N extends InterfaceName> = Interfaces[N]['result'];
  * returnData field that holds the token.
  */
 export const TOKEN_INTERFACES = {
+  "dingtalk.app.ticket": { invalidate: "invalidToken", value: "ticket" },
+  "dingtalk.app.token": { invalidate: "invalidToken", value: "token" },
   "feishu.app.ticket": { invalidate: "invalidToken", value: "ticket" },
   "feishu.app.token": { invalidate: "invalidToken", value: "token" },
   "fengniao.merchant.token": { invalidate: "invalidToken", value: "token" },

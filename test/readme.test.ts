@@ -40,6 +40,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FakeAlipay } from './fake/alipay';
+import type { FakeDingtalk } from './fake/dingtalk';
 import type { FakeFeishu } from './fake/feishu';
 import { type FakeFengniao } from './fake/fengniao';
 import { type FakePlatform } from './fake/platform';
@@ -128,6 +129,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   let ss: FakeShansong;
   let alipay: FakeAlipay;
   let feishu: FakeFeishu;
+  let dingtalk: FakeDingtalk;
   let node: TestNode;
   let dir: string;
   let work: string;
@@ -137,7 +139,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
   const done = new Set<string>();
 
   before(async () => {
-    ({ fake, wx, wc, fn, ss, alipay, feishu } = await startFakes());
+    ({ fake, wx, wc, fn, ss, alipay, feishu, dingtalk } = await startFakes());
     // the proxy example's API: user list of an official account
     fake.route('/cgi-bin/user/get', (u, _b, res) => {
       fake.hit('user_get');
@@ -167,6 +169,8 @@ describe('README examples run as written (issue 10 item 3)', function () {
         GATEHOUSE_SHANSONG_API: fake.url,
         GATEHOUSE_FEISHU_API: fake.url,
         GATEHOUSE_FEISHU_LARK: fake.url,
+        GATEHOUSE_DINGTALK_OAPI: fake.url,
+        GATEHOUSE_DINGTALK_API: fake.url,
       },
     });
     // `npx gatehouse` and `gatehouse`: the CLI from source, on the test's store
@@ -228,6 +232,7 @@ describe('README examples run as written (issue 10 item 3)', function () {
       if (['wechat_app', 'wechat_tp', 'toutiao_app', 'qq_app'].includes(app.platform)) fake.app(app.appId, c.secret);
       if (app.platform === 'wecom_corp') fake.agent(app.appId, c.secret);
       if (app.platform === 'feishu_app') feishu.app(app.appId, c.appSecret, c.kind === 'store');
+      if (app.platform === 'dingtalk_app') dingtalk.app(app.appId, c.appSecret);
       // Alipay knows the app's public key (of the private key README's example configured)
       if (app.platform === 'alipay_app')
         alipay.app(app.appId, crypto.createPublicKey(c.privateKey).export({ type: 'spki', format: 'pem' }).toString());

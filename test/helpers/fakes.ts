@@ -1,4 +1,5 @@
 import { FakeAlipay } from '../fake/alipay';
+import { FakeDingtalk } from '../fake/dingtalk';
 import { FakeFeishu } from '../fake/feishu';
 import { FakeFengniao } from '../fake/fengniao';
 import { FakePlatform } from '../fake/platform';
@@ -17,9 +18,10 @@ export interface Fakes {
   ss: FakeShansong;
   alipay: FakeAlipay;
   feishu: FakeFeishu;
+  dingtalk: FakeDingtalk;
 }
 
-/** starts a FakePlatform with WeChat TP, WeCom TP, ByteDance, QQ, Alipay, Feishu, Fengniao and Shansong on it */
+/** starts a FakePlatform with every plugin of test/fake/ installed on it */
 export async function startFakes(): Promise<Fakes> {
   const fake = await new FakePlatform().start();
   const wx = new FakeWechatTp(fake);
@@ -30,5 +32,6 @@ export async function startFakes(): Promise<Fakes> {
   const ss = installShansong(fake);
   const alipay = new FakeAlipay(fake);
   const feishu = new FakeFeishu(fake);
-  return { fake, wx, wc, fn, ss, alipay, feishu };
+  const dingtalk = new FakeDingtalk(fake);
+  return { fake, wx, wc, fn, ss, alipay, feishu, dingtalk };
 }
