@@ -112,6 +112,43 @@ forEachDialect('DingTalk apps', (dialect) => {
     expect(bad.returnData).to.include({ platform: 'dingtalk', errcode: 'invalidClientIdOrSecret' });
   });
 
+  it('two nodes on one store: 200 concurrent cold calls across them → 1 DingTalk call; token list and metrics name it', async () => {
+    const other = await startNode({
+      dialect,
+      fake,
+      db: node.db,
+      env: { GATEHOUSE_DINGTALK_OAPI: fake.url, GATEHOUSE_DINGTALK_API: fake.url },
+    });
+    try {
+      const tok2 = other.token('dingtalk.*');
+      fake.latencyMs = 150;
+      const all = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          i % 2 ? other.rpc('dingtalk.app.token', { codeName: 'dd' }, tok2) : token(),
+        ),
+      );
+      fake.latencyMs = 0;
+      expect(all.every((r) => r.returnCode === 0)).to.equal(true);
+      expect(new Set(all.map((r) => r.returnData.token)).size).to.equal(1);
+      expect(fake.count('dingtalk_accessToken')).to.equal(1);
+      // each node counts its own platform calls: together, the one call
+      const series = new RegExp(
+        `^gatehouse_upstream_requests_total\\{platform="dingtalk",api="oauth2_accessToken",errcode="0"\\} (\\d+)$`,
+        'm',
+      );
+      const counted = async (n: TestNode) =>
+        Number(series.exec(await (await fetch(`${n.url}/metrics`)).text())?.[1] ?? 0);
+      expect((await counted(node)) + (await counted(other))).to.equal(1);
+    } finally {
+      await other.close();
+    }
+    const list = (await rpc('admin.token.list', { platform: 'dingtalk_app' })).returnData.tokens;
+    expect(list.map((t: any) => `${t.codeName} ${t.subject} ${t.kind}`)).to.deep.equal([`dd ${KEY} access_token`]);
+    expect(JSON.stringify(list)).to.not.include('DT_');
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics).to.include('gatehouse_token_expires_in_seconds{platform="dingtalk_app"');
+  });
+
   it('refreshes ahead in the background', async () => {
     fake.lifetimeS = 6;
     const until = Date.now() + 7000;

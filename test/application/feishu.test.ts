@@ -242,6 +242,44 @@ forEachDialect('Feishu self-built apps', (dialect) => {
     expect((await call('/proxy/feishu/fs/open-apis/..%2f..%2fx')).status).to.equal(400);
   });
 
+  it('two nodes on one store: 200 concurrent cold calls across them → 1 Feishu call; token list and metrics name it', async () => {
+    const other = await startNode({
+      dialect,
+      fake,
+      db: node.db,
+      env: { GATEHOUSE_FEISHU_API: fake.url, GATEHOUSE_FEISHU_LARK: fake.url },
+    });
+    try {
+      const tok2 = other.token('feishu.*');
+      fake.latencyMs = 150;
+      const all = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          i % 2 ? other.rpc('feishu.app.token', { codeName: 'fs' }, tok2) : token(),
+        ),
+      );
+      fake.latencyMs = 0;
+      expect(all.every((r) => r.returnCode === 0)).to.equal(true);
+      expect(new Set(all.map((r) => r.returnData.token)).size).to.equal(1);
+      expect(fake.count('feishu_tenant_access_token_internal')).to.equal(1);
+      // each node counts its own platform calls: together, the one call
+      const series = new RegExp(
+        `^gatehouse_upstream_requests_total\\{platform="feishu",api="tenant_access_token_internal",errcode="0"\\} (\\d+)$`,
+        'm',
+      );
+      const counted = async (n: TestNode) =>
+        Number(series.exec(await (await fetch(`${n.url}/metrics`)).text())?.[1] ?? 0);
+      expect((await counted(node)) + (await counted(other))).to.equal(1);
+    } finally {
+      await other.close();
+    }
+    const list = (await rpc('admin.token.list', { platform: 'feishu_app' })).returnData.tokens;
+    expect(list.map((t: any) => `${t.codeName} ${t.subject} ${t.kind}`)).to.deep.equal([
+      `fs ${APP} tenant_access_token`,
+    ]);
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics).to.include('gatehouse_token_expires_in_seconds{platform="feishu_app"');
+  });
+
   it('never logs a token, ticket or secret', async () => {
     const values = [
       (await token()).returnData.token,
