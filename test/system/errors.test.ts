@@ -161,7 +161,7 @@ describe('errors a user can act on (issue 10 item 4)', function () {
         args: ['bogus'],
         env: () => ({ GATEHOUSE_DATABASE_URL: store.url }),
         line: () =>
-          "gatehouse: unknown command 'bogus' (commands: serve, migrate, app, caller, operator, secrets, token; see gatehouse --help)",
+          "gatehouse: unknown command 'bogus' (commands: serve, migrate, app, caller, operator, secrets, token, import; see gatehouse --help)",
       },
       {
         title: 'an unknown subcommand',
