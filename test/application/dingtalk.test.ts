@@ -6,6 +6,7 @@ import { FakeDingtalk } from '../fake/dingtalk';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { Rng } from '../helpers/rng';
 import { signedPush } from '../helpers/push';
 
 const KEY = 'dingappkey000001';
@@ -273,6 +274,36 @@ forEachDialect('DingTalk apps', (dialect) => {
       expect((await post({ EventType: 'user_leave_org', UserId: ['u2'] }, { receiver: CORP })).status).to.equal(200);
       const list = await pushes();
       expect(list.map((p) => p.infoType).sort()).to.deep.equal(['user_add_org', 'user_leave_org']);
+    });
+
+    it('fuzz: 300 hostile requests get 400 / 403 / 404 / 413, nothing written', async () => {
+      const r = new Rng(1818);
+      const c = new MsgCrypt(CB_TOKEN, AES, KEY);
+      for (let i = 0; i < 300; i++) {
+        const encrypt = r.chance(0.5) ? c.encrypt(r.bytes(r.int(0, 80)).toString('latin1')) : r.b64(r.int(0, 120));
+        const ts = String(r.int(0, 2e12));
+        const nonce = r.hex(r.int(0, 12));
+        // a third of them correctly signed: they fail on what the encrypted text holds, not on the signature
+        const sig = r.chance(0.33) ? c.signature(ts, nonce, encrypt) : r.hex(r.int(0, 44));
+        const body = r.pick([
+          () => JSON.stringify({ encrypt }),
+          () => r.bytes(r.int(0, 200)).toString('latin1'),
+          () => JSON.stringify([encrypt]),
+          () => JSON.stringify({ encrypt: r.int(0, 9) }),
+        ])();
+        const codeName = r.chance(0.9) ? 'dd' : r.pick(['nope', '..', '%00']);
+        const res = await fetch(
+          `${node.url}/dingtalk/${codeName}/events?signature=${sig}&timestamp=${ts}&nonce=${nonce}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          },
+        );
+        await res.arrayBuffer();
+        expect([400, 403, 404, 413], `case ${i}`).to.include(res.status);
+      }
+      expect(await pushes()).to.have.length(0);
     });
 
     it('refused before decryption or any write: bad signature, other receiver, size, depth, no config', async () => {

@@ -7,6 +7,7 @@ import { FakeFeishu } from '../fake/feishu';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
+import { Rng } from '../helpers/rng';
 
 const APP = 'cli_a1b2c3d4e5f60001';
 const SECRET = 'feishu-self-built-secret';
@@ -280,6 +281,37 @@ forEachDialect('Feishu self-built apps', (dialect) => {
     expect(metrics).to.include('gatehouse_token_expires_in_seconds{platform="feishu_app"');
   });
 
+  it('domain "lark": tokens and proxied calls go to GATEHOUSE_FEISHU_LARK, never to the Feishu host', async () => {
+    const lark = await startNode({
+      dialect,
+      // the Feishu host is a closed port: a call that went there would fail
+      env: { GATEHOUSE_FEISHU_API: 'http://127.0.0.1:9', GATEHOUSE_FEISHU_LARK: fake.url },
+    });
+    try {
+      const t = lark.token('feishu.* admin.* proxy.feishu_app');
+      const put = await lark.rpc(
+        'admin.app.put',
+        {
+          platform: 'feishu_app',
+          codeName: 'lk',
+          config: { appId: APP, appSecret: SECRET, kind: 'self_built', domain: 'lark' },
+        },
+        t,
+      );
+      expect(put.returnCode).to.equal(0);
+      const r = await lark.rpc('feishu.app.token', { codeName: 'lk' }, t);
+      expect(r.returnCode).to.equal(0);
+      expect(fake.isLive(r.returnData.token, 'FTEN', APP)).to.equal(true);
+      const res = await fetch(`${lark.url}/proxy/feishu/lk/open-apis/im/v1/chats`, {
+        headers: { authorization: `Bearer ${t}` },
+      });
+      expect(res.status).to.equal(200);
+      expect(((await res.json()) as any).data.owner).to.equal(APP);
+    } finally {
+      await lark.close();
+    }
+  });
+
   it('never logs a token, ticket or secret', async () => {
     const values = [
       (await token()).returnData.token,
@@ -493,6 +525,38 @@ forEachDialect('Feishu store apps and the events route', (dialect) => {
     expect(await node.gh.services.store.getTicket('feishu_app', STORE)).to.equal(null);
     expect(await pushes()).to.have.length(0);
     expect(fake.count('feishu_app_access_token')).to.equal(0);
+  });
+
+  it('fuzz: 300 hostile requests (junk, half-valid envelopes, forged headers) get 400 / 403 / 404 / 413, nothing written', async () => {
+    const r = new Rng(18);
+    const bodies = [
+      () => r.bytes(r.int(0, 300)).toString('latin1'),
+      () => JSON.stringify({ encrypt: r.b64(r.int(0, 200)) }),
+      () => JSON.stringify({ encrypt: encryptEvent(EK, r.bytes(r.int(1, 100)).toString('latin1')) }),
+      () =>
+        JSON.stringify({ encrypt: encryptEvent(EK, JSON.stringify({ type: 'url_verification', token: r.hex(8) })) }),
+      () => JSON.stringify({ encrypt: encryptEvent(EK, '['.repeat(r.int(60, 200))) }),
+      () => JSON.stringify({ challenge: 'c', token: VT, type: 'url_verification' }),
+      () => JSON.stringify({ encrypt: 12, __proto__: { x: 1 } }),
+      () => '{"encrypt":"' + 'A'.repeat(r.int(0, 100)) + '=="}',
+    ];
+    for (let i = 0; i < 300; i++) {
+      const headers: Record<string, string> = { 'content-type': r.pick(['application/json', 'text/plain', '']) };
+      if (r.chance(0.6)) headers['x-lark-signature'] = r.pick([r.hex(64), r.hex(r.int(0, 80)), 'ZZ'.repeat(32)]);
+      if (r.chance(0.6)) headers['x-lark-request-timestamp'] = String(r.int(0, 2e9));
+      if (r.chance(0.6)) headers['x-lark-request-nonce'] = r.hex(r.int(0, 20));
+      const codeName = r.chance(0.9) ? 'st' : r.pick(['nope', '..', '%00', 'x'.repeat(100)]);
+      const res = await fetch(`${node.url}/feishu/${codeName}/events`, {
+        method: 'POST',
+        headers,
+        body: r.pick(bodies)(),
+      });
+      await res.arrayBuffer();
+      expect([400, 403, 404, 413], `case ${i}`).to.include(res.status);
+    }
+    expect(await pushes()).to.have.length(0);
+    expect(await node.gh.services.store.getTicket('feishu_app', STORE)).to.equal(null);
+    expect(fake.count('feishu_app_access_token') + fake.count('feishu_app_ticket_resend')).to.equal(0);
   });
 
   it('an app with a verification token only takes plain events with that token; one with neither is refused', async () => {
