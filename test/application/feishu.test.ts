@@ -8,6 +8,7 @@ import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 import { Rng } from '../helpers/rng';
+import { until } from '../helpers/wait';
 
 const APP = 'cli_a1b2c3d4e5f60001';
 const SECRET = 'feishu-self-built-secret';
@@ -396,7 +397,7 @@ forEachDialect('Feishu store apps and the events route', (dialect) => {
     node = await startNode({
       dialect,
       fake,
-      env: { GATEHOUSE_FEISHU_API: fake.url, GATEHOUSE_FEISHU_LARK: fake.url },
+      env: { GATEHOUSE_FEISHU_API: fake.url, GATEHOUSE_FEISHU_LARK: fake.url, GATEHOUSE_REFRESH_SCAN_MS: '100' },
     });
     tok = node.token('feishu.* admin.*');
     const put = await rpc('admin.app.put', {
@@ -506,6 +507,35 @@ forEachDialect('Feishu store apps and the events route', (dialect) => {
     };
     expect((await post(v2)).status).to.equal(200);
     expect((await token({ tenantKey: 'tk1' })).returnCode).to.equal(0);
+  });
+
+  it("refreshes a tenant's token and ticket ahead in the background; an uninstalled tenant's are left alone", async () => {
+    await post(ticketEvent(feishu.ticket(STORE)));
+    await post(v1({ type: 'app_open', tenant_key: 'tk2' }));
+    fake.lifetimeS = 6;
+    try {
+      const first = await token({ tenantKey: 'tk2' });
+      expect(first.returnCode).to.equal(0);
+      expect((await rpc('feishu.app.ticket', { codeName: 'st', tenantKey: 'tk2' })).returnCode).to.equal(0);
+      const c = (await rpc('feishu.app.jsconfig', { codeName: 'st', tenantKey: 'tk2', url: 'https://a.example/' }))
+        .returnData;
+      expect(c.appId).to.equal(STORE);
+      let again = first;
+      await until(
+        async () => (again = await token({ tenantKey: 'tk2' })).returnData.token !== first.returnData.token,
+        'the tenant token refreshed ahead',
+        8000,
+      );
+      expect(fake.isLive(again.returnData.token, 'FTEN', `${STORE}:tk2`)).to.equal(true);
+      expect(node.gh.services.engine.stats.cold).to.equal(3); // app token, tenant token, ticket: once each
+      await post(v1({ type: 'app_uninstalled', tenant_key: 'tk2' }));
+      fake.reset();
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(fake.count('feishu_tenant_access_token')).to.equal(0);
+      expect(fake.count('feishu_jssdk_ticket_get')).to.equal(0);
+    } finally {
+      fake.lifetimeS = 7200;
+    }
   });
 
   it('refused before anything is parsed or called: bad or missing signature, wrong token, another app, size, depth', async () => {
