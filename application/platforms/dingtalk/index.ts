@@ -27,7 +27,7 @@ export default definePlatform({
         appKey: 'dingappkey0000001',
         appSecret: 'dingtalk-app-secret-0001',
         corpId: 'ding0000000000000001',
-        agentId: 3000000001,
+        agentId: '3000000001',
         aesKey: AES_SAMPLE,
         token: 'dingtalk-callback-token',
         tokenMode: 'new',
