@@ -52,6 +52,11 @@ export interface Platform<R = unknown, U extends string = string> {
   /** its upstream base URLs by key, each overridden by its `upstreamEnv` variable (checked at start-up) */
   upstreams: Record<U, string>;
   /**
+   * other names a platform's documents give an upstream's variable, read when its `upstreamEnv`
+   * variable is not set (Feishu: `GATEHOUSE_LARK_API` for `GATEHOUSE_FEISHU_LARK`)
+   */
+  upstreamAliases?: Partial<Record<U, string>>;
+  /**
    * Builds its parts from the shared services and its resolved upstream URLs: its client, its
    * token kinds (each spec with its background resolver, registered with the engine here) and
    * its services. Runs once per process.

@@ -26,7 +26,12 @@ export function upstreamUrls(config: Config, platforms: readonly Platform[]): Ma
     platforms.map((p) => [
       p,
       Object.fromEntries(
-        Object.entries<string>(p.upstreams).map(([k, url]) => [k, httpUrl(config.env, upstreamEnv(p, k), url)]),
+        Object.entries<string>(p.upstreams).map(([k, url]) => {
+          const alias = (p.upstreamAliases as Record<string, string | undefined> | undefined)?.[k];
+          const own = upstreamEnv(p, k);
+          const name = alias && config.env[own] === undefined && config.env[alias] !== undefined ? alias : own;
+          return [k, httpUrl(config.env, name, url)];
+        }),
       ),
     ]),
   );

@@ -282,36 +282,37 @@ forEachDialect('Feishu self-built apps', (dialect) => {
     expect(metrics).to.include('gatehouse_token_expires_in_seconds{platform="feishu_app"');
   });
 
-  it('domain "lark": tokens and proxied calls go to GATEHOUSE_FEISHU_LARK, never to the Feishu host', async () => {
-    const lark = await startNode({
-      dialect,
-      // the Feishu host is a closed port: a call that went there would fail
-      env: { GATEHOUSE_FEISHU_API: 'http://127.0.0.1:9', GATEHOUSE_FEISHU_LARK: fake.url },
-    });
-    try {
-      const t = lark.token('feishu.* admin.* proxy.feishu_app');
-      const put = await lark.rpc(
-        'admin.app.put',
-        {
-          platform: 'feishu_app',
-          codeName: 'lk',
-          config: { appId: APP, appSecret: SECRET, kind: 'self_built', domain: 'lark' },
-        },
-        t,
-      );
-      expect(put.returnCode).to.equal(0);
-      const r = await lark.rpc('feishu.app.token', { codeName: 'lk' }, t);
-      expect(r.returnCode).to.equal(0);
-      expect(fake.isLive(r.returnData.token, 'FTEN', APP)).to.equal(true);
-      const res = await fetch(`${lark.url}/proxy/feishu/lk/open-apis/im/v1/chats`, {
-        headers: { authorization: `Bearer ${t}` },
+  for (const larkVar of ['GATEHOUSE_FEISHU_LARK', 'GATEHOUSE_LARK_API'])
+    it(`domain "lark": tokens and proxied calls go to ${larkVar}, never to the Feishu host`, async () => {
+      const lark = await startNode({
+        dialect,
+        // the Feishu host is a closed port: a call that went there would fail
+        env: { GATEHOUSE_FEISHU_API: 'http://127.0.0.1:9', [larkVar]: fake.url },
       });
-      expect(res.status).to.equal(200);
-      expect(((await res.json()) as any).data.owner).to.equal(APP);
-    } finally {
-      await lark.close();
-    }
-  });
+      try {
+        const t = lark.token('feishu.* admin.* proxy.feishu_app');
+        const put = await lark.rpc(
+          'admin.app.put',
+          {
+            platform: 'feishu_app',
+            codeName: 'lk',
+            config: { appId: APP, appSecret: SECRET, kind: 'self_built', domain: 'lark' },
+          },
+          t,
+        );
+        expect(put.returnCode).to.equal(0);
+        const r = await lark.rpc('feishu.app.token', { codeName: 'lk' }, t);
+        expect(r.returnCode).to.equal(0);
+        expect(fake.isLive(r.returnData.token, 'FTEN', APP)).to.equal(true);
+        const res = await fetch(`${lark.url}/proxy/feishu/lk/open-apis/im/v1/chats`, {
+          headers: { authorization: `Bearer ${t}` },
+        });
+        expect(res.status).to.equal(200);
+        expect(((await res.json()) as any).data.owner).to.equal(APP);
+      } finally {
+        await lark.close();
+      }
+    });
 
   it('never logs a token, ticket or secret', async () => {
     const values = [

@@ -9,6 +9,8 @@ import { feishuEvents, feishuProxies } from './routes';
 export default definePlatform({
   name: 'feishu',
   upstreams: { api: 'https://open.feishu.cn', lark: 'https://open.larksuite.com' },
+  // issue 18's name for the Lark host
+  upstreamAliases: { lark: 'GATEHOUSE_LARK_API' },
   apps: [
     appKind(
       'feishu_app',
