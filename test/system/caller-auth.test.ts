@@ -283,10 +283,12 @@ describe('claim coverage (application/claims.ts) against a stub app directory', 
   const caller = (claim?: string[]): Caller => ({ sub: 's', scope: ['*'], exp: 0, apps: claim });
 
   it('the subjects of a request: the app under all its names, then each subject field (strings and numbers)', async () => {
-    expect(SUBJECT_FIELDS).to.deep.equal(['authorizerAppId', 'corpId', 'merchantId', 'merchantCode']);
+    expect(SUBJECT_FIELDS).to.deep.equal(['authorizerAppId', 'corpId', 'merchantId', 'merchantCode', 'tenantKey']);
     expect(
       await subjectsOf(sv, 'wecom', { codeName: 'crm', corpId: 'wwx', merchantId: 42, merchantCode: true, other: 'x' }),
     ).to.deep.equal([['crm', 'wwcorp', 'wwcorp:1000002'], 'wwx', '42']);
+    // a Feishu store app's tenant (issue 18) is a subject of its own
+    expect(await subjectsOf(sv, 'feishu', { codeName: 'ghost', tenantKey: 'tk1' })).to.deep.equal([['ghost'], 'tk1']);
     expect(await subjectsOf(sv, 'wecom', { codeName: 'ghost' })).to.deep.equal([['ghost']]);
     expect(await subjectsOf(sv, 'wecom', { codeName: 7, authorizerAppId: 'wxa' })).to.deep.equal(['wxa']);
   });
