@@ -1,4 +1,5 @@
 import * as mariadb from 'mariadb';
+import { hostUrls } from './hosts';
 import { DatabaseOpenError, oneLine } from './open-error';
 import type { Statement } from './migrations';
 import { SqlStore } from './sql-store';
@@ -59,40 +60,97 @@ const CAUSES: Record<string, (c: mariadb.PoolConfig) => string> = {
     `CHARACTER SET utf8mb4`,
 };
 
+/** the cause of a failed connection, in words (see CAUSES) */
+function connectCause(err: unknown, c: mariadb.PoolConfig): string {
+  const e = err as { code?: string; sqlMessage?: string; message?: string };
+  return (e.code && CAUSES[e.code]?.(c)) ?? `${oneLine(e.sqlMessage ?? e.message ?? 'error')} (${e.code ?? 'unknown'})`;
+}
+
+async function probeOne(c: mariadb.PoolConfig): Promise<void> {
+  const conn = await mariadb.createConnection({
+    host: c.host,
+    port: c.port,
+    user: c.user,
+    password: c.password,
+    database: c.database,
+    connectTimeout: c.connectTimeout,
+  });
+  await conn.end();
+}
+
 /**
  * Connects once, directly rather than through a pool (a pool only reports that it timed out
  * waiting for a connection), and closes again: a database that cannot be used is a
- * DatabaseOpenError naming host, port and the cause, within the 2 s connect timeout.
+ * DatabaseOpenError naming host, port and the cause, within the 2 s connect timeout. A URL naming
+ * several hosts is usable when one of them is: otherwise the error names each host and its cause.
  */
 export async function probeMariaDb(url: string): Promise<void> {
-  const c = poolConfig(url);
-  try {
-    const conn = await mariadb.createConnection({
-      host: c.host,
-      port: c.port,
-      user: c.user,
-      password: c.password,
-      database: c.database,
-      connectTimeout: c.connectTimeout,
-    });
-    await conn.end();
-  } catch (err) {
-    const e = err as { code?: string; sqlMessage?: string; message?: string };
-    const cause =
-      (e.code && CAUSES[e.code]?.(c)) ?? `${oneLine(e.sqlMessage ?? e.message ?? 'error')} (${e.code ?? 'unknown'})`;
-    throw new DatabaseOpenError(`cannot connect to MariaDB at ${c.host}:${c.port}: ${cause}`);
+  const configs = hostUrls(url).map((one) => poolConfig(one));
+  const causes: string[] = [];
+  for (const c of configs) {
+    try {
+      await probeOne(c);
+      return;
+    } catch (err) {
+      causes.push(`${c.host}:${c.port}: ${connectCause(err, c)}`);
+    }
   }
+  throw new DatabaseOpenError(
+    configs.length === 1
+      ? `cannot connect to MariaDB at ${causes[0]}`
+      : `cannot connect to any MariaDB host (${causes.join('; ')})`,
+  );
 }
+
+/** the pool (or pool cluster: several hosts) statements go through */
+interface Pool {
+  query(sql: string | mariadb.QueryOptions, values?: unknown): Promise<unknown>;
+  getConnection(): Promise<mariadb.PoolConnection>;
+}
+
+/**
+ * With several hosts, how long a member's pool may take to hand out a connection before the
+ * cluster tries the next host (a killed member refuses at once, but its pool retries until this
+ * deadline), and how long a member that failed is passed over before it is tried again.
+ */
+export const MEMBER_ACQUIRE_TIMEOUT_MS = 1000;
+export const MEMBER_RESTORE_MS = 5000;
 
 /** The shared store: any number of nodes on one MariaDB / MySQL database. */
 export class MariaDbStore extends SqlStore {
   readonly dialect = 'mariadb' as const;
   protected readonly insertIgnore = 'INSERT IGNORE';
-  private readonly pool: mariadb.Pool;
+  private readonly pool: Pool;
+  private readonly end: () => Promise<void>;
+  /** how many hosts the URL names (1: one pool, as always; more: a pool cluster in failover order) */
+  readonly hosts: number;
 
   constructor(url: string, opts: MariaDbOptions = {}) {
     super();
-    this.pool = mariadb.createPool(poolConfig(url, opts));
+    const urls = hostUrls(url);
+    this.hosts = urls.length;
+    if (urls.length === 1) {
+      const pool = mariadb.createPool(poolConfig(url, opts));
+      this.pool = pool;
+      this.end = () => pool.end();
+      return;
+    }
+    // the mariadb connector's pool cluster, ORDER selector: every statement goes to the first host
+    // that hands out a connection; one that fails is passed over for MEMBER_RESTORE_MS
+    const cluster = mariadb.createPoolCluster({
+      canRetry: true,
+      removeNodeErrorCount: Infinity,
+      restoreNodeTimeout: MEMBER_RESTORE_MS,
+      defaultSelector: 'ORDER',
+    });
+    urls.forEach((one, i) =>
+      cluster.add(
+        `m${i}`,
+        poolConfig(one, { ...opts, acquireTimeout: opts.acquireTimeout ?? MEMBER_ACQUIRE_TIMEOUT_MS }),
+      ),
+    );
+    this.pool = cluster.of('^m', 'ORDER') as unknown as Pool;
+    this.end = () => cluster.end();
   }
 
   /**
@@ -171,6 +229,6 @@ export class MariaDbStore extends SqlStore {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await this.end();
   }
 }

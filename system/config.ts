@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import dotenv from 'dotenv';
+import { hostUrls } from '../db/hosts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -125,23 +126,27 @@ function databaseUrl(env: Env): string {
     if (raw.length === 'sqlite:'.length) throw new ConfigError(`${name}: sqlite: needs a file path`);
     return raw;
   }
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name}: must be sqlite:<path> or mariadb://user:pass@host:port/db`);
-  }
-  if (u.protocol !== 'mariadb:' && u.protocol !== 'mysql:') {
-    throw new ConfigError(`${name}: unsupported scheme "${u.protocol}" (use sqlite: or mariadb://)`);
-  }
-  if (!u.hostname) throw new ConfigError(`${name}: missing host`);
-  if (u.port !== '' && !/^\d+$/.test(u.port)) throw new ConfigError(`${name}: port must be a number, got "${u.port}"`);
-  if (u.pathname.replace(/^\//, '') === '') throw new ConfigError(`${name}: missing database name`);
-  for (const [k, v] of u.searchParams) {
-    if (k !== 'connectionLimit')
-      throw new ConfigError(`${name}: unknown parameter "${k}" (the only one is connectionLimit)`);
-    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) {
-      throw new ConfigError(`${name}: connectionLimit must be a whole number from 1 to 1000, got "${v}"`);
+  // several hosts (h1:3306,h2:3306,…: failover order) are checked one by one, each as its own URL
+  for (const one of hostUrls(raw)) {
+    let u: URL;
+    try {
+      u = new URL(one);
+    } catch {
+      throw new ConfigError(`${name}: must be sqlite:<path> or mariadb://user:pass@host:port[,host:port…]/db`);
+    }
+    if (u.protocol !== 'mariadb:' && u.protocol !== 'mysql:') {
+      throw new ConfigError(`${name}: unsupported scheme "${u.protocol}" (use sqlite: or mariadb://)`);
+    }
+    if (!u.hostname) throw new ConfigError(`${name}: missing host`);
+    if (u.port !== '' && !/^\d+$/.test(u.port))
+      throw new ConfigError(`${name}: port must be a number, got "${u.port}"`);
+    if (u.pathname.replace(/^\//, '') === '') throw new ConfigError(`${name}: missing database name`);
+    for (const [k, v] of u.searchParams) {
+      if (k !== 'connectionLimit')
+        throw new ConfigError(`${name}: unknown parameter "${k}" (the only one is connectionLimit)`);
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1000) {
+        throw new ConfigError(`${name}: connectionLimit must be a whole number from 1 to 1000, got "${v}"`);
+      }
     }
   }
   return raw;
@@ -156,11 +161,14 @@ export function databaseLocation(url: string): { kind: 'sqlite' | 'mariadb'; loc
     const file = url.slice('sqlite:'.length);
     return { kind: 'sqlite', location: file === ':memory:' ? file : path.resolve(file) };
   }
-  const u = new URL(url);
+  const hosts = hostUrls(url).map((one) => new URL(one));
+  const u = hosts[0];
   const user = u.username ? `${decodeURIComponent(u.username)}@` : '';
   return {
     kind: 'mariadb',
-    location: `${user}${u.hostname}:${u.port || 3306}/${decodeURIComponent(u.pathname.replace(/^\//, ''))}`,
+    location: `${user}${hosts.map((h) => `${h.hostname}:${h.port || 3306}`).join(',')}/${decodeURIComponent(
+      u.pathname.replace(/^\//, ''),
+    )}`,
   };
 }
 
