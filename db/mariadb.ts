@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import * as mariadb from 'mariadb';
 import { hostUrls } from './hosts';
 import { DatabaseOpenError, oneLine } from './open-error';
@@ -5,6 +6,17 @@ import type { Statement } from './migrations';
 import { SqlStore } from './sql-store';
 
 type Param = string | number | null;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** a deadlock, or a write that lost a Galera certification conflict */
+export const ER_LOCK_DEADLOCK = 1213;
+/** how often a single statement that lost one is run again (see run()) */
+export const DEADLOCK_RETRIES = 5;
+/** the migration lock's row on Galera (meta), how long it holds without being extended, and how long to wait for it */
+export const LOCK_ROW = 'migration_lock';
+const LOCK_ROW_TTL_MS = 120_000;
+const MIGRATION_LOCK_WAIT_MS = 60_000;
 
 /** no gatehouse query takes long: past this the database is taken as hung */
 const QUERY_TIMEOUT_MS = 3000;
@@ -122,6 +134,8 @@ export class MariaDbStore extends SqlStore {
   protected readonly insertIgnore = 'INSERT IGNORE';
   private readonly pool: Pool;
   private readonly end: () => Promise<void>;
+  /** statements run again after losing a deadlock / certification conflict (1213) */
+  deadlockRetries = 0;
   /** how many hosts the URL names (1: one pool, as always; more: a pool cluster in failover order) */
   readonly hosts: number;
 
@@ -173,12 +187,31 @@ export class MariaDbStore extends SqlStore {
     return Array.from(rows);
   }
 
+  /**
+   * A statement that loses a deadlock or, on Galera, a certification conflict (ER_LOCK_DEADLOCK,
+   * 1213: the cluster's other members committed a write to the same row first) was rolled back
+   * whole: nothing of it committed, so running it again is the same as running it once. Every
+   * write of the store is one statement whose WHERE decides against the rows as they are (leases,
+   * version-guarded saves, INSERT IGNORE, compare-and-set), so it is retried up to DEADLOCK_RETRIES
+   * times; a retried lease still goes to one node only. Transactions (atomically, rewriteSecrets)
+   * are not retried: their statements run on `q` and the 1213 reaches the caller.
+   */
   protected async run(sql: string, params: Param[] = []): Promise<number> {
-    const res = (await this.query(sql, params)) as { affectedRows?: number };
-    return Number(res.affectedRows ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = (await this.query(sql, params)) as { affectedRows?: number };
+        return Number(res.affectedRows ?? 0);
+      } catch (err) {
+        if ((err as { errno?: number }).errno !== ER_LOCK_DEADLOCK || attempt >= DEADLOCK_RETRIES) throw err;
+        this.deadlockRetries++;
+        // apart, so that the statements that conflicted do not meet again
+        await sleep(5 + Math.random() * 20 * (attempt + 1));
+      }
+    }
   }
 
   protected async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    if (await this.onGalera()) return this.withLockRow(fn);
     const conn = await this.pool.getConnection();
     try {
       const [r] = (await conn.query("SELECT GET_LOCK('gatehouse_migrate', 60) AS got")) as { got: number }[];
@@ -190,6 +223,57 @@ export class MariaDbStore extends SqlStore {
       }
     } finally {
       await conn.release();
+    }
+  }
+
+  /** whether the server is a Galera member (wsrep_on): GET_LOCK is then local to the member */
+  async onGalera(): Promise<boolean> {
+    const rows = await this.all("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'");
+    return rows.length > 0 && String(rows[0].Value).toUpperCase() === 'ON';
+  }
+
+  /**
+   * The migration lock as a row (meta migration_lock = "<holder> <until ms>"), for Galera, which
+   * does not replicate GET_LOCK: the one INSERT IGNORE that commits takes it (on two members at
+   * once, certification lets one of them commit; the other inserts nothing). The holder extends
+   * it while it migrates; a row past its time (its holder died) is taken over by compare-and-set;
+   * it is deleted when the migration ends.
+   */
+  private async withLockRow<T>(fn: () => Promise<T>): Promise<T> {
+    const holder = crypto.randomBytes(8).toString('hex');
+    const value = () => `${holder} ${Date.now() + LOCK_ROW_TTL_MS}`;
+    let mine = value();
+    const deadline = Date.now() + MIGRATION_LOCK_WAIT_MS;
+    for (;;) {
+      if ((await this.run('INSERT IGNORE INTO meta (k, v) VALUES (?, ?)', [LOCK_ROW, mine])) > 0) break;
+      const [held] = await this.all('SELECT v FROM meta WHERE k = ?', [LOCK_ROW]);
+      if (
+        held &&
+        Number(String(held.v).split(' ')[1] ?? 0) < Date.now() &&
+        (await this.run('UPDATE meta SET v = ? WHERE k = ? AND v = ?', [mine, LOCK_ROW, String(held.v)])) > 0
+      )
+        break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `could not take the migration lock (meta ${LOCK_ROW}) within ${MIGRATION_LOCK_WAIT_MS / 1000} s`,
+        );
+      await sleep(200);
+      mine = value();
+    }
+    const extend = setInterval(() => {
+      const next = value();
+      this.run('UPDATE meta SET v = ? WHERE k = ? AND v = ?', [next, LOCK_ROW, mine]).then(
+        (n) => {
+          if (n > 0) mine = next;
+        },
+        () => undefined,
+      );
+    }, LOCK_ROW_TTL_MS / 4);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(extend);
+      await this.run('DELETE FROM meta WHERE k = ? AND v = ?', [LOCK_ROW, mine]);
     }
   }
 
