@@ -12,6 +12,7 @@ import type { Access, Call } from '../system/registry';
 import type { Interface, Services } from './contract';
 import { subjectsOf } from './claims';
 import { CODE_NAME_PATTERN } from './services/apps';
+import { CONSOLE_SUB } from './services/console-auth';
 
 /** the properties of `P`, those not named in `K` optional */
 export type WithOptional<P extends TProperties, K extends keyof P> = {
@@ -118,9 +119,6 @@ export function rpc<P extends TSchema, R extends TSchema>(d: TypedInterface<P, R
     },
   };
 }
-
-/** the sub of a console session starts with this: its writes are audited `via: console` */
-export const CONSOLE_SUB = 'console:';
 
 /** appends an admin write to the audit log: who (the caller's sub), through what, on what */
 export async function recordAudit(call: Call<Services>, interfaceName: string, target: Record<string, unknown>) {

@@ -3,7 +3,9 @@ import { promisify } from 'node:util';
 import { mintCaller, type Caller, type CallerAuth, type CallerClaims, type MintedCaller } from '../../system/callers';
 import { RpcError } from '../../system/errors';
 import type { Store } from '../../db/store';
-import { CONSOLE_SUB } from '../schema';
+
+/** the sub of a console session starts with this: its writes are audited `via: console` */
+export const CONSOLE_SUB = 'console:';
 
 const scrypt = promisify(crypto.scrypt) as (
   password: string,
