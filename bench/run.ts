@@ -54,6 +54,7 @@
  * scenario could not run at all. Child processes and the MariaDB database are cleaned up on every
  * way out, Ctrl-C included.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,7 +107,7 @@ import {
   type Target,
 } from './targets';
 
-const GROUPS = ['sessions', 'tokens', 'stampede', 'fleet', 'proxy', 'callbacks', 'authorizers'] as const;
+const GROUPS = ['sessions', 'tokens', 'stampede', 'fleet', 'proxy', 'callbacks', 'authorizers', 'startup'] as const;
 type Group = (typeof GROUPS)[number];
 
 const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmup S] [--cpu-prof] [--fresh] [--no-mariadb]
@@ -133,6 +134,7 @@ const USAGE = `usage: npm run bench -- [--duration S] [--connections N] [--warmu
                                 reverse proxy (the anchor) and direct to the fake platform
                       callbacks signed, encrypted component_verify_ticket pushes under load
                       authorizers  third-party-platform authorizers kept fresh by the refresher
+                      startup   node dist/index.js serve to /readyz 200 with 1,000 apps (bench/startup.ts)
                     (bare Koa runs whenever sessions, tokens or callbacks do: it is their baseline)
   --stampede N            concurrent requests of the stampede (default 1000)
   --stampede-latency MS   the fake's token latency for it (default 200)
@@ -876,13 +878,32 @@ async function main(): Promise<number> {
   if (g.has('proxy')) await bench.proxy();
   if (g.has('fleet')) await bench.fleet();
   if (g.has('authorizers')) await bench.authorizers();
+  // start-up: its own script (7 starts of the built server beside a bare node:http server)
+  let startup: string | undefined;
+  if (g.has('startup')) {
+    try {
+      startup = execFileSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'startup.ts')], {
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+    } catch (err) {
+      startup = `NOT RUN: ${(err as Error).message.split('\n')[0]}`;
+    }
+  }
 
   await teardown();
   bench.report();
+  if (startup !== undefined) {
+    say('');
+    say('Start-up (bench/startup.ts, target <= 500 ms):');
+    say(startup.trimEnd());
+  }
   const notRun =
     [...bench.rows, ...bench.proxyRows, ...bench.callbackRows].some(
       (r) => !r.result && !r.failed?.startsWith('skipped'),
-    ) || bench.checks.some((c) => c.what === 'NOT RUN');
+    ) ||
+    bench.checks.some((c) => c.what === 'NOT RUN') ||
+    Boolean(startup?.startsWith('NOT RUN'));
   return notRun ? 1 : 0;
 }
 
