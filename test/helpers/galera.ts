@@ -215,6 +215,11 @@ export class GaleraCluster {
       `base_host=127.0.0.1`,
       `base_port=${n.gmcastPort}`,
       'gcache.size=64M',
+      // a member that died is evicted after 2 s (Galera's default is 5 s, during which the others'
+      // commits wait for it): what docs/OPERATIONS.md recommends for gatehouse's 3 s query deadline
+      'evs.suspect_timeout=PT2S',
+      'evs.inactive_timeout=PT3S',
+      'evs.keepalive_period=PT0.5S',
       // a bootstrapped node must not wait for the others' primary component after a restart
       'pc.recovery=FALSE',
     ].join(';');
