@@ -492,6 +492,28 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect(hook.raw).to.deep.equal(['{"issOrderNo":"TDH-after","status":20}']);
       expect(await node.db.query('SELECT info_type FROM pushes')).to.deep.equal([{ info_type: 'order_status_20' }]);
     });
+
+    it('an unsigned callback with a status longer than the log column cannot fail the pushes logged beside it', async () => {
+      // the push log's group commit writes concurrent pushes in one INSERT: a row MariaDB would refuse
+      // (info_type is VARCHAR(64)) must not take the others down with it
+      const post = (body: string) =>
+        fetch(`${node.url}/shansong/ss/callback`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+      const long = 'x'.repeat(300);
+      const answers = await Promise.all([
+        post(JSON.stringify({ issOrderNo: 'TDH-long', status: long })),
+        ...Array.from({ length: 10 }, (_, i) => post(JSON.stringify({ issOrderNo: `TDH-${i}`, status: 20 }))),
+      ]);
+      expect(answers.map((r) => r.status)).to.deep.equal(Array(11).fill(200));
+      const rows = await node.db.query('SELECT info_type FROM pushes ORDER BY id');
+      expect(rows).to.have.length(11);
+      const types = rows.map((r: { info_type: string }) => r.info_type);
+      expect(types.filter((t: string) => t === 'order_status_20')).to.have.length(10);
+      expect(types.find((t: string) => t.startsWith('order_status_x'))).to.equal(`order_status_${long}`.slice(0, 64));
+    });
   });
 
   describe('proxy /proxy/shansong/{codeName}/{merchantCode}/{path…}', () => {
