@@ -521,6 +521,14 @@ describe('varys-compatible routes: the network allowlist', () => {
     expect((await get(node, '/query-wechat-app-token/shop', { 'x-forwarded-for': '10.1.2.3' })).status).to.equal(200);
     expect((await get(node, '/query-wechat-app-token/shop', { 'x-forwarded-for': '192.0.2.1' })).status).to.equal(403);
     expect((await get(node, '/query-wechat-app-token/shop')).status).to.equal(403);
+    // a gateway that appends (nginx's $proxy_add_x_forwarded_for) keeps the client's own entry on the left:
+    // only the entry the gateway added, the last, is judged
+    const forged = { 'x-forwarded-for': '10.1.2.3, 192.0.2.1' };
+    expect((await get(node, '/query-wechat-app-token/shop', forged)).status).to.equal(403);
+    expect((await get(node, '/proxy-wechat-app/shop/cgi-bin/menu/get', forged)).status).to.equal(403);
+    expect(
+      (await get(node, '/query-wechat-app-token/shop', { 'x-forwarded-for': '192.0.2.1, 10.1.2.3' })).status,
+    ).to.equal(200);
   });
 
   it('GATEHOUSE_VARYS_ALLOW and GATEHOUSE_VARYS_BASE_PATH are checked at start-up', () => {

@@ -43,12 +43,14 @@ export class NetworkAllowList {
 
 /**
  * The client's address as the node's proxy-trust setting reads it (GATEHOUSE_TRUST_PROXY): with
- * trust, the address Koa takes from `X-Forwarded-For` (the gateway in front must set it, README);
- * without, the socket's own address, and none at all when the request carries a forwarding header
- * (a reverse proxy on an allowed address would otherwise pass everyone it forwards).
+ * trust, the last `X-Forwarded-For` entry — the one the gateway in front added; a gateway that
+ * appends (nginx's `$proxy_add_x_forwarded_for`) keeps whatever the client sent on the left, so
+ * Koa's `ctx.ip` (the first entry) would let `X-Forwarded-For: 127.0.0.1` in; without trust, the
+ * socket's own address, and none at all when the request carries a forwarding header (a reverse
+ * proxy on an allowed address would otherwise pass everyone it forwards).
  */
 export function clientAddress(ctx: Koa.Context, trustProxy: boolean): string | undefined {
-  if (trustProxy) return ctx.ip || undefined;
+  if (trustProxy) return ctx.ips.at(-1) || ctx.req.socket.remoteAddress;
   if (FORWARDING_HEADERS.some((h) => ctx.req.headers[h] !== undefined)) return undefined;
   return ctx.req.socket.remoteAddress;
 }
