@@ -178,8 +178,8 @@ export class SessionService {
   async login(p: LoginPara) {
     if (p.code === undefined && p.anonymous_code === undefined) throw paraError('/code', 'is required');
     const { app, login } = await this.resolveApp(p.appid, p.platform);
-    if (p.code === undefined && login.platform !== 'toutiao')
-      throw paraError('/code', "is required (anonymous_code is ByteDance's)");
+    if (p.code === undefined && !login.anonymousCode)
+      throw paraError('/code', `is required (${login.platform} has no anonymous_code)`);
     // before the code is spent: WXBizDataCrypt needs the iv
     if (p.encrypt_data !== undefined && p.iv === undefined && !login.decrypt) throw paraError('/iv', 'is required');
     const s = await login.code2session(app, p.code, p.anonymous_code);

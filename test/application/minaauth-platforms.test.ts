@@ -352,6 +352,13 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
     expect(wx.returnCode).to.equal(1003);
     expect(wx.returnData.errors[0].path).to.equal('/code');
     expect(fake.count('jscode2session')).to.equal(0);
+    // only a login that declares anonymousCode takes one: QQ and Alipay refuse it before any call
+    for (const appid of [QQ.appId, ALI.appId]) {
+      const r = await rpc('qcloud.cam.id_skey', { anonymous_code: 'anon1', appid });
+      expect(r.returnCode).to.equal(1003);
+      expect(r.returnData.errors[0].path).to.equal('/code');
+    }
+    expect(qq.count('jscode2session') + fake.count('alipay_alipay.system.oauth.token')).to.equal(0);
     const none = await rpc('qcloud.cam.id_skey', { appid: TT.appId });
     expect(none.returnCode).to.equal(1003);
   });
