@@ -425,6 +425,10 @@ forEachDialect('Feishu store apps and the events route', (dialect) => {
     expect(
       (await post({ challenge: 'c', token: VT, type: 'url_verification' }, { key: 'other', sign: false })).status,
     ).to.equal(400);
+    // unsigned, a large body is refused before it is parsed or decrypted (not even the depth scan: 403, not 400)
+    const deep = '{"a":' + '['.repeat(1500) + ']'.repeat(1500) + '}';
+    expect((await post(deep, { key: null, sign: false })).status).to.equal(403);
+    expect((await post('x'.repeat(4000), { key: null, sign: false })).status).to.equal(403);
     expect(await pushes()).to.have.length(0);
   });
 

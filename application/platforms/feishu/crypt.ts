@@ -37,11 +37,3 @@ export function verifyEventSignature(
   if (!headers.timestamp || want.length !== got.length || !crypto.timingSafeEqual(want, got))
     throw new PushRejected(403, 'bad X-Lark-Signature');
 }
-
-/** equal strings, in constant time (the verification token) */
-export function sameSecret(a: unknown, b: string): boolean {
-  if (typeof a !== 'string') return false;
-  const x = crypto.createHash('sha256').update(a).digest();
-  const y = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(x, y);
-}

@@ -4,10 +4,14 @@ import { PushRejected } from '../../services/crypto/msgcrypt';
 import { jsonTextTooDeep, maskPush, pushEventAt, storePushedTicket } from '../../services/pushes';
 import { forwardPush } from '../../services/rules';
 import { specKey } from '../../services/tokens/spec';
-import { decryptEvent, sameSecret, verifyEventSignature } from './crypt';
+import { safeEqual } from '../../services/crypto/datacrypt';
+import { decryptEvent, verifyEventSignature } from './crypt';
 import { PLATFORM, TENANT_KIND, TICKET_KIND, type FeishuTokens } from './tokens';
 
 type Obj = Record<string, unknown>;
+
+/** the most an unsigned body (Feishu's url_verification, ~200 bytes) may hold when the app has an Encrypt Key */
+const UNSIGNED_LIMIT = 2048;
 
 const obj = (v: unknown): Obj | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
@@ -62,6 +66,8 @@ export class FeishuEvents {
     const signed = headers.signature !== '';
     // the signature is over the body as sent: checked before anything is parsed
     if (encryptKey && signed) verifyEventSignature(headers, encryptKey, body);
+    // unsigned, only the small url_verification is taken: nothing larger is parsed or decrypted
+    if (encryptKey && !signed && body.length > UNSIGNED_LIMIT) throw new PushRejected(403, 'no X-Lark-Signature');
     let msg = parseObject(body);
     if (encryptKey) {
       const encrypt = str(msg.encrypt);
@@ -71,7 +77,8 @@ export class FeishuEvents {
       throw new PushRejected(400, 'encrypted, and no encryptKey configured');
     }
     const token = msg.token ?? obj(msg.header)?.token;
-    if (verificationToken && !sameSecret(token, verificationToken)) throw new PushRejected(403, 'bad token');
+    if (verificationToken && (typeof token !== 'string' || !safeEqual(token, verificationToken)))
+      throw new PushRejected(403, 'bad token');
     if (encryptKey && !signed && msg.type !== 'url_verification') throw new PushRejected(403, 'no X-Lark-Signature');
     return { msg, signed };
   }
