@@ -208,6 +208,20 @@ describe('varys-compatible routes', () => {
       expect(f.fake.count('token')).to.equal(1);
     });
 
+    it('a ticket the platform could not give for a moment (HTTP 503) is asked for again on the next call, not hidden for minutes', async () => {
+      const appId = 'wx00000000000000b2';
+      const secret = 'b2'.repeat(16);
+      f.fake.app(appId, secret);
+      await put('wechat_app', 'shop2', { appId, secret, tokenMode: 'classic' });
+      f.fake.mode('getticket', { http: 503 });
+      const first = await get('/query-wechat-app-token/shop2');
+      f.fake.mode('getticket', null);
+      expect(first.body.ticket).to.equal('');
+      expect(f.fake.isLive(first.body.token)).to.equal(true);
+      const again = await get('/query-wechat-app-token/shop2');
+      expect(f.fake.isLive(again.body.ticket)).to.equal(true);
+    });
+
     it('GET /query-wechat-app-js-config/{codeName}?url= → {appId, nonceStr, timestamp (a number), signature}', async () => {
       const url = 'https://shop.example.com/page?a=1';
       const r = await get(`/query-wechat-app-js-config/shop?url=${encodeURIComponent(url)}`);

@@ -127,6 +127,7 @@ function interfaceCall(
 
 /** how long a ticket that could not be had (a mini program has none) is answered as '' without asking again */
 const NO_TICKET_MS = 5 * 60_000;
+const TRANSIENT: ReadonlySet<number> = new Set([Codes.STORE_ERROR, Codes.UPSTREAM_UNREACHABLE, Codes.RATE_LIMITED]);
 
 /**
  * The compat routes on `router`. `dispatch` is the router's own dispatch: a route that stands for
@@ -147,7 +148,9 @@ function declare(router: Router, sv: Services, registry: Registry<Services>): vo
     try {
       return String((await call(name, { ...para, type: 'jsapi' })).ticket ?? '');
     } catch (err) {
-      if (err instanceof RpcError && err.code !== Codes.STORE_ERROR) {
+      // remembered only when the platform or gatehouse said no (a mini program has no ticket), not
+      // when it could not answer for a moment: that would hide a real ticket for minutes
+      if (err instanceof RpcError && !TRANSIENT.has(err.code) && !(err instanceof UpstreamError && err.transient)) {
         if (noTicket.size >= 10_000) noTicket.clear();
         noTicket.set(key, Date.now() + NO_TICKET_MS);
       }
