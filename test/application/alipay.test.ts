@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import { FakeAlipay } from '../fake/alipay';
 import { FakePlatform } from '../fake/platform';
 import { forEachDialect } from '../helpers/db';
+import { topLevelMembers } from '../../application/platforms/alipay/sign';
 import { startNode, type TestNode } from '../helpers/gatehouse';
 
 /**
@@ -213,5 +214,20 @@ forEachDialect('Alipay mini programs', (dialect) => {
       }
       expect(alipay.received).to.have.length(0);
     });
+  });
+});
+
+describe('alipay topLevelMembers', () => {
+  it("gives each top-level member's raw text; a member named twice is no answer (readers differ on which)", () => {
+    const m = topLevelMembers('{ "a_response" : {"x":"}\\"","y":[1,{"z":2}]} , "sign":"s=" }');
+    expect([...m!.entries()]).to.deep.equal([
+      ['a_response', '{"x":"}\\"","y":[1,{"z":2}]}'],
+      ['sign', '"s="'],
+    ]);
+    expect(topLevelMembers('{"a_response":{"code":"40004"},"a_response":{"code":"10000"},"sign":"s"}')).to.equal(
+      undefined,
+    );
+    expect(topLevelMembers('{"sign":"s","a_response":{},"sign":"t"}')).to.equal(undefined);
+    expect(topLevelMembers('[1]')).to.equal(undefined);
   });
 });

@@ -74,7 +74,7 @@ export function rsaKey(text: string, kind: 'private' | 'public'): KeyObject {
 
 /**
  * The raw text of each member of a JSON object's top level, as it is in `text` (what an Alipay sign
- * covers). Undefined when `text` is not one JSON object.
+ * covers). Undefined when `text` is not one JSON object, or names a member twice.
  */
 export function topLevelMembers(text: string): Map<string, string> | undefined {
   try {
@@ -119,6 +119,8 @@ export function topLevelMembers(text: string): Map<string, string> | undefined {
       } else if (c === ',' && depth === 0) break;
       i++;
     }
+    // a repeated member: which one a reader takes differs (JSON.parse the last, alipay-sdk the first)
+    if (out.has(key)) return undefined;
     out.set(key, text.slice(start, i).trimEnd());
     if (text[i] === ',') i++;
   }
