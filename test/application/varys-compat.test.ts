@@ -486,6 +486,26 @@ describe('varys-compatible routes', () => {
       expect(pxOk.status).to.equal(200);
     });
 
+    it('a narrow caller token reaches no subject its claim does not cover through a rewritten proxy or the merchant API', async () => {
+      const hits = f.fake.count('getticket');
+      const tpOnly = { authorization: `Bearer ${node.token('*', ['tp'])}` };
+      // the authorizer below the covered platform, through the re-dispatched /proxy/wechat-tpauth route
+      const px = await get(`/proxy-wechat-tp-auth/tp/${AUTHORIZER}/cgi-bin/ticket/getticket?type=jsapi`, tpOnly);
+      expect(px.status).to.equal(403);
+      expect(shape(px.body)).to.deep.equal({ error: 'string' });
+      const encoded = await get(`/proxy-wechat-tp-auth/t%70/${AUTHORIZER}/cgi-bin/ticket/getticket?type=jsapi`, tpOnly);
+      expect(encoded.status).to.equal(403);
+      expect(f.fake.count('getticket')).to.equal(hits);
+      // Shansong's merchant registration, signed with the app's own secret
+      const ss = await post('/proxy-shansong-app-merchant/ss/register', 'data=1', {
+        authorization: `Bearer ${node.token('*', ['tt'])}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      });
+      expect(ss.status).to.equal(403);
+      expect(JSON.parse(ss.text)).to.deep.equal({ error: 'caller token apps claim does not cover the app' });
+      // without a token and from outside the allowlist nothing is reached either: see the allowlist tests
+    });
+
     it('from loopback with a forwarding header and GATEHOUSE_TRUST_PROXY off: refused (a local proxy forwards everyone)', async () => {
       const r = await get('/query-wechat-app-token/shop', { 'x-forwarded-for': '127.0.0.1' });
       expect(r.status).to.equal(403);
