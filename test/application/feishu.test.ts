@@ -560,6 +560,10 @@ forEachDialect('Feishu store apps and the events route', (dialect) => {
     expect(await node.gh.services.store.getTicket('feishu_app', STORE)).to.equal(null);
     expect(await pushes()).to.have.length(0);
     expect(fake.count('feishu_app_access_token')).to.equal(0);
+    // refusals name none of the app's event credentials nor the ticket they carried
+    const log = fs.readFileSync(node.logFile, 'utf8');
+    expect(log).to.include('/feishu/st/events');
+    for (const v of [EK, VT, ticket, STORE_SECRET]) expect(log).to.not.include(v);
   });
 
   it('fuzz: 300 hostile requests (junk, half-valid envelopes, forged headers) get 400 / 403 / 404 / 413, nothing written', async () => {
