@@ -41,7 +41,7 @@ export function isLoopback(address: string | undefined): boolean {
 }
 
 /** headers by which a reverse proxy says whom it forwards */
-const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
+export const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
 
 /**
  * Who may read /metrics (it names codeNames, appIds and authorizers). With a token: whoever sends

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type Koa from 'koa';
 import type { Caller, CallerAuth } from '../../../system/callers';
+import { FORWARDING_HEADERS } from '../../../system/server';
 
 /** a refusal of the varys-compatible routes: varys's `{"error": …}` with an HTTP status */
 export class VarysRefusal extends Error {
@@ -11,9 +12,6 @@ export class VarysRefusal extends Error {
     super(message);
   }
 }
-
-/** headers by which a reverse proxy says whom it forwards (system/server.ts reads the same for /metrics) */
-const FORWARDING_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'];
 
 /** an address as BlockList takes it: IPv4-mapped IPv6 (`::ffff:127.0.0.1`) as the IPv4 address it is */
 function plain(address: string): { address: string; type: 'ipv4' | 'ipv6' } | null {
