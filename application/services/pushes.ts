@@ -203,22 +203,14 @@ export class PushLog {
   /**
    * records a push; answers its time (epoch ms), which its deliveries are stored under. Resolves once
    * the row is committed; rows recorded while another write is in flight are committed with the next
-   * one, in one statement (group commit: system/group-commit.ts). The columns' bounds are kept here
-   * (an unsigned callback names its own info type): a row the store refused would fail the pushes
-   * written with it.
+   * one, in one statement (group commit: system/group-commit.ts). The info type's column bound is kept
+   * here (an unsigned callback names its own): a row the store refused would fail the pushes written
+   * with it. The other columns come from app configs and signed pushes, within their bounds.
    */
   async record(p: Omit<PushRow, 'at' | 'body'> & { fields: Record<string, unknown> }): Promise<number> {
     const { fields, ...row } = p;
     const at = Date.now();
-    await this.commits.add({
-      ...row,
-      platform: row.platform.slice(0, 32),
-      codeName: row.codeName.slice(0, 64),
-      infoType: row.infoType.slice(0, 64),
-      appId: row.appId === null ? null : row.appId.slice(0, 128),
-      at,
-      body: JSON.stringify(maskPush(fields)),
-    });
+    await this.commits.add({ ...row, infoType: row.infoType.slice(0, 64), at, body: JSON.stringify(maskPush(fields)) });
     return at;
   }
 
