@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import crypto from 'node:crypto';
+import http from 'node:http';
 // an independent implementation of WeCom's message crypto, to build what WeCom would push
 import { encrypt as wecomEncrypt, getSignature } from '@wecom/crypto';
 import { configFromEnv } from '../../system/config';
@@ -484,6 +485,25 @@ describe('varys-compatible routes', () => {
         authorization: `Bearer ${node.token('proxy.wechat_app', ['shop'])}`,
       });
       expect(pxOk.status).to.equal(200);
+    });
+
+    it('an absolute-form request target (GET http://host/…) reads the same path parameters as the router', async () => {
+      const u = new URL(node.url);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = http.request({
+          host: u.hostname,
+          port: u.port,
+          path: `http://gatehouse${BASE}/query-wechat-app-token/shop`,
+        });
+        req.on('response', (res) => {
+          let t = '';
+          res.on('data', (c: Buffer) => (t += c.toString()));
+          res.on('end', () => resolve(t));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(JSON.parse(body).appId).to.equal(WX);
     });
 
     it('a narrow caller token reaches no subject its claim does not cover through a rewritten proxy or the merchant API', async () => {

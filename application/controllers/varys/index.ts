@@ -73,10 +73,12 @@ function decode(segment: string): string {
   }
 }
 
-/** the raw (still encoded) path of the request after `prefix`, without its leading slash */
+/**
+ * the raw (still encoded) path of the request after `prefix`, without its leading slash: `ctx.path`,
+ * the path the router matched (`originalUrl` keeps an absolute-form target's scheme and host)
+ */
 function restAfter(ctx: Koa.Context, prefix: string): string {
-  const path = ctx.originalUrl.split('?')[0];
-  return path.slice(prefix.length).replace(/^\//, '');
+  return ctx.path.slice(prefix.length).replace(/^\//, '');
 }
 
 /**
