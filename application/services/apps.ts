@@ -279,6 +279,11 @@ export class AppService {
     });
   }
 
+  /** whether the platform has an enabled app, cached */
+  hasEnabled(platform: string): Promise<boolean> {
+    return this.cached(`e:${platform}`, async () => (await this.store.listApps(platform)).some((r) => r.enabled));
+  }
+
   async list(platform?: string): Promise<AppRow[]> {
     return this.store.listApps(platform);
   }

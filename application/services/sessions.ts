@@ -163,8 +163,7 @@ export class SessionService {
     // WeChat's default first (the Wafer SDK names no app); else the one platform's single mini program
     if (found.length > 0 && (found[0].login.platform === 'wechat' || found.length === 1)) {
       const wechatless = platform === undefined && found[0].login.platform !== 'wechat' && this.logins.has('wechat');
-      if (!wechatless || !(await this.apps.list(this.logins.get('wechat')!.kind)).some((r) => r.enabled))
-        return found[0];
+      if (!wechatless || !(await this.apps.hasEnabled(this.logins.get('wechat')!.kind))) return found[0];
     }
     throw paraError('/appid', 'is required: no single or default mini program is configured');
   }

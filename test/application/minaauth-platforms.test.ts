@@ -413,7 +413,18 @@ forEachDialect('qcloud.cam.* on every mini-program platform', (dialect) => {
       await node.rpc('admin.app.delete', { platform: k, codeName: c }, admin);
     const only = await rpc('qcloud.cam.id_skey', { code: qq.code().code });
     expect(only.returnData).to.include({ platform: 'qq', appid: QQ.appId });
-    expect(qq.count('jscode2session')).to.equal(3);
+    // the next such login reads no app rows: the answer is cached (an app write flushes it)
+    const store = node.gh.services.store;
+    const listApps = store.listApps.bind(store);
+    let reads = 0;
+    store.listApps = (platform?: string) => {
+      reads++;
+      return listApps(platform);
+    };
+    const again = await rpc('qcloud.cam.id_skey', { code: qq.code().code });
+    expect(again.returnData).to.include({ platform: 'qq', appid: QQ.appId });
+    expect(reads).to.equal(0);
+    expect(qq.count('jscode2session')).to.equal(4);
     expect(fake.count('jscode2session')).to.equal(1);
   });
 
