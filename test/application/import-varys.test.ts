@@ -32,6 +32,31 @@ describe('gatehouse import varys', function () {
   let node: TestNode | undefined;
   let refresh1: string;
   const env = () => ({ GATEHOUSE_DATABASE_URL: gh.url, GATEHOUSE_MASTER_KEY: MASTER });
+  /** every secret, token, ticket and code the source holds: none may reach the report or stderr */
+  const secrets = () => [
+    refresh1,
+    AES,
+    'shop-secret-0001',
+    'old-secret-00001',
+    'x-secret-000001',
+    'component-secret-varys',
+    'ticket@@@varys',
+    'varys-push-token',
+    'varys-access-token-not-imported',
+    'varys-authorizer-access',
+    'refreshtoken@@@gone',
+    'corp-secret-0001',
+    'suite-secret-0001',
+    'suite-ticket-varys',
+    'suite-push-token',
+    'permanent-code-varys-1',
+    'tt-secret-000001',
+    'fengniao-secret-1',
+    'fn-refresh-token-555',
+    'fn-refresh-token-556',
+    'shansong-secret-1',
+    'ss-refresh-token-m001',
+  ];
   const run = (...more: string[]) =>
     cli(['import', 'varys', '--from', src.url, '--agent-id', 'corp=1000002', ...more], env());
 
@@ -171,8 +196,7 @@ describe('gatehouse import varys', function () {
       /varys: dry run, nothing written \(--apply writes it\): 14 create, 0 update, 0 unchanged, 0 conflict, 3 skip/,
     );
     // never a secret
-    for (const secret of [refresh1, 'component-secret-varys', 'permanent-code-varys-1', 'fn-refresh-token-555', AES])
-      expect(r.stdout + r.stderr).to.not.include(secret);
+    for (const secret of secrets()) expect(r.stdout + r.stderr, secret).to.not.include(secret);
     expect(await gh.query('SELECT * FROM apps')).to.deep.equal([]);
     expect(await gh.query('SELECT * FROM authorizers')).to.deep.equal([]);
   });
@@ -188,6 +212,7 @@ describe('gatehouse import varys', function () {
     const r = run('--apply');
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/varys: applied in 7 transaction\(s\): 14 create/);
+    for (const secret of secrets()) expect(r.stdout + r.stderr, secret).to.not.include(secret);
     const apps = await gh.query(
       'SELECT platform, code_name, app_id, enabled, config FROM apps ORDER BY platform, code_name',
     );
