@@ -100,13 +100,15 @@ describe('gatehouse import wafer-fork', function () {
     expect(norm).to.include(`skip wechat_app session ${md5('uuid-3')} (expired)`);
     expect(norm).to.include(`skip wechat_app session ${md5('uuid-4')} (app wxgone00000000001 is not imported)`);
     expect(norm).to.not.include(md5('uuid-old'));
-    expect(dry.stdout + dry.stderr).to.not.include(live.skey);
+    const secrets = [live.skey, live.sessionKey, 'fork-app-secret-1', 'fork-app-secret-2', 'fork-agent-secret-1'];
+    for (const secret of secrets) expect(dry.stdout + dry.stderr, secret).to.not.include(secret);
     expect(dry.stdout).to.include('dry run, nothing written');
     expect(await gh.query('SELECT * FROM sessions')).to.deep.equal([]);
 
     const r = run('--apply');
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/applied in 2 transaction\(s\): 4 create, 0 update, 0 unchanged, 0 conflict, 3 skip/);
+    for (const secret of secrets) expect(r.stdout + r.stderr, secret).to.not.include(secret);
     const [s] = await gh.query(
       'SELECT id, appid, openid, unionid, skey_hash, session_key, created_at, last_visit FROM sessions',
     );
