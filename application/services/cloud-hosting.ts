@@ -1,7 +1,6 @@
 import type Koa from 'koa';
 import { readBody } from '../../system/body';
-import { PushRejected } from './crypto/msgcrypt';
-import { PUSH_LIMIT, jsonTextTooDeep } from './pushes';
+import { PUSH_LIMIT, parsePushJson } from './pushes';
 
 /** a JSON value with every number and boolean as the text an XML push would carry */
 function asPushFields(v: unknown): unknown {
@@ -27,15 +26,5 @@ export async function cloudHostingPush(
 ): Promise<Record<string, unknown> | undefined> {
   // (Cloud Hosting may also pass an encrypted XML push on: that is read and verified as everywhere)
   if (!enabled || !ctx.get('x-wx-source') || !ctx.is('json')) return undefined;
-  const text = await readBody(ctx.req, PUSH_LIMIT);
-  // checked on the text first: JSON.parse is slow on absurd nesting
-  if (jsonTextTooDeep(text)) throw new PushRejected(400, 'body nested too deeply');
-  let v: unknown;
-  try {
-    v = JSON.parse(text) as unknown;
-  } catch {
-    throw new PushRejected(400, 'not JSON');
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new PushRejected(400, 'not a JSON object');
-  return asPushFields(v) as Record<string, unknown>;
+  return asPushFields(parsePushJson(await readBody(ctx.req, PUSH_LIMIT))) as Record<string, unknown>;
 }

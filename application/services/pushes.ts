@@ -296,6 +296,22 @@ export async function postPush(
 }
 
 /**
+ * A JSON callback body as an object: its nesting checked on the text first (jsonTextTooDeep), then
+ * parsed; anything else is a 400 (PushRejected).
+ */
+export function parsePushJson(text: string): Record<string, unknown> {
+  if (jsonTextTooDeep(text)) throw new PushRejected(400, 'too deep');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new PushRejected(400, 'not JSON');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new PushRejected(400, 'not a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/**
  * Whether JSON text nests deeper than `max`, by one linear scan of the text. Callbacks check this
  * before JSON.parse, which spends tens of milliseconds on a 64 KiB body of nothing but brackets.
  */

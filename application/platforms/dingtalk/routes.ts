@@ -7,25 +7,13 @@ import type { AppConfig } from '../../services/apps';
 import { MsgCrypt, PushRejected } from '../../services/crypto/msgcrypt';
 import { nonceStr } from '../../services/crypto/jssdk';
 import { restOfPath, tokenProxy } from '../../services/proxy';
-import { PUSH_LIMIT, jsonTextTooDeep, maskPush, pushRoute } from '../../services/pushes';
+import { PUSH_LIMIT, maskPush, parsePushJson, pushRoute } from '../../services/pushes';
 import { forwardPush } from '../../services/rules';
 import { DINGTALK_ERRCODES } from './client';
 import type { DingtalkParts } from './parts';
 import { PLATFORM } from './tokens';
 
 type Obj = Record<string, unknown>;
-
-function parseObject(text: string): Obj {
-  if (jsonTextTooDeep(text)) throw new PushRejected(400, 'too deep');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new PushRejected(400, 'not JSON');
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new PushRejected(400, 'not a JSON object');
-  return v as Obj;
-}
 
 const one = (ctx: Koa.Context, k: string): string => {
   const v = (ctx.query as Obj)[k];
@@ -73,13 +61,13 @@ export function dingtalkEvents(router: Router, sv: Services, rt: DingtalkParts):
       const app = await routeApp(ctx, sv, PLATFORM);
       if (!app) return;
       const crypts = cryptsOf(app);
-      const body = parseObject(await readBody(ctx.req, PUSH_LIMIT));
+      const body = parsePushJson(await readBody(ctx.req, PUSH_LIMIT));
       const encrypt = body.encrypt;
       if (typeof encrypt !== 'string' || !encrypt) throw new PushRejected(400, 'no encrypt field');
       const timestamp = one(ctx, 'timestamp');
       crypts[0].verify(one(ctx, 'signature') || one(ctx, 'msg_signature'), timestamp, one(ctx, 'nonce'), encrypt);
       const { crypt, plain } = decrypt(crypts, encrypt);
-      const event = parseObject(plain);
+      const event = parsePushJson(plain);
       const eventType = (typeof event.EventType === 'string' && event.EventType ? event.EventType : 'unknown').slice(
         0,
         64,

@@ -1,7 +1,7 @@
 import type { AppConfig } from '../../services/apps';
 import type { PlatformDeps } from '../../services/deps';
 import { PushRejected } from '../../services/crypto/msgcrypt';
-import { jsonTextTooDeep, maskPush, pushEventAt, storePushedTicket } from '../../services/pushes';
+import { maskPush, parsePushJson, pushEventAt, storePushedTicket } from '../../services/pushes';
 import { forwardPush } from '../../services/rules';
 import { specKey } from '../../services/tokens/spec';
 import { safeEqual } from '../../services/crypto/datacrypt';
@@ -16,20 +16,6 @@ const UNSIGNED_LIMIT = 2048;
 const obj = (v: unknown): Obj | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
-
-/** parses a JSON object, depth checked first (400) */
-function parseObject(text: string): Obj {
-  if (jsonTextTooDeep(text)) throw new PushRejected(400, 'too deep');
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new PushRejected(400, 'not JSON');
-  }
-  const o = obj(v);
-  if (!o) throw new PushRejected(400, 'not a JSON object');
-  return o;
-}
 
 /** the signature headers of a callback */
 export interface LarkHeaders {
@@ -68,11 +54,11 @@ export class FeishuEvents {
     if (encryptKey && signed) verifyEventSignature(headers, encryptKey, body);
     // unsigned, only the small url_verification is taken: nothing larger is parsed or decrypted
     if (encryptKey && !signed && body.length > UNSIGNED_LIMIT) throw new PushRejected(403, 'no X-Lark-Signature');
-    let msg = parseObject(body);
+    let msg = parsePushJson(body);
     if (encryptKey) {
       const encrypt = str(msg.encrypt);
       if (!encrypt) throw new PushRejected(400, 'no encrypt field');
-      msg = parseObject(decryptEvent(encryptKey, encrypt));
+      msg = parsePushJson(decryptEvent(encryptKey, encrypt));
     } else if (msg.encrypt !== undefined) {
       throw new PushRejected(400, 'encrypted, and no encryptKey configured');
     }
