@@ -94,7 +94,9 @@ export function mountAt(base: string): Koa.Middleware {
  */
 export function createServer<S>(opts: ServerOptions<S>): Koa {
   const { log } = opts;
-  const app = new Koa({ proxy: opts.trustProxy });
+  // behind a proxy, the client is the address that proxy appended to X-Forwarded-For (the last entry):
+  // entries before it are whatever the client sent (a forged one would dodge the per-IP limits)
+  const app = new Koa({ proxy: opts.trustProxy, maxIpsCount: 1 });
   app.silent = true;
 
   // 0. lifecycle: a draining node lets clients' keep-alive connections go, so that when it stops

@@ -47,6 +47,19 @@ describe('public rate limit', () => {
     const b = await Promise.all(['1.1.1.1', '2.2.2.2', '3.3.3.3'].map((ip) => auth({ 'x-forwarded-for': ip })));
     expect(b.map((x) => x.returnCode)).to.deep.equal([60012, 60012, 4029]);
   });
+
+  it('with GATEHOUSE_TRUST_PROXY, the client is the address the proxy appended: forged entries before it change nothing', async () => {
+    // a proxy appends the address it saw ($proxy_add_x_forwarded_for); whatever the client sent stays on the left
+    node = await startNode({
+      dialect: 'sqlite',
+      env: { GATEHOUSE_PUBLIC_RATE_LIMIT: '2', GATEHOUSE_TRUST_PROXY: 'true' },
+    });
+    await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+    const forged = await Promise.all(
+      ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((f) => auth({ 'x-forwarded-for': `${f}, 203.0.113.9` })),
+    );
+    expect(forged.map((x) => x.returnCode)).to.deep.equal([60012, 60012, 4029]);
+  });
 });
 
 describe('/metrics', () => {
