@@ -20,6 +20,7 @@ import {
   exchangeEventAt,
   forwardJson,
   jsonTextTooDeep,
+  parsePushJson,
   maskPush,
   pushEventAt,
   pushRoute,
@@ -353,6 +354,24 @@ describe('push helpers', () => {
       forwardJson(capture().log, '', { d: 4 }, 'test push');
       await new Promise((r) => setTimeout(r, 50));
       expect(got).to.have.length(0);
+    });
+  });
+
+  describe('parsePushJson', () => {
+    it('a JSON object comes back; anything else is a 400 naming why', () => {
+      expect(parsePushJson('{"a":[1,{"b":2}]}')).to.deep.equal({ a: [1, { b: 2 }] });
+      const refused = (text: string) => {
+        try {
+          parsePushJson(text);
+        } catch (err) {
+          return [(err as PushRejected).status, (err as Error).message];
+        }
+        return undefined;
+      };
+      expect(refused('[1]')).to.deep.equal([400, 'not a JSON object']);
+      expect(refused('null')).to.deep.equal([400, 'not a JSON object']);
+      expect(refused('{')).to.deep.equal([400, 'not JSON']);
+      expect(refused('['.repeat(100) + ']'.repeat(100))).to.deep.equal([400, 'too deep']);
     });
   });
 

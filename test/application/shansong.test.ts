@@ -510,7 +510,7 @@ forEachDialect('Shansong merchants (shansong_app)', (dialect) => {
       expect(answers.map((r) => r.status)).to.deep.equal(Array(11).fill(200));
       const rows = await node.db.query('SELECT info_type FROM pushes ORDER BY id');
       expect(rows).to.have.length(11);
-      const types = rows.map((r: { info_type: string }) => r.info_type);
+      const types = rows.map((r) => String(r.info_type));
       expect(types.filter((t: string) => t === 'order_status_20')).to.have.length(10);
       expect(types.find((t: string) => t.startsWith('order_status_x'))).to.equal(`order_status_${long}`.slice(0, 64));
     });
