@@ -212,13 +212,16 @@ describe('console in Chromium', function () {
     await page.getByRole('button', { name: 'Save app' }).click();
     await page.waitForSelector('[role="status"]:text("douyin created.")');
     await page.waitForSelector('td:text("douyin")');
+    // the form that stays open no longer holds the secret
+    expect(await page.getByLabel('secret *', { exact: true }).inputValue()).to.equal('');
     const [row] = await node.db.query("SELECT app_id FROM apps WHERE code_name = 'douyin'");
     expect(row.app_id).to.equal('tt00000000000077');
     expect(await axe(page)).to.deep.equal([]);
     await shot(page, 'apps');
     // the secret never comes back to the browser
     await page.getByRole('button', { name: 'Edit douyin' }).click();
-    await page.waitForSelector('form[aria-label="App config"]');
+    // the edit form: its codeName cannot be changed
+    await page.waitForSelector('form[aria-label="App config"] input[readonly]');
     expect(await page.getByLabel('secret *', { exact: true }).inputValue()).to.equal('');
     expect(await page.content()).to.not.include('toutiao-secret-77');
   });

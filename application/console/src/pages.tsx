@@ -152,6 +152,8 @@ function AppForm(props: {
     }
     // checked by the server against the kind's schema (1003 names the field)
     const r = await rpc('admin.app.put', { platform: platform as Platform, codeName, config: config as never });
+    // a secret does not linger in the page once it is stored
+    setValues(Object.fromEntries(Object.entries(values).filter(([k]) => !kind?.secrets.includes(k))));
     props.onSaved();
     return `${codeName} ${r.created ? 'created' : 'saved'}.`;
   };
