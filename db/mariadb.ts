@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import * as mariadb from 'mariadb';
 import { hostUrls } from './hosts';
+import { Members } from './members';
 import { DatabaseOpenError, oneLine } from './open-error';
 import type { Statement } from './migrations';
 import { SqlStore } from './sql-store';
@@ -114,16 +115,10 @@ export async function probeMariaDb(url: string): Promise<void> {
   );
 }
 
-/** the pool (or pool cluster: several hosts) statements go through */
-interface Pool {
-  query(sql: string | mariadb.QueryOptions, values?: unknown): Promise<unknown>;
-  getConnection(): Promise<mariadb.PoolConnection>;
-}
-
 /**
  * With several hosts, how long a member's pool may take to hand out a connection before the
- * cluster tries the next host (a killed member refuses at once, but its pool retries until this
- * deadline), and how long a member that failed is passed over before it is tried again.
+ * next host is tried (a killed member refuses at once, but its pool retries until this deadline),
+ * and how long a member that failed is passed over before it is tried first again (db/members.ts).
  */
 export const MEMBER_ACQUIRE_TIMEOUT_MS = 1000;
 export const MEMBER_RESTORE_MS = 5000;
@@ -132,39 +127,29 @@ export const MEMBER_RESTORE_MS = 5000;
 export class MariaDbStore extends SqlStore {
   readonly dialect = 'mariadb' as const;
   protected readonly insertIgnore = 'INSERT IGNORE';
-  private readonly pool: Pool;
-  private readonly end: () => Promise<void>;
+  /** one pool per host of the URL, in failover order */
+  readonly members: Members;
   /** statements run again after losing a deadlock / certification conflict (1213) */
   deadlockRetries = 0;
-  /** how many hosts the URL names (1: one pool, as always; more: a pool cluster in failover order) */
+  /** how many hosts the URL names (1: one pool, as always; more: members in failover order) */
   readonly hosts: number;
 
   constructor(url: string, opts: MariaDbOptions = {}) {
     super();
     const urls = hostUrls(url);
     this.hosts = urls.length;
-    if (urls.length === 1) {
-      const pool = mariadb.createPool(poolConfig(url, opts));
-      this.pool = pool;
-      this.end = () => pool.end();
-      return;
-    }
-    // the mariadb connector's pool cluster, ORDER selector: every statement goes to the first host
-    // that hands out a connection; one that fails is passed over for MEMBER_RESTORE_MS
-    const cluster = mariadb.createPoolCluster({
-      canRetry: true,
-      removeNodeErrorCount: Infinity,
-      restoreNodeTimeout: MEMBER_RESTORE_MS,
-      defaultSelector: 'ORDER',
-    });
-    urls.forEach((one, i) =>
-      cluster.add(
-        `m${i}`,
-        poolConfig(one, { ...opts, acquireTimeout: opts.acquireTimeout ?? MEMBER_ACQUIRE_TIMEOUT_MS }),
+    const several = urls.length > 1;
+    this.members = new Members(
+      urls.map((one) =>
+        mariadb.createPool(
+          poolConfig(
+            one,
+            several ? { ...opts, acquireTimeout: opts.acquireTimeout ?? MEMBER_ACQUIRE_TIMEOUT_MS } : opts,
+          ),
+        ),
       ),
+      MEMBER_RESTORE_MS,
     );
-    this.pool = cluster.of('^m', 'ORDER') as unknown as Pool;
-    this.end = () => cluster.end();
   }
 
   /**
@@ -172,14 +157,7 @@ export class MariaDbStore extends SqlStore {
    * hang requests. The stuck connection is left to the pool; the caller gets an error.
    */
   private query(sql: string | { sql: string; rowsAsArray: boolean }, params: Param[]): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(Object.assign(new Error('query timed out'), { code: 'GATEHOUSE_QUERY_TIMEOUT' })),
-        QUERY_TIMEOUT_MS,
-      );
-    });
-    return Promise.race([this.pool.query(sql, params), deadline]).finally(() => clearTimeout(timer));
+    return this.members.query(sql, params, QUERY_TIMEOUT_MS);
   }
 
   protected async all(sql: string, params: Param[] = []): Promise<Record<string, unknown>[]> {
@@ -212,7 +190,7 @@ export class MariaDbStore extends SqlStore {
 
   protected async withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
     if (await this.onGalera()) return this.withLockRow(fn);
-    const conn = await this.pool.getConnection();
+    const { conn } = await this.members.getConnection();
     try {
       const [r] = (await conn.query("SELECT GET_LOCK('gatehouse_migrate', 60) AS got")) as { got: number }[];
       if (Number(r.got) !== 1) throw new Error('could not take the migration lock within 60 s');
@@ -281,30 +259,38 @@ export class MariaDbStore extends SqlStore {
     // DDL commits implicitly in MariaDB; statements are written to be applied once, in order (a
     // guarded one when its `unless` query finds nothing).
     for (const s of statements) {
-      if (typeof s === 'string') await this.pool.query(s);
-      else if (((await this.pool.query(s.unless)) as unknown[]).length === 0) await this.pool.query(s.sql);
+      if (typeof s === 'string') await this.members.query(s);
+      else if (((await this.members.query(s.unless)) as unknown[]).length === 0) await this.members.query(s.sql);
     }
     const [sql, params] = this.metaVersionStatement(version);
-    await this.pool.query(sql, params);
+    await this.members.query(sql, params);
   }
 
+  /**
+   * A transaction on one member. When that member refuses its first write (read-only, not synced:
+   * nothing of the transaction can have committed) and another member is left, the whole
+   * transaction runs again there; any other error reaches the caller.
+   */
   protected async transaction<T>(
     fn: (q: { all: MariaDbStore['all']; run: MariaDbStore['run'] }) => Promise<T>,
   ): Promise<T> {
-    const conn = await this.pool.getConnection();
-    try {
-      await conn.beginTransaction();
-      const r = await fn({
-        all: async (sql, p = []) => Array.from((await conn.query(sql, p)) as Record<string, unknown>[]),
-        run: async (sql, p = []) => Number(((await conn.query(sql, p)) as { affectedRows?: number }).affectedRows ?? 0),
-      });
-      await conn.commit();
-      return r;
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      await conn.release();
+    for (let attempt = 1; ; attempt++) {
+      const { conn, member } = await this.members.getConnection();
+      try {
+        await conn.beginTransaction();
+        const r = await fn({
+          all: async (sql, p = []) => Array.from((await conn.query(sql, p)) as Record<string, unknown>[]),
+          run: async (sql, p = []) =>
+            Number(((await conn.query(sql, p)) as { affectedRows?: number }).affectedRows ?? 0),
+        });
+        await conn.commit();
+        return r;
+      } catch (err) {
+        await conn.rollback().catch(() => undefined);
+        if (this.members.note(member, err) !== 'refused' || attempt >= this.members.size) throw err;
+      } finally {
+        await conn.release();
+      }
     }
   }
 
@@ -313,6 +299,6 @@ export class MariaDbStore extends SqlStore {
   }
 
   async close(): Promise<void> {
-    await this.end();
+    await this.members.end();
   }
 }

@@ -32,7 +32,7 @@ describe('store on MariaDB: writes that lose a deadlock (1213)', () => {
     await store.migrate();
     failing = [];
     sent.length = 0;
-    const inner = (store as unknown as { pool: { query(s: unknown, p?: unknown): Promise<unknown> } }).pool;
+    const inner = store.members.pools[0];
     const wrap = (query: (s: unknown, p?: unknown) => Promise<unknown>) => (s: unknown, p?: unknown) => {
       const text = typeof s === 'string' ? s : (s as { sql: string }).sql;
       sent.push(text);
