@@ -68,6 +68,43 @@ describe('store on a Galera cluster: hosts in failover order', function () {
     }
   });
 
+  it('a member cut off from the others (non-primary, 1047) refuses; every statement goes to the next member, none fails', async () => {
+    const store = openStore(cluster.url(DB, 2)) as MariaDbStore;
+    try {
+      await store.migrate();
+      await store.putTicket('wechat', 'wxisolated', 'T-0', 0, Date.now());
+      // member 2 leaves the group: it is no longer in the primary component and refuses statements
+      await cluster.query(2, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'");
+      await until(
+        async () => (await cluster.status(2, 'wsrep_cluster_status').catch(() => '')) !== 'Primary',
+        'member 2 outside the primary component',
+        20_000,
+      );
+      const refused = await cluster.query(2, 'SELECT COUNT(*) FROM tickets', [], DB).then(
+        () => undefined,
+        (e: { errno?: number }) => e.errno,
+      );
+      expect(refused).to.equal(1047);
+      const before = await localCommits();
+      for (let i = 1; i <= 20; i++) await store.putTicket('wechat', 'wxisolated', `T-${i}`, i, Date.now());
+      expect((await store.getTicket('wechat', 'wxisolated'))?.value).to.equal('T-20');
+      // through node 0, the next host of the URL (2, 0, 1)
+      const d = delta(await localCommits(), before);
+      expect(d[0]).to.equal(20);
+      expect(d[1]).to.equal(0);
+      // the URL's first member (node 2) was passed over, the others were not
+      expect(store.members.passes[0]).to.be.at.least(1);
+      expect(store.members.passes.slice(1)).to.deep.equal([0, 0]);
+    } finally {
+      await store.close();
+      // member 2 back into the cluster: restarted, it rejoins
+      await cluster.kill(2);
+      await cluster.waitSize(2);
+      await cluster.startNode(2);
+      await cluster.waitSize(3);
+    }
+  });
+
   it('when the first host is killed (-9), the next one in the URL takes the statements', async () => {
     const store = openStore(cluster.url(DB, 1));
     try {

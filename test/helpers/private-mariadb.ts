@@ -58,6 +58,8 @@ export class PrivateMariaDb {
   private child?: ChildProcess;
   private exited?: Promise<void>;
   private paused = false;
+  /** more server options, after the test's own (replication roles, read_only …) */
+  extraArgs: string[] = [];
   private readonly bins: { mariadbd: string; installDb: string };
 
   constructor() {
@@ -128,6 +130,7 @@ export class PrivateMariaDb {
       '--innodb-flush-log-at-trx-commit=2',
       '--max-connections=500',
       ...this.userArgs,
+      ...this.extraArgs,
     ];
     const child = spawn(this.bins.mariadbd, args, { stdio: 'ignore' });
     this.child = child;
@@ -200,6 +203,13 @@ export class PrivateMariaDb {
       this.child.kill('SIGKILL');
       await this.exited;
     }
+  }
+
+  /** kill -9: resolves when the process is gone */
+  async kill(): Promise<void> {
+    if (!this.child || !this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
   }
 
   /** SIGSTOP: the server hangs (connections are accepted by the kernel, nothing answers) */
