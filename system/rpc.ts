@@ -5,7 +5,7 @@ import { Codes, RpcError, messageOf } from './errors';
 import { accessLogger, type Logger } from './log';
 import type { Metrics } from './metrics';
 import { RateLimiter } from './ratelimit';
-import type { Registry } from './registry';
+import type { Call, Registered, Registry } from './registry';
 
 export const RPC_PATHS = new Set(['/', '/mina_auth', '/mina_auth/']);
 export const BODY_LIMIT = 64 * 1024;
@@ -57,6 +57,39 @@ export function requestId(ctx: Koa.Context): string {
   if (given && /^[A-Za-z0-9._-]{1,64}$/.test(given)) return given;
   sequence = (sequence + 1) % Number.MAX_SAFE_INTEGER;
   return `${NODE_TAG}-${sequence.toString(36)}`;
+}
+
+/** why a caller may not make a call: its scope, an `apps` claim where the interface names no apps, or the apps named */
+export type Refusal = 'scope' | 'claim-closed' | 'claim-apps';
+const REFUSALS: Record<Refusal, string> = {
+  scope: 'scope does not cover the interface',
+  'claim-closed': 'not open to callers limited by an apps claim',
+  'claim-apps': 'apps claim does not cover the app',
+};
+const forbidden = (why: Refusal) => new RpcError('FORBIDDEN', '', REFUSALS[why]);
+
+/**
+ * One call of an interface whose caller is known (undefined: a public interface, or a route that
+ * admitted the request otherwise): the caller's scope (4003), an `apps` claim only on interfaces
+ * that say which apps a call touches or filter what they show (4003, fail closed), the para schema
+ * (1003), the apps the call touches against the claim (4003), then the handler. The RPC endpoint
+ * and the varys compatibility routes both call interfaces through this, and nothing else.
+ */
+export async function invoke<S>(
+  registry: Registry<S>,
+  def: Registered<S>,
+  para: unknown,
+  call: Call<S>,
+  refuse: (why: Refusal) => Error = forbidden,
+): Promise<unknown> {
+  const { caller } = call;
+  if (caller) {
+    if (!scopeCoversInterface(caller.scope, def)) throw refuse('scope');
+    if (caller.apps && !def.apps && !def.appsFiltered) throw refuse('claim-closed');
+  }
+  registry.check(def, para);
+  if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, call.services))) throw refuse('claim-apps');
+  return def.handler(para, call);
 }
 
 export interface RpcOptions<S> {
@@ -129,22 +162,9 @@ export function rpcDispatch<S>(opts: RpcOptions<S>): (ctx: Koa.Context, body: un
       }
     }
     try {
-      let caller;
-      if (def.access !== 'public') {
-        caller = opts.callers().verify(ctx.get('authorization') || undefined);
-        sub = caller.sub;
-        if (!scopeCoversInterface(caller.scope, def))
-          throw new RpcError('FORBIDDEN', '', 'scope does not cover the interface');
-      }
-      // a caller limited by an `apps` claim reaches only interfaces that say which subjects a call
-      // touches (or that show such a caller only what its claim covers): fail closed
-      if (caller?.apps && !def.apps && !def.appsFiltered)
-        throw new RpcError('FORBIDDEN', '', 'not open to callers limited by an apps claim');
-      registry.check(def, para);
-      if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, services))) {
-        throw new RpcError('FORBIDDEN', '', 'apps claim does not cover the app');
-      }
-      const data = await def.handler(para, { services, caller, requestId: reqId, ip: ctx.ip, log });
+      const caller = def.access !== 'public' ? opts.callers().verify(ctx.get('authorization') || undefined) : undefined;
+      sub = caller?.sub;
+      const data = await invoke(registry, def, para, { services, caller, requestId: reqId, ip: ctx.ip, log });
       ctx.body = envelope(Codes.OK, data ?? {}, echo);
     } catch (err) {
       const e = err instanceof RpcError ? err : undefined;

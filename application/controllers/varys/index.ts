@@ -1,9 +1,9 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { appsAllow, scopeCovers, scopeCoversInterface, type Caller } from '../../../system/callers';
+import { scopeCovers, type Caller } from '../../../system/callers';
 import { Codes, RpcError, UpstreamError } from '../../../system/errors';
 import type { Registry } from '../../../system/registry';
-import { accessLine, requestId } from '../../../system/rpc';
+import { accessLine, invoke, requestId, type Refusal } from '../../../system/rpc';
 import type { Area, Services } from '../../contract';
 import { claimCovers } from '../../claims';
 import { ADMITTED, ProxyRefused, platformPath, proxyBody, relay } from '../../services/proxy';
@@ -109,21 +109,20 @@ function interfaceCall(
   registry: Registry<Services>,
   caller: Caller | undefined,
 ): InterfaceCall {
+  const refuse = (name: string) => (why: Refusal) =>
+    new VarysRefusal(
+      403,
+      why === 'scope'
+        ? `caller token scope does not cover ${name}`
+        : why === 'claim-closed'
+          ? `${name} is not open to callers limited by an apps claim`
+          : 'caller token apps claim does not cover the app',
+    );
   return async (name, para) => {
     const def = registry.get(name);
     if (!def) throw new RpcError('UNKNOWN_INTERFACE', '', name);
-    if (caller) {
-      if (!scopeCoversInterface(caller.scope, def))
-        throw new VarysRefusal(403, `caller token scope does not cover ${name}`);
-      if (caller.apps && !def.apps && !def.appsFiltered)
-        throw new VarysRefusal(403, `${name} is not open to callers limited by an apps claim`);
-    }
-    registry.check(def, para);
-    if (caller?.apps && def.apps && !appsAllow(caller, await def.apps(para, sv))) {
-      throw new VarysRefusal(403, 'caller token apps claim does not cover the app');
-    }
-    const data = await def.handler(para, { services: sv, caller, requestId: requestId(ctx), ip: ctx.ip, log: sv.log });
-    return (data ?? {}) as Answer;
+    const call = { services: sv, caller, requestId: requestId(ctx), ip: ctx.ip, log: sv.log };
+    return ((await invoke(registry, def, para, call, refuse(name))) ?? {}) as Answer;
   };
 }
 
