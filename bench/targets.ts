@@ -89,13 +89,13 @@ async function launch(
   return { name, url, child, stop };
 }
 
-/** bench/bare-koa.ts: the baseline */
-export async function startBareKoa(): Promise<Target> {
+/** bench/bare-koa.ts: the baselines (`parse`: reading and parsing the JSON body with koa-bodyparser) */
+export async function startBareKoa(parse = false): Promise<Target> {
   const port = await freePort();
   return launch(
-    'bare Koa',
+    parse ? 'bare Koa + koa-bodyparser' : 'bare Koa',
     ['--require', 'tsx/cjs', 'bench/bare-koa.ts'],
-    { ...process.env, BENCH_PORT: String(port) },
+    { ...process.env, BENCH_PORT: String(port), BENCH_BODYPARSER: parse ? '1' : '0' },
     port,
   );
 }
