@@ -127,6 +127,12 @@ export const MEMBER_RESTORE_MS = 5000;
 export class MariaDbStore extends SqlStore {
   readonly dialect = 'mariadb' as const;
   protected readonly insertIgnore = 'INSERT IGNORE';
+  // the assignments run left to right, each seeing the ones before: create_time last
+  protected readonly ticketUpsert =
+    'INSERT INTO tickets (platform, app_id, value, create_time, updated_at) VALUES (?, ?, ?, ?, ?) ' +
+    'ON DUPLICATE KEY UPDATE value = IF(create_time < VALUES(create_time), VALUES(value), value), ' +
+    'updated_at = IF(create_time < VALUES(create_time), VALUES(updated_at), updated_at), ' +
+    'create_time = GREATEST(create_time, VALUES(create_time))';
   /** one pool per host of the URL, in failover order */
   readonly members: Members;
   /** statements run again after losing a deadlock / certification conflict (1213) */

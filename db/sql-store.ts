@@ -112,6 +112,12 @@ const APP_COLS = 'platform, code_name, app_id, enabled, is_default, config, crea
 export abstract class SqlStore implements Store {
   abstract readonly dialect: 'sqlite' | 'mariadb';
   protected abstract readonly insertIgnore: string;
+  /**
+   * `INSERT INTO tickets (platform, app_id, value, create_time, updated_at) VALUES (?, ?, ?, ?, ?)`
+   * that, where the row is there, replaces it only with a newer create_time: one statement (the
+   * push path's; the dialects spell the conditional update differently)
+   */
+  protected abstract readonly ticketUpsert: string;
 
   protected abstract all(sql: string, params?: Param[]): Promise<Row[]>;
   /** runs a statement, resolves with the number of affected rows */
@@ -412,18 +418,8 @@ export abstract class SqlStore implements Store {
 
   // ---- pushed tickets
 
-  async putTicket(platform: string, appId: string, value: string, createTime: number, now: number): Promise<boolean> {
-    const inserted = await this.run(
-      `${this.insertIgnore} INTO tickets (platform, app_id, value, create_time, updated_at) VALUES (?, ?, ?, ?, ?)`,
-      [platform, appId, value, createTime, now],
-    );
-    if (inserted > 0) return true;
-    const n = await this.run(
-      'UPDATE tickets SET value = ?, create_time = ?, updated_at = ? WHERE platform = ? AND app_id = ? AND ' +
-        'create_time < ?',
-      [value, createTime, now, platform, appId, createTime],
-    );
-    return n > 0;
+  async putTicket(platform: string, appId: string, value: string, createTime: number, now: number): Promise<void> {
+    await this.run(this.ticketUpsert, [platform, appId, value, createTime, now]);
   }
 
   async getTicket(platform: string, appId: string): Promise<TicketRow | null> {

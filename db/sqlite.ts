@@ -36,6 +36,10 @@ function makeDirectory(file: string): void {
 export class SqliteStore extends SqlStore {
   readonly dialect = 'sqlite' as const;
   protected readonly insertIgnore = 'INSERT OR IGNORE';
+  protected readonly ticketUpsert =
+    'INSERT INTO tickets (platform, app_id, value, create_time, updated_at) VALUES (?, ?, ?, ?, ?) ' +
+    'ON CONFLICT (platform, app_id) DO UPDATE SET value = excluded.value, create_time = excluded.create_time, ' +
+    'updated_at = excluded.updated_at WHERE excluded.create_time > tickets.create_time';
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 

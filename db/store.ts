@@ -225,8 +225,8 @@ export interface Store {
   /** tokens with a value whose refresh_at has come, not leased, and without an error in the last `quietMs` */
   dueTokens(now: number, quietMs: number, limit: number): Promise<TokenRow[]>;
 
-  /** stores a pushed ticket unless the stored one is as new or newer; true when it was stored */
-  putTicket(platform: string, appId: string, value: string, createTime: number, now: number): Promise<boolean>;
+  /** stores a pushed ticket unless the stored one is as new or newer (one statement) */
+  putTicket(platform: string, appId: string, value: string, createTime: number, now: number): Promise<void>;
   getTicket(platform: string, appId: string): Promise<TicketRow | null>;
 
   /** inserts or replaces an authorizer (createdAt kept) */

@@ -285,16 +285,36 @@ forEachDialect('store contract', (dialect) => {
 
   describe('pushed tickets', () => {
     it('keeps the newest CreateTime: older and equal pushes never replace it', async () => {
-      expect(await store.putTicket('wechat_tp', 'wxc1', 't100', 100, 1)).to.equal(true);
-      expect(await store.putTicket('wechat_tp', 'wxc1', 't90', 90, 2)).to.equal(false);
-      expect(await store.putTicket('wechat_tp', 'wxc1', 't100-replay', 100, 3)).to.equal(false);
+      await store.putTicket('wechat_tp', 'wxc1', 't100', 100, 1);
+      await store.putTicket('wechat_tp', 'wxc1', 't90', 90, 2);
+      await store.putTicket('wechat_tp', 'wxc1', 't100-replay', 100, 3);
       expect(await store.getTicket('wechat_tp', 'wxc1')).to.deep.equal({
         value: 't100',
         createTime: 100,
         updatedAt: 1,
       });
-      expect(await store.putTicket('wechat_tp', 'wxc1', 't110', 110, 4)).to.equal(true);
-      expect((await store.getTicket('wechat_tp', 'wxc1'))!.value).to.equal('t110');
+      await store.putTicket('wechat_tp', 'wxc1', 't110', 110, 4);
+      expect(await store.getTicket('wechat_tp', 'wxc1')).to.deep.equal({
+        value: 't110',
+        createTime: 110,
+        updatedAt: 4,
+      });
+      await store.putTicket('wechat_tp', 'wxc1', 't105', 105, 5);
+      expect(await store.getTicket('wechat_tp', 'wxc1')).to.deep.equal({
+        value: 't110',
+        createTime: 110,
+        updatedAt: 4,
+      });
+    });
+
+    it('concurrent pushes of one app (out of order): the newest CreateTime is stored, whole', async () => {
+      const times = [7, 3, 9, 1, 8, 2, 6, 4, 5];
+      await Promise.all(times.map((t) => store.putTicket('wechat_tp', 'wxrace', `t${t}`, t, 100 + t)));
+      expect(await store.getTicket('wechat_tp', 'wxrace')).to.deep.equal({
+        value: 't9',
+        createTime: 9,
+        updatedAt: 109,
+      });
     });
 
     it('keeps tickets apart per platform and app', async () => {
