@@ -1,3 +1,4 @@
+import type { GcWindow } from './gc';
 import type { LoadResult } from './load';
 
 /** One row of the results table. */
@@ -14,6 +15,8 @@ export interface Row {
   targetP99x?: number;
   /** maximum p50 latency added to the baseline's p50, in ms, when the scenario has that target */
   targetP50AddMs?: number;
+  /** the server's garbage collection over the load (warm-up included; gatehouse only) */
+  gc?: GcWindow;
 }
 
 /** what the rows are compared with: the bare Koa row's result (or another baseline row's) */

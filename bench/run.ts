@@ -62,6 +62,7 @@ import { parseArgs } from 'node:util';
 import { onTeardown, teardown } from './children';
 import { FakeWechat, MENU_BODY, type FakeStats } from './fake-wechat';
 import { cpuTimeUs, machineBusy } from './machine';
+import { gcLines, gcTotals, gcWindow } from './gc';
 import { loadCommand, runLoad, shellQuote, type LoadOptions } from './load';
 import { nowUs, summarizeProfiles, type Window } from './profile';
 import { checkTable, failedRequests, table, verdict, type Check, type Row, type TableOptions } from './report';
@@ -283,6 +284,15 @@ let interrupted = false;
 const say = (s: string) => {
   if (!interrupted) process.stdout.write(`${s}\n`);
 };
+
+/** the GC lines of a table's gatehouse rows (bench/gc.ts), when there are any */
+function sayGc(rows: Row[]): void {
+  const lines = gcLines(rows);
+  if (!lines.length) return;
+  say("  Garbage collection over each gatehouse load (warm-up included; the server's own nodejs_gc_duration_seconds):");
+  for (const l of lines) say(l);
+  say('');
+}
 const firstLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0];
 
 /** what one load sends */
@@ -351,12 +361,14 @@ class Bench {
       };
       this.commands.push(`# ${row.scenario}\n${loadCommand(load)}`);
       say(`  ${row.scenario}: ${this.s.warmupS} s warm-up + ${durationS} s at ${this.s.connections} connections ...`);
+      const gcBefore = await gcTotals(target.url);
       const started = nowUs();
       const cpuBefore = cpuTimeUs(target.child.proc.pid);
       const alsoBefore = cpuTimeUs(also?.child.proc.pid);
       row.result = await runLoad(load);
       const cpuAfter = cpuTimeUs(target.child.proc.pid);
       const alsoAfter = cpuTimeUs(also?.child.proc.pid);
+      row.gc = gcWindow(gcBefore, await gcTotals(target.url), (nowUs() - started) / 1000);
       const served = row.result.total + row.result.warmupTotal;
       if (cpuBefore !== undefined && cpuAfter !== undefined && served > 0)
         row.cpuUsPerRequest = (cpuAfter - cpuBefore) / served;
@@ -729,6 +741,7 @@ class Bench {
       );
       say("  divided by the anchor's p99 (taken as >= 1 ms: autocannon reports whole milliseconds).");
       say('');
+      sayGc(this.rows);
     }
     const proxyBase = this.proxyRows[0]?.result;
     const proxyOpts: TableOptions = { baselineName: 'plain proxy', baselineShort: 'plain', p50Added: true };
@@ -757,6 +770,7 @@ class Bench {
       );
       say("  fake for the direct row); the fake's share of the proxied rows is in the line below the table.");
       say('');
+      sayGc(this.proxyRows);
     }
     const callbackBase = this.callbackRows[0]?.result;
     if (this.callbackRows.length) {
@@ -780,6 +794,7 @@ class Bench {
       );
       say('  reading it. req/s = pushes/s.');
       say('');
+      sayGc(this.callbackRows);
     }
     if (this.checks.length) {
       say(

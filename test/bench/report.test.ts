@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import type { LoadResult } from '../../bench/load';
+import { gcLines, gcWindow, parseGcTotals } from '../../bench/gc';
 import { table, verdict, verdictText, type Row } from '../../bench/report';
 import { soakProblems } from '../../bench/soak';
 import { classifyBody, type SoakPhase } from '../../bench/soak-load';
@@ -122,5 +123,39 @@ describe('soak verdicts (issue 11 item 7)', () => {
     expect(
       soakProblems([{ name: 'proxy', failed: 'load process exited 1' }, kind('auth')], { died: true, growthPct: 12 }),
     ).to.deep.equal(['proxy did not run', 'gatehouse died', 'RSS growth 12.0 % > 10 %']);
+  });
+});
+
+describe('bench GC figures (issue 14: the worked node)', () => {
+  const exposition = (major: number, minor: number, seconds: [number, number, number]) =>
+    [
+      '# HELP gatehouse_nodejs_gc_duration_seconds Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+      '# TYPE gatehouse_nodejs_gc_duration_seconds histogram',
+      'gatehouse_nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor"} 3',
+      `gatehouse_nodejs_gc_duration_seconds_sum{kind="minor"} ${seconds[0]}`,
+      `gatehouse_nodejs_gc_duration_seconds_count{kind="minor"} ${minor}`,
+      `gatehouse_nodejs_gc_duration_seconds_sum{kind="major"} ${seconds[1]}`,
+      `gatehouse_nodejs_gc_duration_seconds_count{kind="major"} ${major}`,
+      `gatehouse_nodejs_gc_duration_seconds_sum{kind="incremental"} ${seconds[2]}`,
+      'gatehouse_nodejs_gc_duration_seconds_count{kind="incremental"} 9',
+      'gatehouse_process_cpu_seconds_total 12.5',
+    ].join('\n');
+
+  it('sums the pauses of every kind and counts full collections and scavenges apart', () => {
+    expect(parseGcTotals(exposition(2, 40, [0.25, 0.5, 0.125]))).to.deep.equal({ seconds: 0.875, major: 2, minor: 40 });
+    expect(parseGcTotals('gatehouse_process_cpu_seconds_total 1\n')).to.equal(undefined);
+  });
+
+  it('a window: the share of its wall time in pauses, and the collections in it', () => {
+    const before = parseGcTotals(exposition(2, 40, [0.25, 0.5, 0.125]));
+    const after = parseGcTotals(exposition(5, 140, [0.5, 1.0, 0.375]));
+    expect(gcWindow(before, after, 10_000)).to.deep.equal({ sharePct: 10, major: 3, minor: 100 });
+    expect(gcWindow(undefined, after, 10_000)).to.equal(undefined);
+    expect(
+      gcLines([
+        { scenario: 'gatehouse   SQLite auth', gc: { sharePct: 10, major: 3, minor: 100 } },
+        { scenario: 'bare' },
+      ]),
+    ).to.deep.equal(['  gatehouse SQLite auth: 10.0 % of the time in GC pauses, 3 full (mark-compact), 100 scavenges']);
   });
 });
