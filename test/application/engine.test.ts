@@ -765,7 +765,8 @@ describe('token engine decision table', function () {
         resolved.push(row.subject);
         return bySubject.get(row.subject) ?? null;
       });
-      expect(await e.scan()).to.equal(2);
+      // every due token's refresh starts (JOBS_PER_SLOT × 2 ≥ 5); 2 platform calls at a time
+      expect(await e.scan()).to.equal(5);
       await until(async () =>
         (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
       );
@@ -773,6 +774,47 @@ describe('token engine decision table', function () {
       expect(e.stats.ahead).to.equal(5);
       expect(resolved.sort()).to.deep.equal(['bg1', 'bg2', 'bg3', 'bg4', 'bg5']);
       expect(specs.map((s) => s.calls.length)).to.deep.equal([2, 2, 2, 2, 2]);
+    });
+
+    it('a slow store does not hold the upstream slots idle: its statements run outside them, the calls stay at `concurrency`', async () => {
+      // each lease and each write takes 25 ms (a busy MariaDB); a platform call 10 ms. With one
+      // refresh per slot a slot would wait on the store 5 times as long as it calls the platform
+      let leases = 0;
+      let leasesPeak = 0;
+      const slowStore = storeWith({
+        tryLease: async (...a: unknown[]) => {
+          leasesPeak = Math.max(leasesPeak, ++leases);
+          await sleep(25);
+          leases--;
+          return (store.tryLease as (...x: unknown[]) => Promise<boolean>)(...a);
+        },
+        saveToken: async (...a: unknown[]) => {
+          await sleep(25);
+          return (store.saveToken as (...x: unknown[]) => Promise<boolean>)(...a);
+        },
+      });
+      const e = engine({ concurrency: 2 }, slowStore);
+      let calling = 0;
+      let callingPeak = 0;
+      const call = (v: string) => async () => {
+        callingPeak = Math.max(callingPeak, ++calling);
+        await sleep(10);
+        calling--;
+        return tok(v);
+      };
+      const specs = Array.from({ length: 8 }, (_, i) => scripted([tok(`old${i}`), call(`new${i}`)], `slots${i}`));
+      for (const s of specs) await e.get(s);
+      for (const s of specs) await setRow(s.key, { refresh_at: Date.now() - 1 });
+      e.resolver('test', 'access', async (row) => specs.find((s) => s.subject === row.subject) ?? null);
+      leasesPeak = 0;
+      expect(await e.scan()).to.equal(8);
+      await until(async () =>
+        (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
+      );
+      expect(callingPeak).to.equal(2);
+      expect(leasesPeak).to.equal(8);
+      expect(specs.map((s) => s.calls.length)).to.deep.equal([2, 2, 2, 2, 2, 2, 2, 2]);
+      expect(e.inFlight).to.equal(0);
     });
 
     it("specOf: a stored token's spec from its kind's resolver; null for a kind nobody resolves", async () => {
@@ -792,7 +834,7 @@ describe('token engine decision table', function () {
     it('a second pass does not queue what is queued or running again', async () => {
       const e = engine({ concurrency: 1 });
       const slow = (v: string) => async () => (await sleep(40), tok(v));
-      const specs = [1, 2, 3].map((i) => scripted([tok(`old${i}`), slow(`new${i}`)], `twice${i}`));
+      const specs = [1, 2, 3, 4, 5, 6].map((i) => scripted([tok(`old${i}`), slow(`new${i}`)], `twice${i}`));
       for (const s of specs) await e.get(s);
       for (const s of specs) await setRow(s.key, { refresh_at: Date.now() - 1 });
       const resolved: string[] = [];
@@ -801,14 +843,15 @@ describe('token engine decision table', function () {
         'access',
         async (row) => (resolved.push(row.subject), specs.find((s) => s.subject === row.subject) ?? null),
       );
-      expect(await e.scan()).to.equal(1);
+      // JOBS_PER_SLOT (4) start, 2 wait in the queue; the second pass finds all six due still
+      expect(await e.scan()).to.equal(4);
       await sleep(5);
       expect(await e.scan()).to.equal(0);
       await until(async () =>
         (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
       );
       await sleep(50);
-      expect(resolved.sort()).to.deep.equal(['twice1', 'twice2', 'twice3']);
+      expect(resolved.sort()).to.deep.equal(['twice1', 'twice2', 'twice3', 'twice4', 'twice5', 'twice6']);
     });
 
     it('failures of the refresher are logged, never thrown', async () => {
