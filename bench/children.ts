@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * Child processes of the benchmark and everything that must be undone when it ends.
@@ -46,6 +48,15 @@ export function startChild(name: string, args: string[], opts: ChildOptions): Ch
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
+  // BENCH_CHILD_LOGS=<dir>: every child's whole output in a file of its own (node flags such as
+  // --trace-gc through BENCH_NODE_ARGS print there)
+  const logs = process.env.BENCH_CHILD_LOGS;
+  if (logs) {
+    fs.mkdirSync(logs, { recursive: true });
+    const file = fs.createWriteStream(path.join(logs, `${name.replace(/[^\w.-]+/g, '_')}-${proc.pid}.log`));
+    proc.stdout!.pipe(file);
+    proc.stderr!.pipe(file);
+  }
   let out = '';
   let err = '';
   const keep = (s: string) => (opts.maxOutput && s.length > opts.maxOutput ? s.slice(-opts.maxOutput) : s);

@@ -139,17 +139,35 @@ describe('bench GC figures (issue 14: the worked node)', () => {
       `gatehouse_nodejs_gc_duration_seconds_sum{kind="incremental"} ${seconds[2]}`,
       'gatehouse_nodejs_gc_duration_seconds_count{kind="incremental"} 9',
       'gatehouse_process_cpu_seconds_total 12.5',
+      'gatehouse_nodejs_heap_size_used_bytes 33554432',
+      'gatehouse_nodejs_heap_space_size_used_bytes{space="new"} 1048576',
+      'gatehouse_nodejs_heap_space_size_used_bytes{space="old"} 26214400',
+      'gatehouse_nodejs_external_memory_bytes 3250586',
     ].join('\n');
 
   it('sums the pauses of every kind and counts full collections and scavenges apart', () => {
-    expect(parseGcTotals(exposition(2, 40, [0.25, 0.5, 0.125]))).to.deep.equal({ seconds: 0.875, major: 2, minor: 40 });
+    expect(parseGcTotals(exposition(2, 40, [0.25, 0.5, 0.125]))).to.deep.equal({
+      seconds: 0.875,
+      major: 2,
+      minor: 40,
+      heapUsed: 33554432,
+      oldUsed: 26214400,
+      external: 3250586,
+    });
     expect(parseGcTotals('gatehouse_process_cpu_seconds_total 1\n')).to.equal(undefined);
   });
 
   it('a window: the share of its wall time in pauses, and the collections in it', () => {
     const before = parseGcTotals(exposition(2, 40, [0.25, 0.5, 0.125]));
     const after = parseGcTotals(exposition(5, 140, [0.5, 1.0, 0.375]));
-    expect(gcWindow(before, after, 10_000)).to.deep.equal({ sharePct: 10, major: 3, minor: 100 });
+    expect(gcWindow(before, after, 10_000)).to.deep.equal({
+      sharePct: 10,
+      major: 3,
+      minor: 100,
+      heapMb: 32,
+      oldMb: 25,
+      externalMb: 3.1,
+    });
     expect(gcWindow(undefined, after, 10_000)).to.equal(undefined);
     expect(
       gcLines([
