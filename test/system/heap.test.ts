@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
-import { HEAP_GROWING_PERCENT, tuneHeap } from '../../system/heap';
+import { HEAP_FLAGS, HEAP_GROWING_PERCENT, tuneHeap } from '../../system/heap';
 
 const churn = (mode: string) => {
   const out = execFileSync(
@@ -12,12 +12,28 @@ const churn = (mode: string) => {
   return Number(out.split(' ')[0]);
 };
 
-describe('tuneHeap: the old generation grows 25 % past what survives, set when serve starts', function () {
+describe('tuneHeap: the old generation grows 25 % past what survives, no pretenuring; set when serve starts', function () {
   this.timeout(60_000);
 
-  it('an operator’s own --heap-growing-percent wins, as a node flag or in NODE_OPTIONS', () => {
-    expect(tuneHeap(['--heap-growing-percent=60'], '')).to.equal(undefined);
-    expect(tuneHeap([], '--max-old-space-size=512 --heap_growing_percent=10')).to.equal(undefined);
+  it('sets both flags; an operator’s own flag of either name wins (node flag or NODE_OPTIONS, - or _, no- or not)', () => {
+    const set: string[] = [];
+    const tune = (argv: string[], options: string) => {
+      set.length = 0;
+      const applied = tuneHeap(argv, options, (f) => set.push(f));
+      expect(set).to.deep.equal(applied);
+      return applied;
+    };
+    expect(HEAP_FLAGS).to.deep.equal(['--heap-growing-percent=25', '--no-allocation-site-pretenuring']);
+    expect(tune([], '')).to.deep.equal(HEAP_FLAGS);
+    expect(tune(['--enable-source-maps'], '--max-old-space-size=512')).to.deep.equal(HEAP_FLAGS);
+    expect(tune(['--heap-growing-percent=60'], '')).to.deep.equal(['--no-allocation-site-pretenuring']);
+    expect(tune([], '--max-old-space-size=512 --heap_growing_percent=10')).to.deep.equal([
+      '--no-allocation-site-pretenuring',
+    ]);
+    expect(tune(['--allocation-site-pretenuring'], '')).to.deep.equal(['--heap-growing-percent=25']);
+    expect(tune([], '--no-allocation_site_pretenuring --heap-growing-percent=0')).to.deep.equal([]);
+    // a value that merely mentions a flag is not that flag
+    expect(tune(['--title=heap-growing-percent'], '')).to.deep.equal(HEAP_FLAGS);
   });
 
   it('the same garbage, the same live data: a far smaller old space than with V8’s own factor', () => {
