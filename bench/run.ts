@@ -787,7 +787,7 @@ class Bench {
         '  wechat-crypto before the load: gatehouse checks msg_signature, decrypts, parses both XML layers, writes the ticket',
       );
       say(
-        '  (conditionally on CreateTime: after the first push an UPDATE that changes nothing) and a push-log row, and answers',
+        '  (one upsert, conditional on CreateTime: after the first push it changes nothing) and a push-log row, and answers',
       );
       say(
         '  `success` (every answer is compared with it: "bad body"). Bare Koa answers `success` to the same request without',

@@ -815,6 +815,46 @@ describe('token engine decision table', function () {
       expect(leasesPeak).to.equal(8);
       expect(specs.map((s) => s.calls.length)).to.deep.equal([2, 2, 2, 2, 2, 2, 2, 2]);
       expect(e.inFlight).to.equal(0);
+      // the slots came back: a second round uses both again
+      const again = Array.from({ length: 4 }, (_, i) => scripted([tok(`old${i}`), call(`again${i}`)], `slots2${i}`));
+      for (const s of again) await e.get(s);
+      for (const s of again) await setRow(s.key, { refresh_at: Date.now() - 1 });
+      e.resolver('test', 'access', async (row) => again.find((s) => s.subject === row.subject) ?? null);
+      callingPeak = 0;
+      expect(await e.scan()).to.equal(4);
+      await until(async () =>
+        (await Promise.all(again.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('again')),
+      );
+      expect(callingPeak).to.equal(2);
+    });
+
+    it('a request never waits for a refresher slot: a cold token is fetched while every slot is taken', async () => {
+      const e = engine({ concurrency: 1 });
+      const events: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const hanging = scripted(
+        [
+          tok('old'),
+          async () => {
+            events.push('slot call starts');
+            await held;
+            events.push('slot call ends');
+            return tok('new');
+          },
+        ],
+        'slot-holder',
+      );
+      await e.get(hanging);
+      await setRow(hanging.key, { refresh_at: Date.now() - 1 });
+      e.resolver('test', 'access', async () => hanging);
+      expect(await e.scan()).to.equal(1);
+      await until(() => events.length === 1);
+      const cold = scripted([async () => (events.push('cold call'), tok('C'))], 'cold-beside');
+      expect((await e.get(cold)).value).to.equal('C');
+      release();
+      await until(() => events.length === 3);
+      expect(events).to.deep.equal(['slot call starts', 'cold call', 'slot call ends']);
     });
 
     it("specOf: a stored token's spec from its kind's resolver; null for a kind nobody resolves", async () => {
