@@ -802,29 +802,28 @@ describe('token engine decision table', function () {
         calling--;
         return tok(v);
       };
-      const specs = Array.from({ length: 8 }, (_, i) => scripted([tok(`old${i}`), call(`new${i}`)], `slots${i}`));
-      for (const s of specs) await e.get(s);
-      for (const s of specs) await setRow(s.key, { refresh_at: Date.now() - 1 });
-      e.resolver('test', 'access', async (row) => specs.find((s) => s.subject === row.subject) ?? null);
-      leasesPeak = 0;
-      expect(await e.scan()).to.equal(8);
-      await until(async () =>
-        (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
-      );
+      // n tokens of the kind, due now, renewed to `${name}<i>`; resolves once the pass renewed all
+      const round = async (n: number, name: string) => {
+        const specs = Array.from({ length: n }, (_, i) =>
+          scripted([tok(`old${i}`), call(`${name}${i}`)], `slots-${name}${i}`),
+        );
+        for (const s of specs) await e.get(s);
+        for (const s of specs) await setRow(s.key, { refresh_at: Date.now() - 1 });
+        e.resolver('test', 'access', async (row) => specs.find((s) => s.subject === row.subject) ?? null);
+        [callingPeak, leasesPeak] = [0, 0];
+        expect(await e.scan()).to.equal(n);
+        await until(async () =>
+          (await Promise.all(specs.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith(name)),
+        );
+        return specs;
+      };
+      const specs = await round(8, 'new');
       expect(callingPeak).to.equal(2);
       expect(leasesPeak).to.equal(8);
       expect(specs.map((s) => s.calls.length)).to.deep.equal([2, 2, 2, 2, 2, 2, 2, 2]);
       expect(e.inFlight).to.equal(0);
       // the slots came back: a second round uses both again
-      const again = Array.from({ length: 4 }, (_, i) => scripted([tok(`old${i}`), call(`again${i}`)], `slots2${i}`));
-      for (const s of again) await e.get(s);
-      for (const s of again) await setRow(s.key, { refresh_at: Date.now() - 1 });
-      e.resolver('test', 'access', async (row) => again.find((s) => s.subject === row.subject) ?? null);
-      callingPeak = 0;
-      expect(await e.scan()).to.equal(4);
-      await until(async () =>
-        (await Promise.all(again.map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('again')),
-      );
+      await round(4, 'again');
       expect(callingPeak).to.equal(2);
     });
 
