@@ -1,23 +1,25 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { FakePlatform } from '../fake/platform';
-import { FakeWechatTp } from '../fake/wechat-tp';
-import { freePort } from '../helpers/cli';
+import type { FakePlatform } from '../fake/platform';
+import type { FakeWechatTp } from '../fake/wechat-tp';
 import {
   HA_COMPONENT as COMPONENT,
   haApps,
   haFirstTicket,
+  haFleet,
   haOperation,
   haRpc as rpc,
-  haSetup,
-  haWave,
+  haStream,
   HA_WX as WX,
   recoveryMs,
+  type HaFleet,
   type Outcome,
 } from '../helpers/ha-load';
-import { serveNode, type NodeProcess } from '../helpers/node-proc';
+import type { NodeProcess } from '../helpers/node-proc';
 import { mariadbBinaries } from '../helpers/private-mariadb';
 import { ReplicaPair } from '../helpers/replication';
 import { skipBecause } from '../helpers/skip';
+import { until } from '../helpers/wait';
 import { MEMBER_RESTORE_MS } from '../../db/mariadb';
 
 const DB = 'gh_ha_failover';
@@ -36,6 +38,7 @@ const REACTION_MS = 2000;
 describe('gatehouse through a primary / replica failover', function () {
   this.timeout(300_000);
   let pair: ReplicaPair;
+  let fleet: HaFleet;
   let fake: FakePlatform;
   let wx: FakeWechatTp;
   let nodes: NodeProcess[] = [];
@@ -49,20 +52,14 @@ describe('gatehouse through a primary / replica failover', function () {
     if ('missing' in b) skipBecause(this, b.missing, { fixable: 'mariadb-server' });
     pair = await ReplicaPair.start();
     await pair.primary.query(`CREATE DATABASE \`${DB}\` CHARACTER SET utf8mb4`);
-    fake = await new FakePlatform().start();
-    wx = new FakeWechatTp(fake);
-    const env = haSetup(fake);
-    nodes = await Promise.all(
-      [0, 1].map(() => serveNode({ ...env, GATEHOUSE_DATABASE_URL: pair.url(DB) }, Number(freePort()))),
-    );
+    fleet = await haFleet([pair.url(DB), pair.url(DB)]);
+    ({ fake, wx, nodes } = fleet);
     expect(await haApps(nodes[0])).to.deep.equal([0, 0]);
     expect(await haFirstTicket(nodes[1], wx)).to.equal('success');
     await pair.caughtUp();
   });
   after(async () => {
-    for (const n of nodes) n.kill('SIGKILL');
-    await Promise.all(nodes.map((n) => n.exited));
-    await fake?.stop();
+    await fleet?.stop();
     await pair?.destroy();
   });
 
@@ -78,21 +75,24 @@ describe('gatehouse through a primary / replica failover', function () {
     fake.reset();
     const op = haOperation(fake, wx, nodes);
     outcomes = [];
-    for (let wave = 0; !promotedAt || Date.now() < promotedAt + 10_000; wave++) {
-      if (wave === 10) {
-        await pair.primary.kill();
-        killedAt = Date.now();
-      }
-      if (killedAt && !promotedAt && Date.now() >= killedAt + REACTION_MS) {
-        await pair.promote();
-        promotedAt = Date.now();
-      }
-      outcomes.push(...(await haWave(op, 2, 16)));
-    }
+    // 16 workers, 8 per node, one request after another (haStream); the primary is killed once 160
+    // requests are answered, the replica promoted REACTION_MS later, the load goes on 10 s after it
+    let stopAt = Infinity;
+    const load = haStream(op, 2, 16, () => Date.now() < stopAt, outcomes);
+    await until(async () => outcomes.length >= 160, '160 requests before the kill', 60_000);
+    const killed = pair.primary.kill();
+    killedAt = Date.now();
+    await killed;
+    await sleep(Math.max(0, killedAt + REACTION_MS - Date.now()));
+    await pair.promote();
+    promotedAt = Date.now();
+    stopAt = promotedAt + 10_000;
+    await load;
+    // what was answered before the kill all succeeded (requests in flight then may not have)
     const before = outcomes.filter((o) => o.startedAt < killedAt);
+    expect(before.filter((o) => o.endedAt! < killedAt && !o.ok)).to.deep.equal([]);
     const between = outcomes.filter((o) => o.startedAt >= killedAt && o.startedAt < promotedAt);
     const after = outcomes.filter((o) => o.startedAt >= promotedAt);
-    expect(before.filter((o) => !o.ok)).to.deep.equal([]);
     const recovery = recoveryMs(outcomes, promotedAt, 2);
     const kinds = (list: Outcome[]) =>
       JSON.stringify(
@@ -165,9 +165,9 @@ describe('gatehouse through a primary / replica failover', function () {
     // past the time a member is passed over, both nodes look at the first host of their URL again:
     // a session made through one node is read through the other at once (a read from the stale old
     // primary would not find it)
-    const until = Date.now() + MEMBER_RESTORE_MS + 3000;
+    const deadline = Date.now() + MEMBER_RESTORE_MS + 3000;
     let pairs = 0;
-    for (let openid = 0; Date.now() < until; openid++) {
+    for (let openid = 0; Date.now() < deadline; openid++) {
       const made = await rpc(
         nodes[openid % 2],
         'qcloud.cam.id_skey',

@@ -1,21 +1,21 @@
 import { expect } from 'chai';
-import { FakePlatform } from '../fake/platform';
-import { FakeWechatTp } from '../fake/wechat-tp';
-import { freePort } from '../helpers/cli';
+import type { FakePlatform } from '../fake/platform';
+import type { FakeWechatTp } from '../fake/wechat-tp';
 import { GaleraCluster, galeraMissing } from '../helpers/galera';
 import {
   HA_COMPONENT as COMPONENT,
   haApps,
   haFirstTicket,
+  haFleet,
   haOperation,
   haRpc as rpc,
-  haSetup,
   haStream,
   recoveryMs,
   HA_WX as WX,
+  type HaFleet,
   type Outcome,
 } from '../helpers/ha-load';
-import { serveNode, type NodeProcess } from '../helpers/node-proc';
+import type { NodeProcess } from '../helpers/node-proc';
 import { skipBecause } from '../helpers/skip';
 import { until } from '../helpers/wait';
 import { MEMBER_RESTORE_MS } from '../../db/mariadb';
@@ -32,6 +32,7 @@ const DB = 'gh_ha_nodes';
 describe('gatehouse on a three-node Galera cluster', function () {
   this.timeout(300_000);
   let cluster: GaleraCluster;
+  let fleet: HaFleet;
   let fake: FakePlatform;
   let wx: FakeWechatTp;
   let nodes: NodeProcess[] = [];
@@ -57,21 +58,15 @@ describe('gatehouse on a three-node Galera cluster', function () {
     if (missing) skipBecause(this, missing, { fixable: 'mariadb-server galera-4 rsync' });
     cluster = await GaleraCluster.start();
     await cluster.createDatabase(DB);
-    fake = await new FakePlatform().start();
-    wx = new FakeWechatTp(fake);
-    const env = haSetup(fake);
     // started together: their migrations race through three members (the lock row)
-    nodes = await Promise.all(
-      [0, 1, 2].map((i) => serveNode({ ...env, GATEHOUSE_DATABASE_URL: cluster.url(DB, i) }, Number(freePort()))),
-    );
+    fleet = await haFleet([0, 1, 2].map((i) => cluster.url(DB, i)));
+    ({ fake, wx, nodes } = fleet);
     expect(await haApps(nodes[0])).to.deep.equal([0, 0]);
     // the apps are on every member before the other nodes look for them
     expect((await onEvery('SELECT COUNT(*) AS n FROM apps')).map((r) => Number(r[0].n))).to.deep.equal([2, 2, 2]);
   });
   after(async () => {
-    for (const n of nodes) n.kill('SIGKILL');
-    await Promise.all(nodes.map((n) => n.exited));
-    await fake?.stop();
+    await fleet?.stop();
     await cluster?.destroy();
   });
 

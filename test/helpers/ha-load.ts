@@ -1,7 +1,8 @@
-import type { FakePlatform } from '../fake/platform';
-import type { FakeWechatTp } from '../fake/wechat-tp';
+import { FakePlatform } from '../fake/platform';
+import { FakeWechatTp } from '../fake/wechat-tp';
+import { freePort } from './cli';
 import { JWT_SECRET } from './gatehouse';
-import type { NodeProcess } from './node-proc';
+import { serveNode, type NodeProcess } from './node-proc';
 import { signedPush, xml } from './push';
 import { signCaller } from '../../system/callers';
 
@@ -24,7 +25,7 @@ export interface Outcome {
   kind: HaKind;
   startedAt: number;
   ok: boolean;
-  /** when its answer came (set by haStream) */
+  /** when its answer came */
   endedAt?: number;
   /** what to find in the store afterwards when ok */
   data?: Record<string, unknown>;
@@ -57,6 +58,34 @@ export function haSetup(fake: FakePlatform): Record<string, string> {
     // a loaded machine must not turn a slow answer into a timeout and a retry (a second call)
     GATEHOUSE_UPSTREAM_TIMEOUT_MS: '15000',
     GATEHOUSE_REFRESH_SCAN_MS: '3600000',
+  };
+}
+
+/** the fakes and one gatehouse node per database URL, started together (their migrations race) */
+export interface HaFleet {
+  fake: FakePlatform;
+  wx: FakeWechatTp;
+  nodes: NodeProcess[];
+  /** kills every node (-9) and stops the fakes */
+  stop(): Promise<void>;
+}
+
+export async function haFleet(urls: string[]): Promise<HaFleet> {
+  const fake = await new FakePlatform().start();
+  const wx = new FakeWechatTp(fake);
+  const env = haSetup(fake);
+  const nodes = await Promise.all(
+    urls.map((url) => serveNode({ ...env, GATEHOUSE_DATABASE_URL: url }, Number(freePort()))),
+  );
+  return {
+    fake,
+    wx,
+    nodes,
+    async stop() {
+      for (const n of nodes) n.kill('SIGKILL');
+      await Promise.all(nodes.map((n) => n.exited));
+      await fake.stop();
+    },
   };
 }
 
@@ -132,18 +161,12 @@ export function haOperation(fake: FakePlatform, wx: FakeWechatTp, nodes: NodePro
   };
 }
 
-/** one wave: `size` concurrent requests, spread over the nodes, every kind on every node */
-export function haWave(op: ReturnType<typeof haOperation>, nodeCount: number, size = 24): Promise<Outcome[]> {
-  return Promise.all(
-    Array.from({ length: size }, (_, i) => op(i % nodeCount, HA_KINDS[Math.floor(i / nodeCount) % 4])),
-  );
-}
-
 /**
- * A steady load: `size` workers, each with its node and kind (as in a wave), sending one request
- * after another while `running()`; each outcome is pushed to `out` as it ends. Unlike waves, a
- * request that hangs holds up only its own worker, so the first request after a failure starts
- * as soon as that failure is answered: recovery is measured to within one request, not one wave.
+ * A steady load: `size` workers, each with its node (round robin) and kind (every kind on every
+ * node), sending one request after another while `running()`; each outcome is pushed to `out` as it
+ * ends. A request that hangs holds up only its own worker, so the first request after a failure
+ * starts as soon as that failure is answered: recovery is measured to within one request (batches
+ * that waited for their slowest request measured it to within a batch, up to the 3 s query deadline).
  */
 export async function haStream(
   op: ReturnType<typeof haOperation>,
