@@ -6,7 +6,7 @@ import type Koa from 'koa';
 import { scopeCovers, type Caller } from '../../system/callers';
 import { Codes, RpcError, httpStatusOf, messageOf, type ErrcodeRules } from '../../system/errors';
 import { accessLine } from '../../system/rpc';
-import { unreachableError } from '../../system/upstream';
+import { unreachableError, type Answer } from '../../system/upstream';
 import { claimCovers } from '../claims';
 import type { AppConfig } from './apps';
 import type { Services } from '../contract';
@@ -150,11 +150,11 @@ const HOP_BY_HOP_ONLY = [
   'proxy-authenticate',
   'proxy-authorization',
 ];
-/** …and, on answers fetch() has decoded already, the headers that described the body as it was sent */
+/** …and, on answers outboundCall() has read and decoded already, the headers that described the body as it was sent */
 const HOP_BY_HOP = new Set([...HOP_BY_HOP_ONLY, 'content-encoding', 'content-length']);
 
 /** passes a platform response through: status, headers (less hop-by-hop ones) and body */
-export function relay(ctx: Koa.Context, res: Response, body: Buffer | ReadableStream<Uint8Array> | null): void {
+export function relay(ctx: Koa.Context, res: Answer, body: Buffer | ReadableStream<Uint8Array> | null): void {
   ctx.status = res.status;
   res.headers.forEach((v, k) => {
     if (!HOP_BY_HOP.has(k)) ctx.set(k, v);

@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import { BodyError, readBody } from '../../system/body';
 import { StoreError } from '../../system/errors';
 import { GroupCommit } from '../../system/group-commit';
-import { outboundFetch } from '../../system/upstream';
+import { outboundCall } from '../../system/upstream';
 import type { Logger } from '../../system/log';
 import { accessLine } from '../../system/rpc';
 import { ENVELOPE_LIMITS, XmlRejected, parsePushXml, text } from '../../system/xml';
@@ -263,13 +263,12 @@ export function forwardJson(
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 500 * 2 ** (i - 1)));
       try {
-        const res = await outboundFetch(url, {
+        const { res } = await outboundCall(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: payload,
-          signal: AbortSignal.timeout(timeoutMs),
+          timeoutMs,
         });
-        await res.arrayBuffer().catch(() => undefined);
         if (res.ok) return;
       } catch {
         // retried below
@@ -281,8 +280,8 @@ export function forwardJson(
 
 /**
  * One POST of a push to a forward target (the forwarding rules' deliveries, services/rules.ts):
- * through outboundFetch (a redirect is an answer, never followed), within `timeoutMs`, the answer's
- * body read and dropped. Throws when there is no answer (fetch's error: see unreachable()).
+ * through outboundCall (a redirect is an answer, never followed), within `timeoutMs`, the answer's
+ * body read and dropped. Throws when there is no answer (see unreachable()).
  */
 export async function postPush(
   url: string,
@@ -290,8 +289,7 @@ export async function postPush(
   body: string,
   timeoutMs: number,
 ): Promise<{ ok: boolean; status: number }> {
-  const res = await outboundFetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
-  await res.arrayBuffer().catch(() => undefined);
+  const { res } = await outboundCall(url, { method: 'POST', headers, body, timeoutMs });
   return { ok: res.ok, status: res.status };
 }
 

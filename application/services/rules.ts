@@ -182,7 +182,7 @@ const hostOf = (url: string): string => {
 
 /**
  * Delivers a body through one rule: up to 1 + retries attempts (backoff 500 ms, 1 s, 2 s …), each
- * with the rule's timeout, through outboundFetch (a 3xx is an answer: not followed). Never throws.
+ * with the rule's timeout, through outboundCall (a 3xx is an answer: not followed). Never throws.
  * Logs a final failure with the rule, the host, the status or errno — never the URL's path or
  * query, nor the body.
  */

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { createLogger } from '../../system/log';
 import { RpcError } from '../../system/errors';
-import { Upstream, outboundFetch } from '../../system/upstream';
+import { Upstream, outboundCall } from '../../system/upstream';
 import { FakePlatform } from '../fake/platform';
 import { installShansong } from '../fake/shansong';
 import { forEachDialect } from '../helpers/db';
@@ -40,11 +40,12 @@ describe('security: no outbound call follows a redirect', () => {
   });
   beforeEach(() => (sink.got.length = 0));
 
-  it('outboundFetch answers the 3xx as it came and sends nothing to the Location', async () => {
+  it('outboundCall answers the 3xx as it came and sends nothing to the Location', async () => {
     for (const method of ['GET', 'POST']) {
-      const res = await outboundFetch(`${hop.url}/cgi-bin/x?access_token=SECRET`, {
+      const { res } = await outboundCall(`${hop.url}/cgi-bin/x?access_token=SECRET`, {
         method,
         body: method === 'POST' ? 'sign=abc' : undefined,
+        timeoutMs: 2000,
       });
       expect(res.status).to.equal(307);
       expect(res.headers.get('location')).to.equal(`${sink.url}/cgi-bin/x?access_token=SECRET`);
@@ -98,7 +99,8 @@ describe('security: no outbound call follows a redirect', () => {
     expect(offenders).to.deep.equal([]);
   });
 
-  it('platform calls go through Upstream (metrics, timeout): outboundFetch is used only by it and by push forwarding', () => {
+  it('platform calls go through Upstream (metrics, timeout): outboundCall is used only by it and by push forwarding; undici only by it and the token proxies', () => {
+    const importers: string[] = [];
     const users: string[] = [];
     const root = path.join(__dirname, '..', '..');
     const walk = (dir: string) => {
@@ -109,16 +111,20 @@ describe('security: no outbound call follows a redirect', () => {
           if (p !== path.join('application', 'console')) walk(p);
         } else if (
           p.endsWith('.ts') &&
-          /\boutboundFetch\s*\(/.test(
+          /\boutboundCall\s*\(/.test(
             fs.readFileSync(path.join(root, p), 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, ''),
           )
         )
           users.push(p.split(path.sep).join('/'));
+        if (p.endsWith('.ts') && /from 'undici'/.test(fs.readFileSync(path.join(root, p), 'utf8')))
+          importers.push(p.split(path.sep).join('/'));
       }
     };
     for (const dir of ['application', 'system', 'db']) walk(dir);
     // pushes.ts forwards pushes to the callbackUrl an administrator configured: not a platform
     expect(users.sort()).to.deep.equal(['application/services/pushes.ts', 'system/upstream.ts']);
+    // the token proxies stream through their own undici pools (application/services/proxy.ts)
+    expect(importers.sort()).to.deep.equal(['application/services/proxy.ts', 'system/upstream.ts']);
   });
 });
 

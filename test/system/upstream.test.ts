@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { RpcError } from '../../system/errors';
 import { createLogger } from '../../system/log';
 import { Metrics } from '../../system/metrics';
-import { Upstream } from '../../system/upstream';
+import { Upstream, outboundCall } from '../../system/upstream';
 
 interface Seen {
   method: string;
@@ -36,6 +37,8 @@ async function platform(): Promise<{
       if (a === 'stall') return;
       res.statusCode = a.status;
       res.setHeader('content-type', a.type);
+      const encoding = new URL(req.url ?? '/', 'http://x').searchParams.get('encoding');
+      if (encoding) res.setHeader('content-encoding', encoding);
       res.end(a.body);
     });
   });
@@ -186,6 +189,58 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
       .catch((e: unknown) => e);
     expect((refused as RpcError).code).to.equal(1005);
     expect(await counted('fengniao', 'e')).to.deep.equal({ timeout: 2, unreachable: 1 });
+  });
+
+  it('the deadline covers the body: an answer whose body stalls after its head is a timeout (ETIMEDOUT, counted)', async () => {
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"errcode":'); // and nothing more
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}/`;
+    try {
+      const started = Date.now();
+      const err = await up.json({ platform: 'wechat', api: 'slow', url }).catch((e: unknown) => e);
+      expect((err as RpcError).code).to.equal(1005);
+      expect((err as RpcError).detail).to.equal(`wechat slow: ${new URL(url).host} timed out after 300 ms (ETIMEDOUT)`);
+      expect(Date.now() - started).to.be.below(2000);
+      expect(await counted('wechat', 'slow')).to.deep.equal({ timeout: 1 });
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((r) => slow.close(() => r()));
+    }
+  });
+
+  it('a compressed answer (gzip, deflate, br: sent unasked) is decoded; nothing asks for compression; a text body with no type goes as text/plain', async () => {
+    const json = '{"errcode":0,"access_token":"AT_compressed"}';
+    for (const [encoding, encode] of [
+      ['gzip', zlib.gzipSync],
+      ['deflate', zlib.deflateSync],
+      ['br', zlib.brotliCompressSync],
+    ] as const) {
+      pf.answer = { status: 200, type: 'application/json', body: encode(Buffer.from(json)) };
+      const raw = await up.raw({
+        platform: 'wechat',
+        api: 'z',
+        url: `${pf.url}/z?encoding=${encoding}`,
+        method: 'POST',
+        headers: {},
+      });
+      expect(raw.json, encoding).to.deep.equal({ errcode: 0, access_token: 'AT_compressed' });
+      expect(raw.body.toString(), encoding).to.equal(json);
+    }
+    expect(pf.seen.map((x) => x.headers['accept-encoding'])).to.deep.equal([undefined, undefined, undefined]);
+    pf.answer = { status: 200, type: 'text/plain', body: 'ok' };
+    const { res, body } = await outboundCall(pf.url, { method: 'POST', body: 'a=1', timeoutMs: 1000 });
+    expect([res.status, res.ok, res.headers.get('content-type'), body.toString()]).to.deep.equal([
+      200,
+      true,
+      'text/plain',
+      'ok',
+    ]);
+    expect(pf.seen.at(-1)!.headers['content-type']).to.equal('text/plain;charset=UTF-8');
+    expect(pf.seen.at(-1)!.body).to.equal('a=1');
   });
 
   it('without metrics it still works (tests, tools)', async () => {

@@ -1,4 +1,5 @@
 import { RpcError, errcodeOf, upstreamError } from '../../../system/errors';
+import type { Answer } from '../../../system/upstream';
 import type { AuthorizerRow, TokenRow } from '../../../db/store';
 import { mask, type AppConfig } from '../../services/apps';
 import { fengniaoInvokeSign, fengniaoRefreshSign, fengniaoTokenSign, verifyFengniaoCallback } from './sign';
@@ -387,7 +388,7 @@ export class Fengniao implements MerchantTokens {
     search: string,
     businessData: string,
     accessToken: string,
-  ): Promise<{ res: Response; body: Buffer; code?: string }> {
+  ): Promise<{ res: Answer; body: Buffer; code?: string }> {
     const timestamp = String(Date.now());
     const payload = {
       app_id: app.appId,
@@ -423,7 +424,7 @@ export class Fengniao implements MerchantTokens {
     path: string,
     search: string,
     businessData: string,
-  ): Promise<{ res: Response; body: Buffer }> {
+  ): Promise<{ res: Answer; body: Buffer }> {
     await this.requireMerchant(app, merchantId);
     const spec = this.merchantSpec(app, merchantId);
     const send = (token: string) => this.post(app, merchantId, path, search, businessData, token);
