@@ -40,8 +40,10 @@ describe('tuneHeap: the old generation grows 25 % past what survives, no pretenu
     const own = churn('default');
     const tuned = churn('tune');
     expect(HEAP_GROWING_PERCENT).to.equal(25);
-    // measured: ~128 MB against ~52 MB; the live data alone is ~20 MB
-    expect(tuned, `${tuned} vs ${own}`).to.be.below(own * 0.6);
+    // measured: ~128 MB against ~52 MB (on a slower machine 86 against 53: V8's own factor grows
+    // less when its collections take longer); the live data alone is ~20 MB
+    expect(tuned, `${tuned} vs ${own}`).to.be.below(own * 0.75);
+    expect(tuned, `${tuned}`).to.be.below(64 * 1048576);
     expect(tuned).to.be.above(15 * 1048576);
   });
 });
