@@ -278,6 +278,8 @@ function settings(argv: string[]): Settings {
 }
 
 const TARGET_AUTH_PCT = 50;
+/** issue 14: qcloud.cam.auth on MariaDB at 75 % of the anchor (SQLite keeps the earlier 50 %) */
+const TARGET_AUTH_MARIADB_PCT = 75;
 const TARGET_ERROR_PCT = 80;
 
 let interrupted = false;
@@ -459,7 +461,10 @@ class Bench {
 
   async gatehouse(store: string, db: BenchDatabase | string, fake: FakeWechat): Promise<void> {
     const g = this.s.groups;
-    const auth: Row = { scenario: `gatehouse ${store}  qcloud.cam.auth`, targetPct: TARGET_AUTH_PCT };
+    const auth: Row = {
+      scenario: `gatehouse ${store}  qcloud.cam.auth`,
+      targetPct: store === 'MariaDB' ? TARGET_AUTH_MARIADB_PCT : TARGET_AUTH_PCT,
+    };
     const error: Row = { scenario: `gatehouse ${store}  error path (1010)`, targetPct: TARGET_ERROR_PCT };
     const token: Row = {
       scenario: `gatehouse ${store}  wechat.app.token (cached)`,
