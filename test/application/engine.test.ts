@@ -853,6 +853,40 @@ describe('token engine decision table', function () {
       for (const left of leaseLeft) expect(left).to.be.above(150);
     });
 
+    it('a refresh that gave its slot up to wait on another node’s lease takes one again before its own call', async () => {
+      // one slot; B, A, C due in that order, each call 200 ms. While B calls, another node takes A's
+      // lease for 300 ms and A's token runs out: A gets the slot after B, finds the lease held, gives
+      // the slot to C and waits; the other node dies, its lease ends while C is calling — A's call
+      // must wait for C's slot (without taking it again: 2 calls at once, past `concurrency`)
+      const e = engine({ concurrency: 1 });
+      let calling = 0;
+      let peak = 0;
+      const call = (v: string) => async () => {
+        peak = Math.max(peak, ++calling);
+        await sleep(200);
+        calling--;
+        return tok(v);
+      };
+      const [b, a, c] = ['B', 'A', 'C'].map((n) => scripted([tok(`old${n}`), call(`new${n}`)], `relet-${n}`));
+      for (const s of [b, a, c]) await e.get(s);
+      const t = Date.now();
+      await setRow(b.key, { refresh_at: t - 3 });
+      await setRow(a.key, { refresh_at: t - 2 });
+      await setRow(c.key, { refresh_at: t - 1 });
+      e.resolver('test', 'access', async (row) => [a, b, c].find((s) => s.subject === row.subject) ?? null);
+      expect(await e.scan()).to.equal(3);
+      await until(() => calling === 1);
+      await setRow(a.key, { lease_owner: 'ghost', lease_until: Date.now() + 300, expires_at: Date.now() - 1 });
+      await until(
+        async () =>
+          (await Promise.all([a, b, c].map((s) => store.getToken(s.key)))).every((r) => r!.value!.startsWith('new')),
+        'three refreshes',
+        5000,
+      );
+      expect(a.calls.length).to.equal(2);
+      expect(peak).to.equal(1);
+    });
+
     it('a request never waits for a refresher slot: a cold token is fetched while every slot is taken', async () => {
       const e = engine({ concurrency: 1 });
       const events: string[] = [];

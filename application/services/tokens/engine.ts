@@ -81,6 +81,12 @@ export interface EngineOptions {
  */
 export const JOBS_PER_SLOT = 4;
 
+/** a refresher refresh's hold on an upstream slot: taken (waiting for one) unless held; given back once */
+interface Slot {
+  take(): Promise<void>;
+  release(): void;
+}
+
 /** a token this close to expiry is not served */
 const MIN_VALID_MS = 2000;
 const TEN_MINUTES = 600_000;
@@ -403,12 +409,23 @@ export class TokenEngine {
     const { leaseMs, upstreamTimeoutMs, attempts, waitSlackMs } = this.o;
     // the holder's lease, its attempts, and some slack: past that it is dead and its lease expired
     const waitMs = leaseMs + attempts * upstreamTimeoutMs + waitSlackMs;
-    // the slot before the lease: a lease is never spent waiting for a slot
-    const release = slotted ? await this.takeSlot() : () => undefined;
+    // the slot before the lease: a lease is never spent waiting for a slot. Given up while another
+    // node holds the lease, it is taken again before the next try (that node may die and its
+    // lease end: our own call is then made in a slot too)
+    let held: (() => void) | undefined;
+    const slot: Slot = {
+      take: async () => {
+        if (slotted && !held) held = await this.takeSlot();
+      },
+      release: () => {
+        held?.();
+        held = undefined;
+      },
+    };
     try {
-      return await this.leaseOrWait(spec, need, seenVersion, invalidToken, waitMs, release);
+      return await this.leaseOrWait(spec, need, seenVersion, invalidToken, waitMs, slot);
     } finally {
-      release();
+      slot.release();
     }
   }
 
@@ -418,20 +435,21 @@ export class TokenEngine {
     seenVersion: number,
     invalidToken: string | undefined,
     waitMs: number,
-    release: () => void,
+    slot: Slot,
   ): Promise<CurrentToken> {
     const { leaseMs, pollMs } = this.o;
     const deadline = Date.now() + waitMs;
     let lastSeen: TokenRow | null = null;
     let waited = false;
     while (Date.now() < deadline) {
+      await slot.take();
       const now = Date.now();
       if (await this.store.tryLease(spec.key, this.o.nodeId, now, now + leaseMs)) {
-        return this.refreshHoldingLease(spec, need, seenVersion, invalidToken, now + leaseMs, release);
+        return this.refreshHoldingLease(spec, need, seenVersion, invalidToken, now + leaseMs, slot.release);
       }
       // another node holds the lease: its result is ours (one wait, however many polls it takes);
       // no platform call of ours, so the slot goes to the next refresh
-      release();
+      slot.release();
       if (!waited) this.metrics?.leaseWaits.inc();
       waited = true;
       const row = await this.store.getToken(spec.key);
