@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import { RpcError } from './errors';
 import type { Logger } from './log';
 import type { Metrics } from './metrics';
@@ -48,6 +48,8 @@ export interface OutboundInit {
   body?: string | Buffer;
   /** the whole call, the answer's body included */
   timeoutMs: number;
+  /** the most an answer's body may hold, as sent and decoded (default ANSWER_LIMIT); more is an error */
+  answerLimit?: number;
 }
 
 /**
@@ -59,21 +61,55 @@ export interface OutboundInit {
  */
 const agent = new Agent({ keepAliveTimeout: 4_000 });
 
-/** an answer body decoded as fetch() decoded it (gzip, deflate, br), at most this many bytes */
-const DECODED_LIMIT = 64 * 1024 * 1024;
+/** the most an answer's body may hold (as sent, and decoded): a platform's largest (media, QR codes) is far less */
+export const ANSWER_LIMIT = 64 * 1024 * 1024;
 
-function decoded(body: Buffer, encoding: string | undefined): Buffer {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.gunzipSync(body, { maxOutputLength: DECODED_LIMIT });
-    case 'deflate':
-      return zlib.inflateSync(body, { maxOutputLength: DECODED_LIMIT });
-    case 'br':
-      return zlib.brotliDecompressSync(body, { maxOutputLength: DECODED_LIMIT });
-    default:
-      return body;
+/** an answer over its limit (sent or decoded): reported as E2BIG, never read further */
+class AnswerTooLarge extends Error {
+  readonly code = 'E2BIG';
+  constructor(readonly limit: number) {
+    super(`answer over ${limit} bytes`);
+    this.name = 'AnswerTooLarge';
   }
+}
+
+/** an answer body decoded as fetch() decoded it (gzip, deflate, br), at most `limit` bytes */
+function decoded(body: Buffer, encoding: string | undefined, limit: number): Buffer {
+  const options = { maxOutputLength: limit };
+  try {
+    switch ((encoding ?? '').trim().toLowerCase()) {
+      case 'gzip':
+      case 'x-gzip':
+        return zlib.gunzipSync(body, options);
+      case 'deflate':
+        return zlib.inflateSync(body, options);
+      case 'br':
+        return zlib.brotliDecompressSync(body, options);
+      default:
+        return body;
+    }
+  } catch (err) {
+    throw (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? new AnswerTooLarge(limit) : err;
+  }
+}
+
+/** reads a body whole, refusing (and dropping the connection) past `limit` bytes */
+async function readAnswer(body: Dispatcher.ResponseData['body'], announced: unknown, limit: number): Promise<Buffer> {
+  if (Number(announced) > limit) {
+    body.destroy();
+    throw new AnswerTooLarge(limit);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new AnswerTooLarge(limit);
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
 const timeoutError = (ms: number) => new DOMException(`timed out after ${ms} ms`, 'TimeoutError');
@@ -82,7 +118,8 @@ const timeoutError = (ms: number) => new DOMException(`timed out after ${ms} ms`
  * Every outbound HTTP call gatehouse makes (platform APIs, signed proxies, push forwarding) goes
  * through here: a redirect is never followed — it would re-send tokens, signatures or pushes to
  * whatever host the answer names; a 3xx comes back as the answer it is. The answer's body is read
- * whole within `timeoutMs` (a TimeoutError past it) and decoded when the platform compressed it.
+ * whole within `timeoutMs` (a TimeoutError past it) and within `answerLimit` bytes, as sent and as
+ * decoded when the platform compressed it (E2BIG past it: never read further).
  * Throws when there is no answer (see unreachable()).
  */
 export async function outboundCall(url: string | URL, init: OutboundInit): Promise<{ res: Answer; body: Buffer }> {
@@ -102,14 +139,15 @@ export async function outboundCall(url: string | URL, init: OutboundInit): Promi
       headersTimeout: init.timeoutMs,
       bodyTimeout: init.timeoutMs,
     });
-    const raw = Buffer.from(await r.body.arrayBuffer());
+    const limit = init.answerLimit ?? ANSWER_LIMIT;
+    const raw = await readAnswer(r.body, r.headers['content-length'], limit);
     const answerHeaders = new Headers();
     for (const [k, v] of Object.entries(r.headers)) {
       if (v === undefined) continue;
       if (Array.isArray(v)) for (const x of v) answerHeaders.append(k, x);
       else answerHeaders.append(k, v);
     }
-    const body = decoded(raw, answerHeaders.get('content-encoding') ?? undefined);
+    const body = decoded(raw, answerHeaders.get('content-encoding') ?? undefined, limit);
     return {
       res: { status: r.statusCode, ok: r.statusCode >= 200 && r.statusCode <= 299, headers: answerHeaders },
       body,
@@ -129,6 +167,7 @@ export async function outboundCall(url: string | URL, init: OutboundInit): Promi
 export function unreachable(err: unknown, timeoutMs: number): { errno: string; why: string } {
   const name = (err as Error)?.name;
   if (name === 'TimeoutError') return { errno: 'ETIMEDOUT', why: `timed out after ${timeoutMs} ms (ETIMEDOUT)` };
+  if (err instanceof AnswerTooLarge) return { errno: 'E2BIG', why: `answered more than ${err.limit} bytes (E2BIG)` };
   let e = err as { code?: unknown; cause?: unknown; errors?: { code?: unknown }[] } | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
     const code =

@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { RpcError } from '../../system/errors';
 import { createLogger } from '../../system/log';
 import { Metrics } from '../../system/metrics';
-import { Upstream, outboundCall } from '../../system/upstream';
+import { Upstream, outboundCall, unreachable } from '../../system/upstream';
 
 interface Seen {
   method: string;
@@ -241,6 +241,49 @@ describe('system/upstream: the one platform HTTP client (json and raw modes, for
     ]);
     expect(pf.seen.at(-1)!.headers['content-type']).to.equal('text/plain;charset=UTF-8');
     expect(pf.seen.at(-1)!.body).to.equal('a=1');
+  });
+
+  it('an answer past its limit — announced, streamed without a length, or a decompression bomb — is E2BIG, not read on', async () => {
+    const big = http.createServer((req, res) => {
+      req.resume();
+      const how = new URL(req.url ?? '/', 'http://x').pathname;
+      if (how === '/announced') {
+        res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+        res.write(Buffer.alloc(1024)); // and never the rest
+      } else if (how === '/endless') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' }); // chunked
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(zlib.gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x20)));
+      }
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(big.address() as { port: number }).port}`;
+    try {
+      for (const path of ['/announced', '/endless', '/bomb']) {
+        const started = Date.now();
+        const err = await outboundCall(`${base}${path}`, { timeoutMs: 5000, answerLimit: 1024 * 1024 }).catch(
+          (e: unknown) => e,
+        );
+        expect(unreachable(err, 5000), path).to.deep.equal({
+          errno: 'E2BIG',
+          why: `answered more than ${1024 * 1024} bytes (E2BIG)`,
+        });
+        expect(Date.now() - started, path).to.be.below(3000);
+      }
+      // within the limit, the same answers are read (the bomb decodes to 8 MB)
+      const { body } = await outboundCall(`${base}/bomb`, { timeoutMs: 5000, answerLimit: 16 * 1024 * 1024 });
+      expect(body.length).to.equal(8 * 1024 * 1024);
+    } finally {
+      big.closeAllConnections();
+      await new Promise<void>((r) => big.close(() => r()));
+    }
   });
 
   it('without metrics it still works (tests, tools)', async () => {
